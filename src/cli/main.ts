@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+/** The `headroom-ts` command line. */
+import { Command } from 'commander';
+import { VERSION } from '../version.js';
+import { registerProxyCommand } from './proxy-command.js';
+
+const program = new Command();
+program
+  .name('headroom-ts')
+  .description('A compressing, measuring proxy for Anthropic and OpenAI clients.')
+  .version(VERSION);
+registerProxyCommand(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.stderr.write(`headroom-ts: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,30 @@
+/** Commander options generated from the configuration fields. */
+import { type Command, Option } from 'commander';
+import type { Field } from '../config/field.js';
+import { allFields, type ConfigKey } from '../config/index.js';
+
+export function addConfigOptions(cmd: Command, keys: readonly ConfigKey[] = Object.keys(allFields) as ConfigKey[]): Command {
+  cmd.addOption(new Option('--config <path>', 'YAML or JSON config file (env HEADROOM_CONFIG)'));
+  for (const key of keys) {
+    const f = allFields[key] as Field<unknown>;
+    const env = f.env.length ? ` (env ${f.env.join(', ')})` : '';
+    if (f.isBool) {
+      cmd.addOption(new Option(`--${f.flag}`, `${f.doc}${env}`));
+      cmd.addOption(new Option(`--no-${f.flag}`, `Turn off --${f.flag}`).hideHelp());
+    } else {
+      const short = f.short ? `-${f.short}, ` : '';
+      cmd.addOption(new Option(`${short}--${f.flag} <value>`, `${f.doc} Accepted: ${f.accepted}. Default: ${f.defaultText}${env}`));
+    }
+  }
+  return cmd;
+}
+
+/** Picks the config flags out of commander's parsed options. */
+export function flagsFrom(opts: Record<string, unknown>): Partial<Record<ConfigKey, string | boolean>> {
+  const flags: Partial<Record<ConfigKey, string | boolean>> = {};
+  for (const key of Object.keys(allFields) as ConfigKey[]) {
+    const v = opts[key];
+    if (typeof v === 'string' || typeof v === 'boolean') flags[key] = v;
+  }
+  return flags;
+}

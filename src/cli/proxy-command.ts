@@ -1,0 +1,53 @@
+/** `headroom-ts proxy`: serve the proxy until SIGINT/SIGTERM. */
+import type { Command } from 'commander';
+import { ConfigError, loadConfig } from '../config/index.js';
+import { createApp } from '../server/app.js';
+import { isLoopbackAddress } from '../server/identity.js';
+import { addConfigOptions, flagsFrom } from './options.js';
+
+export function registerProxyCommand(program: Command): void {
+  const cmd = program.command('proxy').description('Run the compressing, measuring LLM proxy (default 127.0.0.1:8787).');
+  addConfigOptions(cmd);
+  cmd.action(async (opts: Record<string, unknown>) => {
+    let loaded;
+    try {
+      loaded = loadConfig({ flags: flagsFrom(opts), configFile: (opts.config as string | undefined) ?? null });
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        process.stderr.write(`headroom-ts: ${err.message}\n`);
+        process.exit(2);
+      }
+      throw err;
+    }
+    const { config } = loaded;
+    const app = await createApp(config);
+    let address;
+    try {
+      address = await app.listen();
+    } catch (err) {
+      process.stderr.write(`headroom-ts: cannot listen on ${config.host}:${config.port}: ${(err as Error).message}\n`);
+      process.exit(1);
+    }
+    app.log.info(
+      { url: address.url, anthropic: config.anthropicApiUrl, openai: config.openaiApiUrl, workspace: config.workspaceDir, version: app.version },
+      `headroom-ts proxy listening on ${address.url}`,
+    );
+    if (!isLoopbackAddress(config.host) && config.host !== 'localhost' && !config.proxyToken) {
+      app.log.warn('listening on a non-loopback address without HEADROOM_PROXY_TOKEN: anyone who can reach it can use it');
+    }
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      app.log.info({ signal }, 'shutting down');
+      const force = setTimeout(() => process.exit(1), 10_000);
+      force.unref();
+      void app.close().then(() => {
+        app.log.flush?.();
+        process.exit(0);
+      });
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+}

@@ -1,0 +1,39 @@
+import { field } from '../field.js';
+
+/** Listening, request limits, access and workspace. */
+export const serverFields = {
+  host: field.string({
+    flag: 'host', env: ['HEADROOM_HOST'], default: '127.0.0.1', group: 'server',
+    doc: 'Address to bind. A non-loopback bind without a proxy token logs a warning.',
+  }),
+  port: field.int({
+    flag: 'port', short: 'p', env: ['HEADROOM_PORT'], default: 8787, min: 0, max: 65535, group: 'server',
+    doc: 'Port to listen on (0 picks a free port).',
+  }),
+  maxBodyBytes: field.bytes({
+    flag: 'max-body-bytes', env: ['HEADROOM_MAX_BODY_BYTES'], default: 32 * 1024 * 1024, min: 1024, max: 1024 ** 3,
+    group: 'server', defaultText: '32MiB',
+    doc: 'Largest request body accepted; larger bodies get 413 in the provider\'s error shape.',
+  }),
+  proxyToken: field.optionalString({
+    flag: 'proxy-token', env: ['HEADROOM_PROXY_TOKEN'], default: null, group: 'server',
+    doc: 'When set, non-loopback callers must send it (`Authorization: Bearer` or `X-Headroom-Proxy-Token`), and admin routes accept it from non-loopback callers.',
+  }),
+  workspaceDir: field.string({
+    flag: 'workspace-dir', env: ['HEADROOM_WORKSPACE_DIR'], default: '~/.headroom', group: 'server',
+    doc: 'State root: SQLite stores, logs.',
+  }),
+  stateless: field.bool({
+    flag: 'stateless', env: ['HEADROOM_STATELESS'], default: false, group: 'server',
+    doc: 'Write nothing to disk; all state lives in memory.',
+  }),
+  logLevel: field.enum({
+    flag: 'log-level', env: ['HEADROOM_LOG_LEVEL'], default: 'info', group: 'server',
+    values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const,
+    doc: 'Log level of the JSON log on stdout.',
+  }),
+  logRequests: field.bool({
+    flag: 'log-requests', env: ['HEADROOM_LOG_REQUESTS'], default: true, group: 'server',
+    doc: 'One JSON log line per finished request (id, route, model, status, tokens, timings).',
+  }),
+} as const;

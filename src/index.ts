@@ -1,0 +1,20 @@
+/** Library entry point of headroom-ts. */
+export { VERSION } from './version.js';
+export { allFields, ConfigError, configWith, loadConfig, type Config, type ConfigKey } from './config/index.js';
+export { App, createApp, type AppOptions, type Plugin } from './server/app.js';
+export { Funnel, type Sink, type SinkStats } from './telemetry/funnel.js';
+export type {
+  ApiKind,
+  CompressionSummary,
+  ErrorType,
+  OutcomeKind,
+  OutcomeTiming,
+  ProviderId,
+  RequestOutcome,
+  RequestProgress,
+  RequestStart,
+  TokenUsage,
+  ToolCounts,
+} from './telemetry/outcome.js';
+export type { ProxyStage, StageReply, CompletedResponse } from './proxy/stage.js';
+export type { Exchange } from './proxy/exchange.js';

@@ -1,0 +1,41 @@
+/**
+ * What the mock model "says": a deterministic reply text, or a tool call when the request
+ * offers tools and the newest turn is not already a tool result (a realistic agent loop).
+ */
+type Json = Record<string, unknown>;
+
+export interface MockReply {
+  text: string;
+  toolCall: { id: string; name: string; arguments: Json } | null;
+}
+
+let counter = 0;
+export const mockId = (prefix: string) => `${prefix}_mock${(++counter).toString(36).padStart(8, '0')}`;
+
+function toolName(tool: unknown): string | null {
+  const t = tool as Json | null;
+  if (!t) return null;
+  if (typeof t.name === 'string') return t.name;
+  const fn = t.function as Json | undefined;
+  return typeof fn?.name === 'string' ? fn.name : null;
+}
+
+export function planReply(body: Json, lastIsToolResult: boolean, toolsEnabled: boolean): MockReply {
+  const tools = Array.isArray(body.tools) ? body.tools : [];
+  const firstTool = tools.map(toolName).find((n): n is string => n !== null && n !== 'headroom_retrieve');
+  if (toolsEnabled && firstTool && !lastIsToolResult && body.tool_choice !== 'none') {
+    return { text: 'Let me look that up.', toolCall: { id: mockId('toolu'), name: firstTool, arguments: { query: 'status of the build' } } };
+  }
+  const n = Array.isArray(body.messages) ? body.messages.length : Array.isArray(body.input) ? body.input.length : 1;
+  return {
+    text: `This is a mock reply after ${n} message(s). The build is green, 3 tests were fixed and the summary is above.`,
+    toolCall: null,
+  };
+}
+
+/** Splits text into stream-sized deltas. */
+export function chunksOf(text: string, size = 12): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < text.length; i += size) out.push(text.slice(i, i + size));
+  return out.length ? out : [''];
+}

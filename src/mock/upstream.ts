@@ -1,0 +1,274 @@
+/**
+ * A mock LLM upstream for tests, benchmarks and the demo. It speaks Anthropic Messages
+ * (and count_tokens), OpenAI Chat Completions and Responses, streaming and not, with usage
+ * blocks that include simulated prompt-cache reads and writes, and it can fail in every way a
+ * real upstream fails.
+ *
+ * A scenario is chosen per request by the `x-mock-scenario` header, else from a queue
+ * (`enqueue`), else the default:
+ *   ok | status:<code>[:retry-after=<s>] | reset-before-headers | reset-mid-stream:<frames> |
+ *   hang | hang-mid-stream:<frames> | truncate:<frames> | malformed-sse | stream-error:<frames> |
+ *   slow-drip:<ms>
+ * `x-mock-fail-times: N` with `x-mock-fail-status` (default 503) and `x-mock-key` fails the
+ * first N attempts of that key. `x-mock-latency-ms` delays the response headers.
+ * `x-mock-tools: off` makes the model answer with text even when tools are offered.
+ */
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { anthropicError, anthropicMessage, anthropicStream, type Frame } from './anthropic.js';
+import { chatCompletion, chatStream, openaiError, responsesObject, responsesStream } from './openai.js';
+import { approxTokens, PromptCacheSim } from './prompt-cache.js';
+
+type Json = Record<string, unknown>;
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  rawHeaders: string[];
+  body: Buffer;
+  sha256: string;
+  json: Json | null;
+  scenario: string;
+}
+
+export interface MockUpstreamOptions {
+  host?: string;
+  port?: number;
+  /** Delay before response headers, for every request. */
+  latencyMs?: number;
+  /** Delay between streamed frames. */
+  frameIntervalMs?: number;
+  /** Keep every request (turn off for benchmarks). */
+  record?: boolean;
+  defaultScenario?: string;
+}
+
+type Provider = 'anthropic' | 'openai';
+
+const ANTHROPIC_TYPES: Record<number, string> = {
+  400: 'invalid_request_error', 401: 'authentication_error', 403: 'permission_error', 404: 'not_found_error',
+  413: 'request_too_large', 429: 'rate_limit_error', 500: 'api_error', 529: 'overloaded_error',
+};
+
+export class MockUpstream {
+  readonly requests: RecordedRequest[] = [];
+  readonly cache = new PromptCacheSim();
+  private readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+  private readonly queue: string[] = [];
+  private readonly attemptsByKey = new Map<string, number>();
+  private readonly waiters: { n: number; resolve: () => void }[] = [];
+  url = '';
+
+  constructor(private readonly opts: MockUpstreamOptions = {}) {
+    this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => void this.handle(req, res));
+    this.server.on('connection', (s: Socket) => {
+      this.sockets.add(s);
+      s.once('close', () => this.sockets.delete(s));
+    });
+  }
+
+  async start(): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', resolve));
+    const addr = this.server.address() as AddressInfo;
+    this.url = `http://127.0.0.1:${addr.port}`;
+    return this.url;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Scenarios for the next requests, in order. */
+  enqueue(...scenarios: string[]): void {
+    this.queue.push(...scenarios);
+  }
+
+  reset(): void {
+    this.requests.length = 0;
+    this.queue.length = 0;
+    this.attemptsByKey.clear();
+    this.cache.clear();
+  }
+
+  /** Resolves once at least `n` requests were received. */
+  waitForRequests(n: number): Promise<void> {
+    if (this.requests.length >= n) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ n, resolve }));
+  }
+
+  get last(): RecordedRequest | undefined {
+    return this.requests[this.requests.length - 1];
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = Buffer.concat(chunks);
+    const path = (req.url ?? '/').split('?')[0] as string;
+    let json: Json | null = null;
+    if (body.length) {
+      try {
+        json = JSON.parse(body.toString('utf8')) as Json;
+      } catch {
+        json = null;
+      }
+    }
+    const scenario = this.pickScenario(req.headers);
+    if (this.opts.record !== false) {
+      this.requests.push({
+        method: req.method ?? 'GET', path, headers: req.headers, rawHeaders: req.rawHeaders, body,
+        sha256: createHash('sha256').update(body).digest('hex'), json, scenario,
+      });
+      for (let i = this.waiters.length - 1; i >= 0; i--) {
+        const w = this.waiters[i]!;
+        if (this.requests.length >= w.n) {
+          this.waiters.splice(i, 1);
+          w.resolve();
+        }
+      }
+    }
+    const provider: Provider = path.startsWith('/v1/messages') || req.headers['anthropic-version'] ? 'anthropic' : 'openai';
+    const latency = Number(req.headers['x-mock-latency-ms'] ?? this.opts.latencyMs ?? 0);
+    if (latency > 0) await delay(latency);
+    if (res.destroyed) return;
+
+    const [kind, arg, arg2] = scenario.split(':');
+    switch (kind) {
+      case 'hang':
+        return; // never answer; the socket stays open until the client gives up
+      case 'reset-before-headers':
+        req.socket.destroy();
+        return;
+      case 'status':
+        return this.sendStatus(res, provider, Number(arg), arg2);
+      default:
+        break;
+    }
+    if (req.headers['x-mock-fail-times']) {
+      const key = String(req.headers['x-mock-key'] ?? 'default');
+      const seen = (this.attemptsByKey.get(key) ?? 0) + 1;
+      this.attemptsByKey.set(key, seen);
+      if (seen <= Number(req.headers['x-mock-fail-times'])) {
+        return this.sendStatus(res, provider, Number(req.headers['x-mock-fail-status'] ?? 503), req.headers['x-mock-retry-after'] ? `retry-after=${String(req.headers['x-mock-retry-after'])}` : undefined);
+      }
+    }
+    this.respond(req, res, path, body, json, scenario);
+  }
+
+  private pickScenario(headers: IncomingHttpHeaders): string {
+    const h = headers['x-mock-scenario'];
+    if (typeof h === 'string' && h) return h;
+    return this.queue.shift() ?? this.opts.defaultScenario ?? 'ok';
+  }
+
+  private sendStatus(res: ServerResponse, provider: Provider, status: number, extra?: string): void {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    const ra = extra?.startsWith('retry-after=') ? extra.slice('retry-after='.length) : null;
+    if (ra !== null) headers['retry-after'] = ra;
+    const message = `mock upstream failure (HTTP ${status})`;
+    const body = provider === 'anthropic'
+      ? anthropicError(ANTHROPIC_TYPES[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error'), message)
+      : openaiError(status === 429 ? 'rate_limit_error' : status >= 500 ? 'server_error' : 'invalid_request_error', message, status === 429 ? 'rate_limit_exceeded' : null);
+    res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  }
+
+  private respond(req: IncomingMessage, res: ServerResponse, path: string, raw: Buffer, json: Json | null, scenario: string): void {
+    const method = req.method ?? 'GET';
+    const toolsEnabled = req.headers['x-mock-tools'] !== 'off';
+    if (method === 'GET' && path === '/v1/models') return this.sendJson(res, 200, modelsList(req.headers['anthropic-version'] !== undefined));
+    if (method !== 'POST') return this.sendJson(res, 404, { error: { message: `mock: no route ${method} ${path}`, type: 'invalid_request_error' } });
+    if (!json) {
+      const msg = 'mock: request body is not JSON';
+      const body = path.startsWith('/v1/messages') ? anthropicError('invalid_request_error', msg) : openaiError('invalid_request_error', msg);
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(body);
+      return;
+    }
+    const stream = json.stream === true;
+    const bytes = raw.length;
+    switch (path) {
+      case '/v1/messages':
+        return stream
+          ? void this.sendFrames(res, anthropicStream(json, bytes, this.cache, toolsEnabled), scenario, 'anthropic')
+          : this.sendJson(res, 200, anthropicMessage(json, bytes, this.cache, toolsEnabled), { 'request-id': `req_mock_${Date.now()}` });
+      case '/v1/messages/count_tokens':
+        return this.sendJson(res, 200, { input_tokens: approxTokens(bytes) });
+      case '/v1/chat/completions':
+        return stream
+          ? void this.sendFrames(res, chatStream(json, bytes, this.cache, toolsEnabled), scenario, 'openai')
+          : this.sendJson(res, 200, chatCompletion(json, bytes, this.cache, toolsEnabled), { 'x-request-id': `req_mock_${Date.now()}` });
+      case '/v1/responses':
+        return stream
+          ? void this.sendFrames(res, responsesStream(json, bytes, this.cache, toolsEnabled), scenario, 'openai')
+          : this.sendJson(res, 200, responsesObject(json, bytes, this.cache, toolsEnabled));
+      case '/v1/embeddings':
+        return this.sendJson(res, 200, { object: 'list', data: [{ object: 'embedding', index: 0, embedding: [0.1, 0.2, 0.3] }], model: json.model, usage: { prompt_tokens: approxTokens(bytes), total_tokens: approxTokens(bytes) } });
+      default:
+        return this.sendJson(res, 404, { error: { message: `mock: no route POST ${path}`, type: 'invalid_request_error' } });
+    }
+  }
+
+  private sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', ...headers, 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  private async sendFrames(res: ServerResponse, frames: Frame[], scenario: string, provider: Provider): Promise<void> {
+    const [kind, argText] = scenario.split(':');
+    const arg = Number(argText ?? 0);
+    const interval = kind === 'slow-drip' ? arg : (this.opts.frameIntervalMs ?? 0);
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+    const write = (fr: Frame) => res.write(`${fr.event ? `event: ${fr.event}\n` : ''}data: ${fr.data}\n\n`);
+    for (let i = 0; i < frames.length; i++) {
+      if (res.destroyed) return;
+      if (i === arg) {
+        if (kind === 'reset-mid-stream') {
+          res.socket?.destroy();
+          return;
+        }
+        if (kind === 'hang-mid-stream') return; // stop sending, keep the connection open
+        if (kind === 'truncate') {
+          res.end();
+          return;
+        }
+        if (kind === 'stream-error') {
+          const data = provider === 'anthropic'
+            ? anthropicError('overloaded_error', 'mock: overloaded mid-stream')
+            : JSON.stringify({ error: { message: 'mock: server error mid-stream', type: 'server_error', param: null, code: null } });
+          res.write(provider === 'anthropic' ? `event: error\ndata: ${data}\n\n` : `data: ${data}\n\n`);
+          res.end();
+          return;
+        }
+      }
+      if (kind === 'malformed-sse' && i === 2) {
+        res.write('data: {"type": "content_block_delta", "index": 0, "delta": {"type": "text_de\n\nthis is not an sse line\n\n');
+        res.end();
+        return;
+      }
+      write(frames[i] as Frame);
+      if (interval > 0) await delay(interval);
+    }
+    res.end();
+  }
+}
+
+function modelsList(anthropic: boolean): Json {
+  if (anthropic) {
+    return {
+      data: [
+        { type: 'model', id: 'claude-sonnet-5-5', display_name: 'Claude Sonnet 4.5', created_at: '2025-09-29T00:00:00Z' },
+        { type: 'model', id: 'claude-haiku-5-5', display_name: 'Claude Haiku 4.5', created_at: '2025-10-01T00:00:00Z' },
+      ],
+      has_more: false, first_id: 'claude-sonnet-5-5', last_id: 'claude-haiku-5-5',
+    };
+  }
+  return { object: 'list', data: [{ id: 'gpt-4o', object: 'model', created: 1715367049, owned_by: 'system' }, { id: 'gpt-4o-mini', object: 'model', created: 1721172741, owned_by: 'system' }] };
+}
+
+const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

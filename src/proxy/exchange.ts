@@ -1,0 +1,218 @@
+/**
+ * One proxied request from arrival to its single RequestOutcome. The exchange collects facts
+ * as the request moves through the proxy and emits exactly one outcome when the client's
+ * response closes, whatever happened (success, upstream error, rejection, client abort).
+ */
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Config } from '../config/index.js';
+import type { ProviderRoute } from '../providers/routes.js';
+import type { RequestFacts, ResponseFacts } from '../providers/types.js';
+import { apiKeyHashFrom, clientFrom, projectFrom, stackFrom, tagsFrom } from '../server/identity.js';
+import type { Funnel } from '../telemetry/funnel.js';
+import {
+  type CompressionSummary,
+  emptyCompression,
+  emptyTools,
+  type ErrorType,
+  type OutcomeKind,
+  type RequestOutcome,
+  type RequestStart,
+} from '../telemetry/outcome.js';
+
+export interface ExchangeHost {
+  readonly config: Config;
+  readonly funnel: Funnel;
+  nextRequestId(): string;
+}
+
+const round2 = (n: number) => Math.round(n * 100) / 100;
+
+export class Exchange {
+  readonly id: string;
+  readonly startedAt = Date.now();
+  /** performance.now() at arrival. */
+  readonly t0 = performance.now();
+  readonly abort = new AbortController();
+  readonly info: RequestStart;
+
+  /** Body as received from the client. */
+  body: Buffer = Buffer.alloc(0);
+  /** Parsed JSON body (LLM routes). */
+  json: Record<string, unknown> | null = null;
+  facts: RequestFacts | null = null;
+  /** Body to send upstream; differs from `body` only when a stage rewrote it. */
+  private forward: Buffer | null = null;
+
+  compression: CompressionSummary = emptyCompression();
+  response: ResponseFacts | null = null;
+  status = 0;
+  errorType: ErrorType | null = null;
+  errorMessage: string | null = null;
+  cached = false;
+  bytesOut = 0;
+  attempts = 0;
+  /** Milliseconds of proxy work on the request path. */
+  overheadMs = 0;
+  ttfbMs: number | null = null;
+  upstreamMs: number | null = null;
+  readonly stagesMs: Record<string, number> = {};
+  /** Authorization carried our proxy token rather than a provider key. */
+  authorizationIsProxyToken = false;
+
+  private started = false;
+  private finished = false;
+
+  constructor(
+    private readonly host: ExchangeHost,
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly route: ProviderRoute,
+    readonly path: string,
+    readonly search: string,
+    prefixProject: string | null,
+    kind: OutcomeKind = 'proxy',
+  ) {
+    this.id = host.nextRequestId();
+    const h = req.headers;
+    this.info = {
+      kind,
+      requestId: this.id,
+      startedAt: this.startedAt,
+      method: req.method ?? 'GET',
+      path,
+      provider: route.provider,
+      api: route.api,
+      requestedModel: null,
+      stream: false,
+      bytesIn: 0,
+      messageCount: 0,
+      tools: emptyTools(),
+      stack: stackFrom(h),
+      project: projectFrom(h, prefixProject),
+      client: clientFrom(h),
+      apiKeyHash: apiKeyHashFrom(h),
+      tags: tagsFrom(h),
+    };
+    res.once('close', () => this.finish());
+  }
+
+  get config(): Config {
+    return this.host.config;
+  }
+
+  /** True once the client connection is gone or the response has completed. */
+  get closed(): boolean {
+    return this.finished || this.res.destroyed;
+  }
+
+  get forwardBody(): Buffer {
+    return this.forward ?? this.body;
+  }
+
+  get modified(): boolean {
+    return this.forward !== null;
+  }
+
+  /** Replaces the body sent upstream (compression, CCR injection). */
+  setForwardBody(body: Buffer): void {
+    this.forward = body.equals(this.body) ? null : body;
+  }
+
+  setFacts(facts: RequestFacts): void {
+    this.facts = facts;
+    this.info.requestedModel = facts.model;
+    this.info.stream = facts.stream;
+    this.info.messageCount = facts.messageCount;
+    this.info.tools = facts.tools;
+  }
+
+  elapsed(): number {
+    return performance.now() - this.t0;
+  }
+
+  /** Emits the start event (once); later calls are no-ops. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.info.bytesIn = this.body.length;
+    this.host.funnel.start(this.info);
+  }
+
+  fail(type: ErrorType, message: string): void {
+    this.errorType = type;
+    this.errorMessage = message.slice(0, 500);
+  }
+
+  /** Headers every response of ours carries. */
+  ourHeaders(): OutgoingHttpHeaders {
+    return { 'x-headroom-request-id': this.id, 'x-headroom-overhead-ms': round2(this.overheadMs).toFixed(2) };
+  }
+
+  /** Sends a response produced by headroom-ts itself (error, rejection, cache hit). */
+  reply(status: number, body: string | Buffer, headers: OutgoingHttpHeaders = {}): void {
+    if (this.closed) return;
+    if (this.res.headersSent) {
+      this.res.end();
+      return;
+    }
+    const buf = typeof body === 'string' ? Buffer.from(body) : body;
+    this.status = status;
+    this.res.writeHead(status, {
+      'content-type': 'application/json',
+      ...headers,
+      ...this.ourHeaders(),
+      'content-length': buf.length,
+    });
+    this.ttfbMs = this.elapsed();
+    this.bytesOut += buf.length;
+    this.res.end(buf);
+  }
+
+  /** Sends an error in the route's provider shape and records it. */
+  replyError(status: number, type: ErrorType, message: string, headers: OutgoingHttpHeaders = {}): void {
+    this.fail(type, message);
+    this.reply(status, this.route.errors.errorBody(status, type, message), headers);
+  }
+
+  /** Builds and emits the outcome. Runs once, when the client response closes. */
+  finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.start();
+    const completed = this.res.writableFinished;
+    if (!completed) {
+      this.abort.abort();
+      if (!this.errorType || this.errorType === 'upstream_stream') {
+        // The client left first: that is what happened to this request.
+        this.fail('client_abort', this.errorMessage ?? 'client closed the connection before the response completed');
+      }
+    }
+    const status = completed ? this.status : 499;
+    const r = this.response;
+    const outcome: RequestOutcome = {
+      ...this.info,
+      endedAt: Date.now(),
+      model: r?.model ?? this.info.requestedModel,
+      status,
+      ok: this.errorType === null && status > 0 && status < 400,
+      errorType: this.errorType,
+      errorMessage: this.errorMessage,
+      usage: r?.usage ?? null,
+      compression: this.compression,
+      timing: {
+        totalMs: round2(this.elapsed()),
+        overheadMs: round2(this.overheadMs),
+        ttfbMs: this.ttfbMs === null ? null : round2(this.ttfbMs),
+        upstreamMs: this.upstreamMs === null ? null : round2(this.upstreamMs),
+        upstreamAttempts: this.attempts,
+        stagesMs: this.stagesMs,
+      },
+      bytesOut: this.bytesOut,
+      finishReason: r?.finishReason ?? null,
+      tools: { ...this.info.tools, calls: r?.toolCalls ?? 0 },
+      cached: this.cached,
+      modified: this.modified,
+    };
+    this.host.funnel.emit(outcome);
+  }
+}

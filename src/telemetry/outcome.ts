@@ -1,0 +1,175 @@
+/**
+ * The RequestOutcome: exactly one per request handled by headroom-ts (proxied, compressed,
+ * hook, rejected, aborted). Every sink (metrics, stats, store, logs, traces, live view,
+ * budget) reads these and nothing else.
+ */
+
+export type ProviderId = 'anthropic' | 'openai' | 'unknown';
+
+/** Which API surface a request used. */
+export type ApiKind =
+  | 'messages'
+  | 'count_tokens'
+  | 'chat'
+  | 'responses'
+  | 'models'
+  | 'passthrough'
+  | 'compress'
+  | 'hook';
+
+/** What produced the outcome. */
+export type OutcomeKind = 'proxy' | 'compress' | 'hook';
+
+export type ErrorType =
+  | 'invalid_request' // bad JSON, missing fields, bad headers
+  | 'body_too_large'
+  | 'unauthorized'
+  | 'rate_limited' // rejected by our rate limiter
+  | 'budget_exceeded' // rejected by our budget
+  | 'upstream_connect' // could not connect / connection refused / reset before a response
+  | 'upstream_timeout' // no response headers or a stalled body within the timeout
+  | 'upstream_rate_limited' // upstream 429
+  | 'upstream_overloaded' // upstream 529 / 503
+  | 'upstream_client_error' // other upstream 4xx
+  | 'upstream_server_error' // other upstream 5xx
+  | 'upstream_stream' // upstream broke or sent an error event mid-stream
+  | 'client_abort' // the client went away before the response finished
+  | 'compression' // compression failed (request still forwarded: fail open)
+  | 'internal';
+
+/** Token usage normalised across providers. */
+export interface TokenUsage {
+  /** All prompt tokens the provider processed: uncached + cacheRead + cacheWrite. */
+  input: number;
+  output: number;
+  /** Prompt tokens billed at the full input price. */
+  uncached: number;
+  cacheRead: number;
+  /** Cache-write tokens (Anthropic `cache_creation_input_tokens`; OpenAI reports none). */
+  cacheWrite: number;
+  cacheWrite5m: number;
+  cacheWrite1h: number;
+  /** OpenAI reasoning tokens (part of output). */
+  reasoning: number;
+  /** Where the figures came from. */
+  source: 'json' | 'sse';
+}
+
+export interface CompressionSummary {
+  /** Tokens of the request as the client sent it. */
+  tokensBefore: number;
+  /** Tokens of the request as forwarded upstream. */
+  tokensAfter: number;
+  tokensSaved: number;
+  /** Tokens of content first seen this turn (the live zone, before compression): the new-input denominator. */
+  newInputTokens: number;
+  /** Transform tags applied, in order (e.g. `json_crusher`, `log_compressor`). */
+  transforms: string[];
+  /** Milliseconds spent per stage/transform. */
+  timingsMs: Record<string, number>;
+  /** When compression failed open, why. */
+  error: string | null;
+}
+
+export interface ToolCounts {
+  /** Tool definitions sent in the request. */
+  definitions: number;
+  /** tool_result / role:tool / function_call_output items in the newest turn of the request. */
+  results: number;
+  /** Tool calls made by the model in the response. */
+  calls: number;
+}
+
+export interface OutcomeTiming {
+  /** Request headers received -> response finished (or aborted). */
+  totalMs: number;
+  /** Time spent inside headroom-ts itself: parsing, compression, stages, response handling. Excludes upstream time, client upload time and retry waits. */
+  overheadMs: number;
+  /** Request headers received -> first response body byte written to the client. */
+  ttfbMs: number | null;
+  /** Upstream dispatch -> upstream response headers (last attempt). */
+  upstreamMs: number | null;
+  /** Upstream attempts made (0 when the request never went upstream). */
+  upstreamAttempts: number;
+  /** Milliseconds per proxy stage (e.g. `compression`, `budget`), in run order. */
+  stagesMs: Record<string, number>;
+}
+
+/** Fields known when a request starts (also the payload of the start event). */
+export interface RequestStart {
+  kind: OutcomeKind;
+  requestId: string;
+  /** Epoch milliseconds. */
+  startedAt: number;
+  method: string;
+  /** Path without query, after any `/p/<project>` prefix was stripped. */
+  path: string;
+  provider: ProviderId;
+  api: ApiKind;
+  requestedModel: string | null;
+  stream: boolean;
+  bytesIn: number;
+  messageCount: number;
+  tools: ToolCounts;
+  /** `X-Headroom-Stack`, validated. */
+  stack: string | null;
+  /** `X-Headroom-Project` or `/p/<name>/` prefix. */
+  project: string | null;
+  /** Client/harness name (`X-Client`, or derived from User-Agent). */
+  client: string | null;
+  /** Truncated SHA-256 of the caller's API key; never the key. */
+  apiKeyHash: string | null;
+  /** Every inbound `x-headroom-*` header (minus the prefix), except secrets. */
+  tags: Record<string, string>;
+}
+
+/** Mid-request progress (streaming usage as it is reported). */
+export interface RequestProgress {
+  requestId: string;
+  model: string | null;
+  inputTokens: number;
+  outputTokens: number;
+  bytesOut: number;
+  ttfbMs: number | null;
+}
+
+export interface RequestOutcome extends RequestStart {
+  endedAt: number;
+  /** Model the provider reports (response), else the requested one. */
+  model: string | null;
+  /** HTTP status sent to the client (499 when the client went away first). */
+  status: number;
+  ok: boolean;
+  errorType: ErrorType | null;
+  errorMessage: string | null;
+  usage: TokenUsage | null;
+  compression: CompressionSummary;
+  timing: OutcomeTiming;
+  bytesOut: number;
+  finishReason: string | null;
+  /** Served from headroom-ts's own response cache. */
+  cached: boolean;
+  /** Whether the forwarded body differs from what the client sent. */
+  modified: boolean;
+}
+
+export const emptyCompression = (): CompressionSummary => ({
+  tokensBefore: 0,
+  tokensAfter: 0,
+  tokensSaved: 0,
+  newInputTokens: 0,
+  transforms: [],
+  timingsMs: {},
+  error: null,
+});
+
+export const emptyTools = (): ToolCounts => ({ definitions: 0, results: 0, calls: 0 });
+
+/** Classifies an upstream HTTP status into an error type (null for success). */
+export function errorTypeForUpstreamStatus(status: number): ErrorType | null {
+  if (status < 400) return null;
+  if (status === 429) return 'upstream_rate_limited';
+  if (status === 529 || status === 503) return 'upstream_overloaded';
+  if (status < 500) return 'upstream_client_error';
+  return 'upstream_server_error';
+}
