@@ -55,7 +55,13 @@ export async function handleProxy(ex: Exchange, host: ProxyHost): Promise<void> 
   for (const stage of host.stages) {
     if (!stage.beforeUpstream || ex.closed) continue;
     const ts = performance.now();
-    const reply = await stage.beforeUpstream(ex);
+    let reply;
+    try {
+      reply = await stage.beforeUpstream(ex);
+    } catch (err) {
+      // A broken stage must not take the request down with it: fail open.
+      host.log.error({ stage: stage.name, err: err instanceof Error ? err.message : String(err) }, 'proxy stage failed; continuing without it');
+    }
     ex.stagesMs[stage.name] = Math.round((performance.now() - ts) * 1000) / 1000;
     if (reply) {
       ex.overheadMs += performance.now() - tBody;
