@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Config } from '../config/index.js';
+import { Aborter } from './aborter.js';
 import type { ProviderRoute } from '../providers/routes.js';
 import type { RequestFacts, ResponseFacts } from '../providers/types.js';
 import { apiKeyHashFrom, clientFrom, projectFrom, stackFrom, tagsFrom } from '../server/identity.js';
@@ -32,7 +33,7 @@ export class Exchange {
   readonly startedAt = Date.now();
   /** performance.now() at arrival. */
   readonly t0 = performance.now();
-  readonly abort = new AbortController();
+  readonly abort = new Aborter();
   readonly info: RequestStart;
 
   /** Body as received from the client. */
@@ -189,10 +190,28 @@ export class Exchange {
     }
     const status = completed ? this.status : 499;
     const r = this.response;
+    const info = this.info;
+    // One literal with every field: spreading `info` and adding fields costs ~15 µs per request in V8.
     const outcome: RequestOutcome = {
-      ...this.info,
+      kind: info.kind,
+      requestId: info.requestId,
+      startedAt: info.startedAt,
+      method: info.method,
+      path: info.path,
+      provider: info.provider,
+      api: info.api,
+      requestedModel: info.requestedModel,
+      stream: info.stream,
+      bytesIn: info.bytesIn,
+      messageCount: info.messageCount,
+      tools: { definitions: info.tools.definitions, results: info.tools.results, calls: r?.toolCalls ?? 0 },
+      stack: info.stack,
+      project: info.project,
+      client: info.client,
+      apiKeyHash: info.apiKeyHash,
+      tags: info.tags,
       endedAt: Date.now(),
-      model: r?.model ?? this.info.requestedModel,
+      model: r?.model ?? info.requestedModel,
       status,
       ok: this.errorType === null && status > 0 && status < 400,
       errorType: this.errorType,
@@ -209,7 +228,6 @@ export class Exchange {
       },
       bytesOut: this.bytesOut,
       finishReason: r?.finishReason ?? null,
-      tools: { ...this.info.tools, calls: r?.toolCalls ?? 0 },
       cached: this.cached,
       modified: this.modified,
     };

@@ -170,14 +170,14 @@ async function callUpstream(ex: Exchange, host: ProxyHost): Promise<UpstreamResp
         method: method as 'POST',
         headers,
         body,
-        signal: ex.abort.signal,
+        signal: ex.abort,
       });
       ex.upstreamMs = performance.now() - tSend;
       const delay = delayForStatus(policy, attempt, res.statusCode, res.headers);
       if (delay !== null && !ex.closed) {
         host.log.warn({ status: res.statusCode, attempt, delay_ms: delay }, 'upstream returned a retryable status; retrying');
         await res.body.dump().catch(() => undefined);
-        if (!(await sleep(delay, ex.abort.signal))) return null;
+        if (!(await sleep(delay, ex.abort))) return null;
         continue;
       }
       return res;
@@ -189,7 +189,7 @@ async function callUpstream(ex: Exchange, host: ProxyHost): Promise<UpstreamResp
       if (retryable && attempt < policy.maxAttempts) {
         const delay = backoffMs(policy, attempt);
         host.log.warn({ failure: kind, attempt, delay_ms: delay }, 'upstream request failed; retrying');
-        if (!(await sleep(delay, ex.abort.signal))) return null;
+        if (!(await sleep(delay, ex.abort))) return null;
         continue;
       }
       const e = failureToError(kind, err);
