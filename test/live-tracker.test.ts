@@ -233,7 +233,8 @@ describe('summary log', () => {
       t.outcome(fakeOutcome(s, i === 4 ? { ok: false, status: 500, errorType: 'upstream_server_error' } : {}));
     }
     expect(lines).toHaveLength(2);
-    const second = lines[1]!.live_summary as Record<string, Record<string, unknown> & { requests: number }> & { top_models_cumulative: { model: string }[] };
+    type Block = { requests: number; errors: number; label: string };
+    const second = lines[1]!.live_summary as { trigger: string; window: Block; cumulative: Block; top_models_cumulative: { model: string }[] };
     expect(second.trigger).toBe('every_3_requests');
     expect(second.window.requests).toBe(3);
     expect(second.window.errors).toBe(1);
