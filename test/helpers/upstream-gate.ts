@@ -1,38 +1,49 @@
 /**
- * An HTTP pass-through placed between the proxy and the mock upstream that holds every
- * request until `open()` is called. It lets a test make many requests "in flight" at once,
- * deterministically, without relying on timing. Failures of the mock are passed on as the
- * same kind of failure (a reset before headers resets the proxy's connection; a reset
- * mid-body cuts the proxy's response).
+ * A pass-through placed between the proxy and the mock upstream that holds every request
+ * until `open()` is called. It lets a test keep many requests in flight at once,
+ * deterministically, without relying on timing. Once open, the request is written to the
+ * mock on a fresh TCP connection and the mock's response bytes are copied back verbatim, so
+ * every failure of the mock (reset before headers, cut mid-body, hang) reaches the proxy as
+ * the same kind of failure.
  */
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer, type Server } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 
 export class UpstreamGate {
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private release!: () => void;
   private gate: Promise<void>;
+  /** Requests received (including retries). */
   held = 0;
   url = '';
 
-  constructor(private readonly target: string) {
+  constructor(target: string) {
+    const { hostname, port } = new URL(target);
     this.gate = new Promise((r) => (this.release = r));
-    this.server = createServer((req, res) => {
+    this.server = createServer((req) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         this.held++;
         void this.gate.then(() => {
-          const up = request(this.target + (req.url ?? '/'), { method: req.method, headers: req.headers }, (upRes) => {
-            res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-            upRes.pipe(res);
-            upRes.on('error', () => res.socket?.destroy());
-            upRes.on('aborted', () => res.socket?.destroy());
-          });
-          up.on('error', () => req.socket.destroy());
-          res.on('close', () => up.destroy());
-          up.end(Buffer.concat(chunks));
+          const client = req.socket;
+          if (client.destroyed) return;
+          const lines: string[] = [];
+          for (let i = 0; i < req.rawHeaders.length; i += 2) {
+            const name = req.rawHeaders[i] as string;
+            if (/^(connection|keep-alive)$/i.test(name)) continue;
+            lines.push(`${name}: ${req.rawHeaders[i + 1] as string}`);
+          }
+          lines.push('connection: close');
+          const up = connect(Number(port), hostname);
+          up.write(`${req.method} ${req.url} HTTP/1.1\r\n${lines.join('\r\n')}\r\n\r\n`);
+          up.write(Buffer.concat(chunks));
+          up.on('data', (d: Buffer) => client.write(d));
+          up.on('end', () => client.end());
+          up.on('error', () => client.destroy());
+          client.once('close', () => up.destroy());
         });
       });
     });
