@@ -69,7 +69,7 @@ describe('LiveTracker', () => {
     expect(row.start_time_iso.endsWith('Z')).toBe(true);
     t.outcome(fakeOutcome(s, { model: COLON_MODEL, usage: usage(40, 7, 30, 5), tools: { definitions: 2, results: 1, calls: 1 } }));
     expect(t.active.size).toBe(0);
-    const trace = t.traces.newest(1)[0]!;
+    const trace = t.recentTraces(1)[0]!;
     expect(trace).toMatchObject({
       model: COLON_MODEL, requested_model: COLON_MODEL, status: 'ok', input_tokens: 40, output_tokens: 7,
       cache_read_tokens: 30, cache_creation_tokens: 5, tool_calls: 1, duration_ms: 100,
@@ -100,11 +100,11 @@ describe('LiveTracker', () => {
     expect(t.all.total.errors).toBe(2);
     expect(t.all.streaming.errors).toBe(1);
     expect(Object.fromEntries(t.all.errorTypes)).toEqual({ upstream_stream: 1, upstream_rate_limited: 1 });
-    const [e2, e1] = t.errors.newest();
+    const [e2, e1] = t.recentErrors();
     expect(e1).toMatchObject({ seq: 1, status: 'error', error_type: 'upstream_stream', http_status: 200 });
     expect(e1!.error).not.toContain('SECRETSECRET');
     expect(e2).toMatchObject({ seq: 2, error_type: 'upstream_rate_limited' });
-    expect(t.traces.newest().map((x) => x.status)).toEqual(['error', 'error']);
+    expect(t.recentTraces().map((x) => x.status)).toEqual(['error', 'error']);
   });
 
   it('bounds errors and traces to their ring sizes', () => {
@@ -116,8 +116,8 @@ describe('LiveTracker', () => {
     }
     expect(t.traces.size).toBe(5);
     expect(t.errors.size).toBe(3);
-    expect(t.traces.newest()[0]!.seq).toBe(20);
-    expect(t.errors.newest()[0]!.seq).toBe(10);
+    expect(t.recentTraces()[0]!.seq).toBe(20);
+    expect(t.recentErrors()[0]!.seq).toBe(10);
   });
 
   it('folds models beyond the cap into (other)', () => {
@@ -142,7 +142,7 @@ describe('LiveTracker', () => {
     const s = fakeStart({ requestedModel: 'x'.repeat(10_000) });
     t.start(s);
     t.outcome(fakeOutcome(s));
-    expect(t.traces.newest(1)[0]!.model.length).toBe(512);
+    expect(t.recentTraces(1)[0]!.model.length).toBe(512);
   });
 });
 

@@ -108,8 +108,8 @@ export function registerLiveRoutes(app: App, mon: LiveMonitor | null, sessions: 
         errors: { capacity: t.errors.capacity, held: t.errors.size, recorded: t.errors.pushed },
         traces: { capacity: t.traces.capacity, held: t.traces.size, recorded: t.traces.pushed },
       },
-      errors: t.errors.newest(limitErrors),
-      traces: t.traces.newest(limitTraces),
+      errors: t.recentErrors(limitErrors),
+      traces: t.recentTraces(limitTraces),
     }, NO_CACHE);
   }, 'gated');
 }

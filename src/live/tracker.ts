@@ -76,8 +76,15 @@ export interface TraceEntry {
   project: string | null;
 }
 
+/** What the rings hold: the outcome itself, rendered into a TraceEntry only when read. */
+interface TraceRecord {
+  seq: number;
+  model: string;
+  outcome: RequestOutcome;
+}
+
+/** A provider's model buckets (its rollup is computed from them when a view is built). */
 export interface ProviderBucket {
-  readonly split: Split;
   readonly models: Map<string, Split>;
 }
 
@@ -95,8 +102,8 @@ export class LiveTracker implements Sink {
   /** Everything completed. */
   readonly all = new Split();
   readonly providers = new Map<string, ProviderBucket>();
-  readonly errors: Ring<TraceEntry>;
-  readonly traces: Ring<TraceEntry>;
+  readonly errors: Ring<TraceRecord>;
+  readonly traces: Ring<TraceRecord>;
   /** Bumped on every change of the active set or of an active request's figures. */
   version = 0;
   completed = 0;
@@ -176,19 +183,27 @@ export class LiveTracker implements Sink {
     const model = clip(o.model ?? o.requestedModel ?? NO_MODEL);
     this.all.addOutcome(o);
     this.bucketFor(o.provider, model).addOutcome(o);
-    this.providerBucket(o.provider).split.addOutcome(o);
-    const trace = traceEntry(this.traces.pushed + 1, o, model);
-    this.traces.push(trace);
-    if (!o.ok) this.errors.push({ ...trace, seq: this.errors.pushed + 1 });
+    this.traces.push({ seq: this.traces.pushed + 1, model, outcome: o });
+    if (!o.ok) this.errors.push({ seq: this.errors.pushed + 1, model, outcome: o });
     for (const fn of this.completedListeners) fn(o);
     // The snapshot carries the completed counters too, so every outcome is a change.
     this.changed();
   }
 
+  /** Up to `limit` recent traces, newest first. */
+  recentTraces(limit?: number): TraceEntry[] {
+    return this.traces.newest(limit).map(traceEntry);
+  }
+
+  /** Up to `limit` recent errors, newest first. */
+  recentErrors(limit?: number): TraceEntry[] {
+    return this.errors.newest(limit).map(traceEntry);
+  }
+
   private providerBucket(provider: string): ProviderBucket {
     let p = this.providers.get(provider);
     if (!p) {
-      p = { split: new Split(), models: new Map() };
+      p = { models: new Map() };
       this.providers.set(provider, p);
     }
     return p;
@@ -216,7 +231,7 @@ export class LiveTracker implements Sink {
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
 
-function traceEntry(seq: number, o: RequestOutcome, model: string): TraceEntry {
+function traceEntry({ seq, model, outcome: o }: TraceRecord): TraceEntry {
   const u = o.usage;
   return {
     seq,
