@@ -3,7 +3,7 @@ import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { liveMonitorOf } from '../src/live/plugin.js';
 import { STREAM_COOKIE, STREAM_PATH, StreamSessions } from '../src/live/stream-auth.js';
-import { type Harness, startHarness } from './helpers/harness.js';
+import { FAKE_ANTHROPIC_KEY, type Harness, startHarness } from './helpers/harness.js';
 import { getJson, until, watch } from './helpers/live-client.js';
 
 const TOKEN = 'test-proxy-token-0123456789';
@@ -57,6 +57,21 @@ describe.skipIf(!lanAddress)('live endpoints with a proxy token, called from a n
       expect((await fetch(`${lan}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
       expect((await fetch(`${local}${path}`)).status).toBe(200);
     }
+  });
+
+  it('a proxied request refused for a missing token is recorded and leaves nothing active', async () => {
+    const r = await fetch(`${lan}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': FAKE_ANTHROPIC_KEY },
+      body: JSON.stringify({ model: 'claude-sonnet-5-5', max_tokens: 8, stream: true, messages: [{ role: 'user', content: 'x' }] }),
+    });
+    expect(r.status).toBe(401);
+    await r.text();
+    const [o] = await h.waitForOutcomes(1);
+    expect(o!.errorType).toBe('unauthorized');
+    expect(liveMonitorOf(h.app)!.tracker.active.size).toBe(0);
+    const { body } = await getJson<{ errors: { request_id: string; error_type: string }[] }>(`${local}/metrics/logs`);
+    expect(body.errors[0]).toMatchObject({ request_id: o!.requestId, error_type: 'unauthorized' });
   });
 
   it('a browser-style EventSource (no headers) gets in with the session cookie, and only then', async () => {
