@@ -223,6 +223,9 @@ async function relayResponse(ex: Exchange, host: ProxyHost, upstream: UpstreamRe
             model: facts.model,
             inputTokens: facts.usage?.input ?? 0,
             outputTokens: facts.usage?.output ?? 0,
+            cacheReadTokens: facts.usage?.cacheRead ?? 0,
+            cacheWriteTokens: facts.usage?.cacheWrite ?? 0,
+            toolCalls: facts.toolCalls,
             bytesOut: ex.bytesOut,
             ttfbMs: ex.ttfbMs,
           });

@@ -129,6 +129,11 @@ export interface RequestProgress {
   model: string | null;
   inputTokens: number;
   outputTokens: number;
+  /** Cache figures of the usage reported so far (TokenUsage.cacheRead / cacheWrite). */
+  cacheReadTokens?: number;
+  cacheWriteTokens?: number;
+  /** Tool calls the model has made so far in this response. */
+  toolCalls?: number;
   bytesOut: number;
   ttfbMs: number | null;
 }
