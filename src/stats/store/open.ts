@@ -125,13 +125,20 @@ export function openStatsStore(opts: OpenStoreOptions): SqliteStatsStore {
 
   if (config.stateless) {
     let db: Db | null = null;
-    if (existsSync(paths.store) && problemWith(paths.store) === null && statSync(paths.store).size > 0) {
+    if (existsSync(paths.store) && statSync(paths.store).size > 0) {
+      // Read the file's bytes (its last checkpoint) without opening it: opening creates -wal/-shm files.
       try {
-        const src = new Database(paths.store, { readonly: true, fileMustExist: true });
-        const image = src.serialize();
-        src.close();
+        const image = readFileSync(paths.store);
+        if (image.length < 100 || !image.subarray(0, 16).equals(SQLITE_HEADER)) throw new Error('not a SQLite database');
+        // a WAL database's header says so (bytes 18-19 = 2); an in-memory copy must use rollback mode
+        image[18] = 1;
+        image[19] = 1;
         db = new Database(image);
+        if (db.pragma('quick_check', { simple: true }) !== 'ok') throw new Error('integrity check failed');
+        if (db.pragma('application_id', { simple: true }) !== APPLICATION_ID) throw new Error('not a headroom-ts stats store');
       } catch (err) {
+        db?.close();
+        db = null;
         log.warn({ path: paths.store, err: (err as Error).message }, 'stateless: could not read the existing stats store; starting empty');
       }
     }

@@ -233,7 +233,7 @@ export class SqliteStatsStore implements StatsStore {
     const life = totalsOf(this.st.selTotals.get('lifetime') as TotalsRow | undefined);
     const sessRow = this.st.selTotals.get('session') as TotalsRow | undefined;
     let session: SessionTotals = { ...totalsOf(sessRow), startedAt: sessRow?.started_at ?? null, lastActivityAt: sessRow?.last_activity_at ?? null };
-    const touched = new Set<string>();
+    let current: string | null = null;
     const pid = process.pid;
     for (const e of sorted) {
       addInto(life, e);
@@ -252,20 +252,21 @@ export class SqliteStatsStore implements StatsStore {
       session.lastActivityAt = Math.max(session.lastActivityAt ?? e.ts, e.ts);
       if (e.project) {
         this.st.upProject.run({ ...e, name: e.project, requests: 1, lastActivityAt: e.ts });
-        touched.add(e.project);
+        current = e.project;
       }
     }
     this.st.setTotals.run({ ...life, startedAt: null, lastActivityAt: null, scope: 'lifetime' });
     this.st.setTotals.run({ ...session, scope: 'session' });
-    if (touched.size > 0) this.capProjects(touched);
+    if (current !== null) this.capProjects(current);
   }
 
-  private capProjects(keep: Set<string>): void {
+  /** Evicts the smallest projects (tokens saved, then last activity) beyond the cap, never `keep`. */
+  private capProjects(keep: string): void {
     let excess = (this.st.countProjects.get() as { n: number }).n - this.limits.maxProjects;
     if (excess <= 0) return;
     for (const { name } of this.st.projectsAsc.all() as { name: string }[]) {
       if (excess <= 0) break;
-      if (keep.has(name)) continue;
+      if (name === keep) continue;
       this.st.delProject.run(name);
       excess--;
     }
