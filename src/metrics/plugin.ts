@@ -3,7 +3,7 @@
  * histograms and per-model counters, and Node.js process metrics. Installed after the stats
  * plugin, whose state it reads.
  */
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { collectDefaultMetrics, type Metric, Registry } from 'prom-client';
 import type { Plugin } from '../server/app.js';
 import { sendText } from '../server/http.js';
 import { accountingOf } from '../stats/accounting.js';
@@ -22,6 +22,21 @@ class HeadroomRegistry extends Registry {
   }
 }
 
+/**
+ * prom-client's Node.js process metrics, minus the three gauges named `*_total`
+ * (`nodejs_active_{handles,requests,resources}_total`) that break Prometheus naming rules;
+ * their per-type breakdowns (`nodejs_active_handles` etc.) carry the same information.
+ */
+function registerProcessMetrics(registry: Registry): void {
+  const defaults = new Registry();
+  collectDefaultMetrics({ register: defaults });
+  for (const m of defaults.getMetricsAsArray()) {
+    const metric = m as unknown as Metric & { type: string; name: string };
+    if (metric.type !== 'counter' && metric.name.endsWith('_total')) continue;
+    registry.registerMetric(metric);
+  }
+}
+
 export function createMetricsRegistry(app: Parameters<Plugin['setup']>[0]): { registry: Registry; native: NativeMetrics } {
   const svc = statsServiceOf(app);
   if (!svc) throw new Error('the metrics plugin needs the stats plugin installed first');
@@ -29,7 +44,7 @@ export function createMetricsRegistry(app: Parameters<Plugin['setup']>[0]): { re
   const labels = metricLabels();
   registerHeadroomFamilies(registry, svc, labels, app.config.metricsHeadroomNames);
   const native = new NativeMetrics(registry, labels, svc);
-  collectDefaultMetrics({ register: registry });
+  registerProcessMetrics(registry);
   svc.onReset(() => native.reset());
   return { registry, native };
 }
