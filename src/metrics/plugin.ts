@@ -6,6 +6,7 @@
 import { collectDefaultMetrics, type Metric, Registry } from 'prom-client';
 import type { Plugin } from '../server/app.js';
 import { sendText } from '../server/http.js';
+import { redactSecrets } from '../telemetry/redact.js';
 import { accountingOf } from '../stats/accounting.js';
 import { statsServiceOf } from '../stats/service.js';
 import { ConditionalFamily, registerHeadroomFamilies } from './headroom-families.js';
@@ -62,7 +63,7 @@ export const metricsPlugin: Plugin = {
     });
     app.router.add('GET', '/metrics', async ({ res }) => {
       const text = await registry.metrics();
-      sendText(res, 200, text, { 'content-type': registry.contentType });
+      sendText(res, 200, redactSecrets(text), { 'content-type': registry.contentType });
     }, 'gated');
   },
 };

@@ -12,6 +12,7 @@ import type { App } from '../server/app.js';
 import { sendJson, sendText } from '../server/http.js';
 import { isStrictLoopback } from '../server/identity.js';
 import { checkAccess, type RouteRequest } from '../server/router.js';
+import { redactSecrets } from '../telemetry/redact.js';
 import {
   compactHistory,
   HISTORY_CSV_COLUMNS,
@@ -66,6 +67,11 @@ export function boolParam(q: URLSearchParams, name: string): boolean {
   throw new QueryError(name, raw, 'a boolean (1/0, true/false, yes/no, on/off)');
 }
 
+/** JSON with any API key that slipped into a value (a tag, an error text) scrubbed. */
+function sendRedactedJson(res: ServerResponse, body: unknown): void {
+  sendText(res, 200, redactSecrets(JSON.stringify(body)), { 'content-type': 'application/json' });
+}
+
 export function registerStatsRoutes(app: App, svc: StatsService): void {
   let snapshot: { at: number; body: Record<string, unknown> } | null = null;
   svc.onReset(() => {
@@ -93,7 +99,7 @@ export function registerStatsRoutes(app: App, svc: StatsService): void {
       delete body.request_logs;
       delete body.recent_requests;
     }
-    sendJson(res, 200, body);
+    sendRedactedJson(res, body);
   }, 'gated');
 
   app.router.add('POST', '/stats/reset', ({ req, res, path }: RouteRequest) => {
@@ -130,7 +136,7 @@ export function registerStatsRoutes(app: App, svc: StatsService): void {
       } else {
         csv = toCsv(ROLLUP_CSV_COLUMNS, rollup(await store.hourly(), series));
       }
-      sendText(res, 200, csv, {
+      sendText(res, 200, redactSecrets(csv), {
         'content-type': 'text/csv; charset=utf-8',
         'content-disposition': `attachment; filename="headroom-stats-history-${series}.csv"`,
       });
@@ -142,7 +148,7 @@ export function registerStatsRoutes(app: App, svc: StatsService): void {
     ]);
     const all = hist.points.map(historyJson);
     const returned = compactHistory(all, mode);
-    sendJson(res, 200, {
+    sendRedactedJson(res, {
       schema_version: 3,
       generated_at: isoUtc(now),
       storage_path: store.location,

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import { accountingOf } from '../stats/accounting.js';
 import type { RequestOutcome } from './outcome.js';
+import { redactSecrets } from './redact.js';
 
 type Json = Record<string, unknown>;
 
@@ -141,7 +142,8 @@ export interface BuiltRecord {
 
 export function requestRecord(o: RequestOutcome, opts: RecordOptions): BuiltRecord {
   const a = accountingOf(o);
-  const tags: Record<string, string> = { ...o.tags };
+  const tags: Record<string, string> = {};
+  for (const k in o.tags) tags[k] = redactSecrets(o.tags[k] ?? '');
   if (o.client) tags.client = o.client;
   if (o.project) tags.project = o.project;
   const record: Json = {
@@ -174,7 +176,7 @@ export function requestRecord(o: RequestOutcome, opts: RecordOptions): BuiltReco
     record.compressed_messages = fwd.value;
     record.response_content = null;
   }
-  record.error = o.errorType ? `${o.errorType}: ${o.errorMessage ?? ''}`.trim() : null;
+  record.error = o.errorType ? redactSecrets(`${o.errorType}: ${o.errorMessage ?? ''}`.trim()) : null;
   record.turn_id = turnId(requestBody);
   // headroom-ts additions
   record.kind = o.kind;

@@ -2,11 +2,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import type { RawValue } from '../../src/config/field.js';
 import { type ConfigKey, configWith } from '../../src/config/index.js';
 import { MockUpstream, type MockUpstreamOptions } from '../../src/mock/upstream.js';
 import { type App, createApp, type Plugin } from '../../src/server/app.js';
+import { createLogger } from '../../src/telemetry/logger.js';
 import type { RequestOutcome, RequestProgress, RequestStart } from '../../src/telemetry/outcome.js';
 
 export interface Harness {
@@ -46,7 +46,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     ...opts.config,
   });
   const logs: string[] = [];
-  const logger = pino({ level: config.logLevel, hooks: { streamWrite: (await import('../../src/telemetry/redact.js')).redactSecrets } }, { write: (s: string) => void logs.push(s) });
+  // the production logger (request-id mixin, redaction), writing into `logs`
+  const logger = createLogger({ level: config.logLevel, destination: { write: (s: string) => void logs.push(s) } });
   const app = await createApp(config, { logger, ...(opts.plugins ? { plugins: opts.plugins } : {}) });
   const outcomes: RequestOutcome[] = [];
   const starts: RequestStart[] = [];

@@ -7,6 +7,7 @@
  * an `hourly` table keeps (UTC hour, provider, model) rollups maintained in the same
  * transaction, so the chart series never scan raw events.
  */
+import { AsyncResource } from 'node:async_hooks';
 import type { Database as Db, Statement, Transaction } from 'better-sqlite3';
 import type { Logger } from '../../telemetry/logger.js';
 import type { HeadroomSavings } from './headroom-import.js';
@@ -142,6 +143,8 @@ export class SqliteStatsStore implements StatsStore {
   importedFrom: string | null = null;
   private readonly st: Record<'selTotals' | 'setTotals' | 'insEvent' | 'upHourly' | 'upProject' | 'countProjects' | 'projectsAsc' | 'delProject', Statement>;
   private readonly writeBatch: Transaction<(events: SavingsEvent[]) => void>;
+  /** Timer callback bound to the (request-free) context the store was opened in. */
+  private readonly onTimer = AsyncResource.bind(() => this.flushNow());
 
   constructor(opts: SqliteStoreOptions) {
     this.db = opts.db;
@@ -194,9 +197,9 @@ export class SqliteStatsStore implements StatsStore {
       this.pending.shift();
       this.dropped++;
     }
-    if (this.pending.length >= EAGER_BATCH) setImmediate(() => this.flushNow());
+    if (this.pending.length >= EAGER_BATCH) setImmediate(this.onTimer);
     else if (!this.timer) {
-      this.timer = setTimeout(() => this.flushNow(), this.flushMs);
+      this.timer = setTimeout(this.onTimer, this.flushMs);
       this.timer.unref();
     }
   }
@@ -220,7 +223,7 @@ export class SqliteStatsStore implements StatsStore {
       if (this.lastError !== message) this.log.warn({ err: message, pending: this.pending.length, busy: isBusy(err) }, 'stats store write failed; will retry');
       this.lastError = message;
       if (!this.closed && !this.timer) {
-        this.timer = setTimeout(() => this.flushNow(), Math.max(this.flushMs, 1000));
+        this.timer = setTimeout(this.onTimer, Math.max(this.flushMs, 1000));
         this.timer.unref();
       }
       return;
