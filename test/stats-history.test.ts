@@ -75,3 +75,20 @@ describe('CSV export', () => {
     );
   });
 });
+
+describe('/stats?cached=1 snapshot', () => {
+  it('is rebuilt at most once per TTL and on invalidation', async () => {
+    const { Snapshot } = await import('../src/stats/snapshot.js');
+    let now = 0;
+    let builds = 0;
+    const snap = new Snapshot<number>(5000, () => now);
+    const build = async () => ++builds;
+    expect(await snap.get(build)).toBe(1);
+    now = 4999;
+    expect(await snap.get(build)).toBe(1);
+    now = 5000;
+    expect(await snap.get(build)).toBe(2);
+    snap.invalidate();
+    expect(await snap.get(build)).toBe(3);
+  });
+});

@@ -27,6 +27,7 @@ import {
 } from './history.js';
 import { buildStats, loopbackParts, projectsJson, retentionJson, SESSION_POLICY, sessionJson, totalsJson } from './payload.js';
 import type { StatsService } from './service.js';
+import { Snapshot } from './snapshot.js';
 
 const SNAPSHOT_MS = 5_000;
 const TRUE = new Set(['1', 'true', 'yes', 'on', 't', 'y']);
@@ -73,10 +74,8 @@ function sendRedactedJson(res: ServerResponse, body: unknown): void {
 }
 
 export function registerStatsRoutes(app: App, svc: StatsService): void {
-  let snapshot: { at: number; body: Record<string, unknown> } | null = null;
-  svc.onReset(() => {
-    snapshot = null;
-  });
+  const snapshot = new Snapshot<Record<string, unknown>>(SNAPSHOT_MS);
+  svc.onReset(() => snapshot.invalidate());
   const audit = app.log.child({ logger: 'headroom.audit' });
 
   app.router.add('GET', '/stats', async ({ req, res, query }: RouteRequest) => {
@@ -87,13 +86,7 @@ export function registerStatsRoutes(app: App, svc: StatsService): void {
       sendQueryError(res, e as QueryError);
       return;
     }
-    let body: Record<string, unknown>;
-    if (cached && snapshot && performance.now() - snapshot.at < SNAPSHOT_MS) body = { ...snapshot.body };
-    else {
-      body = await buildStats(app, svc);
-      if (cached) snapshot = { at: performance.now(), body };
-      body = { ...body };
-    }
+    const body = { ...(cached ? await snapshot.get(() => buildStats(app, svc)) : await buildStats(app, svc)) };
     if (isStrictLoopback(req)) Object.assign(body, loopbackParts(app, svc));
     else {
       delete body.request_logs;
