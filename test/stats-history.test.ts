@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { bucketStart, compactHistory, isoUtc, pyFloat, rollup, ROLLUP_CSV_COLUMNS, toCsv } from '../src/stats/history.js';
-import type { HourlyRow } from '../src/stats/store/types.js';
+import type { RollupRow } from '../src/stats/store/types.js';
 
-const row = (iso: string, over: Partial<HourlyRow> = {}): HourlyRow => ({
-  hour: Date.parse(iso), provider: 'anthropic', model: 'claude-sonnet-4-5', requests: 1, tokensSaved: 100, savingsUsd: 0.0003,
+const row = (iso: string, over: Partial<RollupRow> = {}): RollupRow => ({
+  start: Date.parse(iso), provider: 'anthropic', model: 'claude-sonnet-4-5', requests: 1, tokensSaved: 100, savingsUsd: 0.0003,
   inputTokens: 1000, inputCostUsd: 0.003, outputTokens: 10, outputCostUsd: 0.00015, cumTokensSaved: 0, cumSavingsUsd: 0,
   cumInputTokens: 0, cumInputCostUsd: 0, ...over,
 });

@@ -128,7 +128,7 @@ describe('one stats store shared by several processes', () => {
       expect(points).toHaveLength(40);
       for (let i = 1; i < points.length; i++) expect(points[i]!.cumTokensSaved).toBeGreaterThan(points[i - 1]!.cumTokensSaved);
       expect(points.at(-1)!.cumTokensSaved).toBe(life.tokensSaved);
-      const hourly = await store.hourly();
+      const hourly = await store.rollups('hour');
       expect(hourly.reduce((n, r) => n + r.requests, 0)).toBe(80);
       expect(hourly.reduce((n, r) => n + r.tokensSaved, 0)).toBe(life.tokensSaved);
     } finally {
@@ -157,7 +157,7 @@ describe('one stats store shared by several processes', () => {
       expect(life.requests).toBeLessThanOrEqual(30);
       // batches are atomic: the aggregates match the events that made it
       expect(store.eventCount()).toBe(life.requests);
-      const hourly = await store.hourly();
+      const hourly = await store.rollups('hour');
       expect(hourly.reduce((n, r) => n + r.requests, 0)).toBe(life.requests);
     } finally {
       await store.close();

@@ -34,18 +34,20 @@ function open(over: Record<string, unknown> = {}): SqliteStatsStore {
 }
 
 describe('SQLite stats store', () => {
-  it('restart keeps lifetime, session, projects, history and hourly rollups', async () => {
+  it('restart keeps lifetime, session, projects, history and rollups', async () => {
     const a = open();
     for (let i = 0; i < 10; i++) a.record(ev(i, { project: i % 2 ? 'alpha' : 'beta', tokensSaved: i === 3 ? 0 : 250 }));
     await a.flush();
-    const before = { life: await a.lifetime(), session: await a.session(T0 + 20_000), projects: await a.projects(), hist: await a.history(100), hourly: await a.hourly() };
+    const before = { life: await a.lifetime(), session: await a.session(T0 + 20_000), projects: await a.projects(), hist: await a.history(100), hourly: await a.rollups('hour'), daily: await a.rollups('day') };
     await a.close();
     const b = open();
     expect(await b.lifetime()).toEqual(before.life);
     expect(await b.session(T0 + 20_000)).toEqual(before.session);
     expect(await b.projects()).toEqual(before.projects);
     expect(await b.history(100)).toEqual(before.hist);
-    expect(await b.hourly()).toEqual(before.hourly);
+    expect(await b.rollups('hour')).toEqual(before.hourly);
+    expect(await b.rollups('day')).toEqual(before.daily);
+    expect(before.daily.reduce((n, r) => n + r.requests, 0)).toBe(10);
     expect(before.life).toMatchObject({ requests: 10, tokensSaved: 2250, inputTokens: 10_000 });
     expect(before.hist.stored).toBe(9); // only requests that saved tokens are checkpoints
     expect(before.hist.points.at(-1)).toMatchObject({ cumTokensSaved: 2250, cumInputTokens: 10_000 });
@@ -81,7 +83,7 @@ describe('SQLite stats store', () => {
     await s.close();
   });
 
-  it('prunes events and hourly rows beyond retention without touching lifetime', async () => {
+  it('prunes events and rollup rows beyond retention without touching lifetime', async () => {
     const s = open({ statsRetentionDays: 1 });
     const now = Date.now();
     s.record(ev(0, { ts: now - 3 * 86_400_000 }));
@@ -89,7 +91,8 @@ describe('SQLite stats store', () => {
     await s.flush();
     s.prune(now);
     expect(s.eventCount()).toBe(1);
-    expect((await s.hourly()).every((r) => r.hour >= now - 86_400_000 - 3_600_000)).toBe(true);
+    expect((await s.rollups('hour')).every((r) => r.start >= now - 86_400_000 - 3_600_000)).toBe(true);
+    expect(await s.rollups('day')).toHaveLength(1);
     expect((await s.lifetime()).requests).toBe(2);
     await s.close();
   });
@@ -163,7 +166,7 @@ describe('import of a Headroom proxy_savings.json', () => {
     const hist = await s.history(100);
     expect(hist.points.map((p) => p.cumTokensSaved)).toEqual([9000, 11000, 12000]);
     expect(hist.points[2]).toMatchObject({ provider: 'openai', model: 'gpt-4o', ts: Date.parse('2026-03-27T09:00:00Z') });
-    const hourly = await s.hourly();
+    const hourly = await s.rollups('hour');
     // deltas: the baseline point contributes nothing, then +2000 and +1000
     expect(hourly.map((r) => r.tokensSaved)).toEqual([0, 2000, 1000]);
     expect(Object.keys(await s.projects())).toEqual(['my app']);

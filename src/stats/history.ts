@@ -1,12 +1,14 @@
 /**
  * `/stats-history` building blocks: chart rollups (UTC hour/day/ISO-week/month buckets built
- * from the store's hourly rows, which are built from events, so a bucket only ever holds
- * what happened in it), Headroom's history compaction, and the CSV export.
+ * from the store's hourly and daily rows, which are built from events, so a bucket only ever
+ * holds what happened in it), Headroom's history compaction, and the CSV export.
  */
-import type { HistoryPoint, HourlyRow } from './store/types.js';
+import type { HistoryPoint, RollupRow } from './store/types.js';
 
 export type Period = 'hourly' | 'daily' | 'weekly' | 'monthly';
 export const PERIODS: readonly Period[] = ['hourly', 'daily', 'weekly', 'monthly'];
+/** The hourly series covers the most recent days; daily, weekly and monthly cover the whole retention. */
+export const HOURLY_SERIES_DAYS = 7;
 
 /** UTC, second precision, `Z` suffix. */
 export const isoUtc = (ms: number): string => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
@@ -56,7 +58,7 @@ export interface Bucket {
 
 const newDelta = (): Delta => ({ tokens_saved: 0, compression_savings_usd_delta: 0, total_input_tokens_delta: 0, total_input_cost_usd_delta: 0, requests: 0 });
 
-function addDelta(d: Delta, r: HourlyRow): void {
+function addDelta(d: Delta, r: RollupRow): void {
   d.tokens_saved += r.tokensSaved;
   d.compression_savings_usd_delta += r.savingsUsd;
   d.total_input_tokens_delta += r.inputTokens;
@@ -70,8 +72,8 @@ const roundDelta = (d: Delta): Delta => ({
   total_input_cost_usd_delta: r6(d.total_input_cost_usd_delta),
 });
 
-/** Rolls hourly rows (oldest first) up into buckets of `period`. */
-export function rollup(rows: readonly HourlyRow[], period: Period): Bucket[] {
+/** Rolls rows (oldest first, hourly or daily and no coarser than `period`) up into buckets of `period`. */
+export function rollup(rows: readonly RollupRow[], period: Period): Bucket[] {
   const out: Bucket[] = [];
   let cur: Bucket | null = null;
   let curStart = Number.NaN;
@@ -85,7 +87,7 @@ export function rollup(rows: readonly HourlyRow[], period: Period): Bucket[] {
     out.push(b);
   };
   for (const r of rows) {
-    const start = bucketStart(r.hour, period);
+    const start = bucketStart(r.start, period);
     if (start !== curStart) {
       if (cur) finish(cur);
       curStart = start;

@@ -8,7 +8,7 @@ import { FALLBACK_RATES, PRICE_SOURCE } from '../providers/pricing.js';
 import type { App } from '../server/app.js';
 import { dashboardConfig } from '../server/config-view.js';
 import { recordWithoutBodies, requestRecord } from '../telemetry/request-record.js';
-import { historyJson, MAX_RESPONSE_HISTORY_POINTS } from './history.js';
+import { HOURLY_SERIES_DAYS, historyJson, MAX_RESPONSE_HISTORY_POINTS } from './history.js';
 import type { StatsService } from './service.js';
 import type { ProjectTotals, SessionTotals, Totals } from './store/types.js';
 
@@ -88,6 +88,7 @@ function retentionJson(svc: StatsService): Record<string, unknown> {
     max_history_points: svc.store.limits.maxHistoryPoints,
     max_history_age_days: Math.round(svc.store.limits.retentionMs / 86_400_000),
     max_response_history_points: MAX_RESPONSE_HISTORY_POINTS,
+    hourly_series_days: HOURLY_SERIES_DAYS,
   };
 }
 

@@ -13,18 +13,8 @@ import { sendJson, sendText } from '../server/http.js';
 import { isStrictLoopback } from '../server/identity.js';
 import { checkAccess, type RouteRequest } from '../server/router.js';
 import { redactSecrets } from '../telemetry/redact.js';
-import {
-  compactHistory,
-  HISTORY_CSV_COLUMNS,
-  type HistoryMode,
-  historyJson,
-  isoUtc,
-  type Period,
-  PERIODS,
-  ROLLUP_CSV_COLUMNS,
-  rollup,
-  toCsv,
-} from './history.js';
+import { compactHistory, HISTORY_CSV_COLUMNS, type HistoryMode, isoUtc, type Period, PERIODS, ROLLUP_CSV_COLUMNS, toCsv } from './history.js';
+import { HistoryViews } from './history-views.js';
 import { buildStats, loopbackParts, projectsJson, retentionJson, SESSION_POLICY, sessionJson, totalsJson } from './payload.js';
 import type { StatsService } from './service.js';
 import { Snapshot } from './snapshot.js';
@@ -77,6 +67,7 @@ export function registerStatsRoutes(app: App, svc: StatsService): void {
   const snapshot = new Snapshot<Record<string, unknown>>(SNAPSHOT_MS);
   svc.onReset(() => snapshot.invalidate());
   const audit = app.log.child({ logger: 'headroom.audit' });
+  const views = new HistoryViews(svc.store);
 
   app.router.add('GET', '/stats', async ({ req, res, query }: RouteRequest) => {
     let cached: boolean;
@@ -124,10 +115,9 @@ export function registerStatsRoutes(app: App, svc: StatsService): void {
     if (format === 'csv') {
       let csv: string;
       if (series === 'history') {
-        const { points } = await store.history(store.limits.maxHistoryPoints);
-        csv = toCsv(HISTORY_CSV_COLUMNS, compactHistory(points.map(historyJson), 'compact'));
+        csv = toCsv(HISTORY_CSV_COLUMNS, compactHistory(await views.history(), 'compact'));
       } else {
-        csv = toCsv(ROLLUP_CSV_COLUMNS, rollup(await store.hourly(), series));
+        csv = toCsv(ROLLUP_CSV_COLUMNS, await views.series(series, Date.now()));
       }
       sendText(res, 200, redactSecrets(csv), {
         'content-type': 'text/csv; charset=utf-8',
@@ -136,10 +126,9 @@ export function registerStatsRoutes(app: App, svc: StatsService): void {
       return;
     }
     const now = Date.now();
-    const [lifetime, session, projects, hist, hourly] = await Promise.all([
-      store.lifetime(), store.session(now), store.projects(), store.history(store.limits.maxHistoryPoints), store.hourly(),
+    const [lifetime, session, projects, all, ...series4] = await Promise.all([
+      store.lifetime(), store.session(now), store.projects(), views.history(), ...PERIODS.map((p) => views.series(p, now)),
     ]);
-    const all = hist.points.map(historyJson);
     const returned = compactHistory(all, mode);
     sendRedactedJson(res, {
       schema_version: 3,
@@ -149,7 +138,7 @@ export function registerStatsRoutes(app: App, svc: StatsService): void {
       display_session: sessionJson(session),
       display_session_policy: SESSION_POLICY,
       history: returned,
-      series: Object.fromEntries(PERIODS.map((p) => [p, rollup(hourly, p)])),
+      series: Object.fromEntries(PERIODS.map((p, i) => [p, series4[i]])),
       exports: { default_format: 'json', available_formats: ['json', 'csv'], available_series: ['history', ...PERIODS] },
       retention: retentionJson(svc),
       projects: projectsJson(projects),

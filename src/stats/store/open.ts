@@ -63,7 +63,7 @@ function problemWith(path: string): string | null {
     const tables = (db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number }).n;
     if (appId !== APPLICATION_ID && tables > 0) return 'a SQLite database of another program';
     if (appId === APPLICATION_ID) {
-      const need = ['meta', 'totals', 'projects', 'events', 'hourly'];
+      const need = ['meta', 'totals', 'projects', 'events', 'rollup_hour', 'rollup_day'];
       const have = new Set((db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((r) => r.name));
       const missing = need.filter((t) => !have.has(t));
       if (missing.length) return `missing tables: ${missing.join(', ')}`;

@@ -4,7 +4,7 @@
  * rows, applies the batch and writes them back, so several processes sharing one file add
  * up exactly (SQLite serialises the writers; `busy_timeout` makes them wait their turn).
  * Each event row carries the lifetime totals right after it (cumulative checkpoints), and
- * an `hourly` table keeps (UTC hour, provider, model) rollups maintained in the same
+ * rollup tables keep (UTC hour | UTC day, provider, model) totals maintained in the same
  * transaction, so the chart series never scan raw events.
  */
 import { AsyncResource } from 'node:async_hooks';
@@ -14,8 +14,9 @@ import type { HeadroomSavings } from './headroom-import.js';
 import {
   emptySession,
   type HistoryPoint,
-  type HourlyRow,
+  type Granularity,
   type ProjectTotals,
+  type RollupRow,
   type SavingsEvent,
   type SessionTotals,
   type StatsStore,
@@ -35,8 +36,24 @@ const MAX_PENDING = 100_000;
 const EAGER_BATCH = 2_000;
 const PRUNE_EVERY_MS = 60 * 60_000;
 const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
 
-const SCHEMA = `
+/** Rollup tables, one per granularity: UTC hours and UTC days (weeks and months are built from days). */
+const ROLLUP_TABLES = ['rollup_hour', 'rollup_day'] as const;
+const GRANULARITY_MS = { hour: HOUR_MS, day: DAY_MS } as const;
+
+const upsertRollupSql = (table: string) => `INSERT INTO ${table} (start, provider, model, requests, tokens_saved, savings_usd, input_tokens,
+  input_cost_usd, output_tokens, output_cost_usd, cum_tokens_saved, cum_savings_usd, cum_input_tokens, cum_input_cost_usd)
+  VALUES (@start, @provider, @model, @requests, @tokensSaved, @savingsUsd, @inputTokens, @inputCostUsd, @outputTokens, @outputCostUsd,
+  @cumTokensSaved, @cumSavingsUsd, @cumInputTokens, @cumInputCostUsd)
+  ON CONFLICT (start, provider, model) DO UPDATE SET requests = requests + excluded.requests,
+  tokens_saved = tokens_saved + excluded.tokens_saved, savings_usd = savings_usd + excluded.savings_usd,
+  input_tokens = input_tokens + excluded.input_tokens, input_cost_usd = input_cost_usd + excluded.input_cost_usd,
+  output_tokens = output_tokens + excluded.output_tokens, output_cost_usd = output_cost_usd + excluded.output_cost_usd,
+  cum_tokens_saved = max(cum_tokens_saved, excluded.cum_tokens_saved), cum_savings_usd = max(cum_savings_usd, excluded.cum_savings_usd),
+  cum_input_tokens = max(cum_input_tokens, excluded.cum_input_tokens), cum_input_cost_usd = max(cum_input_cost_usd, excluded.cum_input_cost_usd)`;
+
+const SCHEMA = () => `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS totals (
   scope TEXT PRIMARY KEY,
@@ -61,18 +78,18 @@ CREATE TABLE IF NOT EXISTS events (
   pid INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS events_ts ON events(ts);
 CREATE INDEX IF NOT EXISTS events_checkpoint ON events(id) WHERE checkpoint = 1;
-CREATE TABLE IF NOT EXISTS hourly (
-  hour INTEGER NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL,
+${ROLLUP_TABLES.map((t) => `CREATE TABLE IF NOT EXISTS ${t} (
+  start INTEGER NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL,
   requests INTEGER NOT NULL, tokens_saved INTEGER NOT NULL, savings_usd REAL NOT NULL,
   input_tokens INTEGER NOT NULL, input_cost_usd REAL NOT NULL, output_tokens INTEGER NOT NULL, output_cost_usd REAL NOT NULL,
   cum_tokens_saved INTEGER NOT NULL, cum_savings_usd REAL NOT NULL, cum_input_tokens INTEGER NOT NULL, cum_input_cost_usd REAL NOT NULL,
-  PRIMARY KEY (hour, provider, model)) WITHOUT ROWID;
+  PRIMARY KEY (start, provider, model)) WITHOUT ROWID;`).join('\n')}
 INSERT OR IGNORE INTO totals (scope) VALUES ('lifetime'), ('session');
 `;
 
 /** Creates the tables (idempotent) and stamps the file as ours. */
 export function initSchema(db: Db): void {
-  db.exec(SCHEMA);
+  db.exec(SCHEMA());
   db.pragma(`application_id = ${APPLICATION_ID}`);
   db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?), ('created_at', ?)").run(String(SCHEMA_VERSION), new Date().toISOString());
 }
@@ -112,6 +129,30 @@ const addInto = (t: Totals, e: SavingsEvent, requests = 1): void => {
   t.outputCostUsd += e.outputCostUsd;
 };
 
+interface Cumulative {
+  cumTokensSaved: number;
+  cumSavingsUsd: number;
+  cumInputTokens: number;
+  cumInputCostUsd: number;
+}
+
+type RollupDraft = Totals & Cumulative & { start: number; provider: string; model: string };
+
+/** Adds an event to the draft row of its (start, provider, model) key. */
+function draftInto(drafts: Map<string, RollupDraft>, start: number, e: SavingsEvent, requests: number, cum: Cumulative): void {
+  const key = `${start}\u0000${e.provider}\u0000${e.model}`;
+  let d = drafts.get(key);
+  if (!d) {
+    d = { ...zeroTotals(), start, provider: e.provider, model: e.model, ...cum };
+    drafts.set(key, d);
+  }
+  addInto(d, e, requests);
+  d.cumTokensSaved = Math.max(d.cumTokensSaved, cum.cumTokensSaved);
+  d.cumSavingsUsd = Math.max(d.cumSavingsUsd, cum.cumSavingsUsd);
+  d.cumInputTokens = Math.max(d.cumInputTokens, cum.cumInputTokens);
+  d.cumInputCostUsd = Math.max(d.cumInputCostUsd, cum.cumInputCostUsd);
+}
+
 const isBusy = (err: unknown) => /SQLITE_BUSY|database is locked/i.test((err as { code?: string })?.code ?? (err as Error)?.message ?? '');
 
 export interface SqliteStoreOptions {
@@ -138,10 +179,12 @@ export class SqliteStatsStore implements StatsStore {
   private lastError: string | null = null;
   private dropped = 0;
   private lastPruneAt = 0;
+  /** Transactions this connection committed (with PRAGMA data_version: the store's version). */
+  private commits = 0;
   private readonly movedAside: string | null;
   /** The Headroom JSON file this store was seeded from, if any. */
   importedFrom: string | null = null;
-  private readonly st: Record<'selTotals' | 'setTotals' | 'insEvent' | 'upHourly' | 'upProject' | 'countProjects' | 'projectsAsc' | 'delProject', Statement>;
+  private readonly st: Record<'selTotals' | 'setTotals' | 'insEvent' | 'upHour' | 'upDay' | 'upProject' | 'countProjects' | 'projectsAsc' | 'delProject', Statement>;
   private readonly writeBatch: Transaction<(events: SavingsEvent[]) => void>;
   /** Timer callback bound to the (request-free) context the store was opened in. */
   private readonly onTimer = AsyncResource.bind(() => this.flushNow());
@@ -166,16 +209,8 @@ export class SqliteStatsStore implements StatsStore {
         VALUES (@ts, @kind, @provider, @model, @project, @requests, @inputTokens, @outputTokens, @tokensSaved, @newInputTokens,
         @cacheReadTokens, @cacheWriteTokens, @savingsUsd, @inputCostUsd, @outputCostUsd, @checkpoint,
         @cumTokensSaved, @cumSavingsUsd, @cumInputTokens, @cumInputCostUsd, @pid)`),
-      upHourly: db.prepare(`INSERT INTO hourly (hour, provider, model, requests, tokens_saved, savings_usd, input_tokens, input_cost_usd,
-        output_tokens, output_cost_usd, cum_tokens_saved, cum_savings_usd, cum_input_tokens, cum_input_cost_usd)
-        VALUES (@hour, @provider, @model, @requests, @tokensSaved, @savingsUsd, @inputTokens, @inputCostUsd, @outputTokens, @outputCostUsd,
-        @cumTokensSaved, @cumSavingsUsd, @cumInputTokens, @cumInputCostUsd)
-        ON CONFLICT (hour, provider, model) DO UPDATE SET requests = requests + excluded.requests,
-        tokens_saved = tokens_saved + excluded.tokens_saved, savings_usd = savings_usd + excluded.savings_usd,
-        input_tokens = input_tokens + excluded.input_tokens, input_cost_usd = input_cost_usd + excluded.input_cost_usd,
-        output_tokens = output_tokens + excluded.output_tokens, output_cost_usd = output_cost_usd + excluded.output_cost_usd,
-        cum_tokens_saved = max(cum_tokens_saved, excluded.cum_tokens_saved), cum_savings_usd = max(cum_savings_usd, excluded.cum_savings_usd),
-        cum_input_tokens = max(cum_input_tokens, excluded.cum_input_tokens), cum_input_cost_usd = max(cum_input_cost_usd, excluded.cum_input_cost_usd)`),
+      upHour: db.prepare(upsertRollupSql('rollup_hour')),
+      upDay: db.prepare(upsertRollupSql('rollup_day')),
       upProject: db.prepare(`INSERT INTO projects (name, requests, tokens_saved, savings_usd, input_tokens, input_cost_usd, output_tokens, output_cost_usd, last_activity_at)
         VALUES (@name, @requests, @tokensSaved, @savingsUsd, @inputTokens, @inputCostUsd, @outputTokens, @outputCostUsd, @lastActivityAt)
         ON CONFLICT (name) DO UPDATE SET requests = requests + excluded.requests, tokens_saved = tokens_saved + excluded.tokens_saved,
@@ -215,6 +250,7 @@ export class SqliteStatsStore implements StatsStore {
     this.pending = [];
     try {
       this.writeBatch.immediate(batch);
+      this.commits++;
       this.lastFlushAt = Date.now();
       this.lastError = null;
     } catch (err) {
@@ -238,6 +274,10 @@ export class SqliteStatsStore implements StatsStore {
     let session: SessionTotals = { ...totalsOf(sessRow), startedAt: sessRow?.started_at ?? null, lastActivityAt: sessRow?.last_activity_at ?? null };
     let current: string | null = null;
     const pid = process.pid;
+    // rollup and project rows are summed per key in memory, then written once per key
+    const hours = new Map<string, RollupDraft>();
+    const days = new Map<string, RollupDraft>();
+    const projects = new Map<string, Totals & { lastActivityAt: number }>();
     for (const e of sorted) {
       addInto(life, e);
       const cum = {
@@ -247,20 +287,35 @@ export class SqliteStatsStore implements StatsStore {
         cumInputCostUsd: life.inputCostUsd,
       };
       this.st.insEvent.run({ ...e, requests: 1, checkpoint: e.tokensSaved > 0 ? 1 : 0, ...cum, pid });
-      this.st.upHourly.run({ ...e, hour: Math.floor(e.ts / HOUR_MS) * HOUR_MS, requests: 1, ...cum });
+      draftInto(hours, Math.floor(e.ts / HOUR_MS) * HOUR_MS, e, 1, cum);
+      draftInto(days, Math.floor(e.ts / DAY_MS) * DAY_MS, e, 1, cum);
       if (session.lastActivityAt === null || e.ts - session.lastActivityAt > this.limits.sessionRolloverMs) {
         session = { ...emptySession(), startedAt: e.ts, lastActivityAt: e.ts };
       }
       addInto(session, e);
       session.lastActivityAt = Math.max(session.lastActivityAt ?? e.ts, e.ts);
       if (e.project) {
-        this.st.upProject.run({ ...e, name: e.project, requests: 1, lastActivityAt: e.ts });
+        let p = projects.get(e.project);
+        if (!p) {
+          p = { ...zeroTotals(), lastActivityAt: e.ts };
+          projects.set(e.project, p);
+        }
+        addInto(p, e);
+        p.lastActivityAt = Math.max(p.lastActivityAt, e.ts);
         current = e.project;
       }
     }
+    for (const d of hours.values()) this.st.upHour.run(d);
+    for (const d of days.values()) this.st.upDay.run(d);
+    for (const [name, p] of projects) this.st.upProject.run({ ...p, name });
     this.st.setTotals.run({ ...life, startedAt: null, lastActivityAt: null, scope: 'lifetime' });
     this.st.setTotals.run({ ...session, scope: 'session' });
     if (current !== null) this.capProjects(current);
+  }
+
+  private upsertRollups(row: { ts: number } & Record<string, unknown>): void {
+    this.st.upHour.run({ ...row, start: Math.floor(row.ts / HOUR_MS) * HOUR_MS });
+    this.st.upDay.run({ ...row, start: Math.floor(row.ts / DAY_MS) * DAY_MS });
   }
 
   /** Evicts the smallest projects (tokens saved, then last activity) beyond the cap, never `keep`. */
@@ -281,12 +336,14 @@ export class SqliteStatsStore implements StatsStore {
     this.prune(now);
   }
 
-  /** Drops events and hourly rows older than the retention window. */
+  /** Drops events and rollup rows older than the retention window (whole hours and days only). */
   prune(now = Date.now()): void {
     const cutoff = now - this.limits.retentionMs;
     try {
+      this.commits++;
       this.db.prepare('DELETE FROM events WHERE ts < ?').run(cutoff);
-      this.db.prepare('DELETE FROM hourly WHERE hour < ?').run(Math.ceil(cutoff / HOUR_MS) * HOUR_MS);
+      this.db.prepare('DELETE FROM rollup_hour WHERE start < ?').run(Math.ceil(cutoff / HOUR_MS) * HOUR_MS);
+      this.db.prepare('DELETE FROM rollup_day WHERE start < ?').run(Math.ceil(cutoff / DAY_MS) * DAY_MS);
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'stats store retention prune failed');
     }
@@ -317,7 +374,7 @@ export class SqliteStatsStore implements StatsStore {
           pid: process.pid,
         };
         this.st.insEvent.run(row);
-        this.st.upHourly.run({ ...row, hour: Math.floor(p.ts / HOUR_MS) * HOUR_MS });
+        this.upsertRollups(row);
       }
       const life = totalsOf(this.st.selTotals.get('lifetime') as TotalsRow | undefined);
       const l = data.lifetime;
@@ -336,6 +393,7 @@ export class SqliteStatsStore implements StatsStore {
       return true;
     });
     const done = run.immediate() as boolean;
+    this.commits++;
     if (done) this.importedFrom = source;
     return done;
   }
@@ -372,13 +430,26 @@ export class SqliteStatsStore implements StatsStore {
     return { points: rows.reverse(), stored: Math.min(total, this.limits.maxHistoryPoints) };
   }
 
-  async hourly(): Promise<HourlyRow[]> {
-    return this.db
-      .prepare(`SELECT hour, provider, model, requests, tokens_saved AS tokensSaved, savings_usd AS savingsUsd,
-        input_tokens AS inputTokens, input_cost_usd AS inputCostUsd, output_tokens AS outputTokens, output_cost_usd AS outputCostUsd,
-        cum_tokens_saved AS cumTokensSaved, cum_savings_usd AS cumSavingsUsd, cum_input_tokens AS cumInputTokens,
-        cum_input_cost_usd AS cumInputCostUsd FROM hourly ORDER BY hour, provider, model`)
-      .all() as HourlyRow[];
+  async rollups(granularity: Granularity, since = 0): Promise<RollupRow[]> {
+    const table = granularity === 'hour' ? 'rollup_hour' : 'rollup_day';
+    const start = Math.floor(since / GRANULARITY_MS[granularity]) * GRANULARITY_MS[granularity];
+    // raw arrays: about twice as fast as row objects for the thousands of rows a year holds
+    const rows = this.db
+      .prepare(`SELECT start, provider, model, requests, tokens_saved, savings_usd, input_tokens, input_cost_usd, output_tokens,
+        output_cost_usd, cum_tokens_saved, cum_savings_usd, cum_input_tokens, cum_input_cost_usd
+        FROM ${table} WHERE start >= ? ORDER BY start, provider, model`)
+      .raw(true)
+      .all(start) as [number, string, string, number, number, number, number, number, number, number, number, number, number, number][];
+    return rows.map((r) => ({
+      start: r[0], provider: r[1], model: r[2], requests: r[3], tokensSaved: r[4], savingsUsd: r[5], inputTokens: r[6],
+      inputCostUsd: r[7], outputTokens: r[8], outputCostUsd: r[9], cumTokensSaved: r[10], cumSavingsUsd: r[11],
+      cumInputTokens: r[12], cumInputCostUsd: r[13],
+    }));
+  }
+
+  version(): string {
+    const others = this.db.open ? (this.db.pragma('data_version', { simple: true }) as number) : -1;
+    return `${others}:${this.commits}`;
   }
 
   /** Raw event count (tests, benchmarks). */

@@ -1,6 +1,6 @@
 /**
  * The durable stats store: append-only per-request savings events plus lifetime, display
- * session, per-project and hourly aggregates. SQLite is the built-in backend; the interface
+ * session, per-project and hourly/daily rollups. SQLite is the built-in backend; the interface
  * is asynchronous so that a networked backend (Postgres) can implement it later.
  *
  * Writes are buffered: `record()` never blocks and never throws; the backend writes batches
@@ -62,10 +62,12 @@ export interface HistoryPoint {
   cumInputCostUsd: number;
 }
 
-/** One (UTC hour, provider, model) rollup row, built from events as they are written. */
-export interface HourlyRow extends Totals {
-  /** Epoch ms of the hour start (UTC). */
-  hour: number;
+export type Granularity = 'hour' | 'day';
+
+/** One (UTC hour or day, provider, model) rollup row, built from events as they are written. */
+export interface RollupRow extends Totals {
+  /** Epoch ms of the hour or day start (UTC). */
+  start: number;
   provider: string;
   model: string;
   /** Lifetime cumulative values after the last event of this row. */
@@ -94,7 +96,7 @@ export interface StoreHealth {
 export interface StoreLimits {
   /** Inactivity after which the display session rolls over. */
   sessionRolloverMs: number;
-  /** Events and hourly rows older than this are pruned. */
+  /** Events and rollup rows older than this are pruned. */
   retentionMs: number;
   /** History points kept (newest first). */
   maxHistoryPoints: number;
@@ -124,8 +126,10 @@ export interface StatsStore {
   projects(): Promise<Record<string, ProjectTotals>>;
   /** The newest `limit` history points, oldest first, and how many are stored. */
   history(limit: number): Promise<{ points: HistoryPoint[]; stored: number }>;
-  /** Hourly rollup rows, oldest first. */
-  hourly(): Promise<HourlyRow[]>;
+  /** Rollup rows of one granularity starting at or after `since` (epoch ms), oldest first. */
+  rollups(granularity: Granularity, since?: number): Promise<RollupRow[]>;
+  /** Changes whenever any process committed to the store; lets readers cache derived views. */
+  version(): string;
   health(): StoreHealth;
   close(): Promise<void>;
 }
