@@ -240,3 +240,19 @@ describe('stateless mode', () => {
     expect(existsSync(storePaths(configWith({ workspaceDir: dir })).store)).toBe(false);
   });
 });
+
+describe('an unusable store location', () => {
+  it('keeps stats in memory, reports the store degraded, and still works', async () => {
+    const notADir = join(dir, 'a-file');
+    writeFileSync(notADir, 'x');
+    const s = open({ savingsPath: join(notADir, 'stats.sqlite') });
+    expect(s.backend).toBe('memory');
+    expect(s.health().ok).toBe(false);
+    expect(s.health().lastError).toContain('could not be opened');
+    expect(warnings.join('')).toContain('keeping stats in memory only');
+    s.record(ev(0));
+    await s.flush();
+    expect((await s.lifetime()).requests).toBe(1);
+    await s.close();
+  });
+});

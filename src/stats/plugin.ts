@@ -35,6 +35,7 @@ export const statsPlugin: Plugin = {
   setup(app) {
     const store = openStatsStore({ config: app.config, log: app.log });
     const svc = new StatsService(store);
+    app.log.info({ stats_store: store.location, backend: store.backend, imported_from: store.importedFrom }, 'stats store ready');
     setStatsService(app, svc);
     svc.inbound.attach(app.server);
     app.addSink({

@@ -117,7 +117,25 @@ export interface OpenStoreOptions {
   limits?: Partial<StoreLimits>;
 }
 
+/**
+ * Opens the store. If the file cannot be used at all (unwritable directory, disk errors), the
+ * proxy still starts: the store runs in memory, the `store` health check reports it degraded
+ * with the reason, and an error is logged.
+ */
 export function openStatsStore(opts: OpenStoreOptions): SqliteStatsStore {
+  try {
+    return openConfigured(opts);
+  } catch (err) {
+    const message = (err as Error).message;
+    opts.log.error({ err: message, path: storePaths(opts.config).store }, 'cannot open the stats store; keeping stats in memory only');
+    const db = new Database(':memory:');
+    initSchema(db);
+    const limits: StoreLimits = { ...DEFAULT_LIMITS, retentionMs: opts.config.statsRetentionDays * 86_400_000, ...opts.limits };
+    return new SqliteStatsStore({ db: tuned(db, false), backend: 'memory', location: null, limits, flushMs: opts.config.statsFlushMs, log: opts.log, openError: message });
+  }
+}
+
+function openConfigured(opts: OpenStoreOptions): SqliteStatsStore {
   const { config, log } = opts;
   const paths = storePaths(config);
   const limits: StoreLimits = { ...DEFAULT_LIMITS, retentionMs: config.statsRetentionDays * 86_400_000, ...opts.limits };

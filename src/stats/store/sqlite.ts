@@ -163,6 +163,8 @@ export interface SqliteStoreOptions {
   flushMs: number;
   log: Logger;
   movedAside?: string | null;
+  /** Why the configured store could not be opened (this one then runs in memory). */
+  openError?: string | null;
 }
 
 export class SqliteStatsStore implements StatsStore {
@@ -182,6 +184,7 @@ export class SqliteStatsStore implements StatsStore {
   /** Transactions this connection committed (with PRAGMA data_version: the store's version). */
   private commits = 0;
   private readonly movedAside: string | null;
+  private readonly openError: string | null;
   /** The Headroom JSON file this store was seeded from, if any. */
   importedFrom: string | null = null;
   private readonly st: Record<'selTotals' | 'setTotals' | 'insEvent' | 'upHour' | 'upDay' | 'upProject' | 'countProjects' | 'projectsAsc' | 'delProject', Statement>;
@@ -197,6 +200,7 @@ export class SqliteStatsStore implements StatsStore {
     this.flushMs = opts.flushMs;
     this.log = opts.log;
     this.movedAside = opts.movedAside ?? null;
+    this.openError = opts.openError ?? null;
     const db = this.db;
     this.st = {
       selTotals: db.prepare('SELECT * FROM totals WHERE scope = ?'),
@@ -461,10 +465,10 @@ export class SqliteStatsStore implements StatsStore {
     return {
       backend: this.backend,
       path: this.location,
-      ok: this.db.open && this.lastError === null,
+      ok: this.db.open && this.lastError === null && this.openError === null,
       pending: this.pending.length,
       lastFlushAt: this.lastFlushAt,
-      lastError: this.lastError,
+      lastError: this.lastError ?? (this.openError === null ? null : `stats store could not be opened (stats kept in memory only): ${this.openError}`),
       dropped: this.dropped,
       movedAside: this.movedAside,
       importedFrom: this.importedFrom,
