@@ -268,7 +268,7 @@ export async function buildStats(app: App, svc: StatsService): Promise<Record<st
     codex_ws: section(app, 'codex_ws'),
     waste_signals: sortedObj(p.wasteSignals),
     router: section(app, 'router'),
-    savings_history: p.savingsHistory.slice(-100),
+    savings_history: p.savingsHistory(100),
     display_session: sessionView,
     litellm_available: true,
     persistent_savings: {

@@ -63,7 +63,8 @@ export class ProcessStats {
   readonly compressionsByStrategy = new Map<string, number>();
   readonly tokensSavedByStrategy = new Map<string, number>();
   readonly wasteSignals = new Map<string, number>();
-  savingsHistory: [string, number][] = [];
+  /** [epoch ms, cumulative tokens saved] per request (formatted when read). */
+  private savingsPoints: [number, number][] = [];
 
   requestsCompressed = 0;
   compressionPctSum = 0;
@@ -86,7 +87,7 @@ export class ProcessStats {
     for (const s of [this.latency, this.overhead, this.ttfb]) s.reset();
     this.transforms.byKey.clear();
     this.stages.byKey.clear();
-    this.savingsHistory = [];
+    this.savingsPoints = [];
     this.requestsCompressed = this.compressionPctSum = this.bestCompressionPct = 0;
     this.bestDetail = '';
     this.uncompressed.clear();
@@ -133,12 +134,13 @@ export class ProcessStats {
     if (c.wasteSignals) for (const s in c.wasteSignals) incCapped(this.wasteSignals, s, 64, c.wasteSignals[s] ?? 0);
     this.categorise(o, a);
 
-    this.savingsHistory.push([localIso(o.endedAt), this.tokensSaved]);
-    if (this.savingsHistory.length > SAVINGS_HISTORY) this.savingsHistory.splice(0, this.savingsHistory.length - SAVINGS_HISTORY);
+    this.savingsPoints.push([o.endedAt, this.tokensSaved]);
+    if (this.savingsPoints.length >= SAVINGS_HISTORY * 2) this.savingsPoints = this.savingsPoints.slice(-SAVINGS_HISTORY);
     this.cost.record(a);
     this.prefixCache.record(o, a);
     this.agents.record(o, a);
-    this.recent.push(o);
+    // keep recent outcomes without their (possibly large) --log-messages bodies
+    this.recent.push(o.messages ? { ...o, messages: undefined } : o);
     if (this.recent.length > RECENT * 2) this.recent = this.recent.slice(-RECENT);
     return a;
   }
@@ -195,6 +197,11 @@ export class ProcessStats {
       }
     }
     return best;
+  }
+
+  /** Headroom's `savings_history`: the last `n` `[local ISO time, cumulative tokens saved]` pairs. */
+  savingsHistory(n: number): [string, number][] {
+    return this.savingsPoints.slice(-Math.min(n, SAVINGS_HISTORY)).map(([t, v]) => [localIso(t), v]);
   }
 
   recentOutcomes(n: number): RequestOutcome[] {
