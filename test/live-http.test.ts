@@ -149,8 +149,10 @@ describe('live endpoints against the real proxy', () => {
     expect(last.top_models_cumulative.map((m) => m.model)).toContain(COLON_MODEL);
   });
 
-  it('does not take the Prometheus path /metrics, and reports itself in /health', async () => {
-    expect((await fetch(`${h.url}/metrics`)).status).toBe(404);
+  it('leaves /metrics to Prometheus, and reports itself in /health', async () => {
+    const prom = await fetch(`${h.url}/metrics`);
+    expect(prom.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(await prom.text()).toContain('headroom_requests_total');
     const { body } = await getJson<{ checks: Record<string, { enabled: boolean; status: string }> }>(`${h.url}/health`);
     expect(body.checks.live_metrics).toMatchObject({ enabled: true, status: 'healthy', active_requests: 0 });
   });

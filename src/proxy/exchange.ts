@@ -231,6 +231,10 @@ export class Exchange {
       cached: this.cached,
       modified: this.modified,
     };
+    if (this.host.config.logMessages && this.body.length > 0) {
+      const enc = this.req.headers['content-encoding'];
+      outcome.messages = { request: this.body, forwarded: this.forward, contentEncoding: typeof enc === 'string' ? enc : null };
+    }
     this.host.funnel.emit(outcome);
   }
 }

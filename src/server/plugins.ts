@@ -1,10 +1,13 @@
 /** The built-in capabilities, in installation order. */
 import { liveMetricsPlugin } from '../live/plugin.js';
+import { metricsPlugin } from '../metrics/plugin.js';
 import { proxyPlugin } from '../proxy/plugin.js';
+import { statsPlugin } from '../stats/plugin.js';
+import { logFilePlugin } from '../telemetry/log-file.js';
 import { requestLogPlugin } from '../telemetry/request-log.js';
 import type { Plugin } from './app.js';
 import { healthPlugin } from './health.js';
 
 export function defaultPlugins(): Plugin[] {
-  return [healthPlugin, requestLogPlugin, liveMetricsPlugin, proxyPlugin];
+  return [healthPlugin, statsPlugin, metricsPlugin, requestLogPlugin, logFilePlugin, liveMetricsPlugin, proxyPlugin];
 }

@@ -69,6 +69,10 @@ export interface CompressionSummary {
   timingsMs: Record<string, number>;
   /** When compression failed open, why. */
   error: string | null;
+  /** Tokens saved per transform tag, when the compressor attributes them (else /stats splits evenly). */
+  savedByTransform?: Record<string, number>;
+  /** Tokens attributed to detected waste signals (e.g. `repeated_tool_output`). */
+  wasteSignals?: Record<string, number>;
 }
 
 export interface ToolCounts {
@@ -156,6 +160,18 @@ export interface RequestOutcome extends RequestStart {
   cached: boolean;
   /** Whether the forwarded body differs from what the client sent. */
   modified: boolean;
+  /** Request bodies, only when `--log-messages` is on (for the `--log-file` records). */
+  messages?: OutcomeMessages;
+}
+
+/** Raw bodies kept for `--log-messages`; parsed by the log sink, off the request path. */
+export interface OutcomeMessages {
+  /** The body as the client sent it. */
+  request: Buffer;
+  /** The body forwarded upstream, when a stage rewrote it (else null). */
+  forwarded: Buffer | null;
+  /** The request's Content-Encoding, if any. */
+  contentEncoding: string | null;
 }
 
 export const emptyCompression = (): CompressionSummary => ({

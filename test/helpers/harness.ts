@@ -48,6 +48,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     ...opts.config,
   });
   const logs: string[] = [];
+  // the production logger (request-id mixin, redaction), writing into `logs`
   const logger = createLogger({ level: config.logLevel, destination: { write: (s: string) => void logs.push(s) } });
   const app = await createApp(config, { logger, ...(opts.plugins ? { plugins: opts.plugins } : {}) });
   const outcomes: RequestOutcome[] = [];

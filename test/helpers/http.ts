@@ -1,4 +1,5 @@
 /** Raw HTTP helpers for tests that must see exact bytes, statuses and headers. */
+import { request as httpRequest } from 'node:http';
 import { request } from 'undici';
 
 export interface RawResponse {
@@ -37,4 +38,42 @@ export function sseEvents(text: string): { event: string | null; data: string }[
       }
       return { event, data: data.join('\n') };
     });
+}
+
+/** Raw node:http requests, for headers fetch and undici forbid or rewrite (Host). */
+/** Response of `rawRequest`: the body as text. */
+export interface RawTextResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  json<T = any>(): T;
+}
+
+export function rawRequest(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<RawTextResponse> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { host: u.hostname, port: u.port, path: u.pathname + u.search, method: opts.method ?? 'GET', headers: opts.headers ?? {} },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const body = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json: () => JSON.parse(body) });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+/** A caller the server sees on loopback but whose Host header does not name loopback (not strict loopback). */
+export const REMOTE_HOST = { host: 'proxy.example.com' };
+
+export async function getJson<T = any>(url: string): Promise<T> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}: ${await res.text()}`);
+  return (await res.json()) as T;
 }

@@ -1,5 +1,6 @@
 import type { ConfigOf } from '../field.js';
 import { liveFields } from './live.js';
+import { observabilityFields } from './observability.js';
 import { proxyFields } from './proxy.js';
 import { serverFields } from './server.js';
 
@@ -8,6 +9,7 @@ export const allFields = {
   ...serverFields,
   ...proxyFields,
   ...liveFields,
+  ...observabilityFields,
 } as const;
 
 export type Config = ConfigOf<typeof allFields>;
