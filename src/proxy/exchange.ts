@@ -18,6 +18,7 @@ import {
   type OutcomeKind,
   type RequestOutcome,
   type RequestStart,
+  type UpstreamCall,
 } from '../telemetry/outcome.js';
 
 export interface ExchangeHost {
@@ -57,6 +58,7 @@ export class Exchange {
   ttfbMs: number | null = null;
   upstreamMs: number | null = null;
   readonly stagesMs: Record<string, number> = {};
+  readonly upstreamCalls: UpstreamCall[] = [];
   /** Authorization carried our proxy token rather than a provider key. */
   authorizationIsProxyToken = false;
 
@@ -225,6 +227,7 @@ export class Exchange {
         upstreamMs: this.upstreamMs === null ? null : round2(this.upstreamMs),
         upstreamAttempts: this.attempts,
         stagesMs: this.stagesMs,
+        upstreamCalls: this.upstreamCalls,
       },
       bytesOut: this.bytesOut,
       finishReason: r?.finishReason ?? null,

@@ -84,6 +84,19 @@ export interface ToolCounts {
   calls: number;
 }
 
+/** One upstream HTTP call made for a request (retries and follow-up rounds each add one). */
+export interface UpstreamCall {
+  attempt: number;
+  /** Epoch milliseconds when the call was dispatched. */
+  startedAt: number;
+  /** Dispatch -> response headers (or -> the failure). */
+  durationMs: number;
+  /** Upstream HTTP status; null when no response arrived. */
+  status: number | null;
+  /** Failure kind when no response arrived (connect, timeout, reset, ...). */
+  error: string | null;
+}
+
 export interface OutcomeTiming {
   /** Request headers received -> response finished (or aborted). */
   totalMs: number;
@@ -97,6 +110,8 @@ export interface OutcomeTiming {
   upstreamAttempts: number;
   /** Milliseconds per proxy stage (e.g. `compression`, `budget`), in run order. */
   stagesMs: Record<string, number>;
+  /** Every upstream call, in order. */
+  upstreamCalls: UpstreamCall[];
 }
 
 /** Fields known when a request starts (also the payload of the start event). */

@@ -46,7 +46,7 @@ export function fakeOutcome(start: RequestStart, over: Partial<RequestOutcome> =
     errorMessage: null,
     usage: usage(10, 5),
     compression: emptyCompression(),
-    timing: { totalMs: 100, overheadMs: 1, ttfbMs: 50, upstreamMs: 40, upstreamAttempts: 1, stagesMs: {} },
+    timing: { totalMs: 100, overheadMs: 1, ttfbMs: 50, upstreamMs: 40, upstreamAttempts: 1, stagesMs: {}, upstreamCalls: [] },
     bytesOut: 200,
     finishReason: 'stop',
     cached: false,

@@ -60,7 +60,7 @@ export function outcome(o: OutcomeOverrides = {}): RequestOutcome {
     modified: false,
     ...rest,
     compression: { ...emptyCompression(), ...compression },
-    timing: { totalMs: 50, overheadMs: 1, ttfbMs: 20, upstreamMs: 40, upstreamAttempts: 1, stagesMs: {}, ...timing },
+    timing: { totalMs: 50, overheadMs: 1, ttfbMs: 20, upstreamMs: 40, upstreamAttempts: 1, stagesMs: {}, upstreamCalls: [], ...timing },
   };
 }
 
