@@ -25,6 +25,8 @@ export interface Field<T> {
   parse(raw: RawValue): T;
   /** How the default is shown in docs. */
   readonly defaultText: string;
+  /** The value is a secret: never echoed in validation errors. */
+  readonly secret?: boolean;
 }
 
 interface Common<T> {

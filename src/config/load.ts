@@ -53,7 +53,7 @@ function validate(key: ConfigKey, f: Field<unknown>, raw: RawValue, source: Sour
     return f.parse(raw);
   } catch (err) {
     const reason = err instanceof ZodError ? err.issues.map((i) => i.message).join('; ') : (err as Error).message;
-    const shown = key === 'proxyToken' ? '"<redacted>"' : describeRaw(raw);
+    const shown = key === 'proxyToken' || f.secret ? '"<redacted>"' : describeRaw(raw);
     throw new ConfigError(
       `Invalid configuration: ${key} (${source}) = ${shown}: ${reason}. Accepted: ${f.accepted}.`,
     );

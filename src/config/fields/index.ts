@@ -1,6 +1,7 @@
 import type { ConfigOf } from '../field.js';
 import { liveFields } from './live.js';
 import { observabilityFields } from './observability.js';
+import { otelFields } from './otel.js';
 import { proxyFields } from './proxy.js';
 import { serverFields } from './server.js';
 
@@ -10,6 +11,7 @@ export const allFields = {
   ...proxyFields,
   ...liveFields,
   ...observabilityFields,
+  ...otelFields,
 } as const;
 
 export type Config = ConfigOf<typeof allFields>;
