@@ -28,6 +28,7 @@ export interface ExchangeHost {
 }
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
+const headerString = (v: string | string[] | undefined): string | null => (typeof v === 'string' ? v : null);
 
 export class Exchange {
   readonly id: string;
@@ -233,6 +234,8 @@ export class Exchange {
       finishReason: r?.finishReason ?? null,
       cached: this.cached,
       modified: this.modified,
+      traceparent: headerString(this.req.headers.traceparent),
+      tracestate: headerString(this.req.headers.tracestate),
     };
     if (this.host.config.logMessages && this.body.length > 0) {
       const enc = this.req.headers['content-encoding'];

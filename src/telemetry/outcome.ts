@@ -177,6 +177,10 @@ export interface RequestOutcome extends RequestStart {
   modified: boolean;
   /** Request bodies, only when `--log-messages` is on (for the `--log-file` records). */
   messages?: OutcomeMessages;
+  /** The client's W3C `traceparent` header as received (unvalidated), for trace sinks; null/absent when none. */
+  traceparent?: string | null;
+  /** The client's W3C `tracestate` header, when sent with a `traceparent`. */
+  tracestate?: string | null;
 }
 
 /** Raw bodies kept for `--log-messages`; parsed by the log sink, off the request path. */
