@@ -4,10 +4,11 @@ import { metricsPlugin } from '../metrics/plugin.js';
 import { proxyPlugin } from '../proxy/plugin.js';
 import { statsPlugin } from '../stats/plugin.js';
 import { logFilePlugin } from '../telemetry/log-file.js';
+import { otelPlugin } from '../telemetry/otel/plugin.js';
 import { requestLogPlugin } from '../telemetry/request-log.js';
 import type { Plugin } from './app.js';
 import { healthPlugin } from './health.js';
 
 export function defaultPlugins(): Plugin[] {
-  return [healthPlugin, statsPlugin, metricsPlugin, requestLogPlugin, logFilePlugin, liveMetricsPlugin, proxyPlugin];
+  return [healthPlugin, statsPlugin, metricsPlugin, requestLogPlugin, logFilePlugin, otelPlugin, liveMetricsPlugin, proxyPlugin];
 }

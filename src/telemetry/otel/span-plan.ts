@@ -1,0 +1,231 @@
+/**
+ * The span tree of one outcome, planned as plain data (built once, emitted to every trace
+ * destination). Spans are created after the response was written, with the explicit start
+ * and end times the outcome recorded:
+ *
+ *   chat <model> | <METHOD> <path>        SERVER  startedAt .. endedAt, gen_ai.* attributes
+ *   ├─ headroom.stage.<name>             INTERNAL one per proxy stage other than compression
+ *   ├─ headroom.compression.pipeline     INTERNAL when a compression run is recorded
+ *   │   └─ headroom.compression.transform  INTERNAL one per transform that ran
+ *   └─ <METHOD> <path> (upstream)        CLIENT   one per upstream call (retries, follow-up rounds)
+ *
+ * Stage durations are exact; their start times are derived (stages run back to back right
+ * before the first upstream call, or before the response when no call was made).
+ */
+import { type Attributes, SpanKind } from '@opentelemetry/api';
+import type { Accounting } from '../../stats/accounting.js';
+import type { ProviderId, RequestOutcome, UpstreamCall } from '../outcome.js';
+import { clip } from './bounded.js';
+import { compressionRan, compressionStage, isInternalTiming, pipelineMs } from './compression-facts.js';
+import { A, genaiOperation } from './names.js';
+
+export interface PlannedSpan {
+  name: string;
+  kind: SpanKind;
+  /** Epoch milliseconds. */
+  start: number;
+  end: number;
+  attributes: Attributes;
+  error: string | null;
+  children: PlannedSpan[];
+}
+
+export interface UpstreamEndpoint {
+  address: string;
+  port: number;
+}
+
+export type UpstreamLookup = (provider: ProviderId) => UpstreamEndpoint | null;
+
+const MAX_ERROR_MESSAGE = 512;
+const round3 = (n: number) => Math.round(n * 1000) / 1000;
+
+function spanName(o: RequestOutcome, op: string | null): string {
+  if (op !== null) return `${op} ${clip(o.requestedModel ?? o.model ?? 'unknown', 128)}`;
+  if (o.api === 'passthrough') return `${o.method} /v1/*`;
+  return `${o.method} ${clip(o.path, 64)}`;
+}
+
+function rootAttributes(o: RequestOutcome, a: Accounting, op: string | null): Attributes {
+  const attrs: Attributes = {
+    [A.httpMethod]: o.method,
+    [A.urlPath]: clip(o.path, 256),
+    'headroom.request_id': o.requestId,
+    'headroom.kind': o.kind,
+    'headroom.api': o.api,
+    'headroom.provider': o.provider,
+    'headroom.model': clip(a.model, 256),
+    'headroom.stream': o.stream,
+    'headroom.cached': a.cached,
+    'headroom.tokens.before': a.tokensBefore,
+    'headroom.tokens.after': a.inputTokens,
+    'headroom.tokens.saved': a.tokensSaved,
+    'headroom.duration_ms': o.timing.totalMs,
+    'headroom.overhead_ms': o.timing.overheadMs,
+    'headroom.upstream.attempts': o.timing.upstreamAttempts,
+    'headroom.message_count': o.messageCount,
+  };
+  if (o.status > 0) attrs[A.httpStatus] = o.status;
+  if (o.timing.ttfbMs !== null) attrs['headroom.ttfb_ms'] = o.timing.ttfbMs;
+  if (o.project) attrs['headroom.project'] = clip(o.project, 128);
+  if (o.stack) attrs['headroom.stack'] = clip(o.stack, 128);
+  if (o.client) attrs['headroom.client'] = clip(o.client, 128);
+  const session = o.tags['session-id'];
+  if (session) attrs[A.sessionId] = clip(session, 128);
+  if (a.cost) attrs['headroom.cost_usd'] = Math.round(a.cost.totalUsd * 1e8) / 1e8;
+  if (a.compressionSavingsUsd > 0) attrs['headroom.savings_usd'] = Math.round(a.compressionSavingsUsd * 1e8) / 1e8;
+  if (o.errorType) attrs[A.errorType] = o.errorType;
+  if (op !== null) {
+    attrs[A.genaiOperation] = op;
+    attrs[A.genaiProvider] = o.provider;
+    if (o.requestedModel) attrs[A.genaiRequestModel] = clip(o.requestedModel, 256);
+    if (o.model && (o.usage || o.ok)) attrs[A.genaiResponseModel] = clip(o.model, 256);
+    const u = o.usage;
+    if (u) {
+      attrs[A.genaiUsageInput] = u.input;
+      attrs[A.genaiUsageOutput] = u.output;
+      attrs[A.genaiUsageCacheRead] = u.cacheRead;
+      attrs[A.genaiUsageCacheCreation] = u.cacheWrite;
+      if (u.reasoning > 0) attrs[A.genaiUsageReasoning] = u.reasoning;
+    }
+    if (o.finishReason) attrs[A.genaiFinishReasons] = [clip(o.finishReason, 64)];
+  }
+  return attrs;
+}
+
+function upstreamSpans(o: RequestOutcome, upstream: UpstreamEndpoint | null): PlannedSpan[] {
+  const calls = o.timing.upstreamCalls;
+  const out: PlannedSpan[] = [];
+  const name = o.api === 'passthrough' ? o.method : `${o.method} ${clip(o.path, 64)}`;
+  for (let i = 0; i < calls.length; i++) {
+    const call = calls[i] as UpstreamCall;
+    const last = i === calls.length - 1;
+    const headersAt = call.startedAt + call.durationMs;
+    // the call whose response was relayed lasts until the response finished
+    const relayed = last && call.status !== null;
+    const end = relayed ? Math.max(headersAt, o.endedAt) : headersAt;
+    const attrs: Attributes = {
+      [A.httpMethod]: o.method,
+      [A.urlPath]: clip(o.path, 256),
+      'headroom.upstream.attempt': call.attempt,
+      'headroom.upstream.time_to_headers_ms': call.durationMs,
+    };
+    if (call.attempt > 1) attrs[A.httpResendCount] = call.attempt - 1;
+    if (upstream) {
+      attrs[A.serverAddress] = upstream.address;
+      attrs[A.serverPort] = upstream.port;
+    }
+    if (call.status !== null) attrs[A.httpStatus] = call.status;
+    if (!last) attrs['headroom.upstream.retried'] = true;
+    let error: string | null = null;
+    if (call.error !== null) {
+      attrs[A.errorType] = call.error;
+      error = `upstream call failed: ${call.error}`;
+    } else if (call.status !== null && call.status >= 400) {
+      attrs[A.errorType] = String(call.status);
+      error = `upstream returned HTTP ${call.status}`;
+    }
+    out.push({ name, kind: SpanKind.CLIENT, start: call.startedAt, end, attributes: attrs, error, children: [] });
+  }
+  return out;
+}
+
+function compressionSpan(o: RequestOutcome, a: Accounting, start: number, end: number): PlannedSpan {
+  const c = o.compression;
+  const common: Attributes = { 'headroom.model': clip(a.model, 256), 'headroom.provider': o.provider };
+  const children: PlannedSpan[] = [];
+  const attributed = c.savedByTransform;
+  let cursor = start;
+  let before = c.tokensBefore;
+  const seen = new Set<string>();
+  const transformSpan = (name: string, ms: number) => {
+    const s = Math.min(cursor, end);
+    const e = Math.min(s + ms, end);
+    cursor = e;
+    const attrs: Attributes = {
+      ...common,
+      'headroom.transform': clip(name, 128),
+      'headroom.duration_ms': round3(ms),
+      'headroom.applied': c.transforms.includes(name),
+    };
+    const saved = attributed?.[name];
+    if (saved !== undefined) {
+      attrs['headroom.tokens.saved'] = saved;
+      if (before > 0) {
+        attrs['headroom.tokens.before'] = before;
+        attrs['headroom.tokens.after'] = Math.max(0, before - saved);
+        before = Math.max(0, before - saved);
+      }
+    }
+    children.push({ name: 'headroom.compression.transform', kind: SpanKind.INTERNAL, start: s, end: e, attributes: attrs, error: null, children: [] });
+  };
+  for (const key in c.timingsMs) {
+    if (isInternalTiming(key)) continue;
+    seen.add(key);
+    transformSpan(key, c.timingsMs[key] ?? 0);
+  }
+  for (const tag of c.transforms) {
+    if (seen.has(tag)) continue;
+    seen.add(tag);
+    transformSpan(tag, 0);
+  }
+  const attrs: Attributes = {
+    ...common,
+    'headroom.message_count': o.messageCount,
+    'headroom.tokens.before': c.tokensBefore,
+    'headroom.tokens.after': c.tokensAfter,
+    'headroom.tokens.saved': c.tokensSaved,
+    'headroom.duration_ms': round3(end - start),
+    'headroom.transforms_applied': c.transforms.length,
+  };
+  if (c.transforms.length > 0) attrs['headroom.transforms'] = c.transforms.slice(0, 64).map((t) => clip(t, 128));
+  if (c.newInputTokens > 0) attrs['headroom.tokens.new_input'] = c.newInputTokens;
+  let error: string | null = null;
+  if (c.error !== null) {
+    error = clip(c.error, MAX_ERROR_MESSAGE);
+    attrs['headroom.compression.error'] = error;
+  }
+  return { name: 'headroom.compression.pipeline', kind: SpanKind.INTERNAL, start, end, attributes: attrs, error, children };
+}
+
+/** Plans the span tree of an outcome. */
+export function planSpans(o: RequestOutcome, a: Accounting, upstream: UpstreamLookup): PlannedSpan {
+  const op = genaiOperation(o.api);
+  const root: PlannedSpan = {
+    name: spanName(o, op),
+    kind: SpanKind.SERVER,
+    start: o.startedAt,
+    end: Math.max(o.endedAt, o.startedAt),
+    attributes: rootAttributes(o, a, op),
+    error: o.ok ? null : clip(o.errorMessage ?? o.errorType ?? `HTTP ${o.status}`, MAX_ERROR_MESSAGE),
+    children: [],
+  };
+  const calls = o.timing.upstreamCalls;
+  const anchor = Math.min(calls[0]?.startedAt ?? root.end, root.end);
+  // proxy stages ran back to back, ending right before the first upstream call
+  const stages = Object.entries(o.timing.stagesMs);
+  const compStage = compressionStage(o.timing.stagesMs);
+  const ran = compressionRan(o.compression);
+  const planned: PlannedSpan[] = [];
+  let cursor = anchor;
+  for (let i = stages.length - 1; i >= 0; i--) {
+    const [name, ms] = stages[i] as [string, number];
+    const start = Math.max(root.start, cursor - ms);
+    if (name === compStage && ran) planned.unshift(compressionSpan(o, a, start, Math.max(start, cursor)));
+    else {
+      planned.unshift({
+        name: `headroom.stage.${clip(name, 64)}`, kind: SpanKind.INTERNAL, start, end: Math.max(start, cursor),
+        attributes: { 'headroom.stage': clip(name, 64), 'headroom.duration_ms': round3(ms) }, error: null, children: [],
+      });
+    }
+    cursor = start;
+  }
+  if (ran && compStage === null) {
+    // a run outside the proxy stages (/v1/compress, hooks): it ends where the response begins
+    const ms = pipelineMs(o);
+    const start = Math.max(root.start, cursor - ms);
+    planned.unshift(compressionSpan(o, a, start, Math.max(start, cursor)));
+  }
+  root.children.push(...planned, ...upstreamSpans(o, upstream(o.provider)));
+  return root;
+}
