@@ -41,7 +41,10 @@ const MAX_ERROR_MESSAGE = 512;
 const round3 = (n: number) => Math.round(n * 1000) / 1000;
 
 function spanName(o: RequestOutcome, op: string | null): string {
-  if (op !== null) return `${op} ${clip(o.requestedModel ?? o.model ?? 'unknown', 128)}`;
+  if (op !== null) {
+    const model = o.requestedModel ?? o.model;
+    return model ? `${op} ${clip(model, 128)}` : op;
+  }
   if (o.api === 'passthrough') return `${o.method} /v1/*`;
   return `${o.method} ${clip(o.path, 64)}`;
 }
