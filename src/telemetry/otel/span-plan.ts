@@ -230,5 +230,13 @@ export function planSpans(o: RequestOutcome, a: Accounting, upstream: UpstreamLo
     planned.unshift(compressionSpan(o, a, start, Math.max(start, cursor)));
   }
   root.children.push(...planned, ...upstreamSpans(o, upstream(o.provider)));
+  // times mix Date.now() and performance.now() sources: keep every child inside its parent
+  for (const child of root.children) clampInto(child, root.start, root.end);
   return root;
+}
+
+function clampInto(span: PlannedSpan, start: number, end: number): void {
+  span.start = Math.min(Math.max(span.start, start), end);
+  span.end = Math.min(Math.max(span.end, span.start), end);
+  for (const child of span.children) clampInto(child, span.start, span.end);
 }
