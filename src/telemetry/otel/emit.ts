@@ -18,11 +18,14 @@ export function parentContext(traceparent: string | null | undefined, tracestate
 
 /** Emits the tree; returns the number of spans that were recorded (0 when sampled out). */
 export function emitSpans(tracer: Tracer, plan: PlannedSpan, parent: Context): number {
-  const span = tracer.startSpan(plan.name, { kind: plan.kind, startTime: plan.start, attributes: plan.attributes }, parent);
+  // attributes are set after the sampling decision: not-sampled spans skip them, and the SDK
+  // validates each one in setAttributes anyway (passing them to startSpan validates them twice)
+  const span = tracer.startSpan(plan.name, { kind: plan.kind, startTime: plan.start }, parent);
   if (!span.isRecording()) {
     span.end(plan.end);
     return 0;
   }
+  span.setAttributes(plan.attributes);
   let n = 1;
   if (plan.children.length > 0) {
     const ctx = trace.setSpan(parent, span);

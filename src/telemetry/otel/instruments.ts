@@ -4,13 +4,13 @@
  * request) and `headroom.compression.*` (once per pipeline run, `/v1/compress` and hooks
  * included), plus the GenAI client conventions for inference requests.
  */
-import type { Attributes, Counter, Histogram, Meter } from '@opentelemetry/api';
+import type { Attributes, Histogram, Meter } from '@opentelemetry/api';
 import type { Accounting } from '../../stats/accounting.js';
 import type { RequestOutcome } from '../outcome.js';
 import type { OtelValueSets } from './bounded.js';
+import { AggregatedCounter } from './counter.js';
 import { compressionErrorType, compressionRan, isInternalTiming, pipelineMs } from './compression-facts.js';
 import {
-  A,
   COMPRESSION_BUCKETS,
   GENAI_DURATION_BUCKETS,
   GENAI_TOKEN_BUCKETS,
@@ -27,33 +27,33 @@ export interface BustDelta {
 }
 
 export class OtelInstruments {
-  private readonly requests: Counter;
-  private readonly requestsCached: Counter;
-  private readonly requestsFailed: Counter;
-  private readonly requestsRateLimited: Counter;
-  private readonly tokensInput: Counter;
-  private readonly tokensOutput: Counter;
-  private readonly tokensSaved: Counter;
-  private readonly cacheRead: Counter;
-  private readonly cacheWrite: Counter;
-  private readonly cacheUncached: Counter;
-  private readonly cacheWriteTtl: Counter;
-  private readonly cacheBusts: Counter;
-  private readonly cacheBustTokensLost: Counter;
+  private readonly requests: AggregatedCounter;
+  private readonly requestsCached: AggregatedCounter;
+  private readonly requestsFailed: AggregatedCounter;
+  private readonly requestsRateLimited: AggregatedCounter;
+  private readonly tokensInput: AggregatedCounter;
+  private readonly tokensOutput: AggregatedCounter;
+  private readonly tokensSaved: AggregatedCounter;
+  private readonly cacheRead: AggregatedCounter;
+  private readonly cacheWrite: AggregatedCounter;
+  private readonly cacheUncached: AggregatedCounter;
+  private readonly cacheWriteTtl: AggregatedCounter;
+  private readonly cacheBusts: AggregatedCounter;
+  private readonly cacheBustTokensLost: AggregatedCounter;
+  private readonly cost: AggregatedCounter;
+  private readonly compressionRuns: AggregatedCounter;
+  private readonly compressionTokensInput: AggregatedCounter;
+  private readonly compressionTokensOutput: AggregatedCounter;
+  private readonly compressionTokensSaved: AggregatedCounter;
+  private readonly compressionTransforms: AggregatedCounter;
+  private readonly compressionWasteTokens: AggregatedCounter;
+  private readonly compressionFailures: AggregatedCounter;
+  private readonly compressionSavings: AggregatedCounter;
   private readonly requestDuration: Histogram;
   private readonly overheadDuration: Histogram;
   private readonly ttfbDuration: Histogram;
-  private readonly cost: Counter;
-  private readonly compressionRuns: Counter;
-  private readonly compressionTokensInput: Counter;
-  private readonly compressionTokensOutput: Counter;
-  private readonly compressionTokensSaved: Counter;
   private readonly compressionPipelineDuration: Histogram;
   private readonly compressionStageDuration: Histogram;
-  private readonly compressionTransforms: Counter;
-  private readonly compressionWasteTokens: Counter;
-  private readonly compressionFailures: Counter;
-  private readonly compressionSavings: Counter;
   private readonly genaiTokenUsage: Histogram;
   private readonly genaiOperationDuration: Histogram;
   private readonly genaiTimeToFirstChunk: Histogram;
@@ -62,7 +62,7 @@ export class OtelInstruments {
     meter: Meter,
     private readonly values: OtelValueSets,
   ) {
-    const counter = (name: string, unit: string, description: string) => meter.createCounter(name, { unit, description });
+    const counter = (name: string, unit: string, description: string) => new AggregatedCounter(meter, name, unit, description);
     const histogram = (name: string, unit: string, description: string, buckets: number[]) =>
       meter.createHistogram(name, { unit, description, advice: { explicitBucketBoundaries: buckets } });
     this.requests = counter(M.requests, '1', 'Proxied requests');
@@ -78,20 +78,20 @@ export class OtelInstruments {
     this.cacheWriteTtl = counter(M.cacheWriteTtl, '{token}', 'Provider prompt-cache write tokens by TTL bucket (5m, 1h)');
     this.cacheBusts = counter(M.cacheBusts, '{bust}', 'Prompt-cache busts caused by compression rewriting a cached prefix');
     this.cacheBustTokensLost = counter(M.cacheBustTokensLost, '{token}', 'Cached prompt tokens lost to compression-caused cache busts');
-    this.requestDuration = histogram(M.requestDuration, 's', 'End-to-end duration of proxied requests', GENAI_DURATION_BUCKETS);
-    this.overheadDuration = histogram(M.overheadDuration, 's', 'Time spent inside headroom-ts per proxied request (upstream time excluded)', OVERHEAD_BUCKETS);
-    this.ttfbDuration = histogram(M.ttfbDuration, 's', 'Request arrival to the first response byte', GENAI_DURATION_BUCKETS);
     this.cost = counter(M.cost, 'USD', 'Provider spend of proxied requests, from reported usage and model prices');
     this.compressionRuns = counter(M.compressionRuns, '{run}', 'Compression pipeline runs');
     this.compressionTokensInput = counter(M.compressionTokensInput, '{token}', 'Tokens entering the compression pipeline');
     this.compressionTokensOutput = counter(M.compressionTokensOutput, '{token}', 'Tokens leaving the compression pipeline');
     this.compressionTokensSaved = counter(M.compressionTokensSaved, '{token}', 'Tokens removed by the compression pipeline');
-    this.compressionPipelineDuration = histogram(M.compressionPipelineDuration, 's', 'Duration of compression pipeline runs', COMPRESSION_BUCKETS);
-    this.compressionStageDuration = histogram(M.compressionStageDuration, 's', 'Duration of compression pipeline stages', COMPRESSION_BUCKETS);
     this.compressionTransforms = counter(M.compressionTransforms, '{transform}', 'Compression transforms applied');
     this.compressionWasteTokens = counter(M.compressionWasteTokens, '{token}', 'Tokens attributed to detected waste signals');
     this.compressionFailures = counter(M.compressionFailures, '{failure}', 'Compression runs that failed (the request went on uncompressed)');
     this.compressionSavings = counter(M.compressionSavings, 'USD', 'Input spend avoided by compression (tokens saved x input price)');
+    this.requestDuration = histogram(M.requestDuration, 's', 'End-to-end duration of proxied requests', GENAI_DURATION_BUCKETS);
+    this.overheadDuration = histogram(M.overheadDuration, 's', 'Time spent inside headroom-ts per proxied request (upstream time excluded)', OVERHEAD_BUCKETS);
+    this.ttfbDuration = histogram(M.ttfbDuration, 's', 'Request arrival to the first response byte', GENAI_DURATION_BUCKETS);
+    this.compressionPipelineDuration = histogram(M.compressionPipelineDuration, 's', 'Duration of compression pipeline runs', COMPRESSION_BUCKETS);
+    this.compressionStageDuration = histogram(M.compressionStageDuration, 's', 'Duration of compression pipeline stages', COMPRESSION_BUCKETS);
     this.genaiTokenUsage = histogram(M.genaiTokenUsage, '{token}', 'Number of input and output tokens used', GENAI_TOKEN_BUCKETS);
     this.genaiOperationDuration = histogram(M.genaiOperationDuration, 's', 'GenAI operation duration', GENAI_DURATION_BUCKETS);
     this.genaiTimeToFirstChunk = histogram(M.genaiTimeToFirstChunk, 's', 'Time to receive the first chunk of a streaming response', GENAI_DURATION_BUCKETS);
@@ -103,30 +103,30 @@ export class OtelInstruments {
     if (o.kind === 'proxy') this.recordProxy(o, a, model);
     if (compressionRan(o.compression)) this.recordCompression(o, a, model);
     if (busts && busts.busts > 0) {
-      this.cacheBusts.add(busts.busts);
-      if (busts.tokensLost > 0) this.cacheBustTokensLost.add(busts.tokensLost);
+      this.cacheBusts.add('', busts.busts, {});
+      if (busts.tokensLost > 0) this.cacheBustTokensLost.add('', busts.tokensLost, {});
     }
   }
 
   private recordProxy(o: RequestOutcome, a: Accounting, model: string): void {
     const provider = a.provider;
-    const base: Attributes = { [A.provider]: provider, [A.model]: model, [A.cached]: a.cached };
-    this.requests.add(1, base);
-    if (a.cached) this.requestsCached.add(1, base);
-    if (o.errorType === 'rate_limited') this.requestsRateLimited.add(1, { [A.provider]: provider, [A.model]: model });
-    else if (!o.ok && o.errorType !== 'client_abort' && o.errorType !== 'budget_exceeded') {
-      this.requestsFailed.add(1, { [A.provider]: provider, [A.model]: model });
-    }
-    if (a.inputTokens > 0) this.tokensInput.add(a.inputTokens, base);
-    if (a.outputTokens > 0) this.tokensOutput.add(a.outputTokens, base);
-    if (a.tokensSaved > 0) this.tokensSaved.add(a.tokensSaved, base);
-    if (a.cacheReadTokens > 0) this.cacheRead.add(a.cacheReadTokens, base);
-    if (a.cacheWriteTokens > 0) this.cacheWrite.add(a.cacheWriteTokens, base);
-    if (a.uncachedTokens > 0) this.cacheUncached.add(a.uncachedTokens, base);
-    if (a.cacheWrite5mTokens > 0) this.cacheWriteTtl.add(a.cacheWrite5mTokens, { [A.provider]: provider, [A.model]: model, [A.ttl]: '5m' });
-    if (a.cacheWrite1hTokens > 0) this.cacheWriteTtl.add(a.cacheWrite1hTokens, { [A.provider]: provider, [A.model]: model, [A.ttl]: '1h' });
-    if (a.inputCostUsd > 0) this.cost.add(a.inputCostUsd, { [A.provider]: provider, [A.model]: model, [A.type]: 'input' });
-    if (a.outputCostUsd > 0) this.cost.add(a.outputCostUsd, { [A.provider]: provider, [A.model]: model, [A.type]: 'output' });
+    const pm = `${provider}\u0000${model}`;
+    const key = `${pm}\u0000${a.cached}`;
+    const base: Attributes = { provider, model, cached: a.cached };
+    this.requests.add(key, 1, base);
+    if (a.cached) this.requestsCached.add(key, 1, base);
+    if (o.errorType === 'rate_limited') this.requestsRateLimited.add(pm, 1, { provider, model });
+    else if (!o.ok && o.errorType !== 'client_abort' && o.errorType !== 'budget_exceeded') this.requestsFailed.add(pm, 1, { provider, model });
+    if (a.inputTokens > 0) this.tokensInput.add(key, a.inputTokens, base);
+    if (a.outputTokens > 0) this.tokensOutput.add(key, a.outputTokens, base);
+    if (a.tokensSaved > 0) this.tokensSaved.add(key, a.tokensSaved, base);
+    if (a.cacheReadTokens > 0) this.cacheRead.add(key, a.cacheReadTokens, base);
+    if (a.cacheWriteTokens > 0) this.cacheWrite.add(key, a.cacheWriteTokens, base);
+    if (a.uncachedTokens > 0) this.cacheUncached.add(key, a.uncachedTokens, base);
+    if (a.cacheWrite5mTokens > 0) this.cacheWriteTtl.add(`${pm}\u00005m`, a.cacheWrite5mTokens, { provider, model, ttl: '5m' });
+    if (a.cacheWrite1hTokens > 0) this.cacheWriteTtl.add(`${pm}\u00001h`, a.cacheWrite1hTokens, { provider, model, ttl: '1h' });
+    if (a.inputCostUsd > 0) this.cost.add(`${pm}\u0000input`, a.inputCostUsd, { provider, model, type: 'input' });
+    if (a.outputCostUsd > 0) this.cost.add(`${pm}\u0000output`, a.outputCostUsd, { provider, model, type: 'output' });
     const t = o.timing;
     this.requestDuration.record(t.totalMs / 1000, base);
     if (t.overheadMs > 0) this.overheadDuration.record(t.overheadMs / 1000, base);
@@ -134,45 +134,55 @@ export class OtelInstruments {
 
     const op = genaiOperation(o.api);
     if (op === null) return;
-    const g: Attributes = {
-      [A.genaiOperation]: op,
-      [A.genaiProvider]: provider,
-      [A.genaiRequestModel]: this.values.model.value(o.requestedModel),
+    const requestModel = this.values.model.value(o.requestedModel);
+    const responseModel = o.ok && o.model ? model : null;
+    const g = (extraKey: string | null, extra: string): Attributes => {
+      const attrs: Attributes = { 'gen_ai.operation.name': op, 'gen_ai.provider.name': provider, 'gen_ai.request.model': requestModel };
+      if (responseModel !== null) attrs['gen_ai.response.model'] = responseModel;
+      if (extraKey !== null) attrs[extraKey] = extra;
+      return attrs;
     };
-    if (o.ok && o.model) g[A.genaiResponseModel] = model;
-    this.genaiOperationDuration.record(t.totalMs / 1000, o.errorType ? { ...g, [A.errorType]: o.errorType } : g);
-    if (o.stream && t.ttfbMs !== null && t.ttfbMs > 0) this.genaiTimeToFirstChunk.record(t.ttfbMs / 1000, g);
+    this.genaiOperationDuration.record(t.totalMs / 1000, o.errorType ? g('error.type', o.errorType) : g(null, ''));
+    if (o.stream && t.ttfbMs !== null && t.ttfbMs > 0) this.genaiTimeToFirstChunk.record(t.ttfbMs / 1000, g(null, ''));
     const u = o.usage;
     if (u) {
-      this.genaiTokenUsage.record(u.input, { ...g, [A.genaiTokenType]: TOKEN_TYPES.input });
-      this.genaiTokenUsage.record(u.output, { ...g, [A.genaiTokenType]: TOKEN_TYPES.output });
-      if (u.cacheRead > 0) this.genaiTokenUsage.record(u.cacheRead, { ...g, [A.genaiTokenType]: TOKEN_TYPES.cacheRead });
-      if (u.cacheWrite > 0) this.genaiTokenUsage.record(u.cacheWrite, { ...g, [A.genaiTokenType]: TOKEN_TYPES.cacheCreation });
+      this.genaiTokenUsage.record(u.input, g('gen_ai.token.type', TOKEN_TYPES.input));
+      this.genaiTokenUsage.record(u.output, g('gen_ai.token.type', TOKEN_TYPES.output));
+      if (u.cacheRead > 0) this.genaiTokenUsage.record(u.cacheRead, g('gen_ai.token.type', TOKEN_TYPES.cacheRead));
+      if (u.cacheWrite > 0) this.genaiTokenUsage.record(u.cacheWrite, g('gen_ai.token.type', TOKEN_TYPES.cacheCreation));
     }
   }
 
   private recordCompression(o: RequestOutcome, a: Accounting, model: string): void {
     const c = o.compression;
-    const attrs: Attributes = { [A.model]: model, [A.provider]: a.provider };
-    this.compressionRuns.add(1, attrs);
-    if (c.tokensBefore > 0) this.compressionTokensInput.add(c.tokensBefore, attrs);
-    if (c.tokensAfter > 0) this.compressionTokensOutput.add(c.tokensAfter, attrs);
-    if (a.tokensSaved > 0) this.compressionTokensSaved.add(a.tokensSaved, attrs);
-    if (a.compressionSavingsUsd > 0) this.compressionSavings.add(a.compressionSavingsUsd, attrs);
+    const provider = a.provider;
+    const mp = `${model}\u0000${provider}`;
+    const attrs: Attributes = { model, provider };
+    this.compressionRuns.add(mp, 1, attrs);
+    if (c.tokensBefore > 0) this.compressionTokensInput.add(mp, c.tokensBefore, attrs);
+    if (c.tokensAfter > 0) this.compressionTokensOutput.add(mp, c.tokensAfter, attrs);
+    if (a.tokensSaved > 0) this.compressionTokensSaved.add(mp, a.tokensSaved, attrs);
+    if (a.compressionSavingsUsd > 0) this.compressionSavings.add(mp, a.compressionSavingsUsd, attrs);
     this.compressionPipelineDuration.record(pipelineMs(o) / 1000, attrs);
     for (const key in c.timingsMs) {
       if (isInternalTiming(key)) continue;
-      this.compressionStageDuration.record((c.timingsMs[key] ?? 0) / 1000, { ...attrs, [A.stage]: this.values.stage.value(key) });
+      this.compressionStageDuration.record((c.timingsMs[key] ?? 0) / 1000, { model, provider, stage: this.values.stage.value(key) });
     }
-    for (const tag of c.transforms) this.compressionTransforms.add(1, { ...attrs, [A.transform]: this.values.transform.value(tag) });
+    for (const tag of c.transforms) {
+      const transform = this.values.transform.value(tag);
+      this.compressionTransforms.add(`${mp}\u0000${transform}`, 1, { model, provider, transform });
+    }
     if (c.wasteSignals) {
-      for (const signal in c.wasteSignals) {
-        const n = c.wasteSignals[signal] ?? 0;
-        if (n > 0) this.compressionWasteTokens.add(n, { ...attrs, [A.signal]: this.values.signal.value(signal) });
+      for (const name in c.wasteSignals) {
+        const n = c.wasteSignals[name] ?? 0;
+        if (n <= 0) continue;
+        const signal = this.values.signal.value(name);
+        this.compressionWasteTokens.add(`${mp}\u0000${signal}`, n, { model, provider, signal });
       }
     }
     if (c.error !== null) {
-      this.compressionFailures.add(1, { [A.model]: model, [A.operation]: o.kind, [A.errorTypeHeadroom]: compressionErrorType(c.error) });
+      const errorType = compressionErrorType(c.error);
+      this.compressionFailures.add(`${model}\u0000${o.kind}\u0000${errorType}`, 1, { model, operation: o.kind, error_type: errorType });
     }
   }
 }

@@ -53,39 +53,6 @@ export const M = {
   genaiTimeToFirstChunk: 'gen_ai.client.operation.time_to_first_chunk',
 } as const;
 
-/** Attribute keys. Headroom's instruments use bare keys (`provider`, `model`, ...). */
-export const A = {
-  provider: 'provider',
-  model: 'model',
-  cached: 'cached',
-  ttl: 'ttl',
-  stage: 'stage',
-  transform: 'transform',
-  signal: 'signal',
-  operation: 'operation',
-  errorTypeHeadroom: 'error_type',
-  type: 'type',
-  genaiOperation: 'gen_ai.operation.name',
-  genaiProvider: 'gen_ai.provider.name',
-  genaiRequestModel: 'gen_ai.request.model',
-  genaiResponseModel: 'gen_ai.response.model',
-  genaiTokenType: 'gen_ai.token.type',
-  genaiUsageInput: 'gen_ai.usage.input_tokens',
-  genaiUsageOutput: 'gen_ai.usage.output_tokens',
-  genaiUsageCacheRead: 'gen_ai.usage.cache_read.input_tokens',
-  genaiUsageCacheCreation: 'gen_ai.usage.cache_creation.input_tokens',
-  genaiUsageReasoning: 'gen_ai.usage.reasoning.output_tokens',
-  genaiFinishReasons: 'gen_ai.response.finish_reasons',
-  errorType: 'error.type',
-  httpMethod: 'http.request.method',
-  httpStatus: 'http.response.status_code',
-  httpResendCount: 'http.request.resend_count',
-  urlPath: 'url.path',
-  serverAddress: 'server.address',
-  serverPort: 'server.port',
-  sessionId: 'session.id',
-} as const;
-
 /**
  * `gen_ai.token.type` values. `input` and `output` are the convention's; `cache_read` and
  * `cache_creation` (headroom-ts) split out the prompt-cache part of `input`, named after the

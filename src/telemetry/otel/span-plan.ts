@@ -17,7 +17,7 @@ import type { Accounting } from '../../stats/accounting.js';
 import type { ProviderId, RequestOutcome, UpstreamCall } from '../outcome.js';
 import { clip } from './bounded.js';
 import { compressionRan, compressionStage, isInternalTiming, pipelineMs } from './compression-facts.js';
-import { A, genaiOperation } from './names.js';
+import { genaiOperation } from './names.js';
 
 export interface PlannedSpan {
   name: string;
@@ -50,49 +50,47 @@ function spanName(o: RequestOutcome, op: string | null): string {
 }
 
 function rootAttributes(o: RequestOutcome, a: Accounting, op: string | null): Attributes {
+  const t = o.timing;
   const attrs: Attributes = {
-    [A.httpMethod]: o.method,
-    [A.urlPath]: clip(o.path, 256),
+    'http.request.method': o.method,
+    'url.path': clip(o.path, 256),
     'headroom.request_id': o.requestId,
-    'headroom.kind': o.kind,
     'headroom.api': o.api,
-    'headroom.provider': o.provider,
-    'headroom.model': clip(a.model, 256),
     'headroom.stream': o.stream,
     'headroom.cached': a.cached,
     'headroom.tokens.before': a.tokensBefore,
-    'headroom.tokens.after': a.inputTokens,
     'headroom.tokens.saved': a.tokensSaved,
-    'headroom.duration_ms': o.timing.totalMs,
-    'headroom.overhead_ms': o.timing.overheadMs,
-    'headroom.upstream.attempts': o.timing.upstreamAttempts,
-    'headroom.message_count': o.messageCount,
+    'headroom.overhead_ms': t.overheadMs,
   };
-  if (o.status > 0) attrs[A.httpStatus] = o.status;
-  if (o.timing.ttfbMs !== null) attrs['headroom.ttfb_ms'] = o.timing.ttfbMs;
+  if (o.kind !== 'proxy') attrs['headroom.kind'] = o.kind;
+  if (o.status > 0) attrs['http.response.status_code'] = o.status;
+  if (t.ttfbMs !== null) attrs['headroom.ttfb_ms'] = t.ttfbMs;
   if (o.project) attrs['headroom.project'] = clip(o.project, 128);
   if (o.stack) attrs['headroom.stack'] = clip(o.stack, 128);
   if (o.client) attrs['headroom.client'] = clip(o.client, 128);
   const session = o.tags['session-id'];
-  if (session) attrs[A.sessionId] = clip(session, 128);
+  if (session) attrs['session.id'] = clip(session, 128);
   if (a.cost) attrs['headroom.cost_usd'] = Math.round(a.cost.totalUsd * 1e8) / 1e8;
   if (a.compressionSavingsUsd > 0) attrs['headroom.savings_usd'] = Math.round(a.compressionSavingsUsd * 1e8) / 1e8;
-  if (o.errorType) attrs[A.errorType] = o.errorType;
-  if (op !== null) {
-    attrs[A.genaiOperation] = op;
-    attrs[A.genaiProvider] = o.provider;
-    if (o.requestedModel) attrs[A.genaiRequestModel] = clip(o.requestedModel, 256);
-    if (o.model && (o.usage || o.ok)) attrs[A.genaiResponseModel] = clip(o.model, 256);
-    const u = o.usage;
-    if (u) {
-      attrs[A.genaiUsageInput] = u.input;
-      attrs[A.genaiUsageOutput] = u.output;
-      attrs[A.genaiUsageCacheRead] = u.cacheRead;
-      attrs[A.genaiUsageCacheCreation] = u.cacheWrite;
-      if (u.reasoning > 0) attrs[A.genaiUsageReasoning] = u.reasoning;
-    }
-    if (o.finishReason) attrs[A.genaiFinishReasons] = [clip(o.finishReason, 64)];
+  if (o.errorType) attrs['error.type'] = o.errorType;
+  if (op === null) {
+    attrs['headroom.provider'] = o.provider;
+    attrs['headroom.model'] = clip(a.model, 256);
+    return attrs;
   }
+  attrs['gen_ai.operation.name'] = op;
+  attrs['gen_ai.provider.name'] = o.provider;
+  if (o.requestedModel) attrs['gen_ai.request.model'] = clip(o.requestedModel, 256);
+  if (o.model && (o.usage || o.ok)) attrs['gen_ai.response.model'] = clip(o.model, 256);
+  const u = o.usage;
+  if (u) {
+    attrs['gen_ai.usage.input_tokens'] = u.input;
+    attrs['gen_ai.usage.output_tokens'] = u.output;
+    attrs['gen_ai.usage.cache_read.input_tokens'] = u.cacheRead;
+    attrs['gen_ai.usage.cache_creation.input_tokens'] = u.cacheWrite;
+    if (u.reasoning > 0) attrs['gen_ai.usage.reasoning.output_tokens'] = u.reasoning;
+  }
+  if (o.finishReason) attrs['gen_ai.response.finish_reasons'] = [clip(o.finishReason, 64)];
   return attrs;
 }
 
@@ -108,24 +106,24 @@ function upstreamSpans(o: RequestOutcome, upstream: UpstreamEndpoint | null): Pl
     const relayed = last && call.status !== null;
     const end = relayed ? Math.max(headersAt, o.endedAt) : headersAt;
     const attrs: Attributes = {
-      [A.httpMethod]: o.method,
-      [A.urlPath]: clip(o.path, 256),
+      'http.request.method': o.method,
+      'url.path': clip(o.path, 256),
       'headroom.upstream.attempt': call.attempt,
       'headroom.upstream.time_to_headers_ms': call.durationMs,
     };
-    if (call.attempt > 1) attrs[A.httpResendCount] = call.attempt - 1;
+    if (call.attempt > 1) attrs['http.request.resend_count'] = call.attempt - 1;
     if (upstream) {
-      attrs[A.serverAddress] = upstream.address;
-      attrs[A.serverPort] = upstream.port;
+      attrs['server.address'] = upstream.address;
+      attrs['server.port'] = upstream.port;
     }
-    if (call.status !== null) attrs[A.httpStatus] = call.status;
+    if (call.status !== null) attrs['http.response.status_code'] = call.status;
     if (!last) attrs['headroom.upstream.retried'] = true;
     let error: string | null = null;
     if (call.error !== null) {
-      attrs[A.errorType] = call.error;
+      attrs['error.type'] = call.error;
       error = `upstream call failed: ${call.error}`;
     } else if (call.status !== null && call.status >= 400) {
-      attrs[A.errorType] = String(call.status);
+      attrs['error.type'] = String(call.status);
       error = `upstream returned HTTP ${call.status}`;
     }
     out.push({ name, kind: SpanKind.CLIENT, start: call.startedAt, end, attributes: attrs, error, children: [] });
@@ -133,20 +131,30 @@ function upstreamSpans(o: RequestOutcome, upstream: UpstreamEndpoint | null): Pl
   return out;
 }
 
+/** Transform names in run order: those with timings, then applied tags without one. */
+function transformNames(c: RequestOutcome['compression']): string[] {
+  const names: string[] = [];
+  for (const key in c.timingsMs) if (!isInternalTiming(key)) names.push(key);
+  for (const tag of c.transforms) if (!names.includes(tag)) names.push(tag);
+  return names;
+}
+
 function compressionSpan(o: RequestOutcome, a: Accounting, start: number, end: number): PlannedSpan {
   const c = o.compression;
-  const common: Attributes = { 'headroom.model': clip(a.model, 256), 'headroom.provider': o.provider };
-  const children: PlannedSpan[] = [];
+  const model = clip(a.model, 256);
+  const provider = o.provider;
   const attributed = c.savedByTransform;
+  const children: PlannedSpan[] = [];
   let cursor = start;
   let before = c.tokensBefore;
-  const seen = new Set<string>();
-  const transformSpan = (name: string, ms: number) => {
+  for (const name of transformNames(c)) {
+    const ms = c.timingsMs[name] ?? 0;
     const s = Math.min(cursor, end);
     const e = Math.min(s + ms, end);
     cursor = e;
     const attrs: Attributes = {
-      ...common,
+      'headroom.model': model,
+      'headroom.provider': provider,
       'headroom.transform': clip(name, 128),
       'headroom.duration_ms': round3(ms),
       'headroom.applied': c.transforms.includes(name),
@@ -155,25 +163,17 @@ function compressionSpan(o: RequestOutcome, a: Accounting, start: number, end: n
     if (saved !== undefined) {
       attrs['headroom.tokens.saved'] = saved;
       if (before > 0) {
+        const after = Math.max(0, before - saved);
         attrs['headroom.tokens.before'] = before;
-        attrs['headroom.tokens.after'] = Math.max(0, before - saved);
-        before = Math.max(0, before - saved);
+        attrs['headroom.tokens.after'] = after;
+        before = after;
       }
     }
     children.push({ name: 'headroom.compression.transform', kind: SpanKind.INTERNAL, start: s, end: e, attributes: attrs, error: null, children: [] });
-  };
-  for (const key in c.timingsMs) {
-    if (isInternalTiming(key)) continue;
-    seen.add(key);
-    transformSpan(key, c.timingsMs[key] ?? 0);
-  }
-  for (const tag of c.transforms) {
-    if (seen.has(tag)) continue;
-    seen.add(tag);
-    transformSpan(tag, 0);
   }
   const attrs: Attributes = {
-    ...common,
+    'headroom.model': model,
+    'headroom.provider': provider,
     'headroom.message_count': o.messageCount,
     'headroom.tokens.before': c.tokensBefore,
     'headroom.tokens.after': c.tokensAfter,
@@ -181,7 +181,7 @@ function compressionSpan(o: RequestOutcome, a: Accounting, start: number, end: n
     'headroom.duration_ms': round3(end - start),
     'headroom.transforms_applied': c.transforms.length,
   };
-  if (c.transforms.length > 0) attrs['headroom.transforms'] = c.transforms.slice(0, 64).map((t) => clip(t, 128));
+  if (c.transforms.length > 0) attrs['headroom.transforms'] = c.transforms.length <= 64 ? c.transforms : c.transforms.slice(0, 64);
   if (c.newInputTokens > 0) attrs['headroom.tokens.new_input'] = c.newInputTokens;
   let error: string | null = null;
   if (c.error !== null) {
