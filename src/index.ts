@@ -5,6 +5,7 @@ export { App, createApp, type AppOptions, type Plugin } from './server/app.js';
 export { Funnel, type Sink, type SinkStats } from './telemetry/funnel.js';
 export type {
   ApiKind,
+  CompressionMode,
   CompressionSummary,
   ErrorType,
   OutcomeKind,
@@ -18,3 +19,21 @@ export type {
 } from './telemetry/outcome.js';
 export type { ProxyStage, StageReply, CompletedResponse } from './proxy/stage.js';
 export type { Exchange } from './proxy/exchange.js';
+export { compress, detectFormat, type CompressOptions, type CompressResult, type MessageFormat } from './sdk/compress.js';
+export {
+  compressRequest,
+  contentHash,
+  CompressOptionsError,
+  DEFAULT_SETTINGS,
+  findMarkers,
+  formatMarker,
+  hasMarker,
+  normaliseHash,
+  RETRIEVE_TOOL_NAME,
+  type CcrEntry,
+  type CompressSettings,
+  type FoundMarker,
+  type SavingsProfile,
+} from './compress/index.js';
+export { BoundedOriginals, originalsSinkFor, setOriginalsSink, type OriginalEntry, type OriginalsSink } from './ccr/originals.js';
+export { MemoryReplayStore, SqliteReplayStore, type ReplayStore, type ReplayStats } from './ccr/replay.js';

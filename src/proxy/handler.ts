@@ -89,7 +89,8 @@ function gate(ex: Exchange): boolean {
   return false;
 }
 
-function decodeForParsing(body: Buffer, encoding: string | undefined): Buffer {
+/** Decodes a request or response body by its Content-Encoding (identity, gzip, deflate, br). */
+export function decodeForParsing(body: Buffer, encoding: string | undefined): Buffer {
   switch ((encoding ?? 'identity').trim().toLowerCase()) {
     case 'identity':
     case '':

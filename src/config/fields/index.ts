@@ -1,4 +1,5 @@
 import type { ConfigOf } from '../field.js';
+import { compressionFields } from './compression.js';
 import { proxyFields } from './proxy.js';
 import { serverFields } from './server.js';
 
@@ -6,6 +7,7 @@ import { serverFields } from './server.js';
 export const allFields = {
   ...serverFields,
   ...proxyFields,
+  ...compressionFields,
 } as const;
 
 export type Config = ConfigOf<typeof allFields>;
