@@ -1,8 +1,10 @@
 /**
  * Content detection: what a tool output looks like, from cheap checks on its first lines.
  * Order: JSON (a document, or JSON Lines), unified diff, HTML, search results
- * (`path:line:content`), build/test/log output, source code, else plain text.
+ * (`path:line:content`), build/test/log output, file listings, source code, else plain text.
  */
+import { parseJsonExact } from './transforms/json-values.js';
+import { looksLikeListing } from './transforms/listing.js';
 import type { ContentKind } from './types.js';
 
 const DIFF_HEADER_RE = /^(?:diff --git |diff --combined |diff --cc |--- a\/|\+\+\+ b\/|@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@|@@@ )/;
@@ -32,7 +34,7 @@ function looksLikeJson(t: string): boolean {
   const last = t[t.length - 1];
   if (!((c === '[' && last === ']') || (c === '{' && last === '}'))) return false;
   try {
-    JSON.parse(t);
+    parseJsonExact(t);
     return true;
   } catch {
     return false;
@@ -95,6 +97,7 @@ export function detectContent(text: string): ContentKind {
   const logRatio = logHits / ne;
   if (codeRatio >= 0.3 && codeHits >= 3 && codeRatio > logRatio) return 'code';
   if (logRatio >= 0.1 && nonEmpty.length >= 5) return 'log';
+  if (looksLikeListing(sample)) return 'listing';
   if (codeRatio >= 0.3 && codeHits >= 3) return 'code';
   return 'text';
 }

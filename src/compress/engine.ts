@@ -20,8 +20,9 @@ import { chatShape } from './request/openai-chat.js';
 import { responsesShape } from './request/responses.js';
 import { type ApiShape, RETRIEVE_TOOL_RE, type RequestShape, type Slot } from './request/slots.js';
 import { routeText } from './router.js';
+import { clearParseCache } from './transforms/json-values.js';
 import { applySplices, jsonStringBytes, type Splice } from './splice.js';
-import { type TokenCounter, tokenCounterFor } from './tokens.js';
+import { countJsonBody, type TokenCounter, tokenCounterFor } from './tokens.js';
 import type { TransformContext } from './types.js';
 
 /** A decision replayed for content seen before: the compressed text, or null (left as is). */
@@ -136,6 +137,14 @@ function gate(text: string, slot: Slot, s: CompressSettings, counter: TokenCount
 }
 
 export function compressRequest(input: EngineInput): EngineResult {
+  try {
+    return compressRequestInner(input);
+  } finally {
+    clearParseCache();
+  }
+}
+
+function compressRequestInner(input: EngineInput): EngineResult {
   const { body: buf, settings: s, clock } = input;
   const counter = tokenCounterFor(input.model);
   const timings: Record<string, number> = {};
@@ -260,11 +269,27 @@ export function compressRequest(input: EngineInput): EngineResult {
     record(routed.text);
   }
 
-  const tokensBefore = time('tokens', () => counter.count(buf.toString('utf8')));
+  // Tokens outside the changed slots are counted once (raw body minus those ranges); changed
+  // slots count before and after on their own text, so tokensSaved is exact per slot.
+  const rest = time('tokens', () => {
+    if (!splices.length) return countJsonBody(counter, buf.toString('utf8'));
+    const sorted = [...splices].sort((a, b) => a.start - b.start);
+    let text = '';
+    let at = 0;
+    for (const sp of sorted) {
+      text += buf.toString('utf8', at, sp.start);
+      at = sp.end;
+    }
+    text += buf.toString('utf8', at);
+    return countJsonBody(counter, text);
+  });
+  let changedBefore = 0;
+  for (const r of reports) if (r.outcome !== 'unchanged') changedBefore += r.tokensBefore;
+  const tokensBefore = rest + changedBefore;
   let newInputTokens = 0;
-  for (const node of shape.liveNodes) newInputTokens += counter.count(buf.toString('utf8', node.s, node.e));
+  for (const node of shape.liveNodes) newInputTokens += countJsonBody(counter, buf.toString('utf8', node.s, node.e));
   const body = splices.length ? applySplices(buf, splices) : null;
-  const tokensSaved = Math.max(0, Math.min(saved, tokensBefore));
+  const tokensSaved = Math.max(0, saved);
   return {
     body,
     tokensBefore,

@@ -84,37 +84,54 @@ export function matchesAnchor(query: Query, lowerText: string): boolean {
 }
 
 /**
- * BM25 scores of `docs` (lower-cased token lists) for the query terms, normalised to 0..1 by
- * the best document. Terms present in more than half of the documents carry no weight.
+ * BM25 scores of `docs` (lower-cased texts) for the query terms, normalised to 0..1 by the
+ * best document. Terms present in more than half of the documents carry no weight. Documents
+ * containing no term are not tokenized (their length is estimated).
  */
-export function bm25(query: Query, docs: readonly string[][]): number[] {
+export function bm25(query: Query, docs: readonly string[]): number[] {
   const scores = new Array<number>(docs.length).fill(0);
   if (query.terms.length === 0 || docs.length === 0) return scores;
   const k1 = 1.5;
   const b = 0.75;
   const n = docs.length;
-  let total = 0;
-  for (const d of docs) total += d.length;
-  const avg = total / n || 1;
   const termSet = new Set(query.terms);
+  const lengths = new Array<number>(n);
+  const tfs: (Map<string, number> | null)[] = new Array(n).fill(null);
   const df = new Map<string, number>();
-  const tfs: Map<string, number>[] = [];
-  for (const d of docs) {
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const d = docs[i] as string;
+    let any = false;
+    for (const t of query.terms) {
+      if (d.includes(t)) {
+        any = true;
+        break;
+      }
+    }
+    if (!any) {
+      lengths[i] = Math.max(1, Math.round(d.length / 6));
+      total += lengths[i] as number;
+      continue;
+    }
+    const words = tokenize(d);
+    lengths[i] = words.length;
+    total += words.length;
     const tf = new Map<string, number>();
-    for (const w of d) if (termSet.has(w)) tf.set(w, (tf.get(w) ?? 0) + 1);
+    for (const w of words) if (termSet.has(w)) tf.set(w, (tf.get(w) ?? 0) + 1);
     for (const w of tf.keys()) df.set(w, (df.get(w) ?? 0) + 1);
-    tfs.push(tf);
+    tfs[i] = tf;
   }
+  const avg = total / n || 1;
   let best = 0;
   for (let i = 0; i < n; i++) {
-    const tf = tfs[i] as Map<string, number>;
-    const len = (docs[i] as string[]).length;
+    const tf = tfs[i];
+    if (!tf) continue;
     let s = 0;
     for (const [w, f] of tf) {
       const d = df.get(w) ?? 0;
       if (d > n / 2 && n > 4) continue;
       const idf = Math.log(1 + (n - d + 0.5) / (d + 0.5));
-      s += (idf * f * (k1 + 1)) / (f + k1 * (1 - b + (b * len) / avg));
+      s += (idf * f * (k1 + 1)) / (f + k1 * (1 - b + (b * (lengths[i] as number)) / avg));
     }
     scores[i] = s;
     if (s > best) best = s;
@@ -151,7 +168,7 @@ export function adaptiveK(n: number, diversity: number, minK: number, maxK: numb
 }
 
 /** Share of distinct templates among (a sample of) the items. */
-export function diversityOf(items: readonly string[], sample = 2000): number {
+export function diversityOf(items: readonly string[], sample = 256): number {
   const n = items.length;
   if (n === 0) return 0;
   const step = Math.max(1, Math.floor(n / sample));

@@ -7,6 +7,7 @@ import { detectContent } from './detect.js';
 import { compressDiff } from './transforms/diff.js';
 import { compressHtml } from './transforms/html.js';
 import { crushJson } from './transforms/json-crusher.js';
+import { compressListing } from './transforms/listing.js';
 import { compressLog } from './transforms/log.js';
 import { compressSearch } from './transforms/search.js';
 import { splitSections } from './transforms/sections.js';
@@ -39,6 +40,8 @@ function single(kind: ContentKind, text: string, ctx: TransformContext): Transfo
       return compressSearch(text, ctx);
     case 'log':
       return compressLog(text, ctx);
+    case 'listing':
+      return compressListing(text, ctx);
     case 'text':
       return compressProse(text, ctx);
     default:

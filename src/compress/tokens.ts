@@ -49,7 +49,7 @@ export function encodingForModel(model: string | null | undefined): EncodingName
 
 /** Above this many characters a text is counted from a sample. */
 const SAMPLE_ABOVE = 16_000;
-const SAMPLE_WINDOWS = 8;
+const SAMPLE_WINDOWS = 12;
 const WINDOW_CHARS = 1_000;
 
 /** Counts `text` with `count`, sampling evenly spaced windows for long texts. */
@@ -163,3 +163,20 @@ export function tokenCounterFor(model: string | null | undefined): TokenCounter 
 }
 
 export { estimator as estimateCounter };
+
+const ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+
+/** JSON string escapes turned back into the characters a provider tokenizes. */
+function unescapeJsonText(s: string): string {
+  if (!s.includes('\\')) return s;
+  return s.replace(/\\(?:u([0-9a-fA-F]{4})|(["\\/bfnrt]))/g, (_m, hex: string | undefined, c: string | undefined) => (hex ? String.fromCharCode(parseInt(hex, 16)) : ESCAPES[c as string] ?? ''));
+}
+
+/**
+ * Tokens of a raw JSON request body, counted on its unescaped text (what the provider
+ * tokenizes), sampled for long bodies.
+ */
+export function countJsonBody(counter: TokenCounter, raw: string): number {
+  if (raw.length === 0) return 0;
+  return sampledCount(raw, (window) => counter.count(unescapeJsonText(window)));
+}

@@ -2,7 +2,7 @@
 import type { Query } from './lexical.js';
 
 /** What a text looks like. */
-export type ContentKind = 'json' | 'jsonl' | 'diff' | 'html' | 'search' | 'log' | 'code' | 'text' | 'empty';
+export type ContentKind = 'json' | 'jsonl' | 'diff' | 'html' | 'search' | 'log' | 'listing' | 'code' | 'text' | 'empty';
 
 export interface TransformContext {
   query: Query;

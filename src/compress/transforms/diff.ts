@@ -5,7 +5,7 @@
  * and those matching the question or error words first), shortens very long added/removed
  * runs, and ends with a summary of what was cut plus the marker.
  */
-import { ERROR_WORD_RE, matchesAnchor, tokenize } from '../lexical.js';
+import { ERROR_WORD_RE, matchesAnchor } from '../lexical.js';
 import { formatMarker, shownSummary } from '../markers.js';
 import type { TransformContext, TransformOutput } from '../types.js';
 
@@ -149,14 +149,16 @@ export function compressDiff(text: string, ctx: TransformContext): TransformOutp
   if (lines.length < MIN_LINES) return null;
   const { pre, files } = parse(lines);
   if (files.length === 0) return null;
-  const terms = new Set(ctx.query.terms);
+  const terms = ctx.query.terms.filter((t) => t.length >= 3);
   for (const f of files) {
     for (const h of f.hunks) {
       let s = Math.min(0.3, 0.03 * h.changed);
       const body = h.lines.join('\n');
       if (ERROR_WORD_RE.test(body) || /\b(?:security|auth|password|secret|token|todo|fixme)\b/i.test(body)) s += 0.3;
-      if (terms.size && tokenize(body).some((w) => terms.has(w))) s += 0.2;
-      if (ctx.query.anchors.length && matchesAnchor(ctx.query, body.toLowerCase())) s += 1;
+      const lower = body.toLowerCase();
+      const hits = terms.filter((t) => lower.includes(t)).length;
+      if (hits) s += 0.2 * Math.min(3, hits);
+      if (ctx.query.anchors.length && matchesAnchor(ctx.query, lower)) s += 1;
       h.score = s;
     }
   }

@@ -30,12 +30,13 @@ export function extractHtmlText(html: string): string {
     .replace(/<li\b[^>]*>/gi, '\n- ')
     .replace(/<(td|th)\b[^>]*>/gi, ' | ')
     .replace(/<br\s*\/?>/gi, '\n')
-    .replace(/<\/(p|div|section|article|main|h[1-6]|li|tr|table|ul|ol|pre|blockquote|dd|dt)\s*>/gi, '\n')
+    .replace(/<\/(p|div|section|article|main|h[1-6]|tr|table|ul|ol|pre|blockquote|dd|dt)\s*>/gi, '\n')
     .replace(/<[^>]+>/g, '');
   s = decodeEntities(s)
     .replace(/[ \t\f\v\u00a0]+/g, ' ')
     .replace(/ *\n */g, '\n')
     .replace(/\n{3,}/g, '\n\n')
+    .replace(/\n{2,}- /g, '\n- ')
     .trim();
   const title = titleMatch ? decodeEntities(titleMatch[1] as string).replace(/\s+/g, ' ').trim() : '';
   return title && !s.startsWith(title) ? `${title}\n\n${s}` : s;

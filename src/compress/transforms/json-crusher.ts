@@ -6,7 +6,7 @@
  * which rows are kept); each cut table says how many rows it shows, and the slot ends with the
  * retrieval marker. Numbers are printed exactly as written (`1.0`, 20-digit ids).
  */
-import { adaptiveK, bm25, diversityOf, ERROR_WORD_RE, matchesAnchor, strideFill, tokenize } from '../lexical.js';
+import { adaptiveK, bm25, diversityOf, ERROR_WORD_RE, matchesAnchor, strideFill } from '../lexical.js';
 import { formatMarker, shownSummary } from '../markers.js';
 import type { TransformContext, TransformOutput } from '../types.js';
 import { buildColumns, estimateTableLength, renderTable } from './json-table.js';
@@ -167,9 +167,11 @@ function renderStrings(items: string[], ctx: TransformContext): Rendered {
     keep.add(i);
   };
   for (const i of [0, 1, 2, n - 2, n - 1]) take(i);
-  for (let i = 0; i < n; i++) if (ERROR_WORD_RE.test(items[i] as string) || matchesAnchor(ctx.query, lower[i] as string)) take(i);
+  for (let i = 0; i < n; i++) if (matchesAnchor(ctx.query, lower[i] as string)) take(i);
+  const errors = items.map((s, i) => (ERROR_WORD_RE.test(s) ? i : -1)).filter((i) => i >= 0);
+  if (errors.length <= Math.max(k, 0.1 * n)) for (const i of errors) take(i);
   if (ctx.query.terms.length) {
-    const scores = bm25(ctx.query, lower.map(tokenize));
+    const scores = bm25(ctx.query, lower);
     scores.forEach((s, i) => s >= 0.5 && take(i));
   }
   if (keep.size < k) {

@@ -5,10 +5,10 @@
  * (exact anchors and BM25), then evenly spaced rows up to the adaptive budget. Identical rows
  * are kept once. Kept rows keep their original order.
  */
-import { adaptiveK, bm25, diversityOf, ERROR_WORD_RE, matchesAnchor, strideFill, tokenize } from '../lexical.js';
+import { adaptiveK, bm25, diversityOf, ERROR_WORD_RE, matchesAnchor, strideFill } from '../lexical.js';
 import type { TransformContext } from '../types.js';
 import type { Column } from './json-table.js';
-import { isPlainObject, isRawNumber, RAW_NUMBER, stringifyExact } from './json-values.js';
+import { isPlainObject, isRawNumber, RAW_NUMBER } from './json-values.js';
 
 type Row = Record<string, unknown>;
 
@@ -96,7 +96,7 @@ export interface RowSelection {
 /** Chooses rows to keep. `texts` are the rows' compact JSON (lower-cased), computed once by the caller. */
 export function selectRows(rows: readonly Row[], columns: readonly Column[], texts: readonly string[], ctx: TransformContext): RowSelection {
   const n = rows.length;
-  const k = adaptiveK(n, diversityOf(texts), Math.min(5, n), Math.max(5, ctx.maxItems), ctx.targetRatio);
+  const k = adaptiveK(n, diversityOf(texts), Math.min(8, n), Math.max(8, ctx.maxItems), ctx.targetRatio);
   const cap = Math.max(2 * k, Math.ceil(0.3 * n));
   const reasons: Record<string, number> = {};
   const forced: number[][] = [];
@@ -134,13 +134,13 @@ export function selectRows(rows: readonly Row[], columns: readonly Column[], tex
       .map((v, i) => [v, i] as const)
       .filter(([v]) => v !== null)
       .sort((a, b) => (b[0] as number) - (a[0] as number) || a[1] - b[1])
-      .slice(0, Math.max(3, Math.floor(k / 2)))
+      .slice(0, Math.max(5, k - 3))
       .map(([, i]) => i);
     note('top_score', top);
   }
   // 7. BM25 relevance to the user's question
   if (ctx.query.terms.length) {
-    const scores = bm25(ctx.query, texts.map((t) => tokenize(t)));
+    const scores = bm25(ctx.query, texts);
     const top = scores
       .map((s, i) => [s, i] as const)
       .filter(([s]) => s >= 0.5)
@@ -331,5 +331,5 @@ function scoreColumn(rows: readonly Row[], columns: readonly Column[]): (number 
 
 /** Lower-cased compact JSON of each row (dedupe, anchors, BM25). */
 export function rowTexts(rows: readonly Row[]): string[] {
-  return rows.map((r) => stringifyExact(r).toLowerCase());
+  return rows.map((r) => JSON.stringify(r).toLowerCase());
 }

@@ -39,8 +39,23 @@ function forEachStructuralRange(text: string, fn: (from: number, to: number) => 
   }
 }
 
+/** The last text parsed and its value: detection and the crusher parse the same text once. */
+let last: { text: string; value: unknown } | null = null;
+
 /** Parses JSON; number literals that would not print back identically are kept as RAW_NUMBER strings. */
 export function parseJsonExact(text: string): unknown {
+  if (last && last.text === text) return last.value;
+  const value = parseJsonUncached(text);
+  last = text.length > 4096 ? { text, value } : last;
+  return value;
+}
+
+/** Forgets the cached parse (called at the end of every request). */
+export function clearParseCache(): void {
+  last = null;
+}
+
+function parseJsonUncached(text: string): unknown {
   // Fast path: nothing that could fail to round-trip appears anywhere in the text.
   if (!/\d{16}|\.\d*0\b|\d[eE][+-]?\d|(?<![\d.])-0(?![.\d])/.test(text)) return JSON.parse(text);
   const edits: { from: number; to: number; raw: string }[] = [];

@@ -5,10 +5,12 @@
  * match and the best scored ones, with per-file and global caps. Kept lines are printed
  * unchanged, in their original order, followed by the files that were left out and the marker.
  */
-import { adaptiveK, diversityOf, ERROR_WORD_RE, matchesAnchor, tokenize } from '../lexical.js';
+import { adaptiveK, diversityOf, ERROR_WORD_RE, matchesAnchor } from '../lexical.js';
 import { formatMarker, shownSummary } from '../markers.js';
 import type { TransformContext, TransformOutput } from '../types.js';
 
+/** Lines that report a failure (rather than merely mention a word like `timeout`). */
+const STRONG_ERROR_RE = /\b(?:throw|raise|panic!?|fatal|exception|traceback|failed|failure|crash(?:ed)?|segfault|unhandled|uncaught)\b|\b[A-Z]\w*(?:Error|Exception)\b/;
 const MATCH_RE = /^((?:[A-Za-z]:[\\/])?[^\s:[\]]*?[^\s:[\]\d-][^\s:[\]]*?)([:-])(\d+)\2(.*)$/;
 const MIN_MATCHES = 15;
 const PER_FILE = 5;
@@ -19,14 +21,15 @@ interface Match {
   line: number;
   file: string;
   score: number;
-  forced: boolean;
+  anchor: boolean;
+  error: boolean;
 }
 
 export function compressSearch(text: string, ctx: TransformContext): TransformOutput | null {
   const lines = text.split('\n');
   const matches: Match[] = [];
   const byFile = new Map<string, Match[]>();
-  const terms = new Set(ctx.query.terms);
+  const terms = ctx.query.terms.filter((t) => t.length >= 3);
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i] as string;
     const m = MATCH_RE.exec(raw);
@@ -35,11 +38,12 @@ export function compressSearch(text: string, ctx: TransformContext): TransformOu
     const content = m[4] as string;
     const lower = raw.toLowerCase();
     let score = 0;
-    for (const w of tokenize(content)) if (terms.has(w)) score += 0.3;
-    const isError = ERROR_WORD_RE.test(content);
-    if (isError) score += 0.5;
-    const forced = isError || matchesAnchor(ctx.query, lower);
-    const match: Match = { line: i, file, score: Math.min(1, score), forced };
+    const lowerContent = content.toLowerCase();
+    for (const t of terms) if (lowerContent.includes(t)) score += 0.3;
+    const error = STRONG_ERROR_RE.test(content);
+    if (error) score += 0.5;
+    else if (ERROR_WORD_RE.test(content)) score += 0.2;
+    const match: Match = { line: i, file, score: Math.min(1, score), anchor: matchesAnchor(ctx.query, lower), error };
     matches.push(match);
     let list = byFile.get(file);
     if (!list) byFile.set(file, (list = []));
@@ -50,13 +54,11 @@ export function compressSearch(text: string, ctx: TransformContext): TransformOu
 
   const budget = adaptiveK(matches.length, diversityOf(matches.map((m) => lines[m.line] as string)), 5, Math.max(30, ctx.maxItems * 2), ctx.targetRatio);
   const keep = new Set<number>();
-  let forcedCount = 0;
-  for (const m of matches) {
-    if (m.forced && forcedCount < MAX_FORCED) {
-      keep.add(m.line);
-      forcedCount++;
-    }
-  }
+  // the question's exact anchors first, then error lines while they are rare enough to matter
+  const anchors = matches.filter((m) => m.anchor).slice(0, MAX_FORCED);
+  for (const m of anchors) keep.add(m.line);
+  const errors = matches.filter((m) => m.error && !m.anchor);
+  if (errors.length <= Math.max(8, 0.03 * matches.length)) for (const m of errors.slice(0, MAX_FORCED)) keep.add(m.line);
   // files ranked by best score, then by number of matches, then by first appearance
   const files = [...byFile.entries()]
     .map(([file, list], order) => ({ file, list, best: Math.max(...list.map((m) => m.score)), order }))

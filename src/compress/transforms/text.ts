@@ -53,7 +53,7 @@ export function compressProse(text: string, ctx: TransformContext): TransformOut
   const segs = segment(text);
   const n = segs.length;
   if (n < MIN_SEGMENTS) return null;
-  const rel = bm25(ctx.query, segs.map((s) => s.words));
+  const rel = bm25(ctx.query, segs.map((s) => s.text.toLowerCase()));
   const scores = segs.map((s, i) => {
     const pos = Math.max(1 - i / n, i / n) * 0.5 + (i < 2 ? 0.5 : 0);
     const heading = /^(#{1,6}\s|[A-Z][A-Z0-9 _-]{3,}:?$)|:$/.test(s.text) ? 0.5 : 0;
