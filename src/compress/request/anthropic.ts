@@ -88,7 +88,7 @@ export function anthropicShape(buf: Buffer, root: JNode, allLive: boolean, inclu
         }
       }
     }
-    const q = queryFrom(texts.join('\n'));
+    const q = queryFrom(texts);
     if (q) queryText = q;
   }
   const liveNode = liveIndex >= 0 ? items[liveIndex] : undefined;

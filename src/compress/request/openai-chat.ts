@@ -64,7 +64,7 @@ export function chatShape(buf: Buffer, root: JNode, allLive: boolean, includeSys
         }
       }
     }
-    const q = queryFrom(texts.join('\n'));
+    const q = queryFrom(texts);
     if (q) queryText = q;
   }
   return { slots, queryText, liveNodes: allLive ? [...items] : items.slice(liveFrom) };

@@ -17,7 +17,7 @@ export function responsesShape(buf: Buffer, root: JNode, allLive: boolean, inclu
   if (input.t === 's') {
     const text = decodeString(buf, input);
     slots.push({ node: input, role: 'user', kind: 'text', messageIndex: 0, messagesFromEnd: 1, live: true, toolName: null, isError: false });
-    return { slots, queryText: queryFrom(text), liveNodes: [input] };
+    return { slots, queryText: queryFrom([text]), liveNodes: [input] };
   }
   if (input.t !== 'a') return { slots, queryText: '', liveNodes: [] };
   const items = input.items;
@@ -84,7 +84,7 @@ export function responsesShape(buf: Buffer, root: JNode, allLive: boolean, inclu
       }
     }
     if (slotRole === 'user') {
-      const q = queryFrom(texts.join('\n'));
+      const q = queryFrom(texts);
       if (q) queryText = q;
     }
   }

@@ -31,9 +31,19 @@ export interface RequestShape {
 
 export type ApiShape = 'messages' | 'chat' | 'responses';
 
-/** Removes custom-tag blocks (e.g. `<system-reminder>`) from a user's text before it is used as a query. */
-export function queryFrom(text: string): string {
-  return text.replace(/<([A-Za-z][\w-]*-[\w-]*|system[\w-]*)\b[^>]*>[\s\S]*?<\/\1>/g, ' ').trim();
+/** Longer user texts are pasted content, not a question. */
+const MAX_QUERY_CHARS = 2000;
+
+/**
+ * The question in a user's text parts: custom-tag blocks (e.g. `<system-reminder>`) removed,
+ * parts longer than 2000 characters (pasted content) ignored.
+ */
+export function queryFrom(texts: string | readonly string[]): string {
+  const parts = typeof texts === 'string' ? [texts] : texts;
+  return parts
+    .map((t) => t.replace(/<([A-Za-z][\w-]*-[\w-]*|system[\w-]*)\b[^>]*>[\s\S]*?<\/\1>/g, ' ').trim())
+    .filter((t) => t.length > 0 && t.length <= MAX_QUERY_CHARS)
+    .join('\n');
 }
 
 export const RETRIEVE_TOOL_RE = /(^|__)headroom_retrieve$/;
