@@ -17,8 +17,9 @@ type Row = Record<string, unknown>;
 
 /** Below this many characters of lossless output an array is never cut. */
 export const LOSSY_MIN_CHARS = 3000;
-/** A cut must at least halve the lossless form to be worth losing rows. */
+/** A cut must at least halve the lossless form to be worth losing rows (unless a target ratio asks for less). */
 const LOSSY_MAX_SHARE = 0.5;
+const maxShare = (ctx: TransformContext) => (ctx.targetRatio === null ? LOSSY_MAX_SHARE : Math.min(0.9, Math.max(LOSSY_MAX_SHARE, ctx.targetRatio + 0.3)));
 const MIN_ARRAY = 5;
 
 interface Rendered {
@@ -126,7 +127,7 @@ function renderRows(rows: Row[], ctx: TransformContext): Rendered {
     if (sel.keep.length < rows.length) {
       const subset = sel.keep.map((i) => rows[i] as Row);
       const cut = renderTable(rows, buildColumns(subset), sel.keep);
-      if (cut.length <= LOSSY_MAX_SHARE * tableLen) return { text: cut, original: rows.length, kept: sel.keep.length, unit: 'rows' };
+      if (cut.length <= maxShare(ctx) * tableLen) return { text: cut, original: rows.length, kept: sel.keep.length, unit: 'rows' };
     }
   }
   const table = renderTable(rows, columns, null);
@@ -180,7 +181,7 @@ function renderStrings(items: string[], ctx: TransformContext): Rendered {
   }
   const order = [...keep].sort((a, b) => a - b);
   const cut = `[list: ${order.length} of ${n} strings, # = position in the original]\n${order.map((i) => `${i}\t${quoteLine(items[i] as string)}`).join('\n')}`;
-  if (order.length < n && cut.length <= LOSSY_MAX_SHARE * full.length) return { text: cut, original: n, kept: order.length, unit: 'items' };
+  if (order.length < n && cut.length <= maxShare(ctx) * full.length) return { text: cut, original: n, kept: order.length, unit: 'items' };
   return lossless(full);
 }
 
@@ -209,6 +210,6 @@ function renderNumbers(items: (number | string)[], ctx: TransformContext): Rende
   const text =
     `[numbers: ${order.length} of ${n} values shown as position:value; min=${fmt(sorted[0] as number)} max=${fmt(sorted[n - 1] as number)} ` +
     `mean=${fmt(mean)} median=${fmt(med)} p25=${fmt(q(0.25))} p75=${fmt(q(0.75))}]\n${order.map((i) => `${i}:${raw(i)}`).join(', ')}`;
-  if (order.length < n && text.length <= LOSSY_MAX_SHARE * compact.length) return { text, original: n, kept: order.length, unit: 'items' };
+  if (order.length < n && text.length <= maxShare(ctx) * compact.length) return { text, original: n, kept: order.length, unit: 'items' };
   return lossless(compact);
 }
