@@ -214,6 +214,16 @@ describe('engine: safety', () => {
     expect(r.tokensAfter).toBe(r.tokensBefore);
   });
 
+  it('accepts smaller lossy gains when the request fills most of the context window', () => {
+    const prose = generateOutput('prose', 30_000, 14);
+    const msgs = [{ role: 'user', content: prose.query }, ...anthropicToolTurn('a', 'fetch', prose.text)];
+    const settings = resolveSettings({ target_ratio: 0.74 });
+    const roomy = run({ model: 'm', messages: msgs }, 'messages', { settings, contextWindow: 10_000_000 });
+    expect(roomy.r.slots.at(-1)!.reason).toBe('not_smaller');
+    const full = run({ model: 'm', messages: msgs }, 'messages', { settings, contextWindow: 5_000 });
+    expect(full.r.slots.at(-1), JSON.stringify(full.r.slots.at(-1))).toMatchObject({ outcome: 'compressed' });
+  });
+
   it('is deterministic for the same body and settings', () => {
     const msgs = [{ role: 'user', content: 'find REQ-1 in logs' }, ...anthropicToolTurn('a', 'sh', LOG.text)];
     const a = run({ model: 'm', messages: msgs }, 'messages').r.body!;

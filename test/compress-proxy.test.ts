@@ -211,6 +211,18 @@ describe('compression stage on the proxy path', () => {
     expect(h.mock.last!.json).not.toBeNull();
   });
 
+  it('count_tokens counts what will be sent, without taking decisions for later turns', async () => {
+    const fresh = generateOutput('logs_json', 30_000, 77).text;
+    const res = await fetch(`${h.url}/v1/messages/count_tokens`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': FAKE_ANTHROPIC_KEY, 'anthropic-version': '2023-06-01' }, body: toolBody(fresh) });
+    expect(res.status).toBe(200);
+    await post(toolBody(fresh));
+    const [count, msg] = await h.waitForOutcomes(2);
+    expect(count!.api).toBe('count_tokens');
+    expect(count!.modified).toBe(true);
+    expect(msg!.compression.transforms).toEqual(['json_crusher']);
+    expect(h.mock.requests[0]!.json!.messages).toEqual(h.mock.requests[1]!.json!.messages);
+  });
+
   it('works for streaming requests (the stream itself is relayed untouched)', async () => {
     const client = new Anthropic({ apiKey: FAKE_ANTHROPIC_KEY, baseURL: h.url, maxRetries: 0 });
     const stream = client.messages.stream({ model: 'claude-haiku-4-5', max_tokens: 64, messages: JSON.parse(toolBody(LOG.text)).messages });

@@ -118,7 +118,14 @@ export function compressHandler(deps: CompressRouteDeps) {
     const mode = modeHeader === 'passthrough' ? 'passthrough' : modeHeader === 'audit' || modeHeader === 'simulate' ? 'audit' : 'optimize';
     ex.compression.mode = mode;
 
-    const options: CompressOptions = { model, ...(isObj(parsed.config) ? { config: parsed.config } : {}), optimize: mode !== 'passthrough' };
+    const budget = parsed.token_budget;
+    const options: CompressOptions = {
+      model,
+      ...(isObj(parsed.config) ? { config: parsed.config } : {}),
+      // a truthy integer token_budget stands in for the model's context window (Headroom)
+      ...(typeof budget === 'number' && Number.isInteger(budget) && budget > 0 ? { model_limit: budget } : {}),
+      optimize: mode !== 'passthrough',
+    };
     const t0 = performance.now();
     const deadline = t0 + config.compressionTimeoutSeconds * 1000;
     let run;

@@ -9,6 +9,7 @@
  * content in a later turn, the same decision is replayed, byte for byte, so the provider's
  * cached prefix keeps matching. Slots outside the live zone are only ever replayed.
  */
+import { contextWindowFor } from './context-window.js';
 import { detectContent } from './detect.js';
 import { contentHash } from './hash.js';
 import { decodeString, type JNode, scanJson } from './json-scan.js';
@@ -78,6 +79,11 @@ export interface EngineInput {
   deadline?: number;
   /** Overrides the question used for relevance (default: the user's latest text). */
   query?: string | null;
+  /**
+   * The model's context window (Headroom's `model_limit`; default: from the price table).
+   * When the request fills most of it, smaller lossy gains are accepted.
+   */
+  contextWindow?: number | null;
 }
 
 export interface EngineResult {
@@ -160,6 +166,10 @@ function compressRequestInner(input: EngineInput): EngineResult {
   const expired = () => clock !== undefined && input.deadline !== undefined && clock() > input.deadline;
 
   const root = time('scan', () => scanJson(buf));
+  const window = input.contextWindow === undefined ? contextWindowFor(input.model) : input.contextWindow;
+  // Without a known window the pressure is neutral (0.5), as in Headroom.
+  const pressure = window ? Math.min(1, time('tokens', () => countJsonBody(counter, buf.toString('utf8'))) / window) : 0.5;
+  const lossyLimit = pressure >= 0.8 ? 0.9 : 0.75;
   const shape = requestShape(buf, root, input.api, input.scope === 'all', input.scope === 'all' && s.compressSystemMessages);
   const queryText = input.query ?? shape.queryText;
   const query: Query = parseQuery(queryText);
@@ -258,7 +268,7 @@ function compressRequestInner(input: EngineInput): EngineResult {
       continue;
     }
     const after = counter.count(routed.text);
-    const limit = routed.lossy ? 0.75 : 0.9;
+    const limit = routed.lossy ? lossyLimit : 0.9;
     if (after > g.tokens * limit) {
       report.reason = 'not_smaller';
       record(null);

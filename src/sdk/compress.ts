@@ -21,7 +21,7 @@ export type MessageFormat = 'openai' | 'anthropic' | 'responses';
 export interface CompressOptions {
   /** Drives the tokenizer (default `claude-sonnet-4-5-20250929`, as Headroom). */
   model?: string;
-  /** Accepted for Headroom compatibility; the engine does not need it. */
+  /** Context window used to judge pressure (default: the model's, from the price table). */
   model_limit?: number;
   modelLimit?: number;
   /** `false` returns the messages unchanged (A/B comparisons). Default true. */
@@ -123,6 +123,7 @@ export function runCompress<M>(messages: readonly M[], options: CompressOptions 
   const api = API_OF[format];
   const body = Buffer.from(JSON.stringify(api === 'responses' ? { input: messages } : { messages }), 'utf8');
   if (options.optimize === false) return unchanged(tokenCounterFor(model).count(body.toString('utf8')));
+  const limit = options.model_limit ?? options.modelLimit;
   let engine: EngineResult;
   try {
     engine = compressRequest({
@@ -131,6 +132,7 @@ export function runCompress<M>(messages: readonly M[], options: CompressOptions 
       ...(runtime.clock ? { clock: runtime.clock } : {}),
       ...(runtime.deadline !== undefined ? { deadline: runtime.deadline } : {}),
       ...(options.query !== undefined ? { query: options.query } : {}),
+      ...(typeof limit === 'number' && Number.isInteger(limit) && limit > 0 ? { contextWindow: limit } : {}),
     });
   } catch (err) {
     return unchanged(0, `compression failed, messages returned unchanged: ${(err as Error)?.message ?? String(err)}`);

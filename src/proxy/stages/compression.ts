@@ -5,7 +5,9 @@
  * sink, fills `ex.compression`, and forwards new bytes only when something changed. Any
  * failure forwards the original bytes and records the error (fail open).
  *
- * Per request, `x-headroom-bypass: true` or `x-headroom-mode: passthrough` skip it;
+ * `count_tokens` requests are compressed the same way (so counts match what will be sent)
+ * without recording decisions. Per request, `x-headroom-bypass: true` or
+ * `x-headroom-mode: passthrough` skip it;
  * `x-headroom-mode: audit` (or `simulate`) measures what would be saved and forwards the
  * original.
  */
@@ -31,7 +33,7 @@ export interface CompressionStageDeps {
   originals: () => OriginalsSink | undefined;
 }
 
-const API_SHAPES: Partial<Record<string, ApiShape>> = { messages: 'messages', chat: 'chat', responses: 'responses' };
+const API_SHAPES: Partial<Record<string, ApiShape>> = { messages: 'messages', count_tokens: 'messages', chat: 'chat', responses: 'responses' };
 
 /** The compression mode a request asks for (headers), given the configured default. */
 export function requestedMode(headers: IncomingHttpHeaders, optimize: boolean): CompressionMode {
@@ -81,8 +83,11 @@ export function compressionStage(deps: CompressionStageDeps): ProxyStage {
         if (mode === 'optimize') {
           c.tokensAfter = r.tokensAfter;
           c.tokensSaved = r.tokensSaved;
-          if (r.replayWrites.length) replay.putMany(r.replayWrites);
-          if (r.ccr.length) deps.originals()?.put(r.ccr);
+          // count_tokens sees what the next request will send, but its output never reaches a model:
+          // it neither takes decisions for later turns nor stores originals
+          const counting = ex.route.api === 'count_tokens';
+          if (r.replayWrites.length && !counting) replay.putMany(r.replayWrites);
+          if (r.ccr.length && !counting) deps.originals()?.put(r.ccr);
           if (r.body) ex.setForwardBody(r.body);
         } else {
           c.tokensAfter = r.tokensBefore;
