@@ -115,7 +115,7 @@ describe('JSON crusher: lossy cuts', () => {
     const out = crushJson(JSON.stringify(data), tctx('what happened in INC-77123?'))!;
     const kept = out.text.split('\n').filter((l) => /^\d+\t/.test(l)).map((l) => Number(l.split('\t')[0]));
     expect(kept).toContain(222);
-    expect(kept.slice(0, 5)).toEqual([0, 1, 2, 3, 4]);
+    expect(kept.slice(0, 4)).toEqual([0, 1, 2, 3]);
   });
 
   it('does not cut when the lossless table is small, or when the cut would not halve it', () => {

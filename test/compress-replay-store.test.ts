@@ -104,3 +104,32 @@ describe('originals sink', () => {
     expect(originalsSinkFor(app)).toBe(sink);
   });
 });
+
+describe('replay map backend choice', () => {
+  it('falls back to memory (and says so) when the database cannot be opened', async () => {
+    const { startHarness } = await import('./helpers/harness.js');
+    const { writeFileSync } = await import('node:fs');
+    const dir = tmp();
+    const file = join(dir, 'not-a-dir');
+    writeFileSync(file, 'x');
+    const h = await startHarness({ config: { workspaceDir: file } });
+    try {
+      expect(h.logs.some((l) => l.includes('cannot open the replay map database'))).toBe(true);
+      const health = (await (await fetch(`${h.url}/health`)).json()) as { checks: { compression: { replay: { backend: string } } } };
+      expect(health.checks.compression.replay.backend).toBe('memory');
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('uses memory when stateless', async () => {
+    const { startHarness } = await import('./helpers/harness.js');
+    const h = await startHarness({ config: { stateless: true } });
+    try {
+      const health = (await (await fetch(`${h.url}/health`)).json()) as { checks: { compression: { status: string; replay: { backend: string } } } };
+      expect(health.checks.compression).toMatchObject({ status: 'healthy', replay: { backend: 'memory' } });
+    } finally {
+      await h.close();
+    }
+  });
+});

@@ -41,12 +41,19 @@ export function createReplayStore(app: App): ReplayStore {
   const { config } = app;
   const opts = { ttlMs: config.replayTtlSeconds * 1000, maxBytes: config.replayMaxBytes };
   if (config.stateless) return new MemoryReplayStore(opts);
-  mkdirSync(config.workspaceDir, { recursive: true });
-  return new SqliteReplayStore({
-    ...opts,
-    path: join(config.workspaceDir, 'replay.db'),
-    onError: (err) => app.log.error({ err: (err as Error)?.message }, 'replay map write failed'),
-  });
+  const path = join(config.workspaceDir, 'replay.db');
+  try {
+    mkdirSync(config.workspaceDir, { recursive: true });
+    return new SqliteReplayStore({
+      ...opts,
+      path,
+      onError: (err) => app.log.error({ err: (err as Error)?.message }, 'replay map write failed'),
+    });
+  } catch (err) {
+    // Proxying must not depend on it: without persistence a restart only costs cache hits.
+    app.log.error({ err: (err as Error)?.message, path }, 'cannot open the replay map database; keeping decisions in memory only');
+    return new MemoryReplayStore(opts);
+  }
 }
 
 export const compressionPlugin: Plugin = {

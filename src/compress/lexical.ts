@@ -94,7 +94,18 @@ export function bm25(query: Query, docs: readonly string[]): number[] {
   const k1 = 1.5;
   const b = 0.75;
   const n = docs.length;
-  const termSet = new Set(query.terms);
+  // Terms found (as substrings) in more than half of the documents carry no weight: drop them
+  // before tokenizing, so common words do not force tokenizing every document.
+  let terms = query.terms;
+  if (n > 4) {
+    terms = terms.filter((t) => {
+      let c = 0;
+      for (const d of docs) if (d.includes(t) && ++c > n / 2) return false;
+      return true;
+    });
+    if (terms.length === 0) return scores;
+  }
+  const termSet = new Set(terms);
   const lengths = new Array<number>(n);
   const tfs: (Map<string, number> | null)[] = new Array(n).fill(null);
   const df = new Map<string, number>();
@@ -102,7 +113,7 @@ export function bm25(query: Query, docs: readonly string[]): number[] {
   for (let i = 0; i < n; i++) {
     const d = docs[i] as string;
     let any = false;
-    for (const t of query.terms) {
+    for (const t of terms) {
       if (d.includes(t)) {
         any = true;
         break;
@@ -163,8 +174,10 @@ export function strideFill(lo: number, hi: number, count: number, taken: Set<num
 /** Number of kept items for a list of `n` items with the given diversity (0..1). */
 export function adaptiveK(n: number, diversity: number, minK: number, maxK: number, targetRatio: number | null): number {
   if (targetRatio !== null) return Math.min(n, Math.max(minK, Math.ceil(n * targetRatio)));
-  const k = minK + Math.round((maxK - minK) * Math.sqrt(Math.max(0, Math.min(1, diversity))));
-  return Math.min(n, Math.max(minK, Math.min(maxK, k)));
+  // short lists: the budget never exceeds a third of the items
+  const top = Math.max(minK, Math.min(maxK, Math.ceil(n / 3)));
+  const k = minK + Math.round((top - minK) * Math.sqrt(Math.max(0, Math.min(1, diversity))));
+  return Math.min(n, Math.max(minK, Math.min(top, k)));
 }
 
 /** Share of distinct templates among (a sample of) the items. */

@@ -157,8 +157,9 @@ export function compressDiff(text: string, ctx: TransformContext): TransformOutp
       if (ERROR_WORD_RE.test(body) || /\b(?:security|auth|password|secret|token|todo|fixme)\b/i.test(body)) s += 0.3;
       const lower = body.toLowerCase();
       const hits = terms.filter((t) => lower.includes(t)).length;
-      if (hits) s += 0.2 * Math.min(3, hits);
-      if (ctx.query.anchors.length && matchesAnchor(ctx.query, lower)) s += 1;
+      // the question outranks incidental error words
+      if (hits) s += 0.5 * Math.min(3, hits);
+      if (ctx.query.anchors.length && matchesAnchor(ctx.query, lower)) s += 2;
       h.score = s;
     }
   }

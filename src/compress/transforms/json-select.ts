@@ -125,7 +125,7 @@ export function selectRows(rows: readonly Row[], columns: readonly Column[], tex
   // 5. numeric anomalies and change points
   const numeric = numericColumns(rows, columns);
   note('anomaly', anomalyRows(rows, numeric, k));
-  if (weak.length <= Math.max(k, 0.1 * n)) note('error_mention', weak);
+  if (weak.length <= Math.max(2, 0.05 * n)) note('error_mention', weak);
   note('change_point', changePointRows(rows, numeric));
   // 6. the best rows by a score column (search results, rankings)
   const score = scoreColumn(rows, columns);
@@ -134,7 +134,7 @@ export function selectRows(rows: readonly Row[], columns: readonly Column[], tex
       .map((v, i) => [v, i] as const)
       .filter(([v]) => v !== null)
       .sort((a, b) => (b[0] as number) - (a[0] as number) || a[1] - b[1])
-      .slice(0, Math.max(5, k - 3))
+      .slice(0, Math.max(3, Math.floor(k / 2)))
       .map(([, i]) => i);
     note('top_score', top);
   }
@@ -145,7 +145,7 @@ export function selectRows(rows: readonly Row[], columns: readonly Column[], tex
       .map((s, i) => [s, i] as const)
       .filter(([s]) => s >= 0.5)
       .sort((a, b) => b[0] - a[0] || a[1] - b[1])
-      .slice(0, Math.max(3, Math.floor(k / 3)))
+      .slice(0, Math.max(2, Math.floor(k / 4)))
       .map(([, i]) => i);
     note('relevance', top);
   }
@@ -182,7 +182,7 @@ export function selectRows(rows: readonly Row[], columns: readonly Column[], tex
 function rareKeyRows(rows: readonly Row[], columns: readonly Column[]): number[] {
   const n = rows.length;
   if (n < 10) return [];
-  const limit = Math.max(1, Math.floor(0.05 * n));
+  const limit = Math.max(2, Math.floor(0.05 * n));
   const rare = columns.filter((c) => c.present > 0 && c.present <= limit);
   if (!rare.length) return [];
   const out: number[] = [];
