@@ -23,7 +23,7 @@ import { type ApiShape, RETRIEVE_TOOL_RE, type RequestShape, type Slot } from '.
 import { routeText } from './router.js';
 import { clearParseCache } from './transforms/json-values.js';
 import { applySplices, jsonStringBytes, type Splice } from './splice.js';
-import { countJsonBody, type TokenCounter, tokenCounterFor } from './tokens.js';
+import { countJsonBody, countMemo, type TokenCounter, tokenCounterFor } from './tokens.js';
 import type { TransformContext } from './types.js';
 
 /** A decision replayed for content seen before: the compressed text, or null (left as is). */
@@ -123,7 +123,7 @@ interface Gate {
   reason: string | null;
 }
 
-function gate(text: string, slot: Slot, s: CompressSettings, counter: TokenCounter, analysis: boolean, kind: ReturnType<typeof detectContent>): Gate & { tokens: number } {
+function gate(text: string, key: string, slot: Slot, s: CompressSettings, counter: TokenCounter, analysis: boolean, kind: ReturnType<typeof detectContent>): Gate & { tokens: number } {
   const no = (reason: string, tokens = 0) => ({ reason, tokens });
   if (text.length > MAX_SLOT_CHARS) return no('too_large');
   if (hasMarker(text)) return no('pinned');
@@ -131,7 +131,7 @@ function gate(text: string, slot: Slot, s: CompressSettings, counter: TokenCount
   if (isExcludedTool(slot.toolName, s.excludeTools)) return no('excluded_tool');
   if (slot.role === 'user' && !s.compressUserMessages) return no('user_message');
   if (slot.role === 'system' && !s.compressSystemMessages) return no('system_message');
-  const tokens = counter.count(text);
+  const tokens = countMemo(counter, key, text);
   if (tokens < s.minTokensToCompress) return no('below_min_tokens', tokens);
   if (slot.role === 'tool' && text.length <= ERROR_PROTECT_CHARS && (slot.isError || distinctErrorKeywords(text) >= 2)) return no('error_output', tokens);
   if (kind === 'code') {
@@ -186,8 +186,8 @@ function compressRequestInner(input: EngineInput): EngineResult {
   let budgetExceeded = false;
 
   const apply = (slot: Slot, text: string, key: string, compressed: string, tags: string[], outcome: SlotOutcome, report: SlotReport, replayed: boolean, meta?: { originalItems: number; keptItems: number; unit: string; lossy: boolean }) => {
-    const before = report.tokensBefore || counter.count(text);
-    const after = counter.count(compressed);
+    const before = report.tokensBefore || countMemo(counter, key, text);
+    const after = countMemo(counter, contentHash(compressed), compressed);
     splices.push({ start: slot.node.s, end: slot.node.e, bytes: jsonStringBytes(compressed) });
     report.outcome = outcome;
     report.transforms = tags;
@@ -243,7 +243,7 @@ function compressRequestInner(input: EngineInput): EngineResult {
       continue;
     }
     const kind = time('detect', () => detectContent(text));
-    const g = time('gate', () => gate(text, slot, s, counter, analysis, kind));
+    const g = time('gate', () => gate(text, key, slot, s, counter, analysis, kind));
     report.tokensBefore = g.tokens;
     if (g.reason) {
       report.reason = g.reason;

@@ -164,6 +164,23 @@ export function tokenCounterFor(model: string | null | undefined): TokenCounter 
 
 export { estimator as estimateCounter };
 
+const memo = new Map<string, number>();
+const MEMO_MAX = 20_000;
+
+/**
+ * `counter.count(text)` remembered under a content key (its hash): replayed history is
+ * counted once, not on every turn. Same result as counting, so determinism is unaffected.
+ */
+export function countMemo(counter: TokenCounter, key: string, text: string): number {
+  const k = `${counter.name}:${key}`;
+  const hit = memo.get(k);
+  if (hit !== undefined) return hit;
+  const n = counter.count(text);
+  if (memo.size >= MEMO_MAX) memo.clear();
+  memo.set(k, n);
+  return n;
+}
+
 const ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
 
 /** JSON string escapes turned back into the characters a provider tokenizes. */
