@@ -181,6 +181,11 @@ export function countMemo(counter: TokenCounter, key: string, text: string): num
   return n;
 }
 
+/** Forgets remembered counts (benchmarks measure cold counting). */
+export function clearTokenMemo(): void {
+  memo.clear();
+}
+
 const ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
 
 /** JSON string escapes turned back into the characters a provider tokenizes. */
