@@ -165,6 +165,13 @@ describe('tag protection and mixed content', () => {
     expect(out.text.endsWith("```ts\nconst keep = 'this fence';\n```")).toBe(true);
   });
 
+  it('treats heavy markup (XML) as protected and stops looking for closes of generics', () => {
+    const xml = `<project>${Array.from({ length: 700 }, (_, i) => `<dependency><artifactId>lib-${i}</artifactId></dependency>`).join('\n')}</project>`;
+    expect(customTagSpans(xml)).toEqual([{ start: 0, end: xml.length }]);
+    const generics = Array.from({ length: 2000 }, (_, i) => `const m${i}: Map<string, Array<number>> = new Map();`).join('\n');
+    expect(customTagSpans(generics)).toEqual([]);
+  });
+
   it('leaves source code alone', () => {
     const code = Array.from({ length: 200 }, (_, i) => `export function f${i}(x: number) {\n  return x + ${i};\n}`).join('\n');
     expect(routeText(code, tctx())).toBeNull();

@@ -56,5 +56,7 @@ export function findMarkers(text: string): FoundMarker[] {
 
 /** True when the text carries any retrieval marker (ours or a Headroom form): never re-compress it. */
 export function hasMarker(text: string): boolean {
+  // every form contains one of these; skip the regex scan for ordinary text
+  if (!text.includes('hash=') && !text.includes('<<ccr:')) return false;
   return ANY_MARKER.test(text);
 }

@@ -21,6 +21,8 @@ const HTML_ELEMENTS = new Set(
 );
 
 const OPEN_TAG_RE = /<([A-Za-z_][\w.:-]*)(?:\s(?:"[^"]*"|'[^']*'|[^'">])*)?(\/?)>/g;
+/** Past this many custom blocks the text is markup (XML and the like): all of it is protected. */
+const MAX_SPANS = 500;
 
 interface Span {
   start: number;
@@ -31,8 +33,12 @@ interface Span {
 export function customTagSpans(text: string): Span[] {
   const spans: Span[] = [];
   if (!text.includes('<')) return spans;
+  const openers = new Map<string, RegExp>();
+  let unmatched = 0;
   OPEN_TAG_RE.lastIndex = 0;
   for (let m = OPEN_TAG_RE.exec(text); m; m = OPEN_TAG_RE.exec(text)) {
+    if (spans.length >= MAX_SPANS) return [{ start: 0, end: text.length }];
+    if (unmatched > MAX_SPANS) break; // generics like `Array<string>` in code: stop searching for closes
     const name = m[1] as string;
     if (HTML_ELEMENTS.has(name.toLowerCase())) continue;
     const start = m.index;
@@ -41,7 +47,8 @@ export function customTagSpans(text: string): Span[] {
       continue;
     }
     // the matching close, counting nested same-name opens
-    const openRe = new RegExp(`<${escapeRe(name)}(?=[\\s>/])`, 'g');
+    let openRe = openers.get(name);
+    if (!openRe) openers.set(name, (openRe = new RegExp(`<${escapeRe(name)}(?=[\\s>/])`, 'g')));
     const close = `</${name}>`;
     let depth = 1;
     let at = start + m[0].length;
@@ -59,7 +66,10 @@ export function customTagSpans(text: string): Span[] {
       at = c + close.length;
       if (depth === 0) end = at;
     }
-    if (end === -1) continue; // unmatched open tags are ordinary text
+    if (end === -1) {
+      unmatched++;
+      continue; // unmatched open tags are ordinary text
+    }
     spans.push({ start, end });
     OPEN_TAG_RE.lastIndex = end;
   }
