@@ -4,7 +4,7 @@
  * Message bodies are included only when `--log-messages` put them on the outcome.
  */
 import { createHash } from 'node:crypto';
-import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+import { decodeBody } from '../proxy/encoding.js';
 import { accountingOf } from '../stats/accounting.js';
 import type { RequestOutcome } from './outcome.js';
 import { redactSecrets } from './redact.js';
@@ -33,24 +33,10 @@ export function pyJson(v: unknown, sortKeys = false): string {
   return 'null';
 }
 
-function decode(body: Buffer, encoding: string | null): Buffer {
-  switch ((encoding ?? '').trim().toLowerCase()) {
-    case 'gzip':
-    case 'x-gzip':
-      return gunzipSync(body);
-    case 'deflate':
-      return inflateSync(body);
-    case 'br':
-      return brotliDecompressSync(body);
-    default:
-      return body;
-  }
-}
-
 function parseBody(body: Buffer | null, encoding: string | null): Json | null {
   if (!body) return null;
   try {
-    const v = JSON.parse(decode(body, encoding).toString('utf8')) as unknown;
+    const v = JSON.parse(decodeBody(body, encoding).toString('utf8')) as unknown;
     return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : null;
   } catch {
     return null;
