@@ -19,6 +19,10 @@ export type {
 } from './telemetry/outcome.js';
 export type { ProxyStage, StageReply, CompletedResponse } from './proxy/stage.js';
 export type { Exchange } from './proxy/exchange.js';
+export { costOf, FALLBACK_RATES, priceFor, type CostBreakdown, type ModelPrice, type PriceRates } from './providers/pricing.js';
+export { accountingOf, type Accounting } from './stats/accounting.js';
+export { statsServiceOf, type StatsService } from './stats/service.js';
+export type { SavingsEvent, StatsStore } from './stats/store/types.js';
 export { compress, detectFormat, type CompressOptions, type CompressResult, type MessageFormat } from './sdk/compress.js';
 export {
   compressRequest,

@@ -207,6 +207,13 @@ describe('engine: safety', () => {
     expect(r.slots.map((s) => s.outcome)).toEqual(['replayed', 'unchanged']);
   });
 
+  it('forwards texts beyond every context window (over 4 MiB) as they are', () => {
+    const huge = 'line of log output\n'.repeat(230_000);
+    const { r } = run({ model: 'gpt-4o', messages: [{ role: 'tool', tool_call_id: 'c', content: huge }] }, 'chat');
+    expect(r.body).toBeNull();
+    expect(r.slots[0]!.reason).toBe('too_large');
+  });
+
   it('leaves a request with nothing to compress as it is', () => {
     const { r } = run({ model: 'm', messages: [{ role: 'user', content: 'hello' }] }, 'messages');
     expect(r.body).toBeNull();

@@ -180,6 +180,7 @@ describe('compression stage on the proxy path', () => {
     expect(o!.compression.transforms).toEqual(['json_crusher']);
     expect(o!.compression.tokensSaved).toBeGreaterThan(o!.compression.tokensBefore * 0.5);
     expect(o!.compression.potentialTokensSaved).toBe(o!.compression.tokensSaved);
+    expect(o!.compression.savedByTransform).toEqual({ json_crusher: o!.compression.tokensSaved });
     expect(o!.compression.timingsMs.json_crusher).toBeGreaterThan(0);
     expect(Number(h.mock.last!.headers['content-length'])).toBe(h.mock.last!.body.length);
   });
@@ -219,6 +220,9 @@ describe('compression stage on the proxy path', () => {
     const [count, msg] = await h.waitForOutcomes(2);
     expect(count!.api).toBe('count_tokens');
     expect(count!.modified).toBe(true);
+    // nothing is billed for a count: the saving is reported by the request that follows
+    expect(count!.compression).toMatchObject({ tokensSaved: 0, tokensBefore: count!.compression.tokensAfter });
+    expect(count!.compression.potentialTokensSaved).toBe(msg!.compression.tokensSaved);
     expect(msg!.compression.transforms).toEqual(['json_crusher']);
     expect(h.mock.requests[0]!.json!.messages).toEqual(h.mock.requests[1]!.json!.messages);
   });

@@ -10,10 +10,7 @@ beforeAll(async () => {
   client = new Anthropic({ apiKey: FAKE_ANTHROPIC_KEY, baseURL: h.url, maxRetries: 0 });
 });
 afterAll(() => h.close());
-beforeEach(() => {
-  h.mock.reset();
-  h.outcomes.length = 0;
-});
+beforeEach(() => h.reset());
 
 const tools: Anthropic.Tool[] = [
   { name: 'run_tests', description: 'Run the test suite', input_schema: { type: 'object', properties: { query: { type: 'string' } } } },

@@ -32,6 +32,7 @@ export function registerProxyCommand(program: Command): void {
       { url: address.url, anthropic: config.anthropicApiUrl, openai: config.openaiApiUrl, workspace: config.workspaceDir, version: app.version },
       `headroom-ts proxy listening on ${address.url}`,
     );
+    app.log.flush();
     if (!isLoopbackAddress(config.host) && config.host !== 'localhost' && !config.proxyToken) {
       app.log.warn('listening on a non-loopback address without HEADROOM_PROXY_TOKEN: anyone who can reach it can use it');
     }
@@ -43,8 +44,7 @@ export function registerProxyCommand(program: Command): void {
       const force = setTimeout(() => process.exit(1), 10_000);
       force.unref();
       void app.close().then(() => {
-        app.log.flush?.();
-        process.exit(0);
+        app.log.flush(() => process.exit(0));
       });
     };
     process.on('SIGINT', () => stop('SIGINT'));

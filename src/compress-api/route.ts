@@ -15,7 +15,7 @@ import type { Config } from '../config/index.js';
 import type { ProviderRoute } from '../providers/routes.js';
 import type { ErrorShapes } from '../providers/types.js';
 import { Exchange, type ExchangeHost } from '../proxy/exchange.js';
-import { decodeForParsing } from '../proxy/handler.js';
+import { decodeBody as decodeContent } from '../proxy/encoding.js';
 import { readBody } from '../server/http.js';
 import type { RouteRequest } from '../server/router.js';
 import { type CompressOptions, runCompress } from '../sdk/compress.js';
@@ -49,7 +49,7 @@ function decodeBody(body: Buffer, encoding: string | undefined): Buffer {
   if (e === 'zstd' || e === 'zstandard') {
     return Buffer.from(zstdDecompress(body));
   }
-  return decodeForParsing(body, encoding);
+  return decodeContent(body, encoding);
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -165,6 +165,7 @@ export function compressHandler(deps: CompressRouteDeps) {
     }
     c.tokensAfter = result.tokens_after;
     c.tokensSaved = result.tokens_saved;
+    if (engine && result.tokens_saved > 0) c.savedByTransform = engine.savedByTransform;
     if (result.ccr.length) deps.originals()?.put(result.ccr);
     ex.reply(200, JSON.stringify({ ...result, ccr: undefined, mode }));
   };

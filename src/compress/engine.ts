@@ -96,6 +96,8 @@ export interface EngineResult {
   newInputTokens: number;
   /** One entry per changed slot (transform tags; `replay` for replayed slots). */
   transforms: string[];
+  /** Tokens saved per transform tag (a slot's saving is split between its tags). */
+  savedByTransform: Record<string, number>;
   timingsMs: Record<string, number>;
   ccr: CcrEntry[];
   replayWrites: { key: string; compressed: string | null }[];
@@ -106,8 +108,11 @@ export interface EngineResult {
 
 /** Texts shorter than this are never compressed and need no replay record. */
 export const FLOOR_CHARS = 512;
-/** Larger texts are forwarded as they are. */
-export const MAX_SLOT_CHARS = 8 * 1024 * 1024;
+/**
+ * Texts above this size (about a million tokens, the largest context window offered) cannot
+ * fit any model anyway: they are forwarded as they are rather than spend the time budget.
+ */
+export const MAX_SLOT_CHARS = 4 * 1024 * 1024;
 /** Short error-bearing tool outputs stay verbatim. */
 const ERROR_PROTECT_CHARS = 8000;
 const ANALYSIS_RE =
@@ -301,6 +306,13 @@ function compressRequestInner(input: EngineInput): EngineResult {
   for (const node of shape.liveNodes) newInputTokens += countJsonBody(counter, buf.toString('utf8', node.s, node.e));
   const body = splices.length ? applySplices(buf, splices) : null;
   const tokensSaved = Math.max(0, saved);
+  const savedByTransform: Record<string, number> = {};
+  for (const r of reports) {
+    if (r.outcome === 'unchanged' || r.transforms.length === 0) continue;
+    const share = (r.tokensBefore - r.tokensAfter) / r.transforms.length;
+    for (const t of r.transforms) savedByTransform[t] = (savedByTransform[t] ?? 0) + share;
+  }
+  for (const t in savedByTransform) savedByTransform[t] = Math.round(savedByTransform[t] as number);
   return {
     body,
     tokensBefore,
@@ -308,6 +320,7 @@ function compressRequestInner(input: EngineInput): EngineResult {
     tokensSaved,
     newInputTokens,
     transforms,
+    savedByTransform,
     timingsMs: timings,
     ccr,
     replayWrites: writes,

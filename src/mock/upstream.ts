@@ -6,7 +6,7 @@
  *
  * A scenario is chosen per request by the `x-mock-scenario` header, else from a queue
  * (`enqueue`), else the default:
- *   ok | status:<code>[:retry-after=<s>] | reset-before-headers | reset-mid-stream:<frames> |
+ *   ok | echo | status:<code>[:retry-after=<s>] | reset-before-headers | reset-mid-stream:<frames> |
  *   hang | hang-mid-stream:<frames> | truncate:<frames> | malformed-sse | stream-error:<frames> |
  *   slow-drip:<ms>
  * `x-mock-fail-times: N` with `x-mock-fail-status` (default 503) and `x-mock-key` fails the
@@ -31,6 +31,10 @@ export interface RecordedRequest {
   sha256: string;
   json: Json | null;
   scenario: string;
+  /** The peer (the proxy) closed the connection before the response finished. */
+  abortedByPeer: boolean;
+  /** Exactly the response body bytes the mock wrote. */
+  response: Buffer[];
 }
 
 export interface MockUpstreamOptions {
@@ -60,6 +64,8 @@ export class MockUpstream {
   private readonly queue: string[] = [];
   private readonly attemptsByKey = new Map<string, number>();
   private readonly waiters: { n: number; resolve: () => void }[] = [];
+  private readonly abortWaiters: (() => void)[] = [];
+  private readonly recordByRes = new WeakMap<ServerResponse, RecordedRequest>();
   url = '';
 
   constructor(private readonly opts: MockUpstreamOptions = {}) {
@@ -100,6 +106,12 @@ export class MockUpstream {
     return new Promise((resolve) => this.waiters.push({ n, resolve }));
   }
 
+  /** Resolves when a request's connection is closed by the proxy before its response finished. */
+  waitForPeerAbort(): Promise<void> {
+    if (this.requests.some((r) => r.abortedByPeer)) return Promise.resolve();
+    return new Promise((resolve) => this.abortWaiters.push(resolve));
+  }
+
   get last(): RecordedRequest | undefined {
     return this.requests[this.requests.length - 1];
   }
@@ -119,9 +131,17 @@ export class MockUpstream {
     }
     const scenario = this.pickScenario(req.headers);
     if (this.opts.record !== false) {
-      this.requests.push({
+      const rec: RecordedRequest = {
         method: req.method ?? 'GET', path, headers: req.headers, rawHeaders: req.rawHeaders, body,
-        sha256: createHash('sha256').update(body).digest('hex'), json, scenario,
+        sha256: createHash('sha256').update(body).digest('hex'), json, scenario, abortedByPeer: false, response: [],
+      };
+      this.recordByRes.set(res, rec);
+      this.requests.push(rec);
+      res.once('close', () => {
+        if (!res.writableFinished) {
+          rec.abortedByPeer = true;
+          for (const fn of this.abortWaiters.splice(0)) fn();
+        }
       });
       for (let i = this.waiters.length - 1; i >= 0; i--) {
         const w = this.waiters[i]!;
@@ -145,6 +165,13 @@ export class MockUpstream {
         return;
       case 'status':
         return this.sendStatus(res, provider, Number(arg), arg2);
+      case 'echo': {
+        // the request body, verbatim, as the response (byte-exactness tests)
+        this.recordByRes.get(res)?.response.push(body);
+        res.writeHead(200, { 'content-type': String(req.headers['content-type'] ?? 'application/octet-stream'), 'content-length': body.length });
+        res.end(body);
+        return;
+      }
       default:
         break;
     }
@@ -206,8 +233,11 @@ export class MockUpstream {
         return stream
           ? void this.sendFrames(res, responsesStream(json, bytes, this.cache, toolsEnabled), scenario, 'openai')
           : this.sendJson(res, 200, responsesObject(json, bytes, this.cache, toolsEnabled));
-      case '/v1/embeddings':
-        return this.sendJson(res, 200, { object: 'list', data: [{ object: 'embedding', index: 0, embedding: [0.1, 0.2, 0.3] }], model: json.model, usage: { prompt_tokens: approxTokens(bytes), total_tokens: approxTokens(bytes) } });
+      case '/v1/embeddings': {
+        const vector = [0.1, 0.2, 0.3];
+        const embedding = json.encoding_format === 'base64' ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector;
+        return this.sendJson(res, 200, { object: 'list', data: [{ object: 'embedding', index: 0, embedding }], model: json.model, usage: { prompt_tokens: approxTokens(bytes), total_tokens: approxTokens(bytes) } });
+      }
       default:
         return this.sendJson(res, 404, { error: { message: `mock: no route POST ${path}`, type: 'invalid_request_error' } });
     }
@@ -215,6 +245,7 @@ export class MockUpstream {
 
   private sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
     const text = JSON.stringify(body);
+    this.recordByRes.get(res)?.response.push(Buffer.from(text));
     res.writeHead(status, { 'content-type': 'application/json', ...headers, 'content-length': Buffer.byteLength(text) });
     res.end(text);
   }
@@ -224,10 +255,18 @@ export class MockUpstream {
     const arg = Number(argText ?? 0);
     const interval = kind === 'slow-drip' ? arg : (this.opts.frameIntervalMs ?? 0);
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
-    const write = (fr: Frame) => res.write(`${fr.event ? `event: ${fr.event}\n` : ''}data: ${fr.data}\n\n`);
+    const rec = this.recordByRes.get(res);
+    const write = (fr: Frame) => {
+      const text = `${fr.event ? `event: ${fr.event}\n` : ''}data: ${fr.data}\n\n`;
+      rec?.response.push(Buffer.from(text));
+      return res.write(text);
+    };
     for (let i = 0; i < frames.length; i++) {
       if (res.destroyed) return;
-      if (i === arg) {
+      if (i === arg && kind !== 'slow-drip') {
+        // let the frames written so far reach the peer before the failure
+        await delay(25);
+        if (res.destroyed) return;
         if (kind === 'reset-mid-stream') {
           res.socket?.destroy();
           return;

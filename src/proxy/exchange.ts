@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Config } from '../config/index.js';
+import { Aborter } from './aborter.js';
 import type { ProviderRoute } from '../providers/routes.js';
 import type { RequestFacts, ResponseFacts } from '../providers/types.js';
 import { apiKeyHashFrom, clientFrom, projectFrom, stackFrom, tagsFrom } from '../server/identity.js';
@@ -17,6 +18,7 @@ import {
   type OutcomeKind,
   type RequestOutcome,
   type RequestStart,
+  type UpstreamCall,
 } from '../telemetry/outcome.js';
 
 export interface ExchangeHost {
@@ -32,7 +34,7 @@ export class Exchange {
   readonly startedAt = Date.now();
   /** performance.now() at arrival. */
   readonly t0 = performance.now();
-  readonly abort = new AbortController();
+  readonly abort = new Aborter();
   readonly info: RequestStart;
 
   /** Body as received from the client. */
@@ -56,6 +58,7 @@ export class Exchange {
   ttfbMs: number | null = null;
   upstreamMs: number | null = null;
   readonly stagesMs: Record<string, number> = {};
+  readonly upstreamCalls: UpstreamCall[] = [];
   /** Authorization carried our proxy token rather than a provider key. */
   authorizationIsProxyToken = false;
 
@@ -189,10 +192,28 @@ export class Exchange {
     }
     const status = completed ? this.status : 499;
     const r = this.response;
+    const info = this.info;
+    // One literal with every field: spreading `info` and adding fields costs ~15 µs per request in V8.
     const outcome: RequestOutcome = {
-      ...this.info,
+      kind: info.kind,
+      requestId: info.requestId,
+      startedAt: info.startedAt,
+      method: info.method,
+      path: info.path,
+      provider: info.provider,
+      api: info.api,
+      requestedModel: info.requestedModel,
+      stream: info.stream,
+      bytesIn: info.bytesIn,
+      messageCount: info.messageCount,
+      tools: { definitions: info.tools.definitions, results: info.tools.results, calls: r?.toolCalls ?? 0 },
+      stack: info.stack,
+      project: info.project,
+      client: info.client,
+      apiKeyHash: info.apiKeyHash,
+      tags: info.tags,
       endedAt: Date.now(),
-      model: r?.model ?? this.info.requestedModel,
+      model: r?.model ?? info.requestedModel,
       status,
       ok: this.errorType === null && status > 0 && status < 400,
       errorType: this.errorType,
@@ -206,13 +227,17 @@ export class Exchange {
         upstreamMs: this.upstreamMs === null ? null : round2(this.upstreamMs),
         upstreamAttempts: this.attempts,
         stagesMs: this.stagesMs,
+        upstreamCalls: this.upstreamCalls,
       },
       bytesOut: this.bytesOut,
       finishReason: r?.finishReason ?? null,
-      tools: { ...this.info.tools, calls: r?.toolCalls ?? 0 },
       cached: this.cached,
       modified: this.modified,
     };
+    if (this.host.config.logMessages && this.body.length > 0) {
+      const enc = this.req.headers['content-encoding'];
+      outcome.messages = { request: this.body, forwarded: this.forward, contentEncoding: typeof enc === 'string' ? enc : null };
+    }
     this.host.funnel.emit(outcome);
   }
 }

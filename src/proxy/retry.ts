@@ -1,3 +1,5 @@
+import type { Aborter } from './aborter.js';
+
 /** When and how long to wait before another upstream attempt. */
 
 export const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504, 529]);
@@ -46,18 +48,18 @@ export function delayForStatus(
   return backoffMs(policy, attempt);
 }
 
-/** Resolves after `ms`, or early (false) when the signal aborts. */
-export function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
+/** Resolves after `ms`, or early (false) when the aborter fires. */
+export function sleep(ms: number, aborter: Aborter): Promise<boolean> {
+  if (aborter.aborted) return Promise.resolve(false);
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
+      aborter.off('abort', onAbort);
       resolve(true);
     }, ms);
     const onAbort = () => {
       clearTimeout(timer);
       resolve(false);
     };
-    signal.addEventListener('abort', onAbort, { once: true });
+    aborter.once('abort', onAbort);
   });
 }

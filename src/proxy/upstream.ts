@@ -1,5 +1,5 @@
 /** The upstream HTTP client: one keep-alive undici Agent shared by every provider origin. */
-import { Agent, type Dispatcher } from 'undici';
+import { Agent } from 'undici';
 import type { Config } from '../config/index.js';
 
 export type UpstreamFailure = 'connect' | 'connect_timeout' | 'timeout' | 'body_timeout' | 'reset' | 'aborted' | 'other';
@@ -28,4 +28,3 @@ export function classifyUpstreamError(err: unknown): UpstreamFailure {
   return 'other';
 }
 
-export type UpstreamResponse = Dispatcher.ResponseData;

@@ -41,6 +41,12 @@ export class App implements ProxyHost {
   readonly funnel: Funnel;
   readonly stages: ProxyStage[] = [];
   readonly healthChecks = new Map<string, () => HealthCheck>();
+  /**
+   * Blocks other capabilities contribute to `GET /stats` (e.g. `cache`, `rate_limiter`,
+   * `compression`, `otel`, `langfuse`): key = top-level `/stats` key, value = a function
+   * returning the block. Keys not registered get Headroom's default value.
+   */
+  readonly statsSections = new Map<string, () => unknown>();
   readonly server: Server;
   readonly agent: Agent;
   ready = false;

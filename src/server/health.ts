@@ -1,20 +1,62 @@
-/** `/livez`, `/readyz` and `/health`. Capabilities add their own checks to `app.healthChecks`. */
-import type { App, Plugin } from './app.js';
+/**
+ * `/livez`, `/readyz` and `/health` in Headroom's shape. Checks: startup, http_client,
+ * cache, rate_limiter, memory (process heap), upstream (probe, cached 30 s, off with
+ * `HEADROOM_SKIP_UPSTREAM_CHECK`), plus whatever capabilities add to `app.healthChecks`
+ * (e.g. `store`). `/readyz` answers 503 until every enabled check is ready.
+ */
+import { getHeapStatistics } from 'node:v8';
+import type { App, HealthCheck, Plugin } from './app.js';
+import { healthConfig } from './config-view.js';
 import { sendJson } from './http.js';
 import { isStrictLoopback } from './identity.js';
+import { UpstreamProbe } from './upstream-probe.js';
+
+/** Heap use above this share of the V8 heap limit marks the memory check not ready. */
+const HEAP_READY_LIMIT = 0.95;
+
+export function memoryCheck(): HealthCheck {
+  const m = process.memoryUsage();
+  const limit = getHeapStatistics().heap_size_limit;
+  const used = limit > 0 ? m.heapUsed / limit : 0;
+  return {
+    enabled: true,
+    ready: used < HEAP_READY_LIMIT,
+    backend: 'process',
+    initialized: true,
+    native_tool: false,
+    bridge_enabled: false,
+    rss_bytes: m.rss,
+    heap_used_bytes: m.heapUsed,
+    heap_limit_bytes: limit,
+    heap_used_percent: Math.round(used * 1000) / 10,
+    external_bytes: m.external,
+  };
+}
+
+const disabled = (): HealthCheck => ({ enabled: false, ready: true });
+
+function runCheck(fn: () => HealthCheck): HealthCheck {
+  try {
+    return fn();
+  } catch (err) {
+    return { enabled: true, ready: false, error: (err as Error).message };
+  }
+}
 
 export function healthPayload(app: App, includeConfig: boolean): Record<string, unknown> {
   const checks: Record<string, unknown> = {
     startup: { enabled: true, ready: app.ready, status: app.ready ? 'healthy' : 'unhealthy', error: null },
   };
   let ready = app.ready;
-  for (const [name, fn] of app.healthChecks) {
-    let check;
-    try {
-      check = fn();
-    } catch (err) {
-      check = { enabled: true, ready: false, error: (err as Error).message };
-    }
+  const all = new Map<string, () => HealthCheck>([
+    ['http_client', () => ({ enabled: true, ready: !app.agent.closed && !app.agent.destroyed })],
+    ['cache', disabled],
+    ['rate_limiter', disabled],
+    ['memory', memoryCheck],
+    ...app.healthChecks,
+  ]);
+  for (const [name, fn] of all) {
+    const check = runCheck(fn);
     const status = !check.enabled ? 'disabled' : check.ready ? 'healthy' : 'unhealthy';
     checks[name] = { ...check, ready: check.enabled ? check.ready : true, status };
     if (check.enabled && !check.ready) ready = false;
@@ -24,25 +66,41 @@ export function healthPayload(app: App, includeConfig: boolean): Record<string, 
     status: ready ? 'healthy' : 'unhealthy',
     ready,
     version: app.version,
-    timestamp: new Date().toISOString(),
-    uptime_seconds: Math.round((Date.now() - app.startedAt)) / 1000,
+    timestamp: new Date().toISOString().replace('Z', '000Z'),
+    uptime_seconds: Math.round(Date.now() - app.startedAt) / 1000,
     checks,
-  };
-  if (includeConfig) {
-    payload.config = {
-      anthropic_api_url: app.config.anthropicApiUrl,
-      openai_api_url: app.config.openaiApiUrl,
-      workspace_dir: app.config.workspaceDir,
-      stateless: app.config.stateless,
+    runtime: {
+      node_version: process.version,
       pid: process.pid,
-    };
-  }
+      funnel: app.funnel.stats(),
+    },
+    rust_core: 'disabled',
+  };
+  if (includeConfig) payload.config = healthConfig(app.config);
   return payload;
 }
 
 export const healthPlugin: Plugin = {
   name: 'health',
   setup(app) {
+    const skip = app.config.skipUpstreamCheck;
+    const probe = new UpstreamProbe(app.config.anthropicApiUrl, app.agent);
+    app.healthChecks.set('upstream', () =>
+      skip
+        ? { enabled: false, ready: true, url: null, error: null }
+        : {
+            enabled: true,
+            ready: probe.state.ok,
+            url: probe.state.url,
+            error: probe.state.error,
+            http_status: probe.state.status,
+            latency_ms: probe.state.latencyMs,
+            checked_at: probe.state.checkedAt === null ? null : new Date(probe.state.checkedAt).toISOString(),
+          },
+    );
+    const probed = async () => {
+      if (!skip) await probe.check();
+    };
     app.router
       .add('GET', '/livez', ({ res }) => {
         sendJson(res, 200, {
@@ -50,15 +108,17 @@ export const healthPlugin: Plugin = {
           status: 'healthy',
           alive: true,
           version: app.version,
-          timestamp: new Date().toISOString(),
+          timestamp: new Date().toISOString().replace('Z', '000Z'),
           uptime_seconds: Math.round(Date.now() - app.startedAt) / 1000,
         });
       }, 'open')
-      .add('GET', '/readyz', ({ res }) => {
+      .add('GET', '/readyz', async ({ res }) => {
+        await probed();
         const body = healthPayload(app, false);
         sendJson(res, body.ready ? 200 : 503, body);
       }, 'open')
-      .add('GET', '/health', ({ req, res }) => {
+      .add('GET', '/health', async ({ req, res }) => {
+        await probed();
         sendJson(res, 200, healthPayload(app, isStrictLoopback(req)));
       }, 'open');
   },

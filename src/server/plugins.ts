@@ -1,10 +1,14 @@
 /** The built-in capabilities, in installation order. */
 import { compressionPlugin } from '../compress-api/plugin.js';
+import { liveMetricsPlugin } from '../live/plugin.js';
+import { metricsPlugin } from '../metrics/plugin.js';
 import { proxyPlugin } from '../proxy/plugin.js';
+import { statsPlugin } from '../stats/plugin.js';
+import { logFilePlugin } from '../telemetry/log-file.js';
 import { requestLogPlugin } from '../telemetry/request-log.js';
 import type { Plugin } from './app.js';
 import { healthPlugin } from './health.js';
 
 export function defaultPlugins(): Plugin[] {
-  return [healthPlugin, requestLogPlugin, compressionPlugin, proxyPlugin];
+  return [healthPlugin, statsPlugin, metricsPlugin, requestLogPlugin, logFilePlugin, liveMetricsPlugin, compressionPlugin, proxyPlugin];
 }

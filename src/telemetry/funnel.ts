@@ -5,6 +5,7 @@
  * written, in batches. A sink that throws is counted and skipped; it never affects a request
  * or the other sinks.
  */
+import { logContext } from './logger.js';
 import type { RequestOutcome, RequestProgress, RequestStart } from './outcome.js';
 
 export interface Sink {
@@ -102,19 +103,24 @@ export class Funnel {
     const batch = this.queue;
     if (batch.length === 0) return;
     this.queue = [];
+    for (const outcome of batch) {
+      // whatever a sink logs while handling an outcome carries that outcome's request id
+      logContext.run({ requestId: outcome.requestId }, () => this.deliver(outcome));
+    }
+  };
+
+  private deliver(outcome: RequestOutcome): void {
     for (const slot of this.slots) {
       const fn = slot.sink.outcome;
       if (!fn) continue;
-      for (const outcome of batch) {
-        try {
-          fn.call(slot.sink, outcome);
-          slot.stats.delivered++;
-        } catch (err) {
-          this.fail(slot, 'outcome', err);
-        }
+      try {
+        fn.call(slot.sink, outcome);
+        slot.stats.delivered++;
+      } catch (err) {
+        this.fail(slot, 'outcome', err);
       }
     }
-  };
+  }
 
   private fail(slot: SinkSlot, phase: string, err: unknown): void {
     slot.stats.errors++;

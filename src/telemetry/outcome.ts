@@ -69,6 +69,10 @@ export interface CompressionSummary {
   timingsMs: Record<string, number>;
   /** When compression failed open, why. */
   error: string | null;
+  /** Tokens saved per transform tag, when the compressor attributes them (else /stats splits evenly). */
+  savedByTransform?: Record<string, number>;
+  /** Tokens attributed to detected waste signals (e.g. `repeated_tool_output`). */
+  wasteSignals?: Record<string, number>;
   /**
    * What compression did with the request: `optimize` (forwarded compressed where it paid),
    * `audit` (measured only, forwarded unchanged), `passthrough`/`bypass` (skipped on the
@@ -90,6 +94,19 @@ export interface ToolCounts {
   calls: number;
 }
 
+/** One upstream HTTP call made for a request (retries and follow-up rounds each add one). */
+export interface UpstreamCall {
+  attempt: number;
+  /** Epoch milliseconds when the call was dispatched. */
+  startedAt: number;
+  /** Dispatch -> response headers (or -> the failure). */
+  durationMs: number;
+  /** Upstream HTTP status; null when no response arrived. */
+  status: number | null;
+  /** Failure kind when no response arrived (connect, timeout, reset, ...). */
+  error: string | null;
+}
+
 export interface OutcomeTiming {
   /** Request headers received -> response finished (or aborted). */
   totalMs: number;
@@ -103,6 +120,8 @@ export interface OutcomeTiming {
   upstreamAttempts: number;
   /** Milliseconds per proxy stage (e.g. `compression`, `budget`), in run order. */
   stagesMs: Record<string, number>;
+  /** Every upstream call, in order. */
+  upstreamCalls: UpstreamCall[];
 }
 
 /** Fields known when a request starts (also the payload of the start event). */
@@ -139,6 +158,11 @@ export interface RequestProgress {
   model: string | null;
   inputTokens: number;
   outputTokens: number;
+  /** Cache figures of the usage reported so far (TokenUsage.cacheRead / cacheWrite). */
+  cacheReadTokens?: number;
+  cacheWriteTokens?: number;
+  /** Tool calls the model has made so far in this response. */
+  toolCalls?: number;
   bytesOut: number;
   ttfbMs: number | null;
 }
@@ -161,6 +185,18 @@ export interface RequestOutcome extends RequestStart {
   cached: boolean;
   /** Whether the forwarded body differs from what the client sent. */
   modified: boolean;
+  /** Request bodies, only when `--log-messages` is on (for the `--log-file` records). */
+  messages?: OutcomeMessages;
+}
+
+/** Raw bodies kept for `--log-messages`; parsed by the log sink, off the request path. */
+export interface OutcomeMessages {
+  /** The body as the client sent it. */
+  request: Buffer;
+  /** The body forwarded upstream, when a stage rewrote it (else null). */
+  forwarded: Buffer | null;
+  /** The request's Content-Encoding, if any. */
+  contentEncoding: string | null;
 }
 
 export const emptyCompression = (): CompressionSummary => ({

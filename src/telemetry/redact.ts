@@ -15,7 +15,11 @@ const PATTERNS: [RegExp, string][] = [
   [/((?:x-api-key|x-goog-api-key|api[_-]?key|authorization|x-headroom-proxy-token|proxy[_-]?token|secret[_-]?key)["']?\s*[:=]\s*["']?)(?!\*\*\*)[^"',\s}&]{4,}/gi, '$1***'],
 ];
 
+/** One cheap pass first: most lines contain nothing that looks like a secret. */
+const MAYBE_SECRET = /sk-|AIza|bearer|api[_-]?key|authorization|proxy[_-]?token|secret[_-]?key/i;
+
 export function redactSecrets(text: string): string {
+  if (!MAYBE_SECRET.test(text)) return text;
   let out = text;
   for (const [re, replacement] of PATTERNS) out = out.replace(re, replacement);
   return out;

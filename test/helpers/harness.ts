@@ -2,11 +2,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import type { RawValue } from '../../src/config/field.js';
 import { type ConfigKey, configWith } from '../../src/config/index.js';
 import { MockUpstream, type MockUpstreamOptions } from '../../src/mock/upstream.js';
 import { type App, createApp, type Plugin } from '../../src/server/app.js';
+import { createLogger } from '../../src/telemetry/logger.js';
 import type { RequestOutcome, RequestProgress, RequestStart } from '../../src/telemetry/outcome.js';
 
 export interface Harness {
@@ -20,6 +20,8 @@ export interface Harness {
   logs: string[];
   /** Resolves when at least `n` outcomes were delivered. */
   waitForOutcomes(n: number, timeoutMs?: number): Promise<RequestOutcome[]>;
+  /** Resolves when every started request has delivered its outcome; then clears outcomes/starts/progress and the mock. */
+  reset(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -46,17 +48,25 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     ...opts.config,
   });
   const logs: string[] = [];
-  const logger = pino({ level: config.logLevel, hooks: { streamWrite: (await import('../../src/telemetry/redact.js')).redactSecrets } }, { write: (s: string) => void logs.push(s) });
+  // the production logger (request-id mixin, redaction), writing into `logs`
+  const logger = createLogger({ level: config.logLevel, destination: { write: (s: string) => void logs.push(s) } });
   const app = await createApp(config, { logger, ...(opts.plugins ? { plugins: opts.plugins } : {}) });
   const outcomes: RequestOutcome[] = [];
   const starts: RequestStart[] = [];
   const progress: RequestProgress[] = [];
   const waiters: { n: number; resolve: () => void }[] = [];
+  let inFlight = 0;
+  const idleWaiters: (() => void)[] = [];
   app.addSink({
     name: 'test-recorder',
-    start: (s) => void starts.push(s),
+    start: (s) => {
+      inFlight++;
+      starts.push(s);
+    },
     progress: (p) => void progress.push(p),
     outcome: (o) => {
+      inFlight--;
+      if (inFlight === 0) for (const fn of idleWaiters.splice(0)) fn();
       outcomes.push(o);
       for (let i = waiters.length - 1; i >= 0; i--) {
         if (outcomes.length >= waiters[i]!.n) waiters.splice(i, 1)[0]!.resolve();
@@ -79,6 +89,19 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
         const timer = setTimeout(() => reject(new Error(`timed out waiting for ${n} outcomes (have ${outcomes.length})`)), timeoutMs);
         waiters.push({ n, resolve: () => { clearTimeout(timer); resolve(outcomes); } });
       });
+    },
+    async reset() {
+      if (inFlight > 0) {
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`${inFlight} request(s) never produced an outcome`)), 10_000);
+          idleWaiters.push(() => { clearTimeout(timer); resolve(); });
+        });
+      }
+      outcomes.length = 0;
+      starts.length = 0;
+      progress.length = 0;
+      logs.length = 0;
+      mock.reset();
     },
     async close() {
       await app.close();

@@ -1,4 +1,6 @@
 import type { ConfigOf } from '../field.js';
+import { liveFields } from './live.js';
+import { observabilityFields } from './observability.js';
 import { compressionFields } from './compression.js';
 import { proxyFields } from './proxy.js';
 import { serverFields } from './server.js';
@@ -7,6 +9,8 @@ import { serverFields } from './server.js';
 export const allFields = {
   ...serverFields,
   ...proxyFields,
+  ...liveFields,
+  ...observabilityFields,
   ...compressionFields,
 } as const;
 

@@ -21,7 +21,7 @@ import type { Config } from '../../config/index.js';
 import type { Logger } from '../../telemetry/logger.js';
 import type { CompressionMode } from '../../telemetry/outcome.js';
 import type { Exchange } from '../exchange.js';
-import { decodeForParsing } from '../handler.js';
+import { decodeBody } from '../encoding.js';
 import type { ProxyStage } from '../stage.js';
 
 export interface CompressionStageDeps {
@@ -62,7 +62,7 @@ export function compressionStage(deps: CompressionStageDeps): ProxyStage {
       const t0 = performance.now();
       try {
         const enc = ex.req.headers['content-encoding'];
-        const body = decodeForParsing(ex.body, typeof enc === 'string' ? enc : undefined);
+        const body = decodeBody(ex.body, enc);
         const clock = () => performance.now();
         const r = compressRequest({
           body,
@@ -80,14 +80,21 @@ export function compressionStage(deps: CompressionStageDeps): ProxyStage {
         c.potentialTokensSaved = r.tokensSaved;
         c.transforms = [...new Set(r.transforms)];
         if (r.budgetExceeded) c.transforms.push('budget_exceeded');
-        if (mode === 'optimize') {
+        if (mode === 'optimize' && ex.route.api === 'count_tokens') {
+          // A count sees what the next request will send, but nothing is billed and its output
+          // never reaches a model: it reports the forwarded size with nothing saved (the saving
+          // belongs to the request that follows), takes no decisions and stores no originals.
+          c.tokensBefore = r.tokensAfter;
+          c.tokensAfter = r.tokensAfter;
+          c.tokensSaved = 0;
+          c.newInputTokens = 0;
+          if (r.body) ex.setForwardBody(r.body);
+        } else if (mode === 'optimize') {
           c.tokensAfter = r.tokensAfter;
           c.tokensSaved = r.tokensSaved;
-          // count_tokens sees what the next request will send, but its output never reaches a model:
-          // it neither takes decisions for later turns nor stores originals
-          const counting = ex.route.api === 'count_tokens';
-          if (r.replayWrites.length && !counting) replay.putMany(r.replayWrites);
-          if (r.ccr.length && !counting) deps.originals()?.put(r.ccr);
+          if (r.tokensSaved > 0) c.savedByTransform = r.savedByTransform;
+          if (r.replayWrites.length) replay.putMany(r.replayWrites);
+          if (r.ccr.length) deps.originals()?.put(r.ccr);
           if (r.body) ex.setForwardBody(r.body);
         } else {
           c.tokensAfter = r.tokensBefore;

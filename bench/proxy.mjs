@@ -1,0 +1,69 @@
+// npm run bench:proxy — headroom-ts vs a bare node:http+undici pipe vs direct, same mock
+// upstream, same run. Throughput at 50 connections (autocannon), then added latency at a
+// fixed 500 req/s (open loop). Results: a Markdown table on stdout, JSON in bench/results/.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cpuMicros } from './lib/cpu.mjs';
+import { fixedRate, throughput } from './lib/load.mjs';
+import { ROOT, startProcess } from './lib/servers.mjs';
+
+const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const body = JSON.stringify({ model: 'claude-haiku-5-5', max_tokens: 16, messages: [{ role: 'user', content: 'ping' }] });
+const headers = { 'content-type': 'application/json', 'x-api-key': 'sk-ant-bench-fake-key-000000', 'anthropic-version': '2023-06-01' };
+const req = { path: '/v1/messages', body, headers };
+
+const mock = await startProcess(['bench/servers/mock.mjs']);
+const pipe = await startProcess(['bench/servers/bare-pipe.mjs'], { UPSTREAM: mock.url });
+const workspace = join(tmpdir(), `headroom-bench-${process.pid}`);
+const proxy = await startProcess(['dist/cli/main.js', 'proxy', '--port', '0', '--anthropic-api-url', mock.url], {
+  HEADROOM_WORKSPACE_DIR: workspace,
+  HEADROOM_LOG_LEVEL: 'info', // the per-request log line is on, as in production
+});
+const targets = { direct: mock.url, 'bare pipe': pipe.url, 'headroom-ts': proxy.url };
+// CPU time of the process under test per request: robust to a noisy, shared machine.
+const pids = { direct: mock.child.pid, 'bare pipe': pipe.child.pid, 'headroom-ts': proxy.child.pid };
+async function measured(name, url) {
+  const c0 = cpuMicros(pids[name]);
+  const r = await throughput(url, { ...req, duration: DURATION });
+  return { ...r, cpuUs: (cpuMicros(pids[name]) - c0) / r.total };
+}
+
+try {
+  // warm up JITs and connection pools
+  for (const url of Object.values(targets)) await throughput(url, { ...req, duration: 2 });
+  const tp = Object.fromEntries(Object.keys(targets).map((k) => [k, []]));
+  const fr = Object.fromEntries(Object.keys(targets).map((k) => [k, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [name, url] of Object.entries(targets)) tp[name].push(await measured(name, url));
+    for (const [name, url] of Object.entries(targets)) fr[name].push(await fixedRate(url, { ...req, duration: DURATION }));
+  }
+  const best = (runs, key, pick = Math.max) => pick(...runs.map((r) => r[key]));
+  const rows = Object.keys(targets).map((name) => ({
+    name,
+    rps: best(tp[name], 'rps'),
+    p50: best(tp[name], 'p50', Math.min),
+    p99: best(tp[name], 'p99', Math.min),
+    cpuUs: best(tp[name], 'cpuUs', Math.min),
+    fixedP50: best(fr[name], 'p50', Math.min),
+    fixedP99: best(fr[name], 'p99', Math.min),
+    errors: tp[name].reduce((n, r) => n + r.errors, 0) + fr[name].reduce((n, r) => n + r.errors, 0),
+  }));
+  const byName = Object.fromEntries(rows.map((r) => [r.name, r]));
+  const pipeRps = byName['bare pipe'].rps;
+  const direct = byName.direct;
+  const f = (n, d = 2) => n.toFixed(d);
+  const lines = [
+    `Machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}; ${ROUNDS} rounds x ${DURATION}s, best round shown.`,
+    '',
+    '| target | req/s @50 conn | vs bare pipe | CPU µs/req (server) | p50 ms | p99 ms | @500 req/s p50 ms | p99 ms | added p50 ms | added p99 ms | errors |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.name} | ${Math.round(r.rps)} | ${f(r.rps / pipeRps)}x | ${Math.round(r.cpuUs)} | ${r.p50} | ${r.p99} | ${f(r.fixedP50, 3)} | ${f(r.fixedP99, 3)} | ${r.name === 'direct' ? '-' : f(r.fixedP50 - direct.fixedP50, 3)} | ${r.name === 'direct' ? '-' : f(r.fixedP99 - direct.fixedP99, 3)} | ${r.errors} |`),
+  ];
+  console.log(lines.join('\n'));
+  mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+  writeFileSync(join(ROOT, 'bench/results/proxy.json'), JSON.stringify({ date: new Date().toISOString(), rows, raw: { tp, fr } }, null, 2));
+} finally {
+  await Promise.all([proxy.stop(), pipe.stop(), mock.stop()]);
+}

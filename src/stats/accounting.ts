@@ -1,0 +1,98 @@
+/**
+ * The figures of one outcome, computed once (memoised per outcome object) and shared by every
+ * sink that needs them: the process stats, the durable store, metrics, the log file, budgets.
+ * All dollar figures of headroom-ts come from here, priced by `providers/pricing.ts`.
+ */
+import { type CostBreakdown, costOf, type ModelPrice, priceFor, ratesAt, tokenCost } from '../providers/pricing.js';
+import type { RequestOutcome } from '../telemetry/outcome.js';
+
+export interface Accounting {
+  /** False for outcomes kept out of the figures (unauthenticated callers). */
+  counted: boolean;
+  provider: string;
+  /** Reported model, else requested, else `unknown`. */
+  model: string;
+  /**
+   * Prompt tokens after compression: the provider-reported input when the response carried
+   * usage, else the compressor's count of what was (or, for /v1/compress and hooks, will be) sent.
+   */
+  inputTokens: number;
+  outputTokens: number;
+  tokensSaved: number;
+  /** inputTokens + tokensSaved: what would have been sent without headroom-ts. */
+  tokensBefore: number;
+  /** Tokens first seen this turn (0 when the compressor did not report it). */
+  newInputTokens: number;
+  /** Prompt tokens compression was attempted on (proxied: input + saved; none for passthrough routes). */
+  attemptedTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  cacheWrite5mTokens: number;
+  cacheWrite1hTokens: number;
+  uncachedTokens: number;
+  price: ModelPrice;
+  /** Provider-billed cost from usage; null when the response carried no usage. */
+  cost: CostBreakdown | null;
+  inputCostUsd: number;
+  outputCostUsd: number;
+  /** tokensSaved x the input price that applied to this request. */
+  compressionSavingsUsd: number;
+  cacheSavingsUsd: number;
+  cacheWritePremiumUsd: number;
+  /** Tokens were priced with the fallback price of an unknown model. */
+  fallbackPriced: boolean;
+  /** Served from a cache (headroom-ts's response cache, or a provider prompt-cache read). */
+  cached: boolean;
+}
+
+const memo = new WeakMap<RequestOutcome, Accounting>();
+
+/** The model name figures are keyed by. */
+export const modelOf = (o: RequestOutcome): string => o.model ?? o.requestedModel ?? 'unknown';
+
+export function accountingOf(o: RequestOutcome): Accounting {
+  const hit = memo.get(o);
+  if (hit) return hit;
+  const a = compute(o);
+  memo.set(o, a);
+  return a;
+}
+
+function compute(o: RequestOutcome): Accounting {
+  const u = o.usage;
+  const c = o.compression;
+  const model = modelOf(o);
+  const price = priceFor(o.provider, o.model ?? o.requestedModel);
+  const tokensSaved = Math.max(0, c.tokensSaved);
+  const inputTokens = u ? u.input : Math.max(0, c.tokensAfter);
+  const cost = u ? costOf(u, price) : null;
+  const rates = ratesAt(price, inputTokens + tokensSaved);
+  const compressionSavingsUsd = tokenCost(tokensSaved, rates.input);
+  const outputTokens = u?.output ?? 0;
+  const passthrough = o.api === 'models' || o.api === 'passthrough' || o.api === 'count_tokens';
+  return {
+    counted: o.errorType !== 'unauthorized',
+    provider: o.provider,
+    model,
+    inputTokens,
+    outputTokens,
+    tokensSaved,
+    tokensBefore: inputTokens + tokensSaved,
+    newInputTokens: Math.max(0, c.newInputTokens),
+    attemptedTokens: passthrough ? 0 : inputTokens + tokensSaved,
+    cacheReadTokens: u?.cacheRead ?? 0,
+    cacheWriteTokens: u?.cacheWrite ?? 0,
+    cacheWrite5mTokens: u?.cacheWrite5m ?? 0,
+    cacheWrite1hTokens: u?.cacheWrite1h ?? 0,
+    uncachedTokens: u?.uncached ?? 0,
+    price,
+    cost,
+    inputCostUsd: cost?.inputUsd ?? 0,
+    outputCostUsd: cost?.outputUsd ?? 0,
+    compressionSavingsUsd,
+    cacheSavingsUsd: cost?.cacheReadSavingsUsd ?? 0,
+    cacheWritePremiumUsd: cost?.cacheWritePremiumUsd ?? 0,
+    fallbackPriced: price.fallback && (inputTokens + outputTokens + tokensSaved > 0),
+    cached: o.cached || (u?.cacheRead ?? 0) > 0,
+  };
+}

@@ -1,0 +1,87 @@
+/** Proxy token gate, loopback guard and DNS-rebinding defence. */
+import { networkInterfaces } from 'node:os';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { proxyPlugin } from '../src/proxy/plugin.js';
+import { healthPlugin } from '../src/server/health.js';
+import { sendJson } from '../src/server/http.js';
+import { FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, type Harness, startHarness } from './helpers/harness.js';
+import { anthropicHeaders, openaiHeaders, send } from './helpers/http.js';
+
+const externalIp = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
+const TOKEN = 'test-proxy-token-0123456789';
+const adminPlugin = { name: 'test-admin', setup: (app: Harness['app']) => void app.router.add('GET', '/admin/ping', ({ res }) => sendJson(res, 200, { pong: true }), 'admin') };
+
+describe.skipIf(!externalIp)(`access control over a non-loopback address (${externalIp ?? 'none available'})`, () => {
+  let h: Harness;
+  let ext: string;
+  beforeAll(async () => {
+    h = await startHarness({ config: { host: '0.0.0.0', proxyToken: TOKEN }, plugins: [healthPlugin, proxyPlugin, adminPlugin] });
+    ext = h.url.replace('0.0.0.0', externalIp!);
+  });
+  afterAll(() => h.close());
+
+  it('LLM routes need the token from non-loopback callers: 401 in the provider shape, counted', async () => {
+    const a = await send(`${ext}/v1/messages`, { body: '{"model":"m","messages":[]}', headers: anthropicHeaders(FAKE_ANTHROPIC_KEY) });
+    expect(a.status).toBe(401);
+    expect(a.json()).toMatchObject({ type: 'error', error: { type: 'authentication_error' } });
+    const o = await send(`${ext}/v1/chat/completions`, { body: '{"model":"m","messages":[]}', headers: { ...openaiHeaders(FAKE_OPENAI_KEY), 'x-headroom-proxy-token': 'wrong' } });
+    expect(o.status).toBe(401);
+    expect(o.json()).toMatchObject({ error: { type: 'authentication_error', message: 'Invalid proxy token.' } });
+    const outs = await h.waitForOutcomes(2);
+    expect(outs.map((x) => x.errorType)).toEqual(['unauthorized', 'unauthorized']);
+    expect(h.mock.requests).toHaveLength(0);
+  });
+
+  it('with the token the request goes through, and the token is not forwarded', async () => {
+    await h.reset();
+    const a = await send(`${ext}/v1/messages`, { body: '{"model":"m","max_tokens":4,"messages":[{"role":"user","content":"x"}]}', headers: { ...anthropicHeaders(FAKE_ANTHROPIC_KEY), 'x-headroom-proxy-token': TOKEN } });
+    expect(a.status).toBe(200);
+    expect(h.mock.last!.headers['x-headroom-proxy-token']).toBeUndefined();
+    expect(h.mock.last!.headers['x-api-key']).toBe(FAKE_ANTHROPIC_KEY);
+    // a Bearer proxy token (Headroom style) is accepted and not sent upstream as a provider key
+    const b = await send(`${ext}/v1/messages`, { body: '{"model":"m","max_tokens":4,"messages":[{"role":"user","content":"x"}]}', headers: { ...anthropicHeaders(FAKE_ANTHROPIC_KEY), authorization: `Bearer ${TOKEN}` } });
+    expect(b.status).toBe(200);
+    expect(h.mock.last!.headers.authorization).toBeUndefined();
+  });
+
+  it('health is open; admin routes 404 without the token, work with it', async () => {
+    expect((await send(`${ext}/health`)).status).toBe(200);
+    expect((await send(`${ext}/livez`)).status).toBe(200);
+    const denied = await send(`${ext}/admin/ping`);
+    expect(denied.status).toBe(404);
+    expect(denied.json()).toEqual({ detail: 'Not Found' });
+    expect((await send(`${ext}/admin/ping`, { headers: { 'x-headroom-proxy-token': TOKEN } })).status).toBe(200);
+  });
+
+  it('health hides config from non-loopback callers', async () => {
+    expect((await send(`${ext}/health`)).json().config).toBeUndefined();
+  });
+});
+
+describe('loopback callers', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ config: { proxyToken: TOKEN }, plugins: [healthPlugin, proxyPlugin, adminPlugin] });
+  });
+  afterAll(() => h.close());
+
+  it('are never challenged on LLM routes', async () => {
+    const r = await send(`${h.url}/v1/chat/completions`, { body: '{"model":"m","messages":[]}', headers: openaiHeaders(FAKE_OPENAI_KEY) });
+    expect(r.status).toBe(200);
+  });
+
+  it('reach admin routes only when the Host header names loopback (DNS rebinding defence)', async () => {
+    expect((await send(`${h.url}/admin/ping`)).status).toBe(200);
+    expect((await send(`${h.url}/admin/ping`, { headers: { host: 'attacker.example:8787' } })).status).toBe(404);
+    expect((await send(`${h.url}/health`)).json().config).toBeDefined();
+    expect((await send(`${h.url}/health`, { headers: { host: 'attacker.example' } })).json().config).toBeUndefined();
+  });
+
+  it('unknown routes get 404 and wrong methods 405, as JSON', async () => {
+    const nf = await send(`${h.url}/nope`);
+    expect(nf.status).toBe(404);
+    expect(nf.json()).toMatchObject({ error: { type: 'not_found' } });
+    const na = await send(`${h.url}/health`, { method: 'POST', body: '{}' });
+    expect(na.status).toBe(405);
+  });
+});
