@@ -23,7 +23,7 @@ import { type ApiShape, RETRIEVE_TOOL_RE, type RequestShape, type Slot } from '.
 import { routeText } from './router.js';
 import { clearParseCache } from './transforms/json-values.js';
 import { applySplices, jsonStringBytes, type Splice } from './splice.js';
-import { countJsonBody, countMemo, type TokenCounter, tokenCounterFor } from './tokens.js';
+import { countJsonBody, countMemo, countRawMemo, type TokenCounter, tokenCounterFor } from './tokens.js';
 import type { TransformContext } from './types.js';
 
 /** A decision replayed for content seen before: the compressed text, or null (left as is). */
@@ -117,6 +117,18 @@ export const MAX_SLOT_CHARS = 4 * 1024 * 1024;
 const ERROR_PROTECT_CHARS = 8000;
 const ANALYSIS_RE =
   /\b(?:analy[sz]e|review|audit|inspect|security|vulnerab\w*|bugs?|issues?|problems?|explain|understand|how does|what does|debug|fix|errors?|wrong|broken|refactor|improve|optimi[sz]e|clean up)\b/i;
+
+/** Each message/input item, and each other top-level value, of a request body. */
+function topLevelPieces(root: JNode): JNode[] {
+  if (root.t !== 'o') return [root];
+  const out: JNode[] = [];
+  root.keys.forEach((k, i) => {
+    const v = root.vals[i] as JNode;
+    if ((k === 'messages' || k === 'input') && v.t === 'a') out.push(...v.items);
+    else out.push(v);
+  });
+  return out;
+}
 
 export function requestShape(buf: Buffer, root: JNode, api: ApiShape, allLive: boolean, includeSystem: boolean): RequestShape {
   if (api === 'messages') return anthropicShape(buf, root, allLive, includeSystem);
@@ -216,12 +228,19 @@ function compressRequestInner(input: EngineInput): EngineResult {
   };
 
   for (const slot of shape.slots) {
-    const text = decodeString(buf, slot.node);
     const report: SlotReport = {
       messageIndex: slot.messageIndex, role: slot.role, kind: slot.kind, live: slot.live, toolName: slot.toolName,
-      chars: text.length, outcome: 'unchanged', reason: null, transforms: [], tokensBefore: 0, tokensAfter: 0,
+      chars: 0, outcome: 'unchanged', reason: null, transforms: [], tokensBefore: 0, tokensAfter: 0,
     };
     reports.push(report);
+    // a literal's byte length bounds its decoded length: short ones need no decoding
+    if (slot.node.e - slot.node.s - 2 < FLOOR_CHARS) {
+      report.chars = slot.node.e - slot.node.s - 2;
+      report.reason = 'below_floor';
+      continue;
+    }
+    const text = decodeString(buf, slot.node);
+    report.chars = text.length;
     if (text.length < FLOOR_CHARS) {
       report.reason = 'below_floor';
       continue;
@@ -285,25 +304,32 @@ function compressRequestInner(input: EngineInput): EngineResult {
     record(routed.text);
   }
 
-  // Tokens outside the changed slots are counted once (raw body minus those ranges); changed
-  // slots count before and after on their own text, so tokensSaved is exact per slot.
-  const rest = time('tokens', () => {
-    if (!splices.length) return countJsonBody(counter, buf.toString('utf8'));
-    const sorted = [...splices].sort((a, b) => a.start - b.start);
+  // Tokens of the request: each message (and each other top-level field) is counted once and
+  // remembered by the hash of its bytes, so resent history costs a hash, not a count. Pieces
+  // holding a changed slot are counted without it; changed slots count on their own text,
+  // so tokensSaved is exact per slot and never exceeds tokensBefore.
+  const sorted = [...splices].sort((a, b) => a.start - b.start);
+  const pieceTokens = (n: JNode): number => {
+    const inside = sorted.filter((sp) => sp.start >= n.s && sp.end <= n.e);
+    if (!inside.length) return countRawMemo(counter, buf, n.s, n.e);
     let text = '';
-    let at = 0;
-    for (const sp of sorted) {
+    let at = n.s;
+    for (const sp of inside) {
       text += buf.toString('utf8', at, sp.start);
       at = sp.end;
     }
-    text += buf.toString('utf8', at);
-    return countJsonBody(counter, text);
+    return countJsonBody(counter, text + buf.toString('utf8', at, n.e));
+  };
+  const rest = time('tokens', () => {
+    // BPE counting is slow: count per piece, remembered; the estimator is fast: count the body once (sampled)
+    if (counter.name !== 'estimate') return topLevelPieces(root).reduce((a, n) => a + pieceTokens(n), 0);
+    return pieceTokens(root);
   });
   let changedBefore = 0;
   for (const r of reports) if (r.outcome !== 'unchanged') changedBefore += r.tokensBefore;
   const tokensBefore = rest + changedBefore;
   let newInputTokens = 0;
-  for (const node of shape.liveNodes) newInputTokens += countJsonBody(counter, buf.toString('utf8', node.s, node.e));
+  for (const node of shape.liveNodes) newInputTokens += countRawMemo(counter, buf, node.s, node.e);
   const body = splices.length ? applySplices(buf, splices) : null;
   const tokensSaved = Math.max(0, saved);
   const savedByTransform: Record<string, number> = {};

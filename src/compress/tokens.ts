@@ -5,6 +5,7 @@
  * texts are counted from an even sample and scaled, so counting stays cheap on 1 MB payloads.
  * Counting is deterministic: same text and model, same figure.
  */
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { Tiktoken } from 'js-tiktoken/lite';
 
@@ -176,6 +177,19 @@ export function countMemo(counter: TokenCounter, key: string, text: string): num
   const hit = memo.get(k);
   if (hit !== undefined) return hit;
   const n = counter.count(text);
+  if (memo.size >= MEMO_MAX) memo.clear();
+  memo.set(k, n);
+  return n;
+}
+
+/** Tokens of a raw JSON fragment `buf[start, end)` (unescaped), remembered by the hash of its bytes. */
+export function countRawMemo(counter: TokenCounter, buf: Buffer, start: number, end: number): number {
+  // the estimator is cheaper than hashing; BPE counting is not
+  if (end - start < 64 || counter.name === 'estimate') return countJsonBody(counter, buf.toString('utf8', start, end));
+  const k = `${counter.name}:raw:${createHash('sha256').update(buf.subarray(start, end)).digest('base64')}`;
+  const hit = memo.get(k);
+  if (hit !== undefined) return hit;
+  const n = countJsonBody(counter, buf.toString('utf8', start, end));
   if (memo.size >= MEMO_MAX) memo.clear();
   memo.set(k, n);
   return n;
