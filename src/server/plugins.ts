@@ -1,4 +1,5 @@
 /** The built-in capabilities, in installation order. */
+import { dashboardPlugin } from '../dashboard/plugin.js';
 import { liveMetricsPlugin } from '../live/plugin.js';
 import { metricsPlugin } from '../metrics/plugin.js';
 import { proxyPlugin } from '../proxy/plugin.js';
@@ -9,5 +10,5 @@ import type { Plugin } from './app.js';
 import { healthPlugin } from './health.js';
 
 export function defaultPlugins(): Plugin[] {
-  return [healthPlugin, statsPlugin, metricsPlugin, requestLogPlugin, logFilePlugin, liveMetricsPlugin, proxyPlugin];
+  return [healthPlugin, statsPlugin, metricsPlugin, requestLogPlugin, logFilePlugin, liveMetricsPlugin, dashboardPlugin, proxyPlugin];
 }
