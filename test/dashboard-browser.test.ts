@@ -8,6 +8,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fmtInt, fmtUsd } from '../src/dashboard/ui/format.js';
+import { liveMonitorOf } from '../src/live/plugin.js';
 import { defaultPlugins } from '../src/server/plugins.js';
 import { type Browser, browserAvailable, foreignRequests, launchBrowser } from './helpers/browser.js';
 import { fakeCompressorPlugin } from './helpers/fake-compressor.js';
@@ -61,6 +62,13 @@ async function heldStream(): Promise<{ id: string; abort(): Promise<void> }> {
   };
 }
 
+/** Waits for a condition of the page (bounded generously: a loaded machine may be slow; no timing is asserted). */
+const poll = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 20_000, interval: 100 });
+
+/** Makes the page believe its tab was hidden or shown again. */
+const setVisibility = (state: 'hidden' | 'visible') =>
+  b.page.evaluate(`Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => '${state}' }); document.dispatchEvent(new Event('visibilitychange'))`);
+
 const dataValue = async (testid: string): Promise<number> => {
   const raw = await b.page.locator(`[data-testid="${testid}"] [data-value], [data-testid="${testid}"][data-value]`).first().getAttribute('data-value');
   return Number(raw);
@@ -105,7 +113,7 @@ describe.skipIf(!browserAvailable)('dashboard in chromium', () => {
     expect(await dataValue('cache-hit-rate')).toBe(pc.hit_rate);
     expect(await dataValue('cache-net-usd')).toBe(pc.net_savings_usd);
     expect(await dataValue('cache-busts')).toBe(pc.bust_count);
-    await expect.poll(() => page.getByTestId('ttl-mix').textContent()).toMatch(/5 min.*1 hour/);
+    await poll(() => page.getByTestId('ttl-mix').textContent()).toMatch(/5 min.*1 hour/);
 
     // tables: one row per model / provider / project / stack
     const keys = (testid: string) => page.locator(`[data-testid="${testid}"] tbody tr`).evaluateAll((rows) => rows.map((r) => r.getAttribute('data-key')));
@@ -119,8 +127,9 @@ describe.skipIf(!browserAvailable)('dashboard in chromium', () => {
     const compressed = (s.request_logs as Json[]).find((r) => r.tokens_saved > 0)!;
     await page.locator(`[data-testid="recent-table"] tr[data-key="${compressed.request_id}"]`).click();
     const details = page.getByTestId('request-details');
-    await expect.poll(() => details.getByTestId('request-transforms').textContent()).toBe('log_compressor');
+    await poll(() => details.getByTestId('request-transforms').textContent()).toBe('log_compressor');
     expect(await details.textContent()).toContain(`${fmtInt(compressed.input_tokens_original)} before → ${fmtInt(compressed.input_tokens_optimized)} after`);
+    expect(await details.textContent()).toMatch(/transforms: log_compressor \d/);
     await b.screenshot('session');
   });
 
@@ -129,7 +138,7 @@ describe.skipIf(!browserAvailable)('dashboard in chromium', () => {
     const statsCalls = () => b.requests.filter((u) => u.endsWith('/stats?cached=1')).length;
     const before = statsCalls();
     await page.keyboard.press('r');
-    await expect.poll(statsCalls).toBeGreaterThan(before);
+    await poll(statsCalls).toBeGreaterThan(before);
     expect(await page.evaluate('document.documentElement.dataset.theme')).toBe('dark'); // auto follows the system (dark here)
     await page.keyboard.press('t'); // dark
     await page.keyboard.press('t'); // light
@@ -154,12 +163,12 @@ describe.skipIf(!browserAvailable)('dashboard in chromium', () => {
 
     // a model that saved nothing has an empty chart; all models again restores it
     await page.getByTestId('model-filter').selectOption('gpt-4o');
-    await expect.poll(() => chart.getAttribute('data-nonzero')).toBe('0');
+    await poll(() => chart.getAttribute('data-nonzero')).toBe('0');
     await page.getByTestId('model-filter').selectOption('');
-    await expect.poll(() => chart.getAttribute('data-nonzero')).toBe('1');
+    await poll(() => chart.getAttribute('data-nonzero')).toBe('1');
 
     await page.getByTestId('period-daily').click();
-    await expect.poll(() => page.getByTestId('chart-tokens').getAttribute('data-points')).toBe('14');
+    await poll(() => page.getByTestId('chart-tokens').getAttribute('data-points')).toBe('14');
     const download = page.waitForEvent('download');
     await page.getByTestId('export-csv').click();
     const file = await download;
@@ -173,23 +182,40 @@ describe.skipIf(!browserAvailable)('dashboard in chromium', () => {
   it('live view: an in-flight request appears, its duration ticks, and it leaves when done', async () => {
     const { page } = b;
     await page.keyboard.press('3');
-    await expect.poll(() => page.getByTestId('stream-state').getAttribute('data-state')).toBe('live');
+    await poll(() => page.getByTestId('stream-state').getAttribute('data-state')).toBe('live');
     const held = await heldStream();
     const row = page.locator(`[data-testid="active-table"] tr[data-key="${held.id}"]`);
     await row.waitFor();
     expect(await row.textContent()).toContain('claude-opus-4-1');
     const first = Number(await row.getByTestId('active-duration').getAttribute('data-value'));
-    await expect.poll(async () => Number(await row.getByTestId('active-duration').getAttribute('data-value'))).toBeGreaterThan(first);
-    await expect.poll(() => page.getByTestId('rt-active').locator('[data-value]').getAttribute('data-value')).toBe('1');
+    await poll(async () => Number(await row.getByTestId('active-duration').getAttribute('data-value'))).toBeGreaterThan(first);
+    await poll(() => page.getByTestId('rt-active').locator('[data-value]').getAttribute('data-value')).toBe('1');
     await b.screenshot('live');
     await held.abort();
     await row.waitFor({ state: 'detached' });
     await page.getByTestId('active-empty').waitFor();
     // it ended as a client abort: listed among the errors, and counted by the running totals
-    await expect.poll(() => page.getByTestId('errors-table').textContent()).toContain('client_abort');
+    await poll(() => page.getByTestId('errors-table').textContent()).toContain('client_abort');
     const rt = await getJson<Json>(`${h.url}/metrics/running-totals?format=json`);
-    await expect.poll(async () => dataValue('rt-requests')).toBe(rt.summary.total_requests);
+    await poll(async () => dataValue('rt-requests')).toBe(rt.summary.total_requests);
     await b.screenshot('live-after');
+  });
+
+  it('live view: reconnects after the stream drops, and closes it while the tab is hidden', async () => {
+    const state = b.page.getByTestId('stream-state');
+    const hub = liveMonitorOf(h.app)!.hub;
+    expect(await state.getAttribute('data-retries')).toBe('0');
+    hub.closeAll();
+    await poll(() => state.getAttribute('data-retries')).toBe('1');
+    await poll(() => state.getAttribute('data-state')).toBe('live');
+    await poll(() => hub.size).toBe(1);
+
+    await setVisibility('hidden');
+    await poll(() => state.getAttribute('data-state')).toBe('paused');
+    await poll(() => hub.size).toBe(0);
+    await setVisibility('visible');
+    await poll(() => state.getAttribute('data-state')).toBe('live');
+    await poll(() => hub.size).toBe(1);
   });
 
   it('made no request outside the proxy and logged no console error', () => {

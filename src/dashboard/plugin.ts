@@ -48,11 +48,12 @@ function sendAsset(req: IncomingMessage, res: ServerResponse, status: number, as
   res.end(req.method === 'HEAD' ? undefined : body);
 }
 
-export const dashboardPlugin: Plugin = {
+/** The dashboard capability; `assetDirs` overrides where the built files are looked for (tests). */
+export const createDashboardPlugin = (assetDirs?: readonly URL[]): Plugin => ({
   name: 'dashboard',
   async setup(app) {
     if (!app.config.dashboard) return;
-    const assets = await loadDashboardAssets();
+    const assets = await loadDashboardAssets(assetDirs);
     if (!assets) app.log.warn('dashboard assets not found (dist/dashboard/assets): run `npm run build`; /dashboard answers 503');
     const notBuilt = (res: ServerResponse) =>
       sendJson(res, 503, { error: { type: 'dashboard_not_built', message: 'The dashboard was not built: run `npm run build`.' } });
@@ -72,4 +73,6 @@ export const dashboardPlugin: Plugin = {
       sendAsset(req, res, 200, asset, { 'cache-control': 'public, max-age=31536000, immutable' });
     }, 'open');
   },
-};
+});
+
+export const dashboardPlugin = createDashboardPlugin();

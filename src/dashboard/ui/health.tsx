@@ -11,7 +11,7 @@ export function healthTone(h: Health | null, error: string | null): { text: stri
 }
 
 export function HealthIndicator() {
-  const { data, error } = usePoll<Health>('/health', 15_000);
+  const { data, error } = usePoll<Health>('/health', 15_000, false);
   const { text, tone } = healthTone(data, error);
   return (
     <details class="health" data-testid="health" data-status={text}>

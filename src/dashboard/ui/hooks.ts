@@ -26,9 +26,10 @@ export interface Polled<T> {
 
 /**
  * GETs `path` now, every `everyMs` while the tab is visible (0: only on refresh), and on
- * every refresh. Responses to superseded requests are dropped.
+ * every refresh. Responses to superseded requests are dropped. `view` data moves the
+ * header's "updated" time; background data (health) does not.
  */
-export function usePoll<T>(path: string, everyMs: number): Polled<T> & { reload(): void } {
+export function usePoll<T>(path: string, everyMs: number, view = true): Polled<T> & { reload(): void } {
   const app = useApp();
   const [state, setState] = useState<Polled<T>>({ data: null, error: null, loading: true });
   const seq = useRef(0);
@@ -42,7 +43,7 @@ export function usePoll<T>(path: string, everyMs: number): Polled<T> & { reload(
         const data = await getJson<T>(path);
         if (mine !== seq.current) return;
         setState({ data, error: null, loading: false });
-        app.onUpdated(Date.now());
+        if (view) app.onUpdated(Date.now());
       } catch (err) {
         if (mine !== seq.current) return;
         if (err instanceof AuthError) return app.onAuth();
@@ -55,7 +56,7 @@ export function usePoll<T>(path: string, everyMs: number): Polled<T> & { reload(
       seq.current++;
       if (timer) clearTimeout(timer);
     };
-  }, [path, everyMs, app.visible, app.refreshTick, kick]);
+  }, [path, everyMs, view, app.visible, app.refreshTick, kick]);
   return { ...state, reload: () => setKick((k) => k + 1) };
 }
 

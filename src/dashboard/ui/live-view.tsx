@@ -34,6 +34,7 @@ function streamLabel(s: StreamState): { text: string; tone: string } {
 function useLiveStream(visible: boolean, onAuth: () => void) {
   const [snap, setSnap] = useState<{ s: ActiveSnapshot; offsetMs: number } | null>(null);
   const [state, setState] = useState<StreamState>({ kind: 'connecting' });
+  const [retries, setRetries] = useState(0);
   useEffect(() => {
     if (!visible) {
       setState({ kind: 'paused' });
@@ -43,13 +44,14 @@ function useLiveStream(visible: boolean, onAuth: () => void) {
       (s, receivedAt) => setSnap({ s, offsetMs: s.timestamp * 1000 - receivedAt }),
       (st) => {
         setState(st);
+        if (st.kind === 'retrying') setRetries((n) => n + 1);
         if (st.kind === 'unauthorized') onAuth();
       },
     );
     stream.start();
     return () => stream.stop();
   }, [visible]);
-  return { snap, state };
+  return { snap, state, retries };
 }
 
 function ActiveTable({ rows, now }: { rows: ActiveRequest[]; now: number }) {
@@ -122,7 +124,7 @@ function TraceTable({ rows, testid, errors }: { rows: Trace[]; testid: string; e
 
 export function LiveView() {
   const app = useApp();
-  const { snap, state } = useLiveStream(app.visible, app.onAuth);
+  const { snap, state, retries } = useLiveStream(app.visible, app.onAuth);
   const totals = usePoll<RunningTotals>(TOTALS_PATH, 5_000);
   const logs = usePoll<Logs>(LOGS_PATH, 5_000);
   const rows = snap?.s.active_requests ?? [];
@@ -148,7 +150,13 @@ export function LiveView() {
   return (
     <div class="view" data-testid="live-view">
       <div class="scope-line">
-        <span class={`pill tone-${label.tone}`} data-testid="stream-state" data-state={state.kind}><i class="dot" />{label.text}</span>
+        <span
+          class={`pill tone-${label.tone}`} data-testid="stream-state" data-state={state.kind} data-retries={retries}
+          title={`Server-sent events from /metrics/active-requests/stream; ${retries} reconnection attempt(s) so far`}
+        >
+          <i class="dot" />
+          {label.text}
+        </span>
         {rt && !disabled && <span>running totals since {fmtClock(rt.summary.since)}</span>}
       </div>
       {disabled ? (

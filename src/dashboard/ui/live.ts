@@ -6,6 +6,7 @@
  * (monitoring off) stops it. The owner stops it while the tab is hidden.
  */
 import { AuthError, openStreamSession } from './api.js';
+import { backoffMs } from './backoff.js';
 import type { ActiveSnapshot } from './types.js';
 
 export type StreamState =
@@ -17,12 +18,6 @@ export type StreamState =
   | { kind: 'unauthorized' };
 
 export const STREAM_URL = '/metrics/active-requests/stream';
-
-/** Reconnect delay for the n-th consecutive failure (0-based): 1 s × 1.6ⁿ, at most 30 s, ±20 % jitter. */
-export function backoffMs(attempt: number, random: () => number = Math.random): number {
-  const base = Math.min(30_000, 1000 * 1.6 ** attempt);
-  return Math.round(base * (0.8 + 0.4 * random()));
-}
 
 export class LiveStream {
   private es: EventSource | null = null;
