@@ -77,7 +77,6 @@ const dataValue = async (testid: string): Promise<number> => {
 describe.skipIf(!browserAvailable)('dashboard in chromium', () => {
   beforeAll(async () => {
     h = await startHarness({ plugins: [...defaultPlugins(), fakeCompressorPlugin] });
-    await traffic();
     b = await launchBrowser();
   }, 60_000);
   afterAll(async () => {
@@ -85,11 +84,27 @@ describe.skipIf(!browserAvailable)('dashboard in chromium', () => {
     await h?.close();
   });
 
-  it('session view: every headline figure is the one /stats reports', async () => {
+  it('a fresh proxy: figures are zero and the panels without data say so', async () => {
     const { page } = b;
     await page.goto(`${h.url}/dashboard`);
-    await page.locator('[data-testid="hero-usd-saved"] .stat-value[data-value]:not([data-value=""])').waitFor();
+    await page.getByTestId('session-view').waitFor();
+    expect(await dataValue('hero-requests')).toBe(0);
+    expect(await dataValue('hero-usd-saved')).toBe(0);
+    expect(await page.getByTestId('basis-new-input').getAttribute('data-value')).toBe(''); // null: no compressor reported new input
+    for (const empty of ['cache-empty', 'transforms-empty', 'models-table-empty', 'projects-table-empty', 'recent-empty']) {
+      await page.getByTestId(empty).waitFor();
+    }
+    await b.screenshot('session-empty');
+  });
+
+  it('session view: every headline figure is the one /stats reports', async () => {
+    const { page } = b;
+    await traffic();
+    // the page reads /stats?cached=1, a snapshot at most 5 s old: wait until it includes the traffic
+    const fresh = await getJson<Json>(`${h.url}/stats`);
+    await poll(() => dataValue('hero-requests')).toBe(fresh.requests.total);
     const s = await getJson<Json>(`${h.url}/stats?cached=1`);
+    expect(s.requests.total).toBe(fresh.requests.total);
     expect(s.tokens.saved).toBeGreaterThan(0);
     expect(await dataValue('hero-usd-saved')).toBe(s.cost.total_savings_usd);
     expect(await dataValue('hero-tokens-saved')).toBe(s.tokens.saved);

@@ -22,7 +22,7 @@ export function Card(props: { title?: string; note?: ComponentChildren; class?: 
  */
 export function Stat(props: { label: string; text: string; value?: number | null; sub?: ComponentChildren; tone?: string; testid: string; title?: string }) {
   return (
-    <div class={`stat ${props.tone ? `tone-${props.tone}` : ''}`} data-testid={props.testid} title={props.title}>
+    <div class={`stat ${props.tone ? `stat--${props.tone}` : ''}`} data-testid={props.testid} title={props.title}>
       <div class="stat-label">{props.label}</div>
       <div class="stat-value" data-value={props.value === undefined || props.value === null ? '' : String(props.value)}>
         {props.text}
@@ -35,7 +35,7 @@ export function Stat(props: { label: string; text: string; value?: number | null
 /** A small labelled figure inside a card. */
 export function Figure(props: { label: string; text: string; value?: number | null; testid?: string; title?: string; tone?: string }) {
   return (
-    <div class={`figure ${props.tone ? `tone-${props.tone}` : ''}`} data-testid={props.testid} title={props.title}>
+    <div class={`figure ${props.tone ? `figure--${props.tone}` : ''}`} data-testid={props.testid} title={props.title}>
       <span class="figure-label">{props.label}</span>
       <span class="figure-value" data-value={props.value === undefined || props.value === null ? '' : String(props.value)}>{props.text}</span>
     </div>

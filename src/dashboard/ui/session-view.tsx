@@ -21,6 +21,9 @@ function Hero({ s }: { s: Stats }) {
   const r = s.requests;
   const ww = t.savings_bases.whole_wire;
   const ni = t.savings_bases.new_input;
+  // a percentage of nothing is not a measurement
+  const wwPct = ww.denominator > 0 ? ww.percent : null;
+  const timed = s.overhead.samples > 0;
   const savedPct = c.cost_without_headroom_usd > 0 ? (c.total_savings_usd / c.cost_without_headroom_usd) * 100 : null;
   const errorRate = r.total > 0 ? (r.failed / r.total) * 100 : null;
   return (
@@ -36,8 +39,8 @@ function Hero({ s }: { s: Stats }) {
       <Stat
         testid="hero-tokens-saved" label="Tokens saved" tone="accent" value={t.saved} text={fmtInt(t.saved)}
         sub={<>
-          <div title={ww.basis} data-testid="basis-whole-wire" data-value={ww.percent ?? ''}>
-            <b>{fmtPct(ww.percent)}</b> of all input <span class="muted">(whole wire)</span>
+          <div title={ww.basis} data-testid="basis-whole-wire" data-value={wwPct ?? ''}>
+            <b>{fmtPct(wwPct)}</b> of all input <span class="muted">(whole wire)</span>
           </div>
           <div title={ni.basis} data-testid="basis-new-input" data-value={ni.percent ?? ''}>
             <b>{fmtPct(ni.percent)}</b> of new input <span class="muted">{ni.percent === null ? '(not reported yet)' : '(this turn)'}</span>
@@ -67,12 +70,12 @@ function Hero({ s }: { s: Stats }) {
         </>}
       />
       <Stat
-        testid="hero-overhead" label="Overhead p50" value={s.overhead.p50_ms} text={fmtMs(s.overhead.p50_ms)}
+        testid="hero-overhead" label="Overhead p50" value={timed ? s.overhead.p50_ms : null} text={timed ? fmtMs(s.overhead.p50_ms) : '—'}
         title="Time spent inside headroom-ts per proxied request (parsing, compression, stages), excluding upstream time."
-        sub={<>
+        sub={timed ? <>
           <div data-testid="hero-overhead-p99" data-value={s.overhead.p99_ms}>p99 {fmtMs(s.overhead.p99_ms)} · {fmtInt(s.overhead.samples)} samples</div>
           <div class="muted">latency p50 {fmtMs(s.latency.p50_ms)} · p99 {fmtMs(s.latency.p99_ms)}</div>
-        </>}
+        </> : <div class="muted">no proxied request yet</div>}
       />
     </div>
   );
