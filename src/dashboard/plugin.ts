@@ -8,10 +8,9 @@
  * one is required; nothing is rendered on the server and nothing is loaded from elsewhere.
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { Config } from '../config/index.js';
 import type { Plugin } from '../server/app.js';
 import { sendJson } from '../server/http.js';
-import { isLoopbackAddress, presentedToken, tokenMatches } from '../server/identity.js';
+import { passesGate } from '../server/router.js';
 import { type Asset, loadDashboardAssets } from './assets.js';
 
 /** Scripts, styles, images and connections: this origin only. */
@@ -26,14 +25,6 @@ const PAGE_HEADERS: OutgoingHttpHeaders = {
   'referrer-policy': 'no-referrer',
   'x-frame-options': 'DENY',
 };
-
-/** The `gated` rule, answered without writing: may this caller see data? */
-export function passesGate(req: IncomingMessage, config: Config): boolean {
-  const token = config.proxyToken;
-  if (!token || isLoopbackAddress(req.socket.remoteAddress)) return true;
-  const given = presentedToken(req.headers);
-  return !!given && tokenMatches(token, given.token);
-}
 
 function sendAsset(req: IncomingMessage, res: ServerResponse, status: number, asset: Asset, headers: OutgoingHttpHeaders): void {
   const base: OutgoingHttpHeaders = { 'content-type': asset.type, etag: asset.etag, vary: 'accept-encoding', 'x-content-type-options': 'nosniff', ...headers };
