@@ -146,6 +146,10 @@ describe.skipIf(!browserAvailable)('dashboard in chromium', () => {
     expect(await details.textContent()).toContain(`${fmtInt(compressed.input_tokens_original)} before → ${fmtInt(compressed.input_tokens_optimized)} after`);
     expect(await details.textContent()).toMatch(/transforms: log_compressor \d/);
     await b.screenshot('session');
+    // a smaller laptop screen
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await b.screenshot('session-1280');
+    await page.setViewportSize({ width: 1440, height: 900 });
   });
 
   it('keyboard: r refreshes, t switches the theme', async () => {

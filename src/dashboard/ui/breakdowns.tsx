@@ -52,10 +52,9 @@ function Projects({ s }: { s: Stats }) {
         columns={[
           { label: 'Project', cell: ([p]) => <span class="mono">{p}</span> },
           { label: 'Requests', num: true, cell: ([, t]) => fmtInt(t.requests) },
-          { label: 'Saved', num: true, cell: ([, t]) => fmtInt(t.tokens_saved) },
-          { label: 'Savings', num: true, title: 'whole wire: saved / (sent + saved)', cell: ([, t]) => fmtPct(t.savings_percent) },
+          { label: 'Saved', num: true, title: 'tokens saved (whole wire: saved / (sent + saved))', cell: ([, t]) => <>{fmtInt(t.tokens_saved)} <span class="muted">{fmtPct(t.savings_percent, 0)}</span></> },
           { label: 'USD saved', num: true, cell: ([, t]) => fmtUsd(t.compression_savings_usd) },
-          { label: 'Last active', cell: ([, t]) => fmtDateTime(t.last_activity_at) },
+          { label: 'Last active', class: 'nowrap', cell: ([, t]) => fmtDateTime(t.last_activity_at) },
         ]}
       />
     </Card>

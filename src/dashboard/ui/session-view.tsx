@@ -100,18 +100,17 @@ function Scopes({ s }: { s: Stats }) {
   const p = s.persistent_savings;
   const rows: ScopeRow[] = [
     { scope: 'This process', note: `since ${fmtClock(s.dollar_figures.counters_reset_at)}`, requests: s.requests.total, tokensSaved: s.tokens.saved, savedUsd: s.cost.total_savings_usd, inputTokens: s.tokens.input, spendUsd: s.cost.total_cost_usd },
-    fromTotals('Session', p.display_session.started_at ? `since ${fmtClock(p.display_session.started_at)}, ends after 60 min idle` : 'no requests yet', p.display_session),
-    fromTotals('Lifetime', p.storage.stateless ? 'stateless: read-only store' : `durable store (${p.storage.backend})`, p.lifetime),
+    fromTotals('Session', p.display_session.started_at ? `since ${fmtClock(p.display_session.started_at)}` : 'no requests yet', p.display_session),
+    fromTotals('Lifetime', p.storage.stateless ? 'stateless: read-only store' : `durable ${p.storage.backend} store`, p.lifetime),
   ];
   return (
-    <Card title="Scopes" note="each row counts a different period" testid="scopes">
+    <Card title="Scopes" note="each row counts a different period; a session ends after 60 min without requests" testid="scopes">
       <Table
         testid="scopes-table" rows={rows} rowKey={(r) => r.scope}
         columns={[
-          { label: 'Scope', cell: (r) => <><b>{r.scope}</b> <span class="muted">{r.note}</span></> },
+          { label: 'Scope', cell: (r) => <><div class="nowrap"><b>{r.scope}</b></div><div class="muted small">{r.note}</div></> },
           { label: 'Requests', num: true, cell: (r) => fmtInt(r.requests) },
-          { label: 'Input tokens', num: true, cell: (r) => fmtInt(r.inputTokens) },
-          { label: 'Tokens saved', num: true, cell: (r) => fmtInt(r.tokensSaved) },
+          { label: 'Tokens saved', num: true, title: 'of input tokens sent', cell: (r) => <span title={`${fmtInt(r.inputTokens)} input tokens sent`}>{fmtInt(r.tokensSaved)}</span> },
           { label: 'USD saved', num: true, cell: (r) => fmtUsd(r.savedUsd) },
           { label: 'Spend', num: true, title: 'input + output at list prices', cell: (r) => fmtUsd(r.spendUsd) },
         ]}
