@@ -1,4 +1,5 @@
 import type { ConfigOf } from '../field.js';
+import { dashboardFields } from './dashboard.js';
 import { liveFields } from './live.js';
 import { observabilityFields } from './observability.js';
 import { compressionFields } from './compression.js';
@@ -12,6 +13,7 @@ export const allFields = {
   ...liveFields,
   ...observabilityFields,
   ...compressionFields,
+  ...dashboardFields,
 } as const;
 
 export type Config = ConfigOf<typeof allFields>;
