@@ -1,4 +1,5 @@
 import type { ConfigOf } from '../field.js';
+import { controlsFields } from './controls.js';
 import { liveFields } from './live.js';
 import { observabilityFields } from './observability.js';
 import { proxyFields } from './proxy.js';
@@ -10,6 +11,7 @@ export const allFields = {
   ...proxyFields,
   ...liveFields,
   ...observabilityFields,
+  ...controlsFields,
 } as const;
 
 export type Config = ConfigOf<typeof allFields>;
