@@ -1,4 +1,9 @@
-/** The built-in capabilities, in installation order. */
+/**
+ * The built-in capabilities, in installation order. Proxy stages run in the order their
+ * plugins install them: controls (rate limit, response cache, budget) must come before
+ * compression, and every stage-adding plugin before the proxy.
+ */
+import { controlsPlugin } from '../controls/plugin.js';
 import { liveMetricsPlugin } from '../live/plugin.js';
 import { metricsPlugin } from '../metrics/plugin.js';
 import { proxyPlugin } from '../proxy/plugin.js';
@@ -9,5 +14,5 @@ import type { Plugin } from './app.js';
 import { healthPlugin } from './health.js';
 
 export function defaultPlugins(): Plugin[] {
-  return [healthPlugin, statsPlugin, metricsPlugin, requestLogPlugin, logFilePlugin, liveMetricsPlugin, proxyPlugin];
+  return [healthPlugin, statsPlugin, metricsPlugin, requestLogPlugin, logFilePlugin, liveMetricsPlugin, controlsPlugin, proxyPlugin];
 }
