@@ -17,7 +17,7 @@ export function registerControlMetrics(
   const registers = [registry];
   const { budget, limiter, cache } = parts;
   if (budget) {
-    const globalState = () => budget.ledger.state({ scope: 'global', limit: budget.opts.config.budget }, budget.window());
+    const globalState = () => budget.ledger.read({ scope: 'global', limit: budget.opts.config.budget }, budget.window());
     const limit = budget.opts.config.budget;
     if (limit !== null) {
       new Gauge({ name: 'headroom_budget_limit_usd', help: 'Global spend limit per budget period in USD', registers, collect() { this.set(limit); } });

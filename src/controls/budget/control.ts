@@ -176,7 +176,7 @@ export class BudgetControl implements ProxyStage {
     this.alerts.set(key, level);
     const limit = s.limit as number;
     const fields = {
-      event: 'budget_alert', scope: kindOf(s.scope), scope_id: s.scope, period: this.config.budgetPeriod, level,
+      event: 'budget_alert', scope: kindOf(s.scope), scope_id: s.scope, period: this.config.budgetPeriod, threshold_percent: level,
       limit_usd: limit, spent_usd: r6(s.spent), reserved_usd: r6(s.inflight + s.others),
       percent_used: limit > 0 ? Math.round((s.spent / limit) * 1000) / 10 : 100, resets_at: iso(s.window.end),
     };
@@ -202,7 +202,7 @@ export class BudgetControl implements ProxyStage {
   statsBlock(store: BudgetDb): Record<string, unknown> {
     const window = this.window();
     this.ledger.flush();
-    const g = this.ledger.state({ scope: 'global', limit: this.config.budget }, window);
+    const g = this.ledger.read({ scope: 'global', limit: this.config.budget }, window);
     const limit = this.config.budget;
     const rejected = this.rejected;
     const h = this.ledger.health();

@@ -167,6 +167,13 @@ export class BudgetLedger {
     return s;
   }
 
+  /** The state with what every process has written, read now (for reports, not the request path). */
+  read(ref: ScopeRef, window: PeriodWindow): ScopeState {
+    const s = this.state(ref, window);
+    this.refresh(s, this.now());
+    return s;
+  }
+
   private refresh(s: ScopeState, now: number): void {
     try {
       s.dbSpent = this.st.spent.get(s.scope, s.window.start, s.window.end) as number;
