@@ -1,5 +1,16 @@
 import { field } from '../field.js';
 
+/** `UTC`, `local`, or a timezone name this runtime's `Intl` knows. */
+function knownTimezone(name: string): boolean {
+  if (name === 'UTC' || name === 'local') return true;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Controls: spend budgets, rate limits and the exact response cache (all off by default). */
 export const controlsFields = {
   budget: field.optionalNumber({
@@ -14,7 +25,7 @@ export const controlsFields = {
   budgetTimezone: field.string({
     flag: 'budget-timezone', env: ['HEADROOM_BUDGET_TIMEZONE'], default: 'UTC', group: 'controls',
     pattern: /^(?:UTC|local|[A-Za-z][A-Za-z0-9_+-]*(?:\/[A-Za-z0-9_+-]+)*)$/,
-    patternText: '`UTC`, `local` (the process timezone) or an IANA timezone name such as `Europe/Paris`',
+    patternText: '`UTC`, `local` (the process timezone) or an IANA timezone name such as `Europe/Paris`', check: knownTimezone,
     doc: 'Timezone whose calendar defines the budget period boundaries.',
   }),
   budgetPerKey: field.optionalNumber({
