@@ -18,7 +18,7 @@ const MODEL = 'claude-sonnet-4-6';
 const bodyOf = (text = 'Summarise the build log.', maxTokens = 200) =>
   JSON.stringify({ model: MODEL, max_tokens: maxTokens, messages: [{ role: 'user', content: text }] });
 /** What the proxy reserves for `body` (the same estimate and price it uses). */
-const reservation = (body: string) => reservationFor('anthropic', MODEL, estimateRequest('messages', JSON.parse(body) as Json, Buffer.from(body), 4096));
+const reservation = (body: string) => reservationFor('anthropic', MODEL, estimateRequest('messages', JSON.parse(body) as Json, 4096));
 
 const message = (h: Harness, body = bodyOf(), headers: Record<string, string> = {}) =>
   send(`${h.url}/v1/messages`, { body, headers: { ...anthropicHeaders(FAKE_ANTHROPIC_KEY), ...headers } });

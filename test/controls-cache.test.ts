@@ -46,6 +46,16 @@ describe('cache key', () => {
     expect(keyOf({ ...base, ...change })).not.toBe(keyOf(base));
   });
 
+  it('long strings (tool output) are compared in full, and cannot be confused with short ones', () => {
+    const long = 'line "quoted" \\ \n'.repeat(100);
+    const withContent = (content: string) => ({ ...base, messages: [{ role: 'user', content }] });
+    expect(keyOf(withContent(long))).toBe(keyOf(withContent(long.slice(0))));
+    expect(keyOf(withContent(long))).not.toBe(keyOf(withContent(`${long.slice(0, -1)}!`)));
+    expect(keyOf(withContent(long))).not.toBe(keyOf(withContent(long.slice(1))));
+    // a short string that spells out the long form's prefix is still a different key
+    expect(canonicalBody(withContent('s4:abcd'))).not.toBe(canonicalBody(withContent('abcd')));
+  });
+
   it('is per API key, route and beta header', () => {
     expect(keyOf(base, 'abc')).not.toBe(keyOf(base, 'abd'));
     expect(keyOf(base, null)).not.toBe(keyOf(base, 'abc'));

@@ -16,7 +16,7 @@ type Json = Record<string, any>;
 const CHILD = resolve('test/fixtures/stats-child.mjs');
 const MODEL = 'claude-sonnet-4-6';
 const body = JSON.stringify({ model: MODEL, max_tokens: 300, messages: [{ role: 'user', content: 'Explain the failing test.' }] });
-const reservation = reservationFor('anthropic', MODEL, estimateRequest('messages', JSON.parse(body) as Json, Buffer.from(body), 4096));
+const reservation = reservationFor('anthropic', MODEL, estimateRequest('messages', JSON.parse(body) as Json, 4096));
 
 interface Child {
   proc: ChildProcess;

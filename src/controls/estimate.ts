@@ -70,38 +70,15 @@ function maxOutput(api: ApiKind, body: Json, fallback: number): number {
   return (max ?? fallback) * n;
 }
 
-const BASE64_MARK = Buffer.from('base64');
-
-/**
- * Estimates a parsed request. `raw` is the body as received when it is plain JSON (not
- * content-encoded): its length stands in for the text bytes unless it carries base64 data,
- * which needs the walk to be told apart from text.
- */
-export function estimateRequest(api: ApiKind, body: Json, raw: Buffer | null, defaultMaxOutput: number): RequestEstimate {
-  let bytes: number;
-  let images = 0;
-  let cacheControl: boolean;
-  if (raw && raw.indexOf(BASE64_MARK) === -1 && raw.length > 0) {
-    bytes = raw.length;
-    cacheControl = raw.indexOf('"cache_control"') !== -1;
-    // image URLs (not base64) still cost image tokens
-    if (raw.indexOf('image') !== -1) {
-      const acc = { bytes: 0, images: 0, cacheControl: false };
-      walk(body, acc);
-      images = acc.images;
-    }
-  } else {
-    const acc = { bytes: 0, images: 0, cacheControl: false };
-    walk(body, acc);
-    bytes = acc.bytes;
-    images = acc.images;
-    cacheControl = acc.cacheControl;
-  }
+/** Estimates a parsed request (one walk over it: text bytes, images, `cache_control`). */
+export function estimateRequest(api: ApiKind, body: Json, defaultMaxOutput: number): RequestEstimate {
+  const acc = { bytes: 0, images: 0, cacheControl: false };
+  walk(body, acc);
   return {
-    inputTokens: Math.ceil(bytes / BYTES_PER_TOKEN) + images * TOKENS_PER_IMAGE,
+    inputTokens: Math.ceil(acc.bytes / BYTES_PER_TOKEN) + acc.images * TOKENS_PER_IMAGE,
     maxOutputTokens: maxOutput(api, body, defaultMaxOutput),
-    cacheControl,
-    images,
+    cacheControl: acc.cacheControl,
+    images: acc.images,
   };
 }
 

@@ -10,13 +10,11 @@ export function isMetered(ex: Exchange): boolean {
 
 const estimates = new WeakMap<Exchange, RequestEstimate>();
 
-/** The request's estimate, from the body as the client sent it (before any compression). */
+/** The request's estimate, from the parsed body as the client sent it (before any compression). */
 export function estimateOf(ex: Exchange, defaultMaxTokens: number): RequestEstimate {
   let est = estimates.get(ex);
   if (!est) {
-    const encoded = ex.req.headers['content-encoding'];
-    const plain = encoded === undefined || encoded === 'identity';
-    est = estimateRequest(ex.route.api, ex.json ?? {}, plain ? ex.body : null, defaultMaxTokens);
+    est = estimateRequest(ex.route.api, ex.json ?? {}, defaultMaxTokens);
     estimates.set(ex, est);
   }
   return est;

@@ -62,6 +62,7 @@ export class BudgetControl implements ProxyStage {
   private readonly config: BudgetConfig;
   private readonly log: Logger;
   private readonly now: () => number;
+  private resetsAt = { end: 0, text: '' };
 
   constructor(readonly opts: BudgetControlOptions) {
     this.config = opts.config;
@@ -113,10 +114,15 @@ export class BudgetControl implements ProxyStage {
       'x-headroom-budget-limit-usd': String(tight.limit),
       'x-headroom-budget-remaining-usd': (tight.remaining as number).toFixed(6),
       'x-headroom-budget-period': this.config.budgetPeriod,
-      'x-headroom-budget-resets-at': iso(window.end),
+      'x-headroom-budget-resets-at': this.resetsText(window),
     };
     if (tight.scope !== 'global') h['x-headroom-budget-scope'] = kindOf(tight.scope);
     return h;
+  }
+
+  private resetsText(window: PeriodWindow): string {
+    if (this.resetsAt.end !== window.end) this.resetsAt = { end: window.end, text: iso(window.end) };
+    return this.resetsAt.text;
   }
 
   /** Headers for a reply another stage produced (rate limit, cache hit). */
