@@ -22,3 +22,4 @@ export { costOf, FALLBACK_RATES, priceFor, type CostBreakdown, type ModelPrice, 
 export { accountingOf, type Accounting } from './stats/accounting.js';
 export { statsServiceOf, type StatsService } from './stats/service.js';
 export type { SavingsEvent, StatsStore } from './stats/store/types.js';
+export { controlsOf, controlsPlugin, createControlsPlugin, type Controls, type ControlsOptions } from './controls/plugin.js';
