@@ -295,7 +295,7 @@ describe('budget errors parse as errors in the official SDKs', () => {
     const e = err as InstanceType<typeof Anthropic.RateLimitError>;
     expect(e.status).toBe(429);
     expect((e.error as Json).error.type).toBe('budget_exceeded');
-    expect(e.message).toContain('more than the global budget of $0.0000 per daily period');
+    expect(e.message).toMatch(/more than the global budget of \$0\.0000 per daily period \(spent \$0\.0000 so far; resets at \d{4}-\d\d-\d\dT00:00:00Z\); lower max_tokens or raise the budget\./);
     const stream = client.messages.stream({ model: MODEL, max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] });
     await expect(stream.finalMessage()).rejects.toBeInstanceOf(Anthropic.RateLimitError);
     await h.waitForOutcomes(2);

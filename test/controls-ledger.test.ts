@@ -143,6 +143,23 @@ describe('budget ledger: durable and shared between processes', () => {
     live.close();
   });
 
+  it('when the store fails, decisions go on from the last known figures and health says so', () => {
+    const t = Date.parse('2026-03-10T12:00:00Z');
+    const w = periodWindow('daily', t);
+    const lines: string[] = [];
+    const log = createLogger({ level: 'warn', destination: { write: (s: string) => void lines.push(s) } });
+    const db = fileDb();
+    const ledger = new BudgetLedger({ db, log, now: () => t });
+    const r = ledger.reserve(global(1), w, 0.3);
+    if (r.ok) ledger.settle(r.reservation, 0.3);
+    ledger.flush();
+    db.close();
+    expect(ledger.reserve(global(1), w, 0.5).ok).toBe(true);
+    expect(ledger.reserve(global(1), w, 0.5).ok).toBe(false); // 0.3 spent + 0.5 in flight
+    expect(ledger.health().ok).toBe(false);
+    expect(lines.join('')).toContain('budget store unavailable; deciding from the last known figures');
+  });
+
   it('stateless mode keeps the budget in memory and writes no file', () => {
     const { db, backend, path } = openBudgetDb({ workspaceDir: dir, stateless: true }, silentLogger());
     open.push(db);

@@ -137,7 +137,7 @@ export class BudgetControl implements ProxyStage {
     const period = this.config.budgetPeriod;
     const scope = describeScope(s.scope);
     const message = amount > limit
-      ? `This request may cost up to ${usd(amount)}, more than ${scope} of ${usd(limit)} per ${period} period; lower max_tokens or raise the budget.`
+      ? `This request may cost up to ${usd(amount)}, more than ${scope} of ${usd(limit)} per ${period} period (spent ${usd(s.spent)} so far; resets at ${iso(window.end)}); lower max_tokens or raise the budget.`
       : `Budget exceeded for the ${period} period (${scope}): spent ${usd(s.spent)} of ${usd(limit)}, ${usd(s.inflight + s.others)} reserved by requests in flight; this request may cost up to ${usd(amount)}. Resets at ${iso(window.end)}.`;
     const headers: OutgoingHttpHeaders = {
       ...this.headersFor(refs, window),
