@@ -2,7 +2,7 @@
 // budget), measured on the built package.
 //   1. In process: each stage's work per request (before the upstream call, plus the
 //      settlement when the outcome arrives), in microseconds, for a small chat request (~1 KB)
-//      and an agent turn with tool output (~100 KB); plus the budget's occasional SQLite work
+//      and an agent turn with tool output (~80 KB); plus the budget's occasional SQLite work
 //      (a lease-growth transaction, a batched flush) and what it adds per request at 1,000 req/s.
 //   2. End to end: CPU time of a proxy process per request (autocannon, mock upstream) with
 //      the controls off, with budget + rate limits on, and with every request a cache hit.
@@ -37,7 +37,7 @@ function bodies() {
       { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: log }] },
     ],
   };
-  return { 'chat ~1 KB': small, 'agent turn ~100 KB': agent };
+  return { 'chat ~1 KB': small, 'agent turn ~80 KB': agent };
 }
 
 /** A synthetic exchange as the proxy handler builds it (body read and parsed), without sockets. */
