@@ -9,7 +9,7 @@ import { MockUpstream } from '../src/mock/upstream.js';
 import { accountingOf } from '../src/stats/accounting.js';
 import { startControlsHarness, logged, until } from './helpers/controls.js';
 import { FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, type Harness } from './helpers/harness.js';
-import { anthropicHeaders, openaiHeaders, type RawResponse, send } from './helpers/http.js';
+import { anthropicHeaders, openaiHeaders, send } from './helpers/http.js';
 import { UpstreamGate } from './helpers/upstream-gate.js';
 
 type Json = Record<string, any>;
@@ -325,4 +325,3 @@ describe('budget errors parse as errors in the official SDKs', () => {
   });
 });
 
-export type { RawResponse };
