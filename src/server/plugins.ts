@@ -1,5 +1,10 @@
-/** The built-in capabilities, in installation order (one per line). */
+/**
+ * The built-in capabilities, in installation order (one per line). Proxy stages run in the
+ * order their plugins install them: controls (rate limit, response cache, budget) before
+ * compression, and every stage-adding plugin before the proxy.
+ */
 import { compressionPlugin } from '../compress-api/plugin.js';
+import { controlsPlugin } from '../controls/plugin.js';
 import { dashboardPlugin } from '../dashboard/plugin.js';
 import { liveMetricsPlugin } from '../live/plugin.js';
 import { metricsPlugin } from '../metrics/plugin.js';
@@ -19,7 +24,7 @@ export function defaultPlugins(): Plugin[] {
     logFilePlugin,
     liveMetricsPlugin,
     dashboardPlugin,
-    // proxy stages run in installation order: controls before compression, compression last
+    controlsPlugin,
     compressionPlugin,
     proxyPlugin,
   ];

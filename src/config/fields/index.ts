@@ -1,5 +1,6 @@
 import type { ConfigOf } from '../field.js';
 import { dashboardFields } from './dashboard.js';
+import { controlsFields } from './controls.js';
 import { liveFields } from './live.js';
 import { observabilityFields } from './observability.js';
 import { compressionFields } from './compression.js';
@@ -14,6 +15,7 @@ export const allFields = {
   ...observabilityFields,
   ...compressionFields,
   ...dashboardFields,
+  ...controlsFields,
 } as const;
 
 export type Config = ConfigOf<typeof allFields>;
