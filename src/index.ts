@@ -5,6 +5,7 @@ export { App, createApp, type AppOptions, type Plugin } from './server/app.js';
 export { Funnel, type Sink, type SinkStats } from './telemetry/funnel.js';
 export type {
   ApiKind,
+  CompressionMode,
   CompressionSummary,
   ErrorType,
   OutcomeKind,
@@ -22,3 +23,22 @@ export { costOf, FALLBACK_RATES, priceFor, type CostBreakdown, type ModelPrice, 
 export { accountingOf, type Accounting } from './stats/accounting.js';
 export { statsServiceOf, type StatsService } from './stats/service.js';
 export type { SavingsEvent, StatsStore } from './stats/store/types.js';
+export { compress, detectFormat, type CompressOptions, type CompressResult, type MessageFormat } from './sdk/compress.js';
+export {
+  compressRequest,
+  contentHash,
+  CompressOptionsError,
+  DEFAULT_SETTINGS,
+  findMarkers,
+  formatMarker,
+  hasMarker,
+  normaliseHash,
+  RETRIEVE_TOOL_NAME,
+  type CcrEntry,
+  type CompressSettings,
+  type FoundMarker,
+  type SavingsProfile,
+} from './compress/index.js';
+export { BoundedOriginals, originalsSinkFor, setOriginalsSink, type OriginalEntry, type OriginalsSink } from './ccr/originals.js';
+export { MemoryReplayStore, SqliteReplayStore, type ReplayStore, type ReplayStats } from './ccr/replay.js';
+export { controlsOf, controlsPlugin, createControlsPlugin, type Controls, type ControlsOptions } from './controls/plugin.js';

@@ -73,7 +73,17 @@ export interface CompressionSummary {
   savedByTransform?: Record<string, number>;
   /** Tokens attributed to detected waste signals (e.g. `repeated_tool_output`). */
   wasteSignals?: Record<string, number>;
+  /**
+   * What compression did with the request: `optimize` (forwarded compressed where it paid),
+   * `audit` (measured only, forwarded unchanged), `passthrough`/`bypass` (skipped on the
+   * client's request), `off` (disabled by config). Absent when compression does not apply.
+   */
+  mode?: CompressionMode;
+  /** Tokens compression saves or, in audit mode, would have saved. */
+  potentialTokensSaved?: number;
 }
+
+export type CompressionMode = 'optimize' | 'audit' | 'passthrough' | 'bypass' | 'off';
 
 export interface ToolCounts {
   /** Tool definitions sent in the request. */

@@ -4,7 +4,7 @@
  * Message bodies are included only when `--log-messages` put them on the outcome.
  */
 import { createHash } from 'node:crypto';
-import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+import { decodeBody } from '../proxy/encoding.js';
 import { accountingOf } from '../stats/accounting.js';
 import type { RequestOutcome } from './outcome.js';
 import { redactSecrets } from './redact.js';
@@ -33,24 +33,10 @@ export function pyJson(v: unknown, sortKeys = false): string {
   return 'null';
 }
 
-function decode(body: Buffer, encoding: string | null): Buffer {
-  switch ((encoding ?? '').trim().toLowerCase()) {
-    case 'gzip':
-    case 'x-gzip':
-      return gunzipSync(body);
-    case 'deflate':
-      return inflateSync(body);
-    case 'br':
-      return brotliDecompressSync(body);
-    default:
-      return body;
-  }
-}
-
 function parseBody(body: Buffer | null, encoding: string | null): Json | null {
   if (!body) return null;
   try {
-    const v = JSON.parse(decode(body, encoding).toString('utf8')) as unknown;
+    const v = JSON.parse(decodeBody(body, encoding).toString('utf8')) as unknown;
     return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : null;
   } catch {
     return null;
@@ -192,10 +178,21 @@ export function requestRecord(o: RequestOutcome, opts: RecordOptions): BuiltReco
   record.price_fallback = a.fallbackPriced;
   record.stack = o.stack;
   record.project = o.project;
+  record.upstream_ms = o.timing.upstreamMs === null ? null : round2(o.timing.upstreamMs);
+  record.upstream_attempts = o.timing.upstreamAttempts;
+  record.stage_timings_ms = round2Map(o.timing.stagesMs);
+  record.transform_timings_ms = round2Map(o.compression.timingsMs);
   return { record, imagesRedacted };
 }
 
 const round6 = (n: number) => Math.round(n * 1e6) / 1e6;
+const round2 = (n: number) => Math.round(n * 100) / 100;
+
+function round2Map(m: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k in m) out[k] = round2(m[k] ?? 0);
+  return out;
+}
 
 /** The in-memory record (`/stats.request_logs`): the file record without message bodies. */
 export function recordWithoutBodies(r: Json): Json {

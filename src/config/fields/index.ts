@@ -1,7 +1,10 @@
 import type { ConfigOf } from '../field.js';
+import { dashboardFields } from './dashboard.js';
+import { controlsFields } from './controls.js';
 import { liveFields } from './live.js';
 import { observabilityFields } from './observability.js';
 import { otelFields } from './otel.js';
+import { compressionFields } from './compression.js';
 import { proxyFields } from './proxy.js';
 import { serverFields } from './server.js';
 
@@ -12,6 +15,9 @@ export const allFields = {
   ...liveFields,
   ...observabilityFields,
   ...otelFields,
+  ...compressionFields,
+  ...dashboardFields,
+  ...controlsFields,
 } as const;
 
 export type Config = ConfigOf<typeof allFields>;

@@ -1,0 +1,70 @@
+/**
+ * Where the originals of lossy cuts go, keyed by the hash their markers carry. Issue 4's CCR
+ * store replaces the default sink with `setOriginalsSink(app, store)`; until then the
+ * compression stage keeps originals in a bounded in-memory map (`BoundedOriginals`).
+ */
+
+export interface OriginalEntry {
+  /** 24 lowercase hex: SHA-256 of `original`, as in the marker. */
+  hash: string;
+  original: string;
+  toolName: string | null;
+  originalItems: number;
+  keptItems: number;
+  /** Unit of the item counts: rows, lines, matches, sentences, diff lines, characters, items. */
+  unit: string;
+  transforms: string[];
+}
+
+export interface OriginalsSink {
+  /** Stores entries (idempotent: the same hash always has the same original). */
+  put(entries: readonly OriginalEntry[]): void;
+}
+
+/** Keeps the most recently stored originals within a byte budget. */
+export class BoundedOriginals implements OriginalsSink {
+  private readonly map = new Map<string, OriginalEntry>();
+  private bytes = 0;
+
+  constructor(private readonly maxBytes = 64 * 1024 * 1024, private readonly maxEntries = 10_000) {}
+
+  put(entries: readonly OriginalEntry[]): void {
+    for (const e of entries) {
+      const old = this.map.get(e.hash);
+      if (old) {
+        this.map.delete(e.hash);
+        this.bytes -= old.original.length * 2;
+      }
+      this.map.set(e.hash, e);
+      this.bytes += e.original.length * 2;
+    }
+    for (const [hash, e] of this.map) {
+      if (this.bytes <= this.maxBytes && this.map.size <= this.maxEntries) break;
+      this.map.delete(hash);
+      this.bytes -= e.original.length * 2;
+    }
+  }
+
+  get(hash: string): OriginalEntry | undefined {
+    return this.map.get(hash.toLowerCase());
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  stats(): { entries: number; bytes: number; maxBytes: number } {
+    return { entries: this.map.size, bytes: this.bytes, maxBytes: this.maxBytes };
+  }
+}
+
+const sinks = new WeakMap<object, OriginalsSink>();
+
+/** The sink in use for an app (set by the compression plugin, replaced by the CCR store). */
+export function originalsSinkFor(app: object): OriginalsSink | undefined {
+  return sinks.get(app);
+}
+
+export function setOriginalsSink(app: object, sink: OriginalsSink): void {
+  sinks.set(app, sink);
+}

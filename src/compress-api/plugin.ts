@@ -1,0 +1,81 @@
+/**
+ * The compression capability: the proxy stage, `POST /v1/compress`, the replay map (SQLite in
+ * the workspace directory, or memory when `--stateless`), the default originals sink and a
+ * `compression` health check.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { type CompressSettings, DEFAULT_SETTINGS, PROFILE_SETTINGS, resolveSettings, type SavingsProfile } from '../compress/options.js';
+import { warmTokenizers } from '../compress/tokens.js';
+import { BoundedOriginals, originalsSinkFor, setOriginalsSink } from '../ccr/originals.js';
+import { MemoryReplayStore, type ReplayStore, SqliteReplayStore } from '../ccr/replay.js';
+import type { Config } from '../config/index.js';
+import { compressionStage } from '../proxy/stages/compression.js';
+import type { App, Plugin } from '../server/app.js';
+import { compressHandler } from './route.js';
+
+/**
+ * Server-side settings: defaults, then the savings profile, then every option whose value
+ * differs from its default (so a profile sets what the operator left alone).
+ */
+export function settingsFromConfig(config: Config): CompressSettings {
+  const profile = config.savingsProfile === 'none' ? null : (config.savingsProfile as SavingsProfile);
+  const base: CompressSettings = { ...DEFAULT_SETTINGS, ...(profile ? PROFILE_SETTINGS[profile] : {}), savingsProfile: profile };
+  const explicit: Record<string, unknown> = {};
+  const pick = <K extends keyof CompressSettings>(key: K, value: CompressSettings[K]) => {
+    const def = DEFAULT_SETTINGS[key];
+    const same = Array.isArray(value) && Array.isArray(def) ? value.join('\u0000') === def.join('\u0000') : value === def;
+    if (!same) explicit[key] = value;
+  };
+  pick('compressUserMessages', config.compressUserMessages);
+  pick('protectRecent', config.protectRecent);
+  pick('protectAnalysisContext', config.protectAnalysisContext);
+  pick('targetRatio', config.targetRatio);
+  pick('minTokensToCompress', config.minTokensToCompress);
+  pick('maxItems', config.maxItems);
+  pick('excludeTools', config.excludeTools);
+  return resolveSettings(explicit, base);
+}
+
+export function createReplayStore(app: App): ReplayStore {
+  const { config } = app;
+  const opts = { ttlMs: config.replayTtlSeconds * 1000, maxBytes: config.replayMaxBytes };
+  if (config.stateless) return new MemoryReplayStore(opts);
+  const path = join(config.workspaceDir, 'replay.db');
+  try {
+    mkdirSync(config.workspaceDir, { recursive: true });
+    return new SqliteReplayStore({
+      ...opts,
+      path,
+      onError: (err) => app.log.error({ err: (err as Error)?.message }, 'replay map write failed'),
+    });
+  } catch (err) {
+    // Proxying must not depend on it: without persistence a restart only costs cache hits.
+    app.log.error({ err: (err as Error)?.message, path }, 'cannot open the replay map database; keeping decisions in memory only');
+    return new MemoryReplayStore(opts);
+  }
+}
+
+export const compressionPlugin: Plugin = {
+  name: 'compression',
+  setup(app: App) {
+    const settings = settingsFromConfig(app.config);
+    const replay = createReplayStore(app);
+    const fallback = new BoundedOriginals();
+    if (!originalsSinkFor(app)) setOriginalsSink(app, fallback);
+    const originals = () => originalsSinkFor(app);
+    if (app.config.optimize) warmTokenizers();
+    app.addStage(compressionStage({ config: app.config, log: app.log, settings, replay, originals }));
+    app.router.add('POST', '/v1/compress', compressHandler({ host: app, config: app.config, log: app.log, settings, originals }), 'admin');
+    app.healthChecks.set('compression', () => {
+      const s = replay.stats();
+      return {
+        enabled: app.config.optimize,
+        ready: true,
+        replay: { backend: s.backend, entries: s.entries, bytes: s.bytes, hits: s.hits, misses: s.misses },
+        originals: originalsSinkFor(app) === fallback ? { backend: 'memory', entries: fallback.size } : { backend: 'external' },
+      };
+    });
+    app.onClose(() => replay.close());
+  },
+};

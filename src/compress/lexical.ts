@@ -1,0 +1,195 @@
+/**
+ * Lexical helpers shared by the transforms: error/warning keywords, line templates, the
+ * user's query (exact anchors and BM25 terms) and a small deterministic BM25 scorer.
+ */
+
+/** Whole-word error vocabulary (lower-cased matching). */
+export const ERROR_WORD_RE =
+  /\b(?:error|errors|errored|exception|exceptions|failed|failure|failures|fatal|critical|crash|crashed|panic|panicked|abort|aborted|timeout|timed out|denied|rejected|refused|traceback|segfault|unhandled|uncaught)\b/i;
+
+export const WARN_WORD_RE = /\b(?:warn|warning|warnings|deprecated)\b/i;
+
+/** Keywords that make a short tool output "error-bearing" (two distinct ones are required). */
+const ERROR_PROTECT_WORDS = ['error', 'fail', 'exception', 'traceback', 'fatal', 'panic', 'crash'];
+
+export function distinctErrorKeywords(text: string): number {
+  const lower = text.toLowerCase();
+  let n = 0;
+  for (const w of ERROR_PROTECT_WORDS) if (lower.includes(w)) n++;
+  return n;
+}
+
+/** Lines that look like a unit of "the same thing happened again": digits, hex, ids, paths collapsed. */
+export function lineTemplate(line: string, max = 120): string {
+  return line
+    .slice(0, 400)
+    .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, '<uuid>')
+    .replace(/0x[0-9a-f]+/gi, '<hex>')
+    .replace(/\b[0-9a-f]{12,}\b/gi, '<hex>')
+    .replace(/\d+(?:\.\d+)?/g, '#')
+    .replace(/(?:\/[\w.-]+){2,}\/?/g, '<path>')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, max);
+}
+
+export interface Query {
+  /** The text the query came from (the user's latest message), possibly empty. */
+  text: string;
+  /** Lower-cased exact anchors: UUIDs, long numbers, ids with digits, quoted strings, emails, hosts. */
+  anchors: string[];
+  /** Lower-cased BM25 terms (deduplicated, sorted). */
+  terms: string[];
+}
+
+const STOP = new Set(
+  ('a an and are as at be but by can could did do does for from has have how i if in into is it its me my of on or our ' +
+    'please should so than that the their them then there these this those to us was we were what when where which who ' +
+    'why will with would you your show find get give list tell see look check run make use any all some one two also just ' +
+    'about after again been before being both each few more most other same such only own very here now out up down off over ' +
+    'under why let lets need want like file files').split(' '),
+);
+
+export const EMPTY_QUERY: Query = { text: '', anchors: [], terms: [] };
+
+/** Extracts exact anchors and BM25 terms from the user's latest message. */
+export function parseQuery(text: string | null | undefined): Query {
+  const t = (text ?? '').slice(0, 4000);
+  if (!t.trim()) return EMPTY_QUERY;
+  const anchors = new Set<string>();
+  const add = (s: string) => {
+    const v = s.trim().toLowerCase();
+    if (v.length >= 2 && v.length <= 80) anchors.add(v);
+  };
+  for (const m of t.matchAll(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi)) add(m[0]);
+  for (const m of t.matchAll(/[\w.+-]+@[\w-]+\.[\w.-]+/g)) add(m[0]);
+  // identifiers that carry digits: REQ-12345, doc_42, build #9812, v2.3.1 (not bare short numbers)
+  for (const m of t.matchAll(/\b[A-Za-z][\w-]*[_-]\d[\w-]*\b|\b[A-Za-z]+\d{2,}\w*\b|\b\d{4,}\b/g)) add(m[0]);
+  for (const m of t.matchAll(/"([^"\n]{2,60})"|'([^'\n]{2,60})'|`([^`\n]{2,60})`/g)) add(m[1] ?? m[2] ?? m[3] ?? '');
+  for (const m of t.matchAll(/\b(?:[a-z0-9-]+\.)+(?:com|net|org|io|dev|internal|local|cloud|ai)\b/gi)) add(m[0]);
+  const terms = new Set<string>();
+  for (const w of tokenize(t)) if (w.length > 2 && !STOP.has(w)) terms.add(w);
+  return { text: t, anchors: [...anchors].sort(), terms: [...terms].sort() };
+}
+
+/** Lower-cased word tokens: UUIDs, numbers of 4+ digits, and `[a-z0-9_]+` runs. */
+export function tokenize(text: string): string[] {
+  return text.toLowerCase().match(/[a-z0-9_]+/g) ?? [];
+}
+
+/** The anchors of `query` contained in `lowerText`. */
+export function matchesAnchor(query: Query, lowerText: string): boolean {
+  for (const a of query.anchors) if (lowerText.includes(a)) return true;
+  return false;
+}
+
+/**
+ * BM25 scores of `docs` (lower-cased texts) for the query terms, normalised to 0..1 by the
+ * best document. Terms present in more than half of the documents carry no weight. Documents
+ * containing no term are not tokenized (their length is estimated).
+ */
+export function bm25(query: Query, docs: readonly string[]): number[] {
+  const scores = new Array<number>(docs.length).fill(0);
+  if (query.terms.length === 0 || docs.length === 0) return scores;
+  const k1 = 1.5;
+  const b = 0.75;
+  const n = docs.length;
+  // Terms found (as substrings) in more than half of the documents carry no weight: drop them
+  // before tokenizing, so common words do not force tokenizing every document.
+  let terms = query.terms;
+  if (n > 4) {
+    terms = terms.filter((t) => {
+      let c = 0;
+      for (const d of docs) if (d.includes(t) && ++c > n / 2) return false;
+      return true;
+    });
+    if (terms.length === 0) return scores;
+  }
+  const termSet = new Set(terms);
+  const lengths = new Array<number>(n);
+  const tfs: (Map<string, number> | null)[] = new Array(n).fill(null);
+  const df = new Map<string, number>();
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const d = docs[i] as string;
+    let any = false;
+    for (const t of terms) {
+      if (d.includes(t)) {
+        any = true;
+        break;
+      }
+    }
+    if (!any) {
+      lengths[i] = Math.max(1, Math.round(d.length / 6));
+      total += lengths[i] as number;
+      continue;
+    }
+    const words = tokenize(d);
+    lengths[i] = words.length;
+    total += words.length;
+    const tf = new Map<string, number>();
+    for (const w of words) if (termSet.has(w)) tf.set(w, (tf.get(w) ?? 0) + 1);
+    for (const w of tf.keys()) df.set(w, (df.get(w) ?? 0) + 1);
+    tfs[i] = tf;
+  }
+  const avg = total / n || 1;
+  let best = 0;
+  for (let i = 0; i < n; i++) {
+    const tf = tfs[i];
+    if (!tf) continue;
+    let s = 0;
+    for (const [w, f] of tf) {
+      const d = df.get(w) ?? 0;
+      if (d > n / 2 && n > 4) continue;
+      const idf = Math.log(1 + (n - d + 0.5) / (d + 0.5));
+      s += (idf * f * (k1 + 1)) / (f + k1 * (1 - b + (b * (lengths[i] as number)) / avg));
+    }
+    scores[i] = s;
+    if (s > best) best = s;
+  }
+  if (best > 0) for (let i = 0; i < n; i++) scores[i] = (scores[i] as number) / best;
+  return scores;
+}
+
+/** Evenly spaced indices in [lo, hi) not already in `taken`, up to `count` of them. */
+export function strideFill(lo: number, hi: number, count: number, taken: Set<number>): number[] {
+  const out: number[] = [];
+  const span = hi - lo;
+  if (count <= 0 || span <= 0) return out;
+  const step = span / (count + 1);
+  for (let k = 1; k <= count; k++) {
+    const base = lo + Math.floor(step * k);
+    for (const off of [0, 1, -1, 2, -2]) {
+      const i = base + off;
+      if (i >= lo && i < hi && !taken.has(i)) {
+        taken.add(i);
+        out.push(i);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/** Number of kept items for a list of `n` items with the given diversity (0..1). */
+export function adaptiveK(n: number, diversity: number, minK: number, maxK: number, targetRatio: number | null): number {
+  if (targetRatio !== null) return Math.min(n, Math.max(minK, Math.ceil(n * targetRatio)));
+  // short lists: the budget never exceeds a third of the items
+  const top = Math.max(minK, Math.min(maxK, Math.ceil(n / 3)));
+  const k = minK + Math.round((top - minK) * Math.sqrt(Math.max(0, Math.min(1, diversity))));
+  return Math.min(n, Math.max(minK, Math.min(top, k)));
+}
+
+/** Share of distinct templates among (a sample of) the items. */
+export function diversityOf(items: readonly string[], sample = 256): number {
+  const n = items.length;
+  if (n === 0) return 0;
+  const step = Math.max(1, Math.floor(n / sample));
+  const seen = new Set<string>();
+  let count = 0;
+  for (let i = 0; i < n; i += step) {
+    seen.add(lineTemplate(items[i] as string, 80));
+    count++;
+  }
+  return seen.size / count;
+}

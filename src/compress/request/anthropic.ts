@@ -1,0 +1,96 @@
+/**
+ * Anthropic Messages slots. The live zone is the latest `role:"user"` message, unless a later
+ * message carries a `cache_control` breakpoint. In it: string content, `text` blocks, and the
+ * content of `tool_result` blocks (a string, or the `text` parts of an array). Never touched:
+ * `system`, `tools`, assistant messages, `tool_use`, `thinking`/`redacted_thinking` (and their
+ * signatures), images, documents and any other block type.
+ */
+import { decodeString, field, fieldString, type JNode, scalarText } from '../json-scan.js';
+import { type RequestShape, type Slot, queryFrom } from './slots.js';
+
+export function anthropicShape(buf: Buffer, root: JNode, allLive: boolean, includeSystem: boolean): RequestShape {
+  const slots: Slot[] = [];
+  const messages = field(root, 'messages');
+  if (!messages || messages.t !== 'a') return { slots, queryText: '', liveNodes: [] };
+  const items = messages.items;
+  const n = items.length;
+
+  const toolNames = new Map<string, string>();
+  let lastUser = -1;
+  for (let i = 0; i < n; i++) {
+    const m = items[i];
+    const role = fieldString(buf, m, 'role');
+    if (role === 'user') lastUser = i;
+    if (role !== 'assistant') continue;
+    const content = field(m, 'content');
+    if (content?.t !== 'a') continue;
+    for (const b of content.items) {
+      if (fieldString(buf, b, 'type') !== 'tool_use') continue;
+      const id = fieldString(buf, b, 'id');
+      const name = fieldString(buf, b, 'name');
+      if (id && name) toolNames.set(id, name);
+    }
+  }
+  // a cache breakpoint after the latest user message freezes it
+  let frozen = false;
+  for (let i = lastUser + 1; i < n && !frozen; i++) {
+    const content = field(items[i], 'content');
+    if (content?.t === 'a') frozen = content.items.some((b) => field(b, 'cache_control') !== undefined);
+  }
+  const liveIndex = frozen ? -1 : lastUser;
+
+  if (includeSystem) {
+    const system = field(root, 'system');
+    const push = (node: JNode | undefined) => {
+      if (node?.t === 's') slots.push({ node, role: 'system', kind: 'text', messageIndex: -1, messagesFromEnd: n + 1, live: allLive, toolName: null, isError: false });
+    };
+    if (system?.t === 's') push(system);
+    else if (system?.t === 'a') for (const b of system.items) if (fieldString(buf, b, 'type') === 'text') push(field(b, 'text'));
+  }
+
+  let queryText = '';
+  for (let i = 0; i < n; i++) {
+    const m = items[i];
+    const role = fieldString(buf, m, 'role');
+    const live = allLive || i === liveIndex;
+    const fromEnd = n - i;
+    const content = field(m, 'content');
+    if (role === 'system' || role === 'developer') {
+      if (includeSystem && content?.t === 's') slots.push({ node: content, role: 'system', kind: 'text', messageIndex: i, messagesFromEnd: fromEnd, live, toolName: null, isError: false });
+      continue;
+    }
+    if (role !== 'user' || !content) continue;
+    const texts: string[] = [];
+    if (content.t === 's') {
+      slots.push({ node: content, role: 'user', kind: 'text', messageIndex: i, messagesFromEnd: fromEnd, live, toolName: null, isError: false });
+      texts.push(decodeString(buf, content));
+    } else if (content.t === 'a') {
+      for (const b of content.items) {
+        const type = fieldString(buf, b, 'type');
+        if (type === 'text' || (type === null && field(b, 'text')?.t === 's')) {
+          const t = field(b, 'text');
+          if (t?.t !== 's') continue;
+          slots.push({ node: t, role: 'user', kind: 'text', messageIndex: i, messagesFromEnd: fromEnd, live, toolName: null, isError: false });
+          texts.push(decodeString(buf, t));
+        } else if (type === 'tool_result') {
+          const id = fieldString(buf, b, 'tool_use_id');
+          const toolName = id ? toolNames.get(id) ?? null : null;
+          const isError = scalarText(buf, field(b, 'is_error')) === 'true';
+          const c = field(b, 'content');
+          const base = { role: 'tool' as const, kind: 'tool_result' as const, messageIndex: i, messagesFromEnd: fromEnd, live, toolName, isError };
+          if (c?.t === 's') slots.push({ node: c, ...base });
+          else if (c?.t === 'a') {
+            for (const part of c.items) {
+              const t = field(part, 'text');
+              if (fieldString(buf, part, 'type') === 'text' && t?.t === 's') slots.push({ node: t, ...base });
+            }
+          }
+        }
+      }
+    }
+    const q = queryFrom(texts);
+    if (q) queryText = q;
+  }
+  const liveNode = liveIndex >= 0 ? items[liveIndex] : undefined;
+  return { slots, queryText, liveNodes: allLive ? [...items] : liveNode ? [liveNode] : [] };
+}

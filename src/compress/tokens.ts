@@ -1,0 +1,218 @@
+/**
+ * Token counting. OpenAI models use their real BPE vocabularies through js-tiktoken
+ * (o200k_base for the GPT-4o/4.1/5 and o-series families, cl100k_base for GPT-4/3.5);
+ * Claude and every other model use a calibrated estimator (see `estimateTokens`). Very long
+ * texts are counted from an even sample and scaled, so counting stays cheap on 1 MB payloads.
+ * Counting is deterministic: same text and model, same figure.
+ */
+import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
+import type { Tiktoken } from 'js-tiktoken/lite';
+
+export interface TokenCounter {
+  /** `o200k_base`, `cl100k_base` or `estimate`. */
+  readonly name: string;
+  count(text: string): number;
+}
+
+type EncodingName = 'o200k_base' | 'cl100k_base';
+
+const require = createRequire(import.meta.url);
+const encoders = new Map<EncodingName, Tiktoken | null>();
+
+function encoder(name: EncodingName): Tiktoken | null {
+  if (encoders.has(name)) return encoders.get(name) ?? null;
+  let enc: Tiktoken | null = null;
+  try {
+    const { Tiktoken: Ctor } = require('js-tiktoken/lite') as typeof import('js-tiktoken/lite');
+    const ranks = require(`js-tiktoken/ranks/${name}`) as { default?: unknown };
+    enc = new Ctor((ranks.default ?? ranks) as ConstructorParameters<typeof Ctor>[0]);
+  } catch {
+    enc = null; // a vocabulary that fails to load falls back to estimation
+  }
+  encoders.set(name, enc);
+  return enc;
+}
+
+/** Loads the BPE vocabularies now (startup) instead of on the first request. */
+export function warmTokenizers(): void {
+  encoder('o200k_base');
+  encoder('cl100k_base');
+}
+
+export function encodingForModel(model: string | null | undefined): EncodingName | null {
+  const m = (model ?? '').toLowerCase().replace(/^openai\//, '');
+  if (!m) return null;
+  if (/^(gpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|chatgpt-4o|o1|o3|o4|codex|gpt-oss)/.test(m)) return 'o200k_base';
+  if (/^(gpt-4|gpt-3\.5|text-embedding)/.test(m)) return 'cl100k_base';
+  return null;
+}
+
+/** Above this many characters a text is counted from a sample. */
+const SAMPLE_ABOVE = 16_000;
+const SAMPLE_WINDOWS = 12;
+const WINDOW_CHARS = 1_000;
+
+/** Counts `text` with `count`, sampling evenly spaced windows for long texts. */
+export function sampledCount(text: string, count: (s: string) => number): number {
+  if (text.length <= SAMPLE_ABOVE) return count(text);
+  const step = Math.floor((text.length - WINDOW_CHARS) / (SAMPLE_WINDOWS - 1));
+  let tokens = 0;
+  let chars = 0;
+  for (let i = 0; i < SAMPLE_WINDOWS; i++) {
+    let start = i * step;
+    // do not split a surrogate pair
+    const c = text.charCodeAt(start);
+    if (c >= 0xdc00 && c <= 0xdfff) start++;
+    const piece = text.slice(start, start + WINDOW_CHARS);
+    tokens += count(piece);
+    chars += piece.length;
+  }
+  return Math.max(1, Math.round((tokens * text.length) / chars));
+}
+
+/**
+ * Estimates tokens from the shape of the text: runs of letters, digits, punctuation,
+ * whitespace and non-Latin characters each cost what BPE vocabularies typically charge for
+ * them. Calibrated against cl100k/o200k on tool outputs, logs, JSON, code and prose
+ * (see test/compress-tokens.test.ts for the tolerance).
+ */
+export function estimateTokens(text: string): number {
+  const n = text.length;
+  if (n === 0) return 0;
+  let tokens = 0;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90)) {
+      let j = i + 1;
+      while (j < n) {
+        const d = text.charCodeAt(j);
+        if ((d >= 97 && d <= 122) || (d >= 65 && d <= 90)) j++;
+        else break;
+      }
+      const len = j - i;
+      tokens += len <= W_SHORT ? 1 : Math.ceil(len / W_WORD);
+      i = j;
+    } else if (c >= 48 && c <= 57) {
+      let j = i + 1;
+      while (j < n) {
+        const d = text.charCodeAt(j);
+        if (d >= 48 && d <= 57) j++;
+        else break;
+      }
+      tokens += Math.ceil((j - i) / 3);
+      i = j;
+    } else if (c === 32) {
+      // a single space joins the next word; longer runs (indentation) cost one token per 8
+      let j = i + 1;
+      while (j < n && text.charCodeAt(j) === 32) j++;
+      const len = j - i;
+      if (len > 1) tokens += Math.ceil((len - 1) / W_SPACES);
+      i = j;
+    } else if (c === 10 || c === 13 || c === 9) {
+      let j = i + 1;
+      while (j < n) {
+        const d = text.charCodeAt(j);
+        if (d === 10 || d === 13 || d === 9) j++;
+        else break;
+      }
+      tokens += 1;
+      i = j;
+    } else if (c < 128) {
+      const prev = i > 0 ? text.charCodeAt(i - 1) : 0;
+      const next = i + 1 < n ? text.charCodeAt(i + 1) : 0;
+      tokens += (prev >= 48 && prev <= 57) || (next >= 48 && next <= 57) ? W_PUNCT_DIGIT : W_PUNCT;
+      i++;
+    } else if ((c >= 0x3040 && c <= 0x9fff) || (c >= 0xac00 && c <= 0xd7af) || (c >= 0xff00 && c <= 0xffef)) {
+      tokens += W_CJK;
+      i++;
+    } else {
+      tokens += W_OTHER;
+      i++;
+    }
+  }
+  return Math.max(1, Math.round(tokens));
+}
+
+// Weights fitted by grid search against the mean of cl100k and o200k counts on JSON (pretty
+// and compact), logs, grep output, prose, TypeScript, Markdown and CJK text: every class
+// lands within about 13% (see test/compress-tokens.test.ts).
+const W_SHORT = 7;
+const W_WORD = 6;
+const W_SPACES = 8;
+const W_PUNCT = 0.5;
+const W_PUNCT_DIGIT = 0.8;
+const W_CJK = 0.9;
+const W_OTHER = 0.5;
+
+const estimator: TokenCounter = { name: 'estimate', count: (t) => sampledCount(t, estimateTokens) };
+const counters = new Map<EncodingName, TokenCounter>();
+
+/** The counter for a model: its BPE vocabulary when it is an OpenAI model, else the estimator. */
+export function tokenCounterFor(model: string | null | undefined): TokenCounter {
+  const name = encodingForModel(model);
+  if (!name) return estimator;
+  let c = counters.get(name);
+  if (!c) {
+    const enc = encoder(name);
+    if (!enc) return estimator;
+    c = { name, count: (t) => (t.length === 0 ? 0 : sampledCount(t, (s) => enc.encode(s, [], []).length)) };
+    counters.set(name, c);
+  }
+  return c;
+}
+
+export { estimator as estimateCounter };
+
+const memo = new Map<string, number>();
+const MEMO_MAX = 20_000;
+
+/**
+ * `counter.count(text)` remembered under a content key (its hash): replayed history is
+ * counted once, not on every turn. Same result as counting, so determinism is unaffected.
+ */
+export function countMemo(counter: TokenCounter, key: string, text: string): number {
+  const k = `${counter.name}:${key}`;
+  const hit = memo.get(k);
+  if (hit !== undefined) return hit;
+  const n = counter.count(text);
+  if (memo.size >= MEMO_MAX) memo.clear();
+  memo.set(k, n);
+  return n;
+}
+
+/** Tokens of a raw JSON fragment `buf[start, end)` (unescaped), remembered by the hash of its bytes. */
+export function countRawMemo(counter: TokenCounter, buf: Buffer, start: number, end: number): number {
+  // the estimator is cheaper than hashing; BPE counting is not
+  if (end - start < 64 || counter.name === 'estimate') return countJsonBody(counter, buf.toString('utf8', start, end));
+  const k = `${counter.name}:raw:${createHash('sha256').update(buf.subarray(start, end)).digest('base64')}`;
+  const hit = memo.get(k);
+  if (hit !== undefined) return hit;
+  const n = countJsonBody(counter, buf.toString('utf8', start, end));
+  if (memo.size >= MEMO_MAX) memo.clear();
+  memo.set(k, n);
+  return n;
+}
+
+/** Forgets remembered counts (benchmarks measure cold counting). */
+export function clearTokenMemo(): void {
+  memo.clear();
+}
+
+const ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+
+/** JSON string escapes turned back into the characters a provider tokenizes. */
+function unescapeJsonText(s: string): string {
+  if (!s.includes('\\')) return s;
+  return s.replace(/\\(?:u([0-9a-fA-F]{4})|(["\\/bfnrt]))/g, (_m, hex: string | undefined, c: string | undefined) => (hex ? String.fromCharCode(parseInt(hex, 16)) : ESCAPES[c as string] ?? ''));
+}
+
+/**
+ * Tokens of a raw JSON request body, counted on its unescaped text (what the provider
+ * tokenizes), sampled for long bodies.
+ */
+export function countJsonBody(counter: TokenCounter, raw: string): number {
+  if (raw.length === 0) return 0;
+  return sampledCount(raw, (window) => counter.count(unescapeJsonText(window)));
+}

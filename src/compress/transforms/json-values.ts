@@ -1,0 +1,129 @@
+/**
+ * JSON helpers that never change a fact: a parser that keeps numbers whose JavaScript value
+ * would print differently (`1.0`, `1e3`, integers above 2^53) as their original text, a
+ * matching serialiser, and a whitespace-only minifier that works on the text itself.
+ */
+
+/** Prefix of a string that stands for a number literal kept verbatim. */
+export const RAW_NUMBER = '\u0001n:';
+
+const NUMBER_RE = /-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
+
+/** Offsets of string literals are skipped; every other range is scanned for number literals. */
+function forEachStructuralRange(text: string, fn: (from: number, to: number) => void): void {
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    const q = text.indexOf('"', i);
+    if (q === -1) {
+      fn(i, n);
+      return;
+    }
+    if (q > i) fn(i, q);
+    let j = q + 1;
+    for (;;) {
+      const e = text.indexOf('"', j);
+      if (e === -1) return;
+      let k = e - 1;
+      let slashes = 0;
+      while (text.charCodeAt(k) === 92) {
+        slashes++;
+        k--;
+      }
+      if (slashes % 2 === 0) {
+        i = e + 1;
+        break;
+      }
+      j = e + 1;
+    }
+  }
+}
+
+/** The last text parsed and its value: detection and the crusher parse the same text once. */
+let last: { text: string; value: unknown } | null = null;
+
+/** Parses JSON; number literals that would not print back identically are kept as RAW_NUMBER strings. */
+export function parseJsonExact(text: string): unknown {
+  if (last && last.text === text) return last.value;
+  const value = parseJsonUncached(text);
+  last = text.length > 4096 ? { text, value } : last;
+  return value;
+}
+
+/** Forgets the cached parse (called at the end of every request). */
+export function clearParseCache(): void {
+  last = null;
+}
+
+function parseJsonUncached(text: string): unknown {
+  // Fast path: nothing that could fail to round-trip appears anywhere in the text.
+  if (!/\d{16}|\.\d*0\b|\d[eE][+-]?\d|(?<![\d.])-0(?![.\d])/.test(text)) return JSON.parse(text);
+  const edits: { from: number; to: number; raw: string }[] = [];
+  forEachStructuralRange(text, (from, to) => {
+    const seg = text.slice(from, to);
+    NUMBER_RE.lastIndex = 0;
+    for (let m = NUMBER_RE.exec(seg); m; m = NUMBER_RE.exec(seg)) {
+      const raw = m[0];
+      if (String(Number(raw)) !== raw) edits.push({ from: from + m.index, to: from + m.index + raw.length, raw });
+    }
+  });
+  if (edits.length === 0) return JSON.parse(text);
+  let out = '';
+  let at = 0;
+  for (const e of edits) {
+    out += text.slice(at, e.from) + JSON.stringify(RAW_NUMBER + e.raw);
+    at = e.to;
+  }
+  out += text.slice(at);
+  return JSON.parse(out);
+}
+
+/** A RAW_NUMBER string. */
+export type RawNumber = `\u0001n:${string}`;
+
+export function isRawNumber(v: unknown): v is RawNumber {
+  return typeof v === 'string' && v.startsWith(RAW_NUMBER);
+}
+
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** Compact JSON with RAW_NUMBER strings printed as the original number literals. */
+export function stringifyExact(v: unknown): string {
+  if (typeof v === 'string') return isRawNumber(v) ? v.slice(RAW_NUMBER.length) : JSON.stringify(v);
+  if (v === null || typeof v !== 'object') return v === undefined ? 'null' : JSON.stringify(v);
+  if (Array.isArray(v)) {
+    let s = '[';
+    for (let i = 0; i < v.length; i++) s += (i ? ',' : '') + stringifyExact(v[i]);
+    return `${s}]`;
+  }
+  let s = '{';
+  let first = true;
+  for (const k in v as Record<string, unknown>) {
+    const x = (v as Record<string, unknown>)[k];
+    if (x === undefined) continue;
+    s += `${first ? '' : ','}${JSON.stringify(k)}:${stringifyExact(x)}`;
+    first = false;
+  }
+  return `${s}}`;
+}
+
+/** Removes whitespace outside string literals (the values are untouched, byte for byte). */
+export function minifyJsonText(text: string): string {
+  let out = '';
+  forEachStructuralRangeWithStrings(text, (seg, isString) => {
+    out += isString ? seg : seg.replace(/\s+/g, '');
+  });
+  return out;
+}
+
+function forEachStructuralRangeWithStrings(text: string, fn: (seg: string, isString: boolean) => void): void {
+  let at = 0;
+  forEachStructuralRange(text, (from, to) => {
+    if (from > at) fn(text.slice(at, from), true);
+    fn(text.slice(from, to), false);
+    at = to;
+  });
+  if (at < text.length) fn(text.slice(at), true);
+}

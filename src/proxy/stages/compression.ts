@@ -1,0 +1,114 @@
+/**
+ * The compression stage of the proxy path. For Anthropic Messages, OpenAI Chat and Responses
+ * requests it runs the engine over the body (newest turn compressed, history replayed),
+ * records the decisions in the replay map and the originals of lossy cuts in the originals
+ * sink, fills `ex.compression`, and forwards new bytes only when something changed. Any
+ * failure forwards the original bytes and records the error (fail open).
+ *
+ * `count_tokens` requests are compressed the same way (so counts match what will be sent)
+ * without recording decisions. Per request, `x-headroom-bypass: true` or
+ * `x-headroom-mode: passthrough` skip it;
+ * `x-headroom-mode: audit` (or `simulate`) measures what would be saved and forwards the
+ * original.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import { compressRequest } from '../../compress/engine.js';
+import type { CompressSettings } from '../../compress/options.js';
+import type { ApiShape } from '../../compress/request/slots.js';
+import type { OriginalsSink } from '../../ccr/originals.js';
+import type { ReplayStore } from '../../ccr/replay.js';
+import type { Config } from '../../config/index.js';
+import type { Logger } from '../../telemetry/logger.js';
+import type { CompressionMode } from '../../telemetry/outcome.js';
+import type { Exchange } from '../exchange.js';
+import { decodeBody } from '../encoding.js';
+import type { ProxyStage } from '../stage.js';
+
+export interface CompressionStageDeps {
+  config: Config;
+  log: Logger;
+  settings: CompressSettings;
+  replay: ReplayStore;
+  /** Resolved per request, so the CCR store can replace the default sink later. */
+  originals: () => OriginalsSink | undefined;
+}
+
+const API_SHAPES: Partial<Record<string, ApiShape>> = { messages: 'messages', count_tokens: 'messages', chat: 'chat', responses: 'responses' };
+
+/** The compression mode a request asks for (headers), given the configured default. */
+export function requestedMode(headers: IncomingHttpHeaders, optimize: boolean): CompressionMode {
+  if (!optimize) return 'off';
+  const bypass = headers['x-headroom-bypass'];
+  if (typeof bypass === 'string' && bypass.trim().toLowerCase() === 'true') return 'bypass';
+  const mode = headers['x-headroom-mode'];
+  const m = typeof mode === 'string' ? mode.trim().toLowerCase() : '';
+  if (m === 'passthrough') return 'passthrough';
+  if (m === 'audit' || m === 'simulate') return 'audit';
+  return 'optimize';
+}
+
+const round3 = (n: number) => Math.round(n * 1000) / 1000;
+
+export function compressionStage(deps: CompressionStageDeps): ProxyStage {
+  const { config, log, settings, replay } = deps;
+  return {
+    name: 'compression',
+    beforeUpstream(ex: Exchange) {
+      const api = API_SHAPES[ex.route.api];
+      if (!api || !ex.json) return;
+      const mode = requestedMode(ex.req.headers, config.optimize);
+      ex.compression.mode = mode;
+      if (mode !== 'optimize' && mode !== 'audit') return;
+      const t0 = performance.now();
+      try {
+        const enc = ex.req.headers['content-encoding'];
+        const body = decodeBody(ex.body, enc);
+        const clock = () => performance.now();
+        const r = compressRequest({
+          body,
+          api,
+          model: ex.facts?.model ?? null,
+          settings,
+          scope: 'live',
+          replay,
+          clock,
+          deadline: t0 + config.compressionBudgetMs,
+        });
+        const c = ex.compression;
+        c.tokensBefore = r.tokensBefore;
+        c.newInputTokens = r.newInputTokens;
+        c.potentialTokensSaved = r.tokensSaved;
+        c.transforms = [...new Set(r.transforms)];
+        if (r.budgetExceeded) c.transforms.push('budget_exceeded');
+        if (mode === 'optimize' && ex.route.api === 'count_tokens') {
+          // A count sees what the next request will send, but nothing is billed and its output
+          // never reaches a model: it reports the forwarded size with nothing saved (the saving
+          // belongs to the request that follows), takes no decisions and stores no originals.
+          c.tokensBefore = r.tokensAfter;
+          c.tokensAfter = r.tokensAfter;
+          c.tokensSaved = 0;
+          c.newInputTokens = 0;
+          if (r.body) ex.setForwardBody(r.body);
+        } else if (mode === 'optimize') {
+          c.tokensAfter = r.tokensAfter;
+          c.tokensSaved = r.tokensSaved;
+          if (r.tokensSaved > 0) c.savedByTransform = r.savedByTransform;
+          if (r.replayWrites.length) replay.putMany(r.replayWrites);
+          if (r.ccr.length) deps.originals()?.put(r.ccr);
+          if (r.body) ex.setForwardBody(r.body);
+        } else {
+          c.tokensAfter = r.tokensBefore;
+          c.tokensSaved = 0;
+        }
+        c.timingsMs = { ...r.timingsMs, total: round3(performance.now() - t0) };
+        if (r.budgetExceeded) log.warn({ budget_ms: config.compressionBudgetMs }, 'compression time budget exceeded; remaining content forwarded unchanged');
+      } catch (err) {
+        const message = (err as Error)?.message ?? String(err);
+        ex.setForwardBody(ex.body);
+        ex.compression.error = message.slice(0, 500);
+        ex.compression.timingsMs = { total: round3(performance.now() - t0) };
+        log.warn({ err: message }, 'compression failed; forwarding the request unchanged');
+      }
+    },
+  };
+}

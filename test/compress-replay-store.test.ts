@@ -1,0 +1,135 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BoundedOriginals, originalsSinkFor, setOriginalsSink } from '../src/ccr/originals.js';
+import { MemoryReplayStore, SqliteReplayStore } from '../src/ccr/replay.js';
+
+const HOUR = 3_600_000;
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+function tmp(): string {
+  const d = mkdtempSync(join(tmpdir(), 'headroom-replay-'));
+  dirs.push(d);
+  return d;
+}
+
+describe('replay map (memory)', () => {
+  it('stores compressed text and "left as is" decisions', () => {
+    const s = new MemoryReplayStore({ ttlMs: HOUR, maxBytes: 1 << 20 });
+    s.putMany([{ key: 'a', compressed: 'short' }, { key: 'b', compressed: null }]);
+    expect(s.get('a')).toEqual({ compressed: 'short' });
+    expect(s.get('b')).toEqual({ compressed: null });
+    expect(s.get('c')).toBeUndefined();
+    expect(s.stats()).toMatchObject({ backend: 'memory', entries: 2, hits: 2, misses: 1 });
+  });
+
+  it('expires entries a TTL after their last use (sliding)', () => {
+    let now = 0;
+    const s = new MemoryReplayStore({ ttlMs: HOUR, maxBytes: 1 << 20, now: () => now });
+    s.putMany([{ key: 'a', compressed: 'x' }]);
+    now = HOUR - 1;
+    expect(s.get('a')).toBeDefined(); // refreshed
+    now = 2 * HOUR - 2;
+    expect(s.get('a')).toBeDefined();
+    now = 4 * HOUR;
+    expect(s.get('a')).toBeUndefined();
+  });
+
+  it('drops the least recently used entries beyond the byte budget', () => {
+    const s = new MemoryReplayStore({ ttlMs: HOUR, maxBytes: 2000 });
+    s.putMany([{ key: 'a', compressed: 'x'.repeat(400) }, { key: 'b', compressed: 'y'.repeat(400) }]);
+    s.get('a');
+    s.putMany([{ key: 'c', compressed: 'z'.repeat(400) }]);
+    expect(s.get('b')).toBeUndefined();
+    expect(s.get('a')).toBeDefined();
+    expect(s.get('c')).toBeDefined();
+    expect(s.stats().evictions).toBe(1);
+  });
+});
+
+describe('replay map (SQLite)', () => {
+  it('survives a restart: decisions written in a batch are loaded again', () => {
+    const path = join(tmp(), 'replay.db');
+    const a = new SqliteReplayStore({ path, ttlMs: HOUR, maxBytes: 1 << 20, flushDelayMs: 10_000 });
+    a.putMany([{ key: 'k1', compressed: 'compressed one' }, { key: 'k2', compressed: null }]);
+    expect(a.stats().pendingWrites).toBe(2);
+    a.close(); // flushes
+    const b = new SqliteReplayStore({ path, ttlMs: HOUR, maxBytes: 1 << 20 });
+    expect(b.get('k1')).toEqual({ compressed: 'compressed one' });
+    expect(b.get('k2')).toEqual({ compressed: null });
+    expect(b.stats()).toMatchObject({ backend: 'sqlite', entries: 2, path });
+    b.close();
+  });
+
+  it('does not load expired decisions', () => {
+    const path = join(tmp(), 'replay.db');
+    let now = 1_000_000;
+    const a = new SqliteReplayStore({ path, ttlMs: HOUR, maxBytes: 1 << 20, now: () => now });
+    a.putMany([{ key: 'old', compressed: 'x' }]);
+    a.flush();
+    now += 2 * HOUR;
+    a.putMany([{ key: 'new', compressed: 'y' }]);
+    a.close();
+    const b = new SqliteReplayStore({ path, ttlMs: HOUR, maxBytes: 1 << 20, now: () => now });
+    expect(b.get('old')).toBeUndefined();
+    expect(b.get('new')).toEqual({ compressed: 'y' });
+    b.close();
+  });
+
+  it('writes off the request path, on a timer', async () => {
+    const path = join(tmp(), 'replay.db');
+    const a = new SqliteReplayStore({ path, ttlMs: HOUR, maxBytes: 1 << 20, flushDelayMs: 5 });
+    a.putMany([{ key: 'k', compressed: 'v' }]);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(a.stats().pendingWrites).toBe(0);
+    a.close();
+  });
+});
+
+describe('originals sink', () => {
+  it('keeps recent originals within its budget and can be replaced per app', () => {
+    const sink = new BoundedOriginals(150, 10);
+    const entry = (hash: string, original: string) => ({ hash, original, toolName: null, originalItems: 1, keptItems: 0, unit: 'rows', transforms: [] });
+    sink.put([entry('a', 'x'.repeat(30)), entry('b', 'y'.repeat(30))]);
+    expect(sink.get('A')?.original).toBe('x'.repeat(30));
+    sink.put([entry('c', 'z'.repeat(30))]);
+    expect(sink.get('a')).toBeUndefined();
+    expect(sink.size).toBe(2);
+    const app = {};
+    expect(originalsSinkFor(app)).toBeUndefined();
+    setOriginalsSink(app, sink);
+    expect(originalsSinkFor(app)).toBe(sink);
+  });
+});
+
+describe('replay map backend choice', () => {
+  it('falls back to memory (and says so) when the database cannot be opened', async () => {
+    const { startHarness } = await import('./helpers/harness.js');
+    const { writeFileSync } = await import('node:fs');
+    const dir = tmp();
+    const file = join(dir, 'not-a-dir');
+    writeFileSync(file, 'x');
+    const h = await startHarness({ config: { workspaceDir: file } });
+    try {
+      expect(h.logs.some((l) => l.includes('cannot open the replay map database'))).toBe(true);
+      const health = (await (await fetch(`${h.url}/health`)).json()) as { checks: { compression: { replay: { backend: string } } } };
+      expect(health.checks.compression.replay.backend).toBe('memory');
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('uses memory when stateless', async () => {
+    const { startHarness } = await import('./helpers/harness.js');
+    const h = await startHarness({ config: { stateless: true } });
+    try {
+      const health = (await (await fetch(`${h.url}/health`)).json()) as { checks: { compression: { status: string; replay: { backend: string } } } };
+      expect(health.checks.compression).toMatchObject({ status: 'healthy', replay: { backend: 'memory' } });
+    } finally {
+      await h.close();
+    }
+  });
+});
