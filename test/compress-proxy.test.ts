@@ -166,7 +166,7 @@ describe('compression stage on the proxy path', () => {
     expect(o!.modified).toBe(false);
     expect(o!.compression).toMatchObject({ mode: 'optimize', tokensSaved: 0, error: null });
     expect(o!.compression.tokensBefore).toBeGreaterThan(0);
-    expect(o!.compression.timingsMs.total).toBeGreaterThanOrEqual(0);
+    expect(o!.compression.timingsMs.pipeline_total).toBeGreaterThanOrEqual(0);
   });
 
   it('compresses the newest tool result and records it in the outcome', async () => {
@@ -182,7 +182,11 @@ describe('compression stage on the proxy path', () => {
     expect(o!.compression.potentialTokensSaved).toBe(o!.compression.tokensSaved);
     expect(o!.compression.savedByTransform).toEqual({ json_crusher: o!.compression.tokensSaved });
     expect(o!.compression.timingsMs.json_crusher).toBeGreaterThan(0);
+    expect(o!.compression.timingsMs.pipeline_total).toBeGreaterThanOrEqual(o!.compression.timingsMs.json_crusher!);
     expect(Number(h.mock.last!.headers['content-length'])).toBe(h.mock.last!.body.length);
+    // /stats times transforms only: the run's total and its internal steps (`_scan`, ...) are not transforms
+    const stats = (await (await fetch(`${h.url}/stats`)).json()) as { pipeline_timing: Record<string, unknown> };
+    expect(Object.keys(stats.pipeline_timing)).toEqual(['json_crusher']);
   });
 
   it('bypass and passthrough headers forward the original; audit measures without changing anything', async () => {

@@ -279,8 +279,11 @@ describe('managed OTEL traces', () => {
       'headroom.stream': true,
       'gen_ai.response.finish_reasons': [o!.finishReason],
     });
-    // the compression stage ran but compressed nothing: a plain stage span, no pipeline span
-    expect(childrenOf(spans, root).map((s) => s.name)).toEqual(['headroom.stage.compression', 'POST /v1/chat/completions']);
+    // the compression stage scanned the request and cut nothing: a pipeline span with no transform children
+    const children = childrenOf(spans, root);
+    expect(children.map((s) => s.name)).toEqual(['headroom.compression.pipeline', 'POST /v1/chat/completions']);
+    expect(children[0]!.attributes).toMatchObject({ 'headroom.tokens.saved': 0, 'headroom.transforms_applied': 0 });
+    expect(childrenOf(spans, children[0]!)).toEqual([]);
     // the client's trace context is forwarded upstream unchanged (headroom-ts injects nothing)
     expect(h.mock.last!.headers.traceparent).toBe(`00-${traceId}-${parentId}-01`);
   });

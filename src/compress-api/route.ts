@@ -141,7 +141,7 @@ export function compressHandler(deps: CompressRouteDeps) {
     }
     const { result, engine } = run;
     const c = ex.compression;
-    c.timingsMs = { ...(engine?.timingsMs ?? {}), total: Math.round((performance.now() - t0) * 1000) / 1000 };
+    c.timingsMs = { ...(engine?.timingsMs ?? {}), pipeline_total: Math.round((performance.now() - t0) * 1000) / 1000 };
     if (result.error) {
       c.error = result.error;
       ex.replyError(503, 'compression', result.error);

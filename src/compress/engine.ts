@@ -182,7 +182,7 @@ function compressRequestInner(input: EngineInput): EngineResult {
   };
   const expired = () => clock !== undefined && input.deadline !== undefined && clock() > input.deadline;
 
-  const root = time('scan', () => scanJson(buf));
+  const root = time('_scan', () => scanJson(buf));
   const window = input.contextWindow === undefined ? contextWindowFor(input.model) : input.contextWindow;
   // Without a known window the pressure is neutral (0.5), as in Headroom. A coarse size
   // estimate is enough to tell whether the request fills most of the window.
@@ -245,7 +245,7 @@ function compressRequestInner(input: EngineInput): EngineResult {
       report.reason = 'below_floor';
       continue;
     }
-    const key = time('replay', () => contentHash(text));
+    const key = time('_replay', () => contentHash(text));
     const known = local.get(key) ?? input.replay?.get(key);
     if (known) {
       if (known.compressed !== null && known.compressed !== text) apply(slot, text, key, known.compressed, ['replay'], 'replayed', report, true);
@@ -266,8 +266,8 @@ function compressRequestInner(input: EngineInput): EngineResult {
       record(null);
       continue;
     }
-    const kind = time('detect', () => detectContent(text));
-    const g = time('gate', () => gate(text, key, slot, s, counter, analysis, kind));
+    const kind = time('_detect', () => detectContent(text));
+    const g = time('_gate', () => gate(text, key, slot, s, counter, analysis, kind));
     report.tokensBefore = g.tokens;
     if (g.reason) {
       report.reason = g.reason;
@@ -320,7 +320,7 @@ function compressRequestInner(input: EngineInput): EngineResult {
     }
     return countJsonBody(counter, text + buf.toString('utf8', at, n.e));
   };
-  const rest = time('tokens', () => {
+  const rest = time('_tokens', () => {
     // BPE counting is slow: count per piece, remembered; the estimator is fast: count the body once (sampled)
     if (counter.name !== 'estimate') return topLevelPieces(root).reduce((a, n) => a + pieceTokens(n), 0);
     return pieceTokens(root);

@@ -7,7 +7,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Accounting } from '../stats/accounting.js';
 import type { StatsService } from '../stats/service.js';
-import type { RequestOutcome } from '../telemetry/outcome.js';
+import { isTransformTiming, type RequestOutcome } from '../telemetry/outcome.js';
 import { VERSION } from '../version.js';
 import { ReadFamily } from './family.js';
 import type { MetricLabels } from './labels.js';
@@ -92,7 +92,7 @@ export class NativeMetrics {
       this.overhead.observe({ provider }, o.timing.overheadMs / 1000);
       for (const stage in o.timing.stagesMs) this.stage.observe({ stage: this.labels.stage.label(stage) }, (o.timing.stagesMs[stage] ?? 0) / 1000);
     }
-    for (const t in o.compression.timingsMs) this.transform.observe({ transform: this.labels.transform.label(t) }, (o.compression.timingsMs[t] ?? 0) / 1000);
+    for (const t in o.compression.timingsMs) if (isTransformTiming(t)) this.transform.observe({ transform: this.labels.transform.label(t) }, (o.compression.timingsMs[t] ?? 0) / 1000);
     const tok = (type: string, n: number) => {
       if (n > 0) this.tokens.inc({ provider, model, type }, n);
     };

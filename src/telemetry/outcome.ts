@@ -65,7 +65,11 @@ export interface CompressionSummary {
   newInputTokens: number;
   /** Transform tags applied, in order (e.g. `json_crusher`, `log_compressor`). */
   transforms: string[];
-  /** Milliseconds spent per stage/transform. */
+  /**
+   * Milliseconds per transform (keys are transform tags). Two kinds of keys are not transforms:
+   * `pipeline_total` (the whole run) and `_`-prefixed internal steps (`_scan`, `_tokens`, ...);
+   * see {@link isTransformTiming}.
+   */
   timingsMs: Record<string, number>;
   /** When compression failed open, why. */
   error: string | null;
@@ -222,4 +226,9 @@ export function errorTypeForUpstreamStatus(status: number): ErrorType | null {
   if (status === 529 || status === 503) return 'upstream_overloaded';
   if (status < 500) return 'upstream_client_error';
   return 'upstream_server_error';
+}
+
+/** Whether a `CompressionSummary.timingsMs` key names a transform (not `pipeline_total`, not an internal `_step`). */
+export function isTransformTiming(key: string): boolean {
+  return key !== 'pipeline_total' && !key.startsWith('_');
 }

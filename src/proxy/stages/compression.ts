@@ -100,13 +100,13 @@ export function compressionStage(deps: CompressionStageDeps): ProxyStage {
           c.tokensAfter = r.tokensBefore;
           c.tokensSaved = 0;
         }
-        c.timingsMs = { ...r.timingsMs, total: round3(performance.now() - t0) };
+        c.timingsMs = { ...r.timingsMs, pipeline_total: round3(performance.now() - t0) };
         if (r.budgetExceeded) log.warn({ budget_ms: config.compressionBudgetMs }, 'compression time budget exceeded; remaining content forwarded unchanged');
       } catch (err) {
         const message = (err as Error)?.message ?? String(err);
         ex.setForwardBody(ex.body);
         ex.compression.error = message.slice(0, 500);
-        ex.compression.timingsMs = { total: round3(performance.now() - t0) };
+        ex.compression.timingsMs = { pipeline_total: round3(performance.now() - t0) };
         log.warn({ err: message }, 'compression failed; forwarding the request unchanged');
       }
     },

@@ -9,7 +9,7 @@
  * - `/v1/compress` and hook outcomes count their savings (tokens and dollars at the named
  *   model's input price) and their compressed size as input; they carry no provider spend.
  */
-import type { RequestOutcome } from '../../telemetry/outcome.js';
+import { isTransformTiming, type RequestOutcome } from '../../telemetry/outcome.js';
 import { localIso } from '../../telemetry/request-record.js';
 import { type Accounting, accountingOf } from '../accounting.js';
 import { AgentUsage } from './agent-usage.js';
@@ -129,7 +129,7 @@ export class ProcessStats {
       for (const stage in o.timing.stagesMs) this.stages.add(`${o.path}\u0000${stage}`, o.timing.stagesMs[stage] ?? 0);
     }
     const c = o.compression;
-    for (const t in c.timingsMs) this.transforms.add(t, c.timingsMs[t] ?? 0);
+    for (const t in c.timingsMs) if (isTransformTiming(t)) this.transforms.add(t, c.timingsMs[t] ?? 0);
     this.recordStrategies(o, a);
     if (c.wasteSignals) for (const s in c.wasteSignals) incCapped(this.wasteSignals, s, 64, c.wasteSignals[s] ?? 0);
     this.categorise(o, a);

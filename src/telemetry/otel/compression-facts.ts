@@ -1,5 +1,5 @@
 /** What an outcome says about its compression run, as the metrics and the spans read it. */
-import type { CompressionSummary, RequestOutcome } from '../outcome.js';
+import { isTransformTiming, type CompressionSummary, type RequestOutcome } from '../outcome.js';
 
 /** Whether a compression pipeline ran for this outcome (an empty summary means it did not). */
 export function compressionRan(c: CompressionSummary): boolean {
@@ -15,7 +15,7 @@ export function compressionStage(stagesMs: Record<string, number>): string | nul
 }
 
 /** Timing keys that are pipeline-internal, not transforms (Headroom skips these for stage metrics). */
-export const isInternalTiming = (key: string) => key === 'pipeline_total' || key.startsWith('_');
+export const isInternalTiming = (key: string) => !isTransformTiming(key);
 
 /** Pipeline duration in ms: the pipeline's own total, else the compression stage, else the sum of its transforms. */
 export function pipelineMs(o: RequestOutcome): number {
