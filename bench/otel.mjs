@@ -122,7 +122,7 @@ async function endToEnd(sinkUrl, hangUrl, mockUrl) {
   const rows = [];
   for (const [name, env] of Object.entries(variants)) {
     const proxy = await startProcess(['dist/cli/main.js', 'proxy', '--port', '0', '--anthropic-api-url', mockUrl], {
-      HEADROOM_WORKSPACE_DIR: join(tmpdir(), `headroom-bench-otel-${process.pid}-${rows.length}`), HEADROOM_LOG_LEVEL: 'warn', ...env,
+      HEADROOM_WORKSPACE_DIR: join(tmpdir(), `headroom-bench-otel-${process.pid}-${rows.length}`), HEADROOM_LOG_LEVEL: 'info', ...env,
     });
     try {
       await throughput(proxy.url, { ...req, duration: 2 }); // warm-up
