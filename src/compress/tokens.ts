@@ -184,9 +184,12 @@ export function countMemo(counter: TokenCounter, key: string, text: string): num
 
 /** Tokens of a raw JSON fragment `buf[start, end)` (unescaped), remembered by the hash of its bytes. */
 export function countRawMemo(counter: TokenCounter, buf: Buffer, start: number, end: number): number {
-  // the estimator is cheaper than hashing; BPE counting is not
-  if (end - start < 64 || counter.name === 'estimate') return countJsonBody(counter, buf.toString('utf8', start, end));
-  const k = `${counter.name}:raw:${createHash('sha256').update(buf.subarray(start, end)).digest('base64')}`;
+  // the estimator is cheaper than hashing; BPE counting is not (short pieces are their own key)
+  if (counter.name === 'estimate') return countJsonBody(counter, buf.toString('utf8', start, end));
+  const short = end - start < 64;
+  const k = short
+    ? `${counter.name}:short:${buf.toString('latin1', start, end)}`
+    : `${counter.name}:raw:${createHash('sha256').update(buf.subarray(start, end)).digest('base64')}`;
   const hit = memo.get(k);
   if (hit !== undefined) return hit;
   const n = countJsonBody(counter, buf.toString('utf8', start, end));
