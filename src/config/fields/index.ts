@@ -1,6 +1,7 @@
 import type { ConfigOf } from '../field.js';
 import { liveFields } from './live.js';
 import { observabilityFields } from './observability.js';
+import { ccrFields } from './ccr.js';
 import { compressionFields } from './compression.js';
 import { proxyFields } from './proxy.js';
 import { serverFields } from './server.js';
@@ -12,6 +13,7 @@ export const allFields = {
   ...liveFields,
   ...observabilityFields,
   ...compressionFields,
+  ...ccrFields,
 } as const;
 
 export type Config = ConfigOf<typeof allFields>;
