@@ -41,3 +41,4 @@ export {
 } from './compress/index.js';
 export { BoundedOriginals, originalsSinkFor, setOriginalsSink, type OriginalEntry, type OriginalsSink } from './ccr/originals.js';
 export { MemoryReplayStore, SqliteReplayStore, type ReplayStore, type ReplayStats } from './ccr/replay.js';
+export { controlsOf, controlsPlugin, createControlsPlugin, type Controls, type ControlsOptions } from './controls/plugin.js';

@@ -124,9 +124,10 @@ export const field = {
     };
     return make(c, z.preprocess(pre, z.enum(values)) as unknown as z.ZodType<V>, `one of ${values.join(', ')}`);
   },
-  string(c: Common<string> & { pattern?: RegExp; patternText?: string }): Field<string> {
+  string(c: Common<string> & { pattern?: RegExp; patternText?: string; check?: (s: string) => boolean }): Field<string> {
     let s = z.string();
     if (c.pattern) s = s.regex(c.pattern);
+    if (c.check) s = s.refine(c.check, { message: `not ${c.patternText ?? 'a valid value'}` });
     return make(c, z.preprocess(trimString, s), c.patternText ?? 'a string');
   },
   optionalString(c: Common<string | null>): Field<string | null> {

@@ -50,10 +50,18 @@ export function createMetricsRegistry(app: Parameters<Plugin['setup']>[0]): { re
   return { registry, native };
 }
 
+const registries = new WeakMap<object, Registry>();
+
+/** The app's Prometheus registry (installed by the metrics plugin), for capabilities that add families. */
+export function metricsRegistryOf(app: Parameters<Plugin['setup']>[0]): Registry | undefined {
+  return registries.get(app);
+}
+
 export const metricsPlugin: Plugin = {
   name: 'metrics',
   setup(app) {
     const { registry, native } = createMetricsRegistry(app);
+    registries.set(app, registry);
     app.addSink({
       name: 'metrics',
       outcome(o) {

@@ -113,18 +113,26 @@ function matchSegments(pattern: string[], parts: string[]): Record<string, strin
   return params;
 }
 
+function tokenPresented(req: IncomingMessage, config: Config): boolean {
+  const token = config.proxyToken;
+  const given = token ? presentedToken(req.headers) : null;
+  return !!(token && given && tokenMatches(token, given.token));
+}
+
+/** The `gated` rule without answering: no token configured, a loopback peer, or the token presented. */
+export function passesGate(req: IncomingMessage, config: Config): boolean {
+  return !config.proxyToken || isLoopbackAddress(req.socket.remoteAddress) || tokenPresented(req, config);
+}
+
 /** Enforces a route's access level; returns false after answering when access is denied. */
 export function checkAccess(access: Access, req: IncomingMessage, res: ServerResponse, config: Config): boolean {
   if (access === 'open' || access === 'self') return true;
-  const token = config.proxyToken;
-  const given = token ? presentedToken(req.headers) : null;
-  const tokenOk = !!(token && given && tokenMatches(token, given.token));
   if (access === 'admin') {
-    if (isStrictLoopback(req) || tokenOk) return true;
+    if (isStrictLoopback(req) || tokenPresented(req, config)) return true;
     sendJson(res, 404, { detail: 'Not Found' });
     return false;
   }
-  if (!token || tokenOk || isLoopbackAddress(req.socket.remoteAddress)) return true;
+  if (passesGate(req, config)) return true;
   sendJson(res, 401, { error: 'unauthorized' });
   return false;
 }

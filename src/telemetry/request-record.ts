@@ -178,10 +178,21 @@ export function requestRecord(o: RequestOutcome, opts: RecordOptions): BuiltReco
   record.price_fallback = a.fallbackPriced;
   record.stack = o.stack;
   record.project = o.project;
+  record.upstream_ms = o.timing.upstreamMs === null ? null : round2(o.timing.upstreamMs);
+  record.upstream_attempts = o.timing.upstreamAttempts;
+  record.stage_timings_ms = round2Map(o.timing.stagesMs);
+  record.transform_timings_ms = round2Map(o.compression.timingsMs);
   return { record, imagesRedacted };
 }
 
 const round6 = (n: number) => Math.round(n * 1e6) / 1e6;
+const round2 = (n: number) => Math.round(n * 100) / 100;
+
+function round2Map(m: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k in m) out[k] = round2(m[k] ?? 0);
+  return out;
+}
 
 /** The in-memory record (`/stats.request_logs`): the file record without message bodies. */
 export function recordWithoutBodies(r: Json): Json {

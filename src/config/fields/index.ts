@@ -1,4 +1,6 @@
 import type { ConfigOf } from '../field.js';
+import { dashboardFields } from './dashboard.js';
+import { controlsFields } from './controls.js';
 import { liveFields } from './live.js';
 import { observabilityFields } from './observability.js';
 import { ccrFields } from './ccr.js';
@@ -14,6 +16,8 @@ export const allFields = {
   ...observabilityFields,
   ...compressionFields,
   ...ccrFields,
+  ...dashboardFields,
+  ...controlsFields,
 } as const;
 
 export type Config = ConfigOf<typeof allFields>;

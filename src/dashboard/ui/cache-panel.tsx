@@ -1,0 +1,66 @@
+/** The provider prompt-cache panel (`/stats` `prefix_cache`, process scope). */
+import { Card, Empty, Figure, ShareBar, Table } from './components.js';
+import { fmtInt, fmtPct, fmtUsd } from './format.js';
+import type { CacheFigures, Stats } from './types.js';
+
+export function CachePanel({ s }: { s: Stats }) {
+  const pc = s.prefix_cache;
+  const t = pc.totals;
+  const miss = pc.miss_attribution.totals;
+  const cvc = pc.compression_vs_cache;
+  const providers = Object.entries(pc.by_provider).filter(([, f]) => f.requests > 0);
+  return (
+    <Card title="Prompt cache" note="observed from provider usage" testid="cache-panel">
+      {t.requests === 0 ? (
+        <Empty testid="cache-empty">No proxied request has reported prompt-cache usage yet.</Empty>
+      ) : (
+        <>
+          <div class="figures">
+            <Figure testid="cache-reads" label="Reads" value={t.cache_read_tokens} text={fmtInt(t.cache_read_tokens)} title="Prompt tokens served from the provider's cache" />
+            <Figure testid="cache-writes" label="Writes" value={t.cache_write_tokens} text={fmtInt(t.cache_write_tokens)} title="Prompt tokens written to the provider's cache" />
+            <Figure testid="cache-hit-rate" label="Hit rate" value={t.hit_rate} text={fmtPct(t.hit_rate)} title="Cache reads / all prompt tokens of the requests that used the cache" />
+            <Figure label="Requests with hits" value={t.request_hit_rate} text={fmtPct(t.request_hit_rate)} />
+            <Figure
+              testid="cache-net-usd" label="Net savings" value={t.net_savings_usd} text={fmtUsd(t.net_savings_usd)} tone={t.net_savings_usd < 0 ? 'warn' : 'accent'}
+              title={`Read savings ${fmtUsd(t.savings_usd)} − write premium ${fmtUsd(t.write_premium_usd)}`}
+            />
+            <Figure testid="cache-busts" label="Busts" value={t.bust_count} text={fmtInt(t.bust_count)} tone={t.bust_count > 0 ? 'warn' : undefined} title={`${fmtInt(t.bust_write_tokens)} tokens rewritten by busts`} />
+          </div>
+          <div class="split">
+            <div>
+              <h3>TTL mix of cache writes</h3>
+              <ShareBar testid="ttl-mix" parts={[
+                { label: `5 min · ${fmtInt(t.observed_ttl_buckets['5m'].tokens)}`, value: t.observed_ttl_buckets['5m'].tokens, tone: 'blue' },
+                { label: `1 hour · ${fmtInt(t.observed_ttl_buckets['1h'].tokens)}`, value: t.observed_ttl_buckets['1h'].tokens, tone: 'violet' },
+              ]} />
+            </div>
+            <div>
+              <h3>Misses by cause <span class="muted">({fmtInt(miss.total)})</span></h3>
+              <ShareBar testid="miss-attribution" parts={[
+                { label: `TTL expiry ${fmtInt(miss.ttl_expiry)}`, value: miss.ttl_expiry, tone: 'amber' },
+                { label: `prefix change ${fmtInt(miss.prefix_change)}`, value: miss.prefix_change, tone: 'red' },
+                { label: `unknown ${fmtInt(miss.unknown)}`, value: miss.unknown, tone: 'gray' },
+              ]} />
+            </div>
+          </div>
+          <p class="fine" data-testid="compression-busts">
+            Busts caused by compression: <b>{fmtInt(cvc.cache_bust_count)}</b>, {fmtInt(cvc.tokens_lost_to_cache_bust)} cached tokens lost
+            against {fmtInt(cvc.tokens_saved_by_compression)} saved (net {fmtInt(cvc.net_tokens)}).
+          </p>
+          <Table<[string, CacheFigures]>
+            testid="cache-providers" rows={providers} rowKey={([p]) => p}
+            columns={[
+              { label: 'Provider', cell: ([p, f]) => <span title={f.label}>{p}</span> },
+              { label: 'Requests', num: true, cell: ([, f]) => fmtInt(f.requests) },
+              { label: 'Reads', num: true, cell: ([, f]) => fmtInt(f.cache_read_tokens) },
+              { label: 'Writes', num: true, cell: ([, f]) => fmtInt(f.cache_write_tokens) },
+              { label: 'Hit rate', num: true, cell: ([, f]) => fmtPct(f.hit_rate) },
+              { label: 'Busts', num: true, cell: ([, f]) => fmtInt(f.bust_count) },
+              { label: 'Net USD', num: true, cell: ([, f]) => fmtUsd(f.net_savings_usd) },
+            ]}
+          />
+        </>
+      )}
+    </Card>
+  );
+}

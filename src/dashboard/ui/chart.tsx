@@ -1,0 +1,67 @@
+/** A uPlot bar chart sized to its container and coloured from the theme's CSS variables. */
+import { useEffect, useRef } from 'preact/hooks';
+import uPlot from 'uplot';
+
+export interface BarChartProps {
+  x: number[];
+  y: number[];
+  label: string;
+  /** CSS variable holding the bar colour, e.g. `--accent`. */
+  colorVar: string;
+  format(v: number): string;
+  /** Charts with the same key share the cursor. */
+  syncKey: string;
+  theme: string;
+  height?: number;
+  testid: string;
+}
+
+const cssVar = (name: string): string => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+
+export function BarChart(props: BarChartProps) {
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const grid = cssVar('--grid');
+    const text = cssVar('--muted');
+    const color = cssVar(props.colorVar);
+    const axis = { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, font: '12px system-ui, sans-serif' };
+    const opts: uPlot.Options = {
+      // buckets are UTC hours / days / weeks / months: label them in UTC
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
+      width: Math.max(200, el.clientWidth),
+      height: props.height ?? 220,
+      cursor: { sync: { key: props.syncKey }, points: { show: false } },
+      legend: { live: true },
+      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+      axes: [
+        axis,
+        { ...axis, size: 64, values: (_u, splits) => splits.map((v) => props.format(v)) },
+      ],
+      series: [
+        { label: 'UTC', value: (_u, v) => (v === null ? '—' : new Date(v * 1000).toISOString().slice(0, 16).replace('T', ' ')) },
+        {
+          label: props.label, stroke: color, fill: `${color}cc`, width: 0,
+          paths: uPlot.paths.bars!({ size: [0.7, 42], gap: 1 }),
+          points: { show: false },
+          value: (_u, v) => (v === null ? '—' : props.format(v)),
+        },
+      ],
+    };
+    const plot = new uPlot(opts, [props.x, props.y], el);
+    const ro = new ResizeObserver(() => plot.setSize({ width: Math.max(200, el.clientWidth), height: props.height ?? 220 }));
+    ro.observe(el);
+    return () => {
+      ro.disconnect();
+      plot.destroy();
+    };
+  }, [props.x, props.y, props.theme, props.colorVar, props.label]);
+  return (
+    <div
+      class="chart" ref={box} data-testid={props.testid}
+      data-points={props.x.length} data-nonzero={props.y.filter((v) => v !== 0).length}
+      role="img" aria-label={`${props.label}: ${props.y.filter((v) => v !== 0).length} of ${props.x.length} buckets have data`}
+    />
+  );
+}

@@ -1,0 +1,94 @@
+/**
+ * Chart series from `/stats-history` buckets (pure; unit-tested). The server lists only the
+ * buckets that saw requests; the chart needs every bucket between the first one and now, so
+ * empty ones are filled with zeros (UTC hours, days, ISO weeks from Monday, months, as the
+ * server buckets them).
+ */
+import type { Bucket, Period } from './types.js';
+
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+
+export function bucketStart(ms: number, period: Period): number {
+  const d = new Date(ms);
+  switch (period) {
+    case 'hourly':
+      return Math.floor(ms / HOUR) * HOUR;
+    case 'daily':
+      return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
+    case 'weekly':
+      return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()) - ((d.getUTCDay() + 6) % 7) * DAY;
+    case 'monthly':
+      return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+  }
+}
+
+export function nextBucket(start: number, period: Period): number {
+  switch (period) {
+    case 'hourly':
+      return start + HOUR;
+    case 'daily':
+      return start + DAY;
+    case 'weekly':
+      return start + 7 * DAY;
+    case 'monthly': {
+      const d = new Date(start);
+      return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+    }
+  }
+}
+
+/** The start of the bucket `n` buckets before the one starting at `start`. */
+export function bucketsBack(start: number, period: Period, n: number): number {
+  if (period !== 'monthly') return start - n * (period === 'hourly' ? HOUR : period === 'daily' ? DAY : 7 * DAY);
+  const d = new Date(start);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - n, 1);
+}
+
+/** The chart always spans at least this many buckets, so a new install still reads as a timeline. */
+export const MIN_BUCKETS: Record<Period, number> = { hourly: 24, daily: 14, weekly: 8, monthly: 6 };
+
+/** Models that appear in any bucket, most tokens saved first. */
+export function modelsIn(buckets: readonly Bucket[]): string[] {
+  const saved = new Map<string, number>();
+  for (const b of buckets) for (const [m, d] of Object.entries(b.by_model)) saved.set(m, (saved.get(m) ?? 0) + d.tokens_saved);
+  return [...saved].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([m]) => m);
+}
+
+export interface ChartSeries {
+  /** Bucket starts, unix seconds (uPlot's x unit). */
+  x: number[];
+  tokens: number[];
+  usd: number[];
+  requests: number[];
+}
+
+/** At most this many buckets are drawn (the newest). */
+export const MAX_POINTS = 500;
+
+/**
+ * One value per bucket from the first listed bucket (or `MIN_BUCKETS` back) to the bucket
+ * holding `now`, for all models (`model` null) or one model.
+ */
+export function chartSeries(buckets: readonly Bucket[], period: Period, model: string | null, now: number): ChartSeries {
+  const out: ChartSeries = { x: [], tokens: [], usd: [], requests: [] };
+  const byStart = new Map<number, Bucket>();
+  for (const b of buckets) byStart.set(bucketStart(Date.parse(b.timestamp), period), b);
+  const last = Math.max(bucketStart(now, period), ...byStart.keys());
+  const first = Math.min(bucketsBack(last, period, MIN_BUCKETS[period] - 1), ...byStart.keys());
+  for (let t = first; t <= last; t = nextBucket(t, period)) {
+    const b = byStart.get(t);
+    const d = b ? (model === null ? b : b.by_model[model]) : undefined;
+    out.x.push(t / 1000);
+    out.tokens.push(d?.tokens_saved ?? 0);
+    out.usd.push(d?.compression_savings_usd_delta ?? 0);
+    out.requests.push(d?.requests ?? 0);
+  }
+  if (out.x.length > MAX_POINTS) {
+    const cut = out.x.length - MAX_POINTS;
+    for (const k of ['x', 'tokens', 'usd', 'requests'] as const) out[k] = out[k].slice(cut);
+  }
+  return out;
+}
+
+export const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
