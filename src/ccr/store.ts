@@ -87,6 +87,8 @@ export interface CcrStoreStats {
 }
 
 export interface CcrStore extends OriginalsSink {
+  /** Whether an unexpired original is held for this exact (24 hex) hash; no counters, no I/O. */
+  has(hash: string): boolean;
   /** Finds an original; `touch` counts a retrieval use (refreshes its TTL). */
   get(hash: string, opts?: { touch?: boolean }): Lookup;
   /** Records a retrieval (counters, `/v1/retrieve/stats` recent list, the entry's retrieval count). */
@@ -223,6 +225,11 @@ export class MemoryCcrStore implements CcrStore {
       else if (this.bytes > maxBytes || this.map.size > maxEntries) this.drop(e, 'evicted');
       else break;
     }
+  }
+
+  has(hash: string): boolean {
+    const e = this.map.get(hash.toLowerCase());
+    return e !== undefined && this.now() - e.lastUsed <= this.opts.ttlMs;
   }
 
   get(raw: string, opts: { touch?: boolean } = {}): Lookup {

@@ -4,7 +4,6 @@
  * calls while forwarding everything else, build the follow-up request, and close the client's
  * single response with everything the rounds produced.
  */
-import type { TokenUsage } from '../../telemetry/outcome.js';
 import type { SseFrame } from './frames.js';
 
 export interface RetrieveCall {
@@ -36,8 +35,6 @@ export interface Out {
 }
 
 export interface FinishContext {
-  /** Usage summed over every round (null when no round reported any). */
-  usage: TokenUsage | null;
   /** Follow-up rounds made (0: the client's own call only). */
   rounds: number;
   /** The last round's retrieve calls are dropped unanswered (removed from what the client sees). */
@@ -66,6 +63,24 @@ export type Json = Record<string, unknown>;
 
 export const isObj = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
 export const asArr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+
+/** An SSE frame as bytes. */
+export function sseFrame(event: string | null, data: unknown): string {
+  return `${event ? `event: ${event}\n` : ''}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
+}
+
+/** Adds the numeric fields of `add` into `into` (nested objects too). */
+export function sumInto(into: Json, add: unknown): void {
+  if (!isObj(add)) return;
+  for (const [k, v] of Object.entries(add)) {
+    if (typeof v === 'number') into[k] = (typeof into[k] === 'number' ? (into[k] as number) : 0) + v;
+    else if (isObj(v)) {
+      const sub = isObj(into[k]) ? (into[k] as Json) : {};
+      sumInto(sub, v);
+      into[k] = sub;
+    } else if (!(k in into)) into[k] = v;
+  }
+}
 
 export function safeJson(text: string): unknown {
   try {
