@@ -9,7 +9,8 @@
  * - requests that need neither go through the plain forwarder untouched.
  *
  * `count_tokens` gets the tool the same way (so counts match what will be sent) and is never
- * resolved. `x-headroom-bypass` / `x-headroom-mode: passthrough` requests are left alone.
+ * resolved. `x-headroom-bypass` and `x-headroom-mode: passthrough|audit` requests are left
+ * alone (they promise the original bytes upstream).
  */
 import type { Config } from '../config/index.js';
 import { decodeBody } from '../proxy/encoding.js';
@@ -54,7 +55,7 @@ export function ccrStage(deps: CcrStageDeps): ProxyStage {
     beforeUpstream(ex: Exchange) {
       if (!deps.config.ccrInjectTool || !APIS.has(ex.route.api) || !ex.json) return;
       const mode = requestedMode(ex.req.headers, true);
-      if (mode === 'bypass' || mode === 'passthrough') return;
+      if (mode === 'bypass' || mode === 'passthrough' || mode === 'audit') return;
       if (!resolvable(ex)) return;
       ex.forwardWith = (e) => run(e, deps.host(), store, deps, log);
     },
