@@ -186,4 +186,38 @@ describe('CCR resolution through the official SDKs', () => {
     const [o] = await h.waitForOutcomes(1);
     expect(o!.ccr).toMatchObject({ retrievals: 1, hits: 1, rounds: 1 });
   });
+
+  it('OpenAI Responses, streaming: one created event, consecutive sequence numbers and output indexes, no retrieve call', async () => {
+    const client = new OpenAI({ apiKey: FAKE_OPENAI_KEY, baseURL: `${h.url}/v1`, maxRetries: 0, defaultHeaders: RETRIEVE });
+    const input: OpenAI.Responses.ResponseInput = [
+      { role: 'user', content: 'Find the failing items.' },
+      { type: 'function_call', call_id: 'call_s1', name: 'search', arguments: '{"q":"failing"}' },
+      { type: 'function_call_output', call_id: 'call_s1', output: sample.text },
+    ];
+    const tools: OpenAI.Responses.Tool[] = [{ type: 'function', name: 'search', description: 'Search', parameters: { type: 'object', properties: { q: { type: 'string' } } }, strict: false }];
+    const stream = client.responses.stream({ model: 'gpt-4o', input, tools });
+    const events: OpenAI.Responses.ResponseStreamEvent[] = [];
+    stream.on('event', (e) => void events.push(e));
+    const final = await stream.finalResponse();
+    expect(h.mock.requests).toHaveLength(2);
+    expect(h.mock.requests.every((r) => r.json?.stream === true)).toBe(true);
+    expect(lastItem(h.mock.requests[1]!.json, 'input')).toMatchObject({ type: 'function_call_output', output: sample.text });
+    expect(events.filter((e) => e.type === 'response.created')).toHaveLength(1);
+    expect(events.filter((e) => e.type === 'response.completed')).toHaveLength(1);
+    expect(events.map((e) => e.sequence_number)).toEqual(events.map((_, i) => i));
+    expect(events.some((e) => e.type === 'response.function_call_arguments.delta')).toBe(false);
+    const added = events.filter((e): e is OpenAI.Responses.ResponseOutputItemAddedEvent => e.type === 'response.output_item.added');
+    expect(added.map((e) => e.output_index)).toEqual([0]);
+    expect(final.output.some((i) => i.type === 'function_call')).toBe(false);
+    expect(final.output_text).toContain(`Retrieved the original (${sample.text.length} chars)`);
+    const [o] = await h.waitForOutcomes(1);
+    expect(o!.ccr).toMatchObject({ retrievals: 1, hits: 1, rounds: 1 });
+    const u = h.mock.requests.map((q) => {
+      const text = Buffer.concat(q.response).toString();
+      const done = text.split('\n').filter((l) => l.startsWith('data: ') && l.includes('"response.completed"'))[0]!;
+      return (JSON.parse(done.slice(6)) as { response: { usage: Json } }).response.usage;
+    });
+    expect(final.usage!.input_tokens).toBe((u[0]!.input_tokens as number) + (u[1]!.input_tokens as number));
+    expect(o!.usage!.output).toBe(final.usage!.output_tokens);
+  });
 });

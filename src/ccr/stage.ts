@@ -38,16 +38,6 @@ export function emptyCcrSummary(): CcrSummary {
   return { toolInjected: null, clientTool: false, markers: 0, retrievals: 0, hits: 0, misses: 0, rounds: 0, tokensRetrieved: 0, dropped: 0, hashes: [] };
 }
 
-/** Whether the proxy can answer retrieve calls for this request (else the tool is not added). */
-function resolvable(ex: Exchange): boolean {
-  if (ex.route.api === 'count_tokens') return true;
-  if (ex.route.api === 'responses' && ex.info.stream) return RESPONSES_STREAMING;
-  return true;
-}
-
-/** Streaming Responses resolution is not implemented yet: such requests are forwarded without the tool. */
-const RESPONSES_STREAMING = false;
-
 export function ccrStage(deps: CcrStageDeps): ProxyStage {
   const { store, log } = deps;
   return {
@@ -56,7 +46,6 @@ export function ccrStage(deps: CcrStageDeps): ProxyStage {
       if (!deps.config.ccrInjectTool || !APIS.has(ex.route.api) || !ex.json) return;
       const mode = requestedMode(ex.req.headers, true);
       if (mode === 'bypass' || mode === 'passthrough' || mode === 'audit') return;
-      if (!resolvable(ex)) return;
       ex.forwardWith = (e) => run(e, deps.host(), store, deps, log);
     },
   };
