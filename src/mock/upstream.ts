@@ -265,7 +265,7 @@ export class MockUpstream {
     };
     for (let i = 0; i < frames.length; i++) {
       if (res.destroyed) return;
-      if (i === arg && kind !== 'slow-drip') {
+      if (i === arg && MID_STREAM_FAILURES.has(kind ?? '')) {
         // let the frames written so far reach the peer before the failure
         await delay(25);
         if (res.destroyed) return;
@@ -311,5 +311,8 @@ function modelsList(anthropic: boolean): Json {
   }
   return { object: 'list', data: [{ id: 'gpt-4o', object: 'model', created: 1715367049, owned_by: 'system' }, { id: 'gpt-4o-mini', object: 'model', created: 1721172741, owned_by: 'system' }] };
 }
+
+/** Scenarios that break a stream at frame `arg` (others never pause before a frame). */
+const MID_STREAM_FAILURES = new Set(['reset-mid-stream', 'hang-mid-stream', 'truncate', 'stream-error']);
 
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -116,7 +116,9 @@ export async function resolveExchange(ex: Exchange, host: ProxyHost, codec: Code
         r.encoding = encoding;
         const enc = typeof encoding === 'string' ? encoding.trim().toLowerCase() : '';
         if (!stream || status >= 300) return;
-        passthrough = enc !== '' && enc !== 'identity';
+        const ct = headers['content-type'];
+        // an encoded body, or not an event stream at all: relayed as is (nothing to resolve)
+        passthrough = (enc !== '' && enc !== 'identity') || !(typeof ct === 'string' && ct.startsWith('text/event-stream'));
         if (round === 0) {
           ex.status = status;
           const h = { ...headers };
