@@ -175,3 +175,28 @@ describe('CCR behaviour through the proxy', () => {
     expect(final.choices[0]!.finish_reason).toBe('tool_calls');
   });
 });
+
+describe('CCR resolution and client disconnects', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ mock: { frameIntervalMs: 15 } });
+  });
+  afterAll(() => h.close());
+
+  it('a client leaving during a follow-up round cancels the upstream call and records client_abort', async () => {
+    const res = await post(h, '/v1/messages', { model: 'claude-sonnet-4-5', max_tokens: 64, stream: true, tools, messages: conversation('abort me') }, { 'x-mock-scenario': 'retrieve' });
+    const reader = res.body!.getReader();
+    void (async () => {
+      for (;;) {
+        const { done } = await reader.read().catch(() => ({ done: true }));
+        if (done) return;
+      }
+    })();
+    await h.mock.waitForRequests(2);
+    await reader.cancel();
+    await h.mock.waitForPeerAbort();
+    const [o] = await h.waitForOutcomes(1);
+    expect(o!.errorType).toBe('client_abort');
+    expect(o!.ccr).toMatchObject({ retrievals: 1, rounds: 1 });
+  });
+});

@@ -95,7 +95,7 @@ export function decideInjection(ex: Exchange, body: Buffer, store: CcrStore, rem
   // several choices per request cannot be continued as one answer
   if (typeof json.n === 'number' && json.n > 1) return { kind: 'none' };
   const held = heldMarkerHashes(body, store);
-  const key = conversationKey(ex, body);
+  const key = held.length > 0 || store.hasSticky ? conversationKey(ex, body) : null;
   const sticky = key !== null && store.isSticky(key);
   if (held.length === 0 && !sticky) return { kind: 'none' };
   const out = withRetrieveTool(body, format);

@@ -97,6 +97,8 @@ export interface CcrStore extends OriginalsSink {
   /** Conversations that were given the retrieve tool (sticky injection). */
   isSticky(key: string): boolean;
   markSticky(key: string): void;
+  /** Whether any conversation is sticky (lets callers skip computing a conversation key). */
+  readonly hasSticky: boolean;
   stats(): CcrStoreStats;
   readonly ttlSeconds: number;
   /** Writes pending changes now (tests, shutdown). */
