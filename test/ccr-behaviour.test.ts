@@ -154,6 +154,20 @@ describe('CCR behaviour through the proxy', () => {
     expect(outcomes.map((o) => o.errorType)).toEqual(['upstream_client_error', 'upstream_client_error']);
   });
 
+  it('upstream stream failures with the tool injected still reach the client as errors', async () => {
+    const e = await post(h, '/v1/messages', { model: 'claude-sonnet-4-5', max_tokens: 64, stream: true, tools, messages: conversation('stream error') }, { 'x-mock-scenario': 'stream-error:3' });
+    const eText = await e.text();
+    expect(eText).toContain('event: error');
+    expect(eText).not.toContain('message_stop');
+    const t = await post(h, '/v1/messages', { model: 'claude-sonnet-4-5', max_tokens: 64, stream: true, tools, messages: conversation('truncated') }, { 'x-mock-scenario': 'truncate:3' });
+    const tText = await t.text();
+    expect(tText).toContain('event: error');
+    expect(tText).toContain('upstream stream ended before its final event');
+    const outcomes = await h.waitForOutcomes(2);
+    expect(outcomes.map((o) => o.errorType)).toEqual(['upstream_stream', 'upstream_stream']);
+    expect(outcomes.every((o) => o.ccr?.toolInjected === 'marker')).toBe(true);
+  });
+
   it('bypass requests are left alone; count_tokens gets the tool (counts match what is sent)', async () => {
     await post(h, '/v1/messages', { model: 'claude-sonnet-4-5', max_tokens: 64, tools, messages: conversation('bypass me') }, { 'x-headroom-bypass': 'true' });
     expect(toolNames(h.mock.last!.json)).toEqual(['search']);
