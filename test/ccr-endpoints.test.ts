@@ -12,6 +12,7 @@ import { contentHash } from '../src/compress/hash.js';
 import { findMarkers } from '../src/compress/markers.js';
 import { generateOutput } from '../src/mock/agent-outputs.js';
 import { FAKE_ANTHROPIC_KEY, type Harness, startHarness } from './helpers/harness.js';
+import { rawRequest, REMOTE_HOST } from './helpers/http.js';
 
 type Json = Record<string, unknown>;
 
@@ -82,6 +83,14 @@ describe('/v1/retrieve endpoints', () => {
     const recent = s.json.recent_retrievals as Json[];
     expect(recent.length).toBeGreaterThanOrEqual(4);
     expect(recent[0]).toMatchObject({ tool_name: 'run', via: 'api' });
+  });
+
+  it('are admin routes: a caller that is not strictly loopback gets 404 Not Found', async () => {
+    for (const [method, path] of [['GET', '/v1/retrieve/stats'], ['GET', `/v1/retrieve/${hash}`], ['POST', '/v1/retrieve'], ['POST', '/v1/retrieve/tool_call']] as const) {
+      const r = await rawRequest(`${h.url}${path}`, { method, headers: { ...REMOTE_HOST, 'content-type': 'application/json' }, ...(method === 'POST' ? { body: JSON.stringify({ hash }) } : {}) });
+      expect(r.status, path).toBe(404);
+      expect(r.json()).toEqual({ detail: 'Not Found' });
+    }
   });
 
   it('health and /stats carry a ccr block', async () => {

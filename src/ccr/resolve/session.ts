@@ -55,7 +55,7 @@ interface RoundResult {
 
 const MAX_HASHES = 20;
 
-function answerCalls(calls: readonly RetrieveCall[], opts: ResolveOptions): ToolAnswer[] {
+function answerCalls(calls: readonly RetrieveCall[], opts: ResolveOptions, host: ProxyHost, round: number): ToolAnswer[] {
   const s = opts.summary;
   return calls.map((c) => {
     const a = answerRetrieve(opts.store, parseRetrieveArgs(c.args), 'proxy');
@@ -66,6 +66,7 @@ function answerCalls(calls: readonly RetrieveCall[], opts: ResolveOptions): Tool
     } else s.misses++;
     const h = a.lookup.status === 'available' ? a.lookup.entry.hash : a.lookup.hash;
     if (s.hashes.length < MAX_HASHES) s.hashes.push(h);
+    host.log.info({ hash: h, status: a.lookup.status, tokens: a.tokens, query: a.search !== null, round }, a.hit ? 'CCR retrieval answered by the proxy' : 'CCR retrieval missed');
     return { id: c.id, text: a.text, isError: !a.hit };
   });
 }
@@ -201,7 +202,7 @@ export async function resolveExchange(ex: Exchange, host: ProxyHost, codec: Code
         return;
       }
       if (s.retrieveCalls.length > 0 && s.otherCalls === 0 && round < opts.maxRounds) {
-        body = codec.followUp(body ?? ex.forwardBody, answerCalls(s.retrieveCalls, opts));
+        body = codec.followUp(body ?? ex.forwardBody, answerCalls(s.retrieveCalls, opts, host, round));
         summary.rounds++;
         continue;
       }
@@ -236,7 +237,7 @@ export async function resolveExchange(ex: Exchange, host: ProxyHost, codec: Code
     }
     const s = codec.jsonRound(json);
     if (s.retrieveCalls.length > 0 && s.otherCalls === 0 && round < opts.maxRounds) {
-      body = codec.followUp(body ?? ex.forwardBody, answerCalls(s.retrieveCalls, opts));
+      body = codec.followUp(body ?? ex.forwardBody, answerCalls(s.retrieveCalls, opts, host, round));
       summary.rounds++;
       continue;
     }
