@@ -42,3 +42,9 @@ export {
 export { BoundedOriginals, originalsSinkFor, setOriginalsSink, type OriginalEntry, type OriginalsSink } from './ccr/originals.js';
 export { MemoryReplayStore, SqliteReplayStore, type ReplayStore, type ReplayStats } from './ccr/replay.js';
 export { controlsOf, controlsPlugin, createControlsPlugin, type Controls, type ControlsOptions } from './controls/plugin.js';
+// CCR: the store of originals, the retrieve tool and proxy-side retrieval
+export { ccrPlugin, createCcrStore } from './ccr/plugin.js';
+export { MemoryCcrStore, normaliseLookupHash, type CcrStore, type CcrStoreOptions, type CcrStoreStats, type Lookup, type StoredOriginal } from './ccr/store.js';
+export { SqliteCcrStore, type SqliteCcrStoreOptions } from './ccr/sqlite-store.js';
+export { answerRetrieve, parseRetrieveArgs, TOOL_BYTES as RETRIEVE_TOOL_DEFINITIONS } from './ccr/tool.js';
+export type { CcrSummary } from './telemetry/outcome.js';

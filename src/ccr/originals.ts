@@ -1,7 +1,8 @@
 /**
- * Where the originals of lossy cuts go, keyed by the hash their markers carry. Issue 4's CCR
- * store replaces the default sink with `setOriginalsSink(app, store)`; until then the
- * compression stage keeps originals in a bounded in-memory map (`BoundedOriginals`).
+ * Where the originals of lossy cuts go, keyed by the hash their markers carry. The CCR store
+ * (`src/ccr/store.ts`, installed by the CCR plugin) replaces the default sink with
+ * `setOriginalsSink(app, store)`; without it the compression stage keeps originals in a
+ * bounded in-memory map (`BoundedOriginals`).
  */
 
 export interface OriginalEntry {
@@ -14,6 +15,9 @@ export interface OriginalEntry {
   /** Unit of the item counts: rows, lines, matches, sentences, diff lines, characters, items. */
   unit: string;
   transforms: string[];
+  /** Tokens of the original and of the text forwarded in its place, when the producer counted them. */
+  originalTokens?: number;
+  compressedTokens?: number;
 }
 
 export interface OriginalsSink {

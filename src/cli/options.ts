@@ -7,7 +7,8 @@ export function addConfigOptions(cmd: Command, keys: readonly ConfigKey[] = Obje
   cmd.addOption(new Option('--config <path>', 'YAML or JSON config file (env HEADROOM_CONFIG)'));
   for (const key of keys) {
     const f = allFields[key] as Field<unknown>;
-    const env = f.env.length ? ` (env ${f.env.join(', ')})` : '';
+    const envNames = [...f.env, ...f.negatedEnv.map((e) => `${e} (inverted)`)];
+    const env = envNames.length ? ` (env ${envNames.join(', ')})` : '';
     if (f.isBool) {
       cmd.addOption(new Option(`--${f.flag}`, `${f.doc}${env}`));
       cmd.addOption(new Option(`--no-${f.flag}`, `Turn off --${f.flag}`).hideHelp());

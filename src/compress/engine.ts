@@ -46,6 +46,9 @@ export interface CcrEntry {
   transforms: string[];
   /** Produced by replaying an earlier decision (the original is re-offered to the store). */
   replayed: boolean;
+  /** Tokens of the original and of the text forwarded in its place (the request's counter). */
+  originalTokens: number;
+  compressedTokens: number;
 }
 
 export type SlotOutcome = 'compressed' | 'replayed' | 'unchanged';
@@ -223,6 +226,8 @@ function compressRequestInner(input: EngineInput): EngineResult {
         unit: meta?.unit ?? '',
         transforms: tags,
         replayed,
+        originalTokens: before,
+        compressedTokens: after,
       });
     }
   };

@@ -8,7 +8,8 @@ export function configTableMarkdown(): string {
   const rows = ['| Flag | Environment | Default | Accepted | Description |', '|---|---|---|---|---|'];
   for (const f of Object.values(allFields) as Field<unknown>[]) {
     const flag = f.isBool ? `\`--${f.flag}\` / \`--no-${f.flag}\`` : `\`--${f.flag}\``;
-    const env = f.env.length ? f.env.map((e) => `\`${e}\``).join(', ') : '-';
+    const names = [...f.env.map((e) => `\`${e}\``), ...f.negatedEnv.map((e) => `\`${e}\` (inverted)`)];
+    const env = names.length ? names.join(', ') : '-';
     rows.push(`| ${flag} | ${env} | \`${escapeCell(f.defaultText)}\` | ${escapeCell(f.accepted)} | ${escapeCell(f.doc)} |`);
   }
   return rows.join('\n');

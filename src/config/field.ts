@@ -14,6 +14,11 @@ export interface Field<T> {
   readonly short?: string;
   /** Environment variables consulted in order (first one set wins). */
   readonly env: readonly string[];
+  /**
+   * Boolean fields only: variables that turn the option off when true (Headroom's
+   * `HEADROOM_NO_*` spellings), consulted after `env`.
+   */
+  readonly negatedEnv: readonly string[];
   readonly default: T;
   /** Human description of accepted values, used in error messages and docs. */
   readonly accepted: string;
@@ -33,6 +38,7 @@ interface Common<T> {
   flag: string;
   short?: string;
   env?: readonly string[];
+  negatedEnv?: readonly string[];
   default: T;
   doc: string;
   group: string;
@@ -44,6 +50,7 @@ function make<T>(c: Common<T>, schema: z.ZodType<T>, accepted: string, isBool = 
     flag: c.flag,
     ...(c.short ? { short: c.short } : {}),
     env: c.env ?? [],
+    negatedEnv: c.negatedEnv ?? [],
     default: c.default,
     accepted,
     doc: c.doc,

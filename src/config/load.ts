@@ -111,11 +111,22 @@ export function loadConfig(input: LoadInput = {}): LoadedConfig {
   }
 
   for (const [key, f] of fieldEntries) {
+    let found = false;
     for (const name of f.env) {
       const raw = env[name];
       if (raw === undefined) continue;
       const source: Source = `env ${name}`;
       values[key] = validate(key, f, raw, source);
+      sources[key] = source;
+      found = true;
+      break;
+    }
+    if (found) continue;
+    for (const name of f.negatedEnv) {
+      const raw = env[name];
+      if (raw === undefined) continue;
+      const source: Source = `env ${name}`;
+      values[key] = !(validate(key, f, raw, source) as boolean);
       sources[key] = source;
       break;
     }

@@ -1,6 +1,7 @@
 /** Anthropic Messages responses (JSON and SSE event lists) with realistic usage blocks. */
 import { approxTokens, type PromptCacheSim } from './prompt-cache.js';
 import { chunksOf, mockId, planReply } from './replies.js';
+import type { RetrieveMode } from './retrieve.js';
 
 type Json = Record<string, unknown>;
 export type Frame = { event: string | null; data: string };
@@ -24,10 +25,10 @@ function usageFor(body: Json, bodyBytes: number, cache: PromptCacheSim, outputTo
   };
 }
 
-export function anthropicMessage(body: Json, bodyBytes: number, cache: PromptCacheSim, toolsEnabled: boolean): Json {
-  const reply = planReply(body, lastIsToolResult(body), toolsEnabled);
+export function anthropicMessage(body: Json, bodyBytes: number, cache: PromptCacheSim, toolsEnabled: boolean, retrieve: RetrieveMode | null = null): Json {
+  const reply = planReply(body, lastIsToolResult(body), toolsEnabled, retrieve);
   const content: Json[] = [{ type: 'text', text: reply.text }];
-  if (reply.toolCall) content.push({ type: 'tool_use', id: reply.toolCall.id, name: reply.toolCall.name, input: reply.toolCall.arguments });
+  for (const c of reply.toolCalls) content.push({ type: 'tool_use', id: c.id, name: c.name, input: c.arguments });
   const output = approxTokens(Buffer.byteLength(JSON.stringify(content)));
   return {
     id: mockId('msg'),
@@ -41,8 +42,8 @@ export function anthropicMessage(body: Json, bodyBytes: number, cache: PromptCac
   };
 }
 
-export function anthropicStream(body: Json, bodyBytes: number, cache: PromptCacheSim, toolsEnabled: boolean): Frame[] {
-  const msg = anthropicMessage(body, bodyBytes, cache, toolsEnabled);
+export function anthropicStream(body: Json, bodyBytes: number, cache: PromptCacheSim, toolsEnabled: boolean, retrieve: RetrieveMode | null = null): Frame[] {
+  const msg = anthropicMessage(body, bodyBytes, cache, toolsEnabled, retrieve);
   const usage = msg.usage as Json;
   const f = (event: string, data: Json): Frame => ({ event, data: JSON.stringify({ type: event, ...data }) });
   const frames: Frame[] = [

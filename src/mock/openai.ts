@@ -2,6 +2,7 @@
 import type { Frame } from './anthropic.js';
 import { approxTokens, type PromptCacheSim } from './prompt-cache.js';
 import { chunksOf, mockId, planReply } from './replies.js';
+import type { RetrieveMode } from './retrieve.js';
 
 type Json = Record<string, unknown>;
 
@@ -22,11 +23,11 @@ const lastChatIsTool = (body: Json) => {
   return (msgs[msgs.length - 1] as Json | undefined)?.role === 'tool';
 };
 
-export function chatCompletion(body: Json, bodyBytes: number, cache: PromptCacheSim, toolsEnabled: boolean): Json {
-  const reply = planReply(body, lastChatIsTool(body), toolsEnabled);
+export function chatCompletion(body: Json, bodyBytes: number, cache: PromptCacheSim, toolsEnabled: boolean, retrieve: RetrieveMode | null = null): Json {
+  const reply = planReply(body, lastChatIsTool(body), toolsEnabled, retrieve);
   const message: Json = { role: 'assistant', content: reply.toolCall ? null : reply.text, refusal: null };
   if (reply.toolCall) {
-    message.tool_calls = [{ id: mockId('call'), type: 'function', function: { name: reply.toolCall.name, arguments: JSON.stringify(reply.toolCall.arguments) } }];
+    message.tool_calls = reply.toolCalls.map((c) => ({ id: mockId('call'), type: 'function', function: { name: c.name, arguments: JSON.stringify(c.arguments) } }));
   }
   const completion = approxTokens(Buffer.byteLength(JSON.stringify(message)));
   return {
@@ -40,8 +41,8 @@ export function chatCompletion(body: Json, bodyBytes: number, cache: PromptCache
   };
 }
 
-export function chatStream(body: Json, bodyBytes: number, cache: PromptCacheSim, toolsEnabled: boolean): Frame[] {
-  const full = chatCompletion(body, bodyBytes, cache, toolsEnabled);
+export function chatStream(body: Json, bodyBytes: number, cache: PromptCacheSim, toolsEnabled: boolean, retrieve: RetrieveMode | null = null): Frame[] {
+  const full = chatCompletion(body, bodyBytes, cache, toolsEnabled, retrieve);
   const choice = (full.choices as Json[])[0] as Json;
   const message = choice.message as Json;
   const base = { id: full.id, object: 'chat.completion.chunk', created: full.created, model: full.model, system_fingerprint: 'fp_mock' };
@@ -49,12 +50,13 @@ export function chatStream(body: Json, bodyBytes: number, cache: PromptCacheSim,
   const frames: Frame[] = [frame([{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }])];
   const toolCalls = message.tool_calls as Json[] | undefined;
   if (toolCalls) {
-    const tc = toolCalls[0] as Json;
-    const fn = tc.function as Json;
-    frames.push(frame([{ index: 0, delta: { tool_calls: [{ index: 0, id: tc.id, type: 'function', function: { name: fn.name, arguments: '' } }] }, logprobs: null, finish_reason: null }]));
-    for (const piece of chunksOf(String(fn.arguments), 8)) {
-      frames.push(frame([{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: piece } }] }, logprobs: null, finish_reason: null }]));
-    }
+    toolCalls.forEach((tc, index) => {
+      const fn = (tc as Json).function as Json;
+      frames.push(frame([{ index: 0, delta: { tool_calls: [{ index, id: (tc as Json).id, type: 'function', function: { name: fn.name, arguments: '' } }] }, logprobs: null, finish_reason: null }]));
+      for (const piece of chunksOf(String(fn.arguments), 8)) {
+        frames.push(frame([{ index: 0, delta: { tool_calls: [{ index, function: { arguments: piece } }] }, logprobs: null, finish_reason: null }]));
+      }
+    });
   } else {
     for (const piece of chunksOf(String(message.content))) frames.push(frame([{ index: 0, delta: { content: piece }, logprobs: null, finish_reason: null }]));
   }
@@ -70,11 +72,13 @@ const lastResponsesIsToolOutput = (body: Json) => {
   return (input[input.length - 1] as Json | undefined)?.type === 'function_call_output';
 };
 
-export function responsesObject(body: Json, bodyBytes: number, cache: PromptCacheSim, toolsEnabled: boolean): Json {
-  const reply = planReply(body, lastResponsesIsToolOutput(body), toolsEnabled);
+export function responsesObject(body: Json, bodyBytes: number, cache: PromptCacheSim, toolsEnabled: boolean, retrieve: RetrieveMode | null = null): Json {
+  const reply = planReply(body, lastResponsesIsToolOutput(body), toolsEnabled, retrieve);
   const output: Json[] = [];
   if (reply.toolCall) {
-    output.push({ type: 'function_call', id: mockId('fc'), call_id: mockId('call'), name: reply.toolCall.name, arguments: JSON.stringify(reply.toolCall.arguments), status: 'completed' });
+    for (const c of reply.toolCalls) {
+      output.push({ type: 'function_call', id: mockId('fc'), call_id: mockId('call'), name: c.name, arguments: JSON.stringify(c.arguments), status: 'completed' });
+    }
   } else {
     output.push({ type: 'message', id: mockId('msg'), status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: reply.text, annotations: [] }] });
   }
@@ -100,8 +104,8 @@ export function responsesObject(body: Json, bodyBytes: number, cache: PromptCach
   };
 }
 
-export function responsesStream(body: Json, bodyBytes: number, cache: PromptCacheSim, toolsEnabled: boolean): Frame[] {
-  const full = responsesObject(body, bodyBytes, cache, toolsEnabled);
+export function responsesStream(body: Json, bodyBytes: number, cache: PromptCacheSim, toolsEnabled: boolean, retrieve: RetrieveMode | null = null): Frame[] {
+  const full = responsesObject(body, bodyBytes, cache, toolsEnabled, retrieve);
   let seq = 0;
   const f = (type: string, data: Json): Frame => ({ event: type, data: JSON.stringify({ type, sequence_number: seq++, ...data }) });
   const pending = { ...full, status: 'in_progress', output: [], usage: null };

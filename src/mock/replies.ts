@@ -2,11 +2,21 @@
  * What the mock model "says": a deterministic reply text, or a tool call when the request
  * offers tools and the newest turn is not already a tool result (a realistic agent loop).
  */
+import { answerFromRetrieved, lastRetrieveResult, newestMarkerHash, offersRetrieve, RETRIEVE_TOOL, type RetrieveMode } from './retrieve.js';
+
 type Json = Record<string, unknown>;
+
+export interface MockToolCall {
+  id: string;
+  name: string;
+  arguments: Json;
+}
 
 export interface MockReply {
   text: string;
-  toolCall: { id: string; name: string; arguments: Json } | null;
+  /** The first of `toolCalls`. */
+  toolCall: MockToolCall | null;
+  toolCalls: MockToolCall[];
 }
 
 let counter = 0;
@@ -20,17 +30,26 @@ function toolName(tool: unknown): string | null {
   return typeof fn?.name === 'string' ? fn.name : null;
 }
 
-export function planReply(body: Json, lastIsToolResult: boolean, toolsEnabled: boolean): MockReply {
+const withCalls = (text: string, calls: MockToolCall[]): MockReply => ({ text, toolCall: calls[0] ?? null, toolCalls: calls });
+
+export function planReply(body: Json, lastIsToolResult: boolean, toolsEnabled: boolean, retrieve: RetrieveMode | null = null): MockReply {
   const tools = Array.isArray(body.tools) ? body.tools : [];
-  const firstTool = tools.map(toolName).find((n): n is string => n !== null && n !== 'headroom_retrieve');
+  const firstTool = tools.map(toolName).find((n): n is string => n !== null && n !== RETRIEVE_TOOL);
+  if (retrieve && toolsEnabled && offersRetrieve(body)) {
+    const retrieved = lastRetrieveResult(body);
+    const hash = retrieve === 'miss' ? 'ffffffffffffffffffffffff' : newestMarkerHash(body);
+    if (hash && (retrieved === null || retrieve === 'loop')) {
+      const calls: MockToolCall[] = [{ id: mockId('toolu'), name: RETRIEVE_TOOL, arguments: { hash } }];
+      if (retrieve === 'mixed' && firstTool) calls.push({ id: mockId('toolu'), name: firstTool, arguments: { query: 'status of the build' } });
+      return withCalls('Let me read the full output.', calls);
+    }
+    if (retrieved !== null) return withCalls(answerFromRetrieved(retrieved), []);
+  }
   if (toolsEnabled && firstTool && !lastIsToolResult && body.tool_choice !== 'none') {
-    return { text: 'Let me look that up.', toolCall: { id: mockId('toolu'), name: firstTool, arguments: { query: 'status of the build' } } };
+    return withCalls('Let me look that up.', [{ id: mockId('toolu'), name: firstTool, arguments: { query: 'status of the build' } }]);
   }
   const n = Array.isArray(body.messages) ? body.messages.length : Array.isArray(body.input) ? body.input.length : 1;
-  return {
-    text: `This is a mock reply after ${n} message(s). The build is green, 3 tests were fixed and the summary is above.`,
-    toolCall: null,
-  };
+  return withCalls(`This is a mock reply after ${n} message(s). The build is green, 3 tests were fixed and the summary is above.`, []);
 }
 
 /** Splits text into stream-sized deltas. */

@@ -8,7 +8,7 @@
  * (`enqueue`), else the default:
  *   ok | echo | status:<code>[:retry-after=<s>] | reset-before-headers | reset-mid-stream:<frames> |
  *   hang | hang-mid-stream:<frames> | truncate:<frames> | malformed-sse | stream-error:<frames> |
- *   slow-drip:<ms>
+ *   slow-drip:<ms> | retrieve[:loop|mixed|miss] (the model calls headroom_retrieve, see retrieve.ts)
  * `x-mock-fail-times: N` with `x-mock-fail-status` (default 503) and `x-mock-key` fails the
  * first N attempts of that key. `x-mock-latency-ms` delays the response headers.
  * `x-mock-tools: off` makes the model answer with text even when tools are offered.
@@ -19,6 +19,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { anthropicError, anthropicMessage, anthropicStream, type Frame } from './anthropic.js';
 import { chatCompletion, chatStream, openaiError, responsesObject, responsesStream } from './openai.js';
 import { approxTokens, PromptCacheSim } from './prompt-cache.js';
+import { retrieveModeOf } from './retrieve.js';
 
 type Json = Record<string, unknown>;
 
@@ -218,21 +219,22 @@ export class MockUpstream {
     }
     const stream = json.stream === true;
     const bytes = raw.length;
+    const rm = retrieveModeOf(scenario);
     switch (path) {
       case '/v1/messages':
         return stream
-          ? void this.sendFrames(res, anthropicStream(json, bytes, this.cache, toolsEnabled), scenario, 'anthropic')
-          : this.sendJson(res, 200, anthropicMessage(json, bytes, this.cache, toolsEnabled), { 'request-id': `req_mock_${Date.now()}` });
+          ? void this.sendFrames(res, anthropicStream(json, bytes, this.cache, toolsEnabled, rm), scenario, 'anthropic')
+          : this.sendJson(res, 200, anthropicMessage(json, bytes, this.cache, toolsEnabled, rm), { 'request-id': `req_mock_${Date.now()}` });
       case '/v1/messages/count_tokens':
         return this.sendJson(res, 200, { input_tokens: approxTokens(bytes) });
       case '/v1/chat/completions':
         return stream
-          ? void this.sendFrames(res, chatStream(json, bytes, this.cache, toolsEnabled), scenario, 'openai')
-          : this.sendJson(res, 200, chatCompletion(json, bytes, this.cache, toolsEnabled), { 'x-request-id': `req_mock_${Date.now()}` });
+          ? void this.sendFrames(res, chatStream(json, bytes, this.cache, toolsEnabled, rm), scenario, 'openai')
+          : this.sendJson(res, 200, chatCompletion(json, bytes, this.cache, toolsEnabled, rm), { 'x-request-id': `req_mock_${Date.now()}` });
       case '/v1/responses':
         return stream
-          ? void this.sendFrames(res, responsesStream(json, bytes, this.cache, toolsEnabled), scenario, 'openai')
-          : this.sendJson(res, 200, responsesObject(json, bytes, this.cache, toolsEnabled));
+          ? void this.sendFrames(res, responsesStream(json, bytes, this.cache, toolsEnabled, rm), scenario, 'openai')
+          : this.sendJson(res, 200, responsesObject(json, bytes, this.cache, toolsEnabled, rm));
       case '/v1/embeddings': {
         const vector = [0.1, 0.2, 0.3];
         const embedding = json.encoding_format === 'base64' ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector;
@@ -263,7 +265,7 @@ export class MockUpstream {
     };
     for (let i = 0; i < frames.length; i++) {
       if (res.destroyed) return;
-      if (i === arg && kind !== 'slow-drip') {
+      if (i === arg && MID_STREAM_FAILURES.has(kind ?? '')) {
         // let the frames written so far reach the peer before the failure
         await delay(25);
         if (res.destroyed) return;
@@ -309,5 +311,8 @@ function modelsList(anthropic: boolean): Json {
   }
   return { object: 'list', data: [{ id: 'gpt-4o', object: 'model', created: 1715367049, owned_by: 'system' }, { id: 'gpt-4o-mini', object: 'model', created: 1721172741, owned_by: 'system' }] };
 }
+
+/** Scenarios that break a stream at frame `arg` (others never pause before a frame). */
+const MID_STREAM_FAILURES = new Set(['reset-mid-stream', 'hang-mid-stream', 'truncate', 'stream-error']);
 
 const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -11,6 +11,7 @@ import type { RequestFacts, ResponseFacts } from '../providers/types.js';
 import { apiKeyHashFrom, clientFrom, projectFrom, stackFrom, tagsFrom } from '../server/identity.js';
 import type { Funnel } from '../telemetry/funnel.js';
 import {
+  type CcrSummary,
   type CompressionSummary,
   emptyCompression,
   emptyTools,
@@ -62,6 +63,13 @@ export class Exchange {
   readonly upstreamCalls: UpstreamCall[] = [];
   /** Authorization carried our proxy token rather than a provider key. */
   authorizationIsProxyToken = false;
+  /** CCR facts for the outcome (set by the CCR stage). */
+  ccr: CcrSummary | null = null;
+  /**
+   * Replaces the plain forward when a stage needs to drive the upstream exchange itself
+   * (CCR: answering `headroom_retrieve` calls with follow-up rounds). Null: `forward()`.
+   */
+  forwardWith: ((ex: Exchange) => Promise<void>) | null = null;
 
   private started = false;
   private finished = false;
@@ -237,6 +245,7 @@ export class Exchange {
       traceparent: headerString(this.req.headers.traceparent),
       tracestate: headerString(this.req.headers.tracestate),
     };
+    if (this.ccr) outcome.ccr = this.ccr;
     if (this.host.config.logMessages && this.body.length > 0) {
       const enc = this.req.headers['content-encoding'];
       outcome.messages = { request: this.body, forwarded: this.forward, contentEncoding: typeof enc === 'string' ? enc : null };

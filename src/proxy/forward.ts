@@ -35,13 +35,43 @@ function splitBase(base: string): { origin: string; basePath: string } {
   return v;
 }
 
-type Phase = 'waiting' | 'discarding' | 'relaying' | 'done';
+type Phase = 'waiting' | 'discarding' | 'relaying' | 'tapped' | 'done';
+
+/**
+ * Takes over what the client sees of an upstream response (CCR resolution). A tap receives
+ * successful responses of the client's own call and every final response of a follow-up
+ * call (`round` > 0), and writes to the client itself.
+ */
+export interface RelayTap {
+  /** A final response started; `headers` are the client-facing ones (hop-by-hop removed, ours added). */
+  start(status: number, headers: OutgoingHttpHeaders, contentEncoding: unknown): void;
+  /** A chunk of its body; returning false pauses the upstream until the client drains. */
+  data(chunk: Buffer): boolean;
+  end(): void;
+  /**
+   * The call failed: mid-body (`midBody`), or, for follow-up calls only, before any response
+   * (retries exhausted). Not called when the client went away.
+   */
+  error(failure: { status: number; type: 'upstream_timeout' | 'upstream_connect' | 'upstream_stream'; message: string }, midBody: boolean): void;
+}
+
+export interface ForwardOptions {
+  /** Body to send instead of `ex.forwardBody` (a follow-up round). */
+  body?: Buffer;
+  tap?: RelayTap;
+  /** 0 for the client's request, 1.. for follow-up calls the proxy makes itself. */
+  round?: number;
+}
 
 class Forwarder implements Dispatcher.DispatchHandler {
   private phase: Phase = 'waiting';
   private controller: Dispatcher.DispatchController | null = null;
   private readonly policy: RetryPolicy;
   private readonly options: Dispatcher.DispatchOptions;
+  private readonly tap: RelayTap | null;
+  private readonly round: number;
+  /** Attempts of this call (retries); `ex.attempts` counts every upstream attempt of the request. */
+  private attempts = 0;
   private retryDelay = 0;
   private call: UpstreamCall | null = null;
   private tSend = 0;
@@ -61,8 +91,11 @@ class Forwarder implements Dispatcher.DispatchHandler {
   constructor(
     private readonly ex: Exchange,
     private readonly host: ProxyHost,
+    opts: ForwardOptions = {},
   ) {
     const config = ex.config;
+    this.tap = opts.tap ?? null;
+    this.round = opts.round ?? 0;
     this.policy = { maxAttempts: config.retryMaxAttempts, baseDelayMs: config.retryBaseDelayMs, maxDelayMs: config.retryMaxDelayMs };
     const { origin, basePath } = splitBase(upstreamBase(config, ex.route.provider));
     const method = ex.info.method;
@@ -73,9 +106,9 @@ class Forwarder implements Dispatcher.DispatchHandler {
       headers: upstreamRequestHeaders(ex.req.rawHeaders, ex.req.headers, {
         stripInternal: config.stripInternalHeaders === 'enabled',
         dropAuthorization: ex.authorizationIsProxyToken,
-        dropContentEncoding: ex.modified,
+        dropContentEncoding: ex.modified || opts.body !== undefined,
       }),
-      body: method === 'GET' || method === 'HEAD' ? null : ex.forwardBody,
+      body: method === 'GET' || method === 'HEAD' ? null : opts.body ?? ex.forwardBody,
     };
     this.logCtx = logContext.getStore() ?? { requestId: ex.id };
     this.done = new Promise((r) => {
@@ -86,9 +119,11 @@ class Forwarder implements Dispatcher.DispatchHandler {
 
   start(): void {
     this.ex.attempts++;
+    this.attempts++;
     this.phase = 'waiting';
     this.tSend = performance.now();
     this.call = { attempt: this.ex.attempts, startedAt: Date.now(), durationMs: 0, status: null, error: null };
+    if (this.round > 0) this.call.round = this.round;
     this.ex.upstreamCalls.push(this.call);
     this.host.agent.dispatch(this.options, this);
   }
@@ -123,11 +158,20 @@ class Forwarder implements Dispatcher.DispatchHandler {
       controller.abort(new Error('client closed the connection'));
       return;
     }
-    const delay = delayForStatus(this.policy, ex.attempts, statusCode, headers);
+    const delay = delayForStatus(this.policy, this.attempts, statusCode, headers);
     if (delay !== null) {
       this.phase = 'discarding';
       this.retryDelay = delay;
       this.host.log.warn({ status: statusCode, attempt: ex.attempts, delay_ms: delay }, 'upstream returned a retryable status; retrying');
+      return;
+    }
+    if (this.tap && (statusCode < 300 || this.round > 0)) {
+      this.phase = 'tapped';
+      const out = downstreamResponseHeaders(headers);
+      const ours = ex.ourHeaders();
+      out['x-headroom-request-id'] = ours['x-headroom-request-id'];
+      out['x-headroom-overhead-ms'] = ours['x-headroom-overhead-ms'];
+      this.tap.start(statusCode, out, headers['content-encoding']);
       return;
     }
     this.phase = 'relaying';
@@ -173,7 +217,10 @@ class Forwarder implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.phase !== 'relaying') return; // a retried response's body is dropped
+    if (this.phase !== 'relaying') {
+      if (this.phase === 'tapped') this.tapData(controller, chunk);
+      return; // a retried response's body is dropped
+    }
     const ex = this.ex;
     const tc = performance.now();
     if (ex.ttfbMs === null) ex.ttfbMs = tc - ex.t0;
@@ -194,11 +241,26 @@ class Forwarder implements Dispatcher.DispatchHandler {
     ex.overheadMs += performance.now() - tc;
   }
 
+  private tapData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.tap!.data(chunk) || this.drainPending || this.ex.closed) return;
+    this.drainPending = true;
+    controller.pause();
+    this.ex.res.once('drain', () => {
+      this.drainPending = false;
+      controller.resume();
+    });
+  }
+
   onResponseEnd(): void {
     logContext.run(this.logCtx, () => this.responseEnd());
   }
 
   private responseEnd(): void {
+    if (this.phase === 'tapped') {
+      this.tap!.end();
+      this.finish();
+      return;
+    }
     if (this.phase === 'discarding') {
       void sleep(this.retryDelay, this.ex.abort).then((ok) => (ok && !this.ex.closed ? this.start() : this.finish()));
       return;
@@ -235,6 +297,12 @@ class Forwarder implements Dispatcher.DispatchHandler {
       this.call.error = kind;
       this.call.durationMs = Math.round((performance.now() - this.tSend) * 1000) / 1000;
     }
+    if (this.phase === 'tapped') {
+      const type = kind === 'body_timeout' ? 'upstream_timeout' : 'upstream_stream';
+      this.tap!.error({ status: 502, type, message: `upstream connection failed mid-response (${kind}): ${err.message}` }, true);
+      this.finish();
+      return;
+    }
     if (this.phase === 'relaying') {
       this.failMidResponse(kind, err);
       return;
@@ -244,14 +312,15 @@ class Forwarder implements Dispatcher.DispatchHandler {
       return;
     }
     const retryable = kind === 'connect' || kind === 'connect_timeout' || kind === 'reset';
-    if (this.phase === 'waiting' && retryable && ex.attempts < this.policy.maxAttempts) {
+    if (this.phase === 'waiting' && retryable && this.attempts < this.policy.maxAttempts) {
       const delay = backoffMs(this.policy, ex.attempts);
       this.host.log.warn({ failure: kind, attempt: ex.attempts, delay_ms: delay }, 'upstream request failed; retrying');
       void sleep(delay, ex.abort).then((ok) => (ok && !ex.closed ? this.start() : this.finish()));
       return;
     }
     const e = failureToError(kind, err);
-    ex.replyError(e.status, e.type, e.message);
+    if (this.tap && this.round > 0) this.tap.error(e, false);
+    else ex.replyError(e.status, e.type, e.message);
     this.finish();
   }
 
@@ -300,19 +369,23 @@ class Forwarder implements Dispatcher.DispatchHandler {
     }
     ex.response = adapter.factsFromJson(json);
     if (ex.response.streamError && !ex.errorType) ex.fail('upstream_stream', ex.response.streamError);
-    const completed: CompletedResponse = { status, headers: this.headers, body };
-    for (const stage of host.stages) {
-      if (!stage.afterResponse) continue;
-      try {
-        stage.afterResponse(ex, completed);
-      } catch (err) {
-        host.log.error({ err: err instanceof Error ? err.message : String(err), stage: stage.name }, 'response stage failed');
-      }
+    runResponseStages(ex, host, { status, headers: this.headers, body });
+  }
+}
+
+/** Hands a complete non-streaming response, as the client received it, to the response stages. */
+export function runResponseStages(ex: Exchange, host: ProxyHost, completed: CompletedResponse): void {
+  for (const stage of host.stages) {
+    if (!stage.afterResponse) continue;
+    try {
+      stage.afterResponse(ex, completed);
+    } catch (err) {
+      host.log.error({ err: err instanceof Error ? err.message : String(err), stage: stage.name }, 'response stage failed');
     }
   }
 }
 
-function failureToError(kind: UpstreamFailure, err: unknown): { status: number; type: 'upstream_timeout' | 'upstream_connect'; message: string } {
+export function failureToError(kind: UpstreamFailure, err: unknown): { status: number; type: 'upstream_timeout' | 'upstream_connect'; message: string } {
   const detail = (err as Error)?.message ?? String(err);
   if (kind === 'timeout' || kind === 'connect_timeout' || kind === 'body_timeout') {
     return { status: 504, type: 'upstream_timeout', message: `Upstream timed out (${kind.replace('_', ' ')}): ${detail}` };
@@ -321,8 +394,8 @@ function failureToError(kind: UpstreamFailure, err: unknown): { status: number; 
 }
 
 /** Forwards the exchange upstream; resolves when the response is complete or abandoned. */
-export function forward(ex: Exchange, host: ProxyHost): Promise<void> {
-  const f = new Forwarder(ex, host);
+export function forward(ex: Exchange, host: ProxyHost, opts?: ForwardOptions): Promise<void> {
+  const f = new Forwarder(ex, host, opts);
   f.start();
   return f.done;
 }

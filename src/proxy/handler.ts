@@ -67,7 +67,7 @@ export async function handleProxy(ex: Exchange, host: ProxyHost): Promise<void> 
   if (ex.closed) return;
   ex.overheadMs += performance.now() - tBody;
 
-  await forward(ex, host);
+  await (ex.forwardWith ? ex.forwardWith(ex) : forward(ex, host));
 }
 
 /** Token gate: with a proxy token configured, non-loopback callers must present it. */

@@ -1,8 +1,10 @@
 /**
  * The built-in capabilities, in installation order (one per line). Proxy stages run in the
  * order their plugins install them: controls (rate limit, response cache, budget) before
- * compression, and every stage-adding plugin before the proxy.
+ * compression, ccr (the store of originals) before compression, and every stage-adding
+ * plugin before the proxy.
  */
+import { ccrPlugin } from '../ccr/plugin.js';
 import { compressionPlugin } from '../compress-api/plugin.js';
 import { controlsPlugin } from '../controls/plugin.js';
 import { dashboardPlugin } from '../dashboard/plugin.js';
@@ -27,6 +29,7 @@ export function defaultPlugins(): Plugin[] {
     liveMetricsPlugin,
     dashboardPlugin,
     controlsPlugin,
+    ccrPlugin,
     compressionPlugin,
     proxyPlugin,
   ];

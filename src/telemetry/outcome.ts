@@ -109,6 +109,8 @@ export interface UpstreamCall {
   status: number | null;
   /** Failure kind when no response arrived (connect, timeout, reset, ...). */
   error: string | null;
+  /** Set on follow-up calls the proxy made itself to answer `headroom_retrieve` (1, 2, ...). */
+  round?: number;
 }
 
 export interface OutcomeTiming {
@@ -195,6 +197,30 @@ export interface RequestOutcome extends RequestStart {
   traceparent?: string | null;
   /** The client's W3C `tracestate` header, when sent with a `traceparent`. */
   tracestate?: string | null;
+  /** CCR: the retrieve tool and proxy-side retrieval; present when the request carried a marker or its conversation uses CCR. */
+  ccr?: CcrSummary;
+}
+
+export interface CcrSummary {
+  /** Why `headroom_retrieve` was added to the forwarded tools: this request carries a marker, or its conversation was given the tool before. null: not added. */
+  toolInjected: 'marker' | 'sticky' | null;
+  /** The client defines its own `headroom_retrieve` tool (it answers the calls itself). */
+  clientTool: boolean;
+  /** Distinct retrieval markers (ours) in the forwarded request. */
+  markers: number;
+  /** `headroom_retrieve` calls the proxy answered. */
+  retrievals: number;
+  /** ... of which found their original / did not (missing, expired, bad hash). */
+  hits: number;
+  misses: number;
+  /** Follow-up upstream calls made to continue the answer after retrievals (at most `--ccr-max-retrieval-rounds`). */
+  rounds: number;
+  /** Estimated tokens of original content handed to the model. */
+  tokensRetrieved: number;
+  /** Retrieve calls removed from the response unanswered (made next to the client's own tool calls, or past the round limit). */
+  dropped: number;
+  /** Hashes retrieved, in order (at most 20). */
+  hashes: string[];
 }
 
 /** Raw bodies kept for `--log-messages`; parsed by the log sink, off the request path. */

@@ -4,6 +4,7 @@ import { controlsFields } from './controls.js';
 import { liveFields } from './live.js';
 import { observabilityFields } from './observability.js';
 import { otelFields } from './otel.js';
+import { ccrFields } from './ccr.js';
 import { compressionFields } from './compression.js';
 import { proxyFields } from './proxy.js';
 import { serverFields } from './server.js';
@@ -16,6 +17,7 @@ export const allFields = {
   ...observabilityFields,
   ...otelFields,
   ...compressionFields,
+  ...ccrFields,
   ...dashboardFields,
   ...controlsFields,
 } as const;

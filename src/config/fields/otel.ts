@@ -48,6 +48,7 @@ function keyValues(c: { flag: string; env: readonly string[]; doc: string; secre
   return {
     flag: c.flag,
     env: c.env,
+    negatedEnv: [],
     default: {},
     accepted: 'a comma-separated key=value list (values may be percent-encoded)',
     doc: c.doc,
@@ -64,6 +65,7 @@ function optionalUrl(c: { flag: string; env: readonly string[]; doc: string }): 
   return {
     flag: c.flag,
     env: c.env,
+    negatedEnv: [],
     default: null,
     accepted: 'an http:// or https:// URL (empty = unset)',
     doc: c.doc,

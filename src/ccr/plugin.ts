@@ -1,0 +1,85 @@
+/**
+ * The CCR capability: the store of originals (SQLite `<workspace>/ccr_store.db` by default,
+ * memory with `--ccr-backend memory` or `--stateless`) installed as the originals sink of the
+ * compression stage, the `ccr` proxy stage (tool injection and proxy-side retrieval), the
+ * `/v1/retrieve*` endpoints, a `ccr` health check and a `ccr` block in `/stats`.
+ *
+ * Must be installed before the compression plugin (which keeps its own in-memory sink when no
+ * store was installed).
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { App, Plugin } from '../server/app.js';
+import { setOriginalsSink } from './originals.js';
+import { registerRetrieveRoutes } from './routes.js';
+import { SqliteCcrStore } from './sqlite-store.js';
+import { ccrStage } from './stage.js';
+import { type CcrStore, type CcrStoreOptions, MemoryCcrStore } from './store.js';
+
+/** Conversations stay sticky (keep the tool) this long after their last request. */
+const STICKY_TTL_MS = 7 * 86_400_000;
+
+export function createCcrStore(app: App): CcrStore {
+  const { config } = app;
+  const opts: CcrStoreOptions = {
+    ttlMs: config.ccrTtlSeconds * 1000,
+    maxBytes: config.ccrMaxBytes,
+    maxEntries: config.ccrMaxEntries,
+    stickyTtlMs: STICKY_TTL_MS,
+  };
+  if (config.stateless || config.ccrBackend === 'memory') return new MemoryCcrStore(opts);
+  const path = join(config.workspaceDir, 'ccr_store.db');
+  try {
+    mkdirSync(config.workspaceDir, { recursive: true });
+    return new SqliteCcrStore({ ...opts, path, onError: (err) => app.log.error({ err: (err as Error)?.message, path }, 'CCR store write failed') });
+  } catch (err) {
+    // loud: originals kept in memory only are lost on restart
+    app.log.error({ err: (err as Error)?.message, path }, 'cannot open the CCR store database; originals are kept in memory only and will not survive a restart');
+    return new MemoryCcrStore(opts);
+  }
+}
+
+function statsBlock(store: CcrStore): Record<string, unknown> {
+  const s = store.stats();
+  return {
+    backend: s.backend,
+    entries: s.entries,
+    bytes: s.bytes,
+    max_bytes: s.maxBytes,
+    ttl_seconds: s.ttlSeconds,
+    stored: s.puts,
+    refreshed: s.refreshes,
+    hits: s.hits,
+    misses: s.misses,
+    expired: s.expired,
+    evictions: s.evictions,
+    retrievals: s.retrievals,
+    sticky_conversations: s.stickyConversations,
+  };
+}
+
+export const ccrPlugin: Plugin = {
+  name: 'ccr',
+  setup(app: App) {
+    const store = createCcrStore(app);
+    setOriginalsSink(app, store);
+    app.addStage(ccrStage({ config: app.config, log: app.log, store, host: () => app }));
+    registerRetrieveRoutes(app.router, store);
+    app.healthChecks.set('ccr', () => {
+      const s = store.stats();
+      return {
+        enabled: true,
+        ready: true,
+        backend: s.backend,
+        persistent: s.backend === 'sqlite',
+        inject_tool: app.config.ccrInjectTool,
+        entries: s.entries,
+        bytes: s.bytes,
+        pending_writes: s.pendingWrites,
+        error: s.lastError,
+      };
+    });
+    app.statsSections.set('ccr', () => statsBlock(store));
+    app.onClose(() => store.close());
+  },
+};

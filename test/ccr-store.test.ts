@@ -1,0 +1,178 @@
+/**
+ * The CCR store: hash lookups (case, prefixes, `hash=`), sliding TTL, byte and entry budgets
+ * (least recently used first), why a miss happened, retrieval counts, sticky conversations,
+ * and the SQLite backend surviving a restart.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { OriginalEntry } from '../src/ccr/originals.js';
+import { SqliteCcrStore } from '../src/ccr/sqlite-store.js';
+import { type CcrStoreOptions, MemoryCcrStore, normaliseLookupHash } from '../src/ccr/store.js';
+import { answerRetrieve, parseRetrieveArgs } from '../src/ccr/tool.js';
+import { contentHash } from '../src/compress/hash.js';
+
+function entry(original: string, extra: Partial<OriginalEntry> = {}): OriginalEntry {
+  return { hash: contentHash(original), original, toolName: 'search', originalItems: 100, keptItems: 10, unit: 'rows', transforms: ['json_rows'], ...extra };
+}
+
+function clock(start = 1_000_000) {
+  let t = start;
+  return { now: () => t, advance: (ms: number) => void (t += ms) };
+}
+
+const base = (c: { now: () => number }, extra: Partial<CcrStoreOptions> = {}): CcrStoreOptions => ({
+  ttlMs: 60_000, maxBytes: 10 * 1024 * 1024, maxEntries: 1000, stickyTtlMs: 3_600_000, now: c.now, ...extra,
+});
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+describe('memory store', () => {
+  it('finds an original by its hash in any case, with a hash= prefix, or by a unique prefix', () => {
+    const s = new MemoryCcrStore(base(clock()));
+    const e = entry('the original text '.repeat(20));
+    s.put([e]);
+    for (const q of [e.hash, e.hash.toUpperCase(), `hash=${e.hash}`, ` ${e.hash} `, e.hash.slice(0, 12)]) {
+      const l = s.get(q);
+      expect(l.status, q).toBe('available');
+      if (l.status === 'available') expect(l.entry.original).toBe(e.original);
+    }
+    expect(normaliseLookupHash('not-a-hash')).toBeNull();
+    const bad = s.get('zzzz');
+    expect(bad).toMatchObject({ status: 'missing', reason: 'invalid' });
+    expect(s.get('0123456789ab0123456789ab')).toMatchObject({ status: 'missing', reason: 'unknown' });
+  });
+
+  it('TTL slides with use and an expired original reports its age', () => {
+    const c = clock();
+    const s = new MemoryCcrStore(base(c));
+    const e = entry('expiring original '.repeat(10));
+    s.put([e]);
+    c.advance(50_000);
+    expect(s.get(e.hash, { touch: true }).status).toBe('available'); // refreshes
+    c.advance(50_000);
+    expect(s.has(e.hash)).toBe(true);
+    s.put([e]); // a re-offer refreshes too
+    c.advance(59_000);
+    expect(s.get(e.hash).status).toBe('available');
+    c.advance(2_000);
+    expect(s.has(e.hash)).toBe(false);
+    const l = s.get(e.hash);
+    expect(l).toMatchObject({ status: 'expired', reason: 'expired', ageSeconds: 61 });
+    expect(s.stats()).toMatchObject({ entries: 0, expired: 1, puts: 1, refreshes: 1 });
+    // asked again later: still reported as expired (tombstone)
+    expect(s.get(e.hash)).toMatchObject({ status: 'expired' });
+  });
+
+  it('evicts least recently used originals beyond the byte budget and the entry cap', () => {
+    const c = clock();
+    const s = new MemoryCcrStore(base(c, { maxBytes: 3 * (256 + 2000 * 2), maxEntries: 1000 }));
+    const es = ['a', 'b', 'c', 'd'].map((ch) => entry(ch.repeat(2000)));
+    s.put(es.slice(0, 3));
+    s.get(es[0]!.hash, { touch: true }); // a becomes most recent
+    s.put([es[3]!]);
+    expect(s.has(es[1]!.hash)).toBe(false); // b was least recently used
+    expect(s.has(es[0]!.hash) && s.has(es[2]!.hash) && s.has(es[3]!.hash)).toBe(true);
+    expect(s.get(es[1]!.hash)).toMatchObject({ status: 'missing', reason: 'evicted' });
+    expect(s.stats().evictions).toBe(1);
+    expect(s.stats().bytes).toBeLessThanOrEqual(s.stats().maxBytes);
+
+    const capped = new MemoryCcrStore(base(c, { maxEntries: 2 }));
+    capped.put(es);
+    expect(capped.stats().entries).toBe(2);
+    expect(capped.has(es[3]!.hash)).toBe(true);
+  });
+
+  it('answers retrieve calls: whole original, a query, a miss with an actionable message; counts retrievals', () => {
+    const s = new MemoryCcrStore(base(clock()));
+    const lines = Array.from({ length: 200 }, (_, i) => (i === 137 ? 'ERROR payment gateway timeout' : `INFO request ${i} ok`)).join('\n');
+    const e = entry(lines, { unit: 'lines' });
+    s.put([e]);
+    const full = answerRetrieve(s, parseRetrieveArgs(JSON.stringify({ hash: e.hash })), 'proxy');
+    expect(full).toMatchObject({ hit: true, text: lines });
+    const q = answerRetrieve(s, parseRetrieveArgs({ hash: e.hash, query: 'payment timeout' }), 'proxy');
+    expect(q.text).toContain('L138: ERROR payment gateway timeout');
+    expect(q.text).not.toContain('request 3 ok');
+    const miss = answerRetrieve(s, parseRetrieveArgs('{"hash":"abcdefabcdefabcdefabcdef"}'), 'proxy');
+    expect(miss.hit).toBe(false);
+    expect(miss.text).toMatch(/run the tool or command that produced it again/);
+    const l = s.get(e.hash);
+    expect(l.status === 'available' && l.entry.retrievals).toBe(2);
+    expect(s.recentRetrievals().map((r) => r.retrievalType)).toEqual(['search', 'full']);
+  });
+
+  it('sticky conversations expire after their TTL', () => {
+    const c = clock();
+    const s = new MemoryCcrStore(base(c, { stickyTtlMs: 1000 }));
+    s.markSticky('conv');
+    expect(s.isSticky('conv')).toBe(true);
+    c.advance(1001);
+    expect(s.isSticky('conv')).toBe(false);
+  });
+});
+
+describe('SQLite store', () => {
+  it('survives a restart: originals, retrieval counts and sticky conversations', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ccr-store-'));
+    dirs.push(dir);
+    const path = join(dir, 'ccr_store.db');
+    const c = clock(Date.now());
+    const e = entry('persisted original '.repeat(50));
+    const a = new SqliteCcrStore({ ...base(c), path });
+    a.put([e]);
+    a.get(e.hash, { touch: true });
+    a.recordRetrieval({ hash: e.hash, query: null, itemsRetrieved: 100, totalItems: 100, toolName: 'search', retrievalType: 'full', via: 'api', at: c.now() });
+    a.markSticky('conv-1');
+    a.close();
+
+    const b = new SqliteCcrStore({ ...base(c), path });
+    const l = b.get(e.hash);
+    expect(l.status).toBe('available');
+    if (l.status === 'available') {
+      expect(l.entry.original).toBe(e.original);
+      expect(l.entry).toMatchObject({ toolName: 'search', originalItems: 100, keptItems: 10, unit: 'rows', transforms: ['json_rows'], retrievals: 1 });
+    }
+    expect(b.isSticky('conv-1')).toBe(true);
+    expect(b.stats()).toMatchObject({ backend: 'sqlite', entries: 1, path });
+    b.close();
+  });
+
+  it('does not load expired originals at startup and persists evictions', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ccr-store-'));
+    dirs.push(dir);
+    const path = join(dir, 'ccr_store.db');
+    const c = clock(Date.now());
+    const old = entry('old original '.repeat(40));
+    const a = new SqliteCcrStore({ ...base(c), path });
+    a.put([old]);
+    a.flush();
+    c.advance(30_000);
+    const fresh = entry('fresh original '.repeat(40));
+    a.put([fresh]);
+    a.close();
+    c.advance(40_000); // old is now 70 s old (TTL 60 s), fresh 40 s
+    const b = new SqliteCcrStore({ ...base(c), path });
+    expect(b.has(old.hash)).toBe(false);
+    expect(b.has(fresh.hash)).toBe(true);
+    b.close();
+  });
+
+  it('reads an original another process stored in the same database', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ccr-store-'));
+    dirs.push(dir);
+    const path = join(dir, 'ccr_store.db');
+    const c = clock(Date.now());
+    const a = new SqliteCcrStore({ ...base(c), path });
+    const b = new SqliteCcrStore({ ...base(c), path });
+    const e = entry('shared original '.repeat(30));
+    a.put([e]);
+    a.flush();
+    expect(b.get(e.hash).status).toBe('available');
+    a.close();
+    b.close();
+  });
+});
