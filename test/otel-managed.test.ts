@@ -231,8 +231,9 @@ describe('managed OTEL traces', () => {
     });
 
     const children = childrenOf(spans, root!);
-    expect(children.map((s) => s.name)).toEqual(['headroom.compression.pipeline', 'POST /v1/messages']);
-    const [pipeline, upstream] = children;
+    // stages in order (the CCR stage found no marker: a plain stage span), then the upstream call
+    expect(children.map((s) => s.name)).toEqual(['headroom.stage.ccr', 'headroom.compression.pipeline', 'POST /v1/messages']);
+    const [, pipeline, upstream] = children;
     expect(pipeline!.kind).toBe(INTERNAL);
     expect(pipeline!.attributes).toMatchObject({
       'headroom.model': model,
@@ -281,9 +282,9 @@ describe('managed OTEL traces', () => {
     });
     // the compression stage scanned the request and cut nothing: a pipeline span with no transform children
     const children = childrenOf(spans, root);
-    expect(children.map((s) => s.name)).toEqual(['headroom.compression.pipeline', 'POST /v1/chat/completions']);
-    expect(children[0]!.attributes).toMatchObject({ 'headroom.tokens.saved': 0, 'headroom.transforms_applied': 0 });
-    expect(childrenOf(spans, children[0]!)).toEqual([]);
+    expect(children.map((s) => s.name)).toEqual(['headroom.stage.ccr', 'headroom.compression.pipeline', 'POST /v1/chat/completions']);
+    expect(children[1]!.attributes).toMatchObject({ 'headroom.tokens.saved': 0, 'headroom.transforms_applied': 0 });
+    expect(childrenOf(spans, children[1]!)).toEqual([]);
     // the client's trace context is forwarded upstream unchanged (headroom-ts injects nothing)
     expect(h.mock.last!.headers.traceparent).toBe(`00-${traceId}-${parentId}-01`);
   });

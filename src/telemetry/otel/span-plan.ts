@@ -73,6 +73,13 @@ function rootAttributes(o: RequestOutcome, a: Accounting, op: string | null): At
   if (a.cost) attrs['headroom.cost_usd'] = Math.round(a.cost.totalUsd * 1e8) / 1e8;
   if (a.compressionSavingsUsd > 0) attrs['headroom.savings_usd'] = Math.round(a.compressionSavingsUsd * 1e8) / 1e8;
   if (o.errorType) attrs['error.type'] = o.errorType;
+  const ccr = o.ccr;
+  if (ccr && (ccr.retrievals > 0 || ccr.toolInjected !== null)) {
+    attrs['headroom.ccr.retrievals'] = ccr.retrievals;
+    attrs['headroom.ccr.rounds'] = ccr.rounds;
+    attrs['headroom.ccr.misses'] = ccr.misses;
+    attrs['headroom.ccr.tokens_retrieved'] = ccr.tokensRetrieved;
+  }
   if (op === null) {
     attrs['headroom.provider'] = o.provider;
     attrs['headroom.model'] = clip(a.model, 256);
@@ -100,24 +107,28 @@ function upstreamSpans(o: RequestOutcome, upstream: UpstreamEndpoint | null): Pl
   const name = o.api === 'passthrough' ? o.method : `${o.method} ${clip(o.path, 64)}`;
   for (let i = 0; i < calls.length; i++) {
     const call = calls[i] as UpstreamCall;
-    const last = i === calls.length - 1;
+    const next = calls[i + 1];
+    const round = call.round ?? 0;
+    // a later call of the same round is a retry of this one; a later round (CCR) continues the answer
+    const retried = next !== undefined && (next.round ?? 0) === round;
     const headersAt = call.startedAt + call.durationMs;
-    // the call whose response was relayed lasts until the response finished
-    const relayed = last && call.status !== null;
-    const end = relayed ? Math.max(headersAt, o.endedAt) : headersAt;
+    // a call whose response was relayed lasts until the response finished, or until the next round began
+    const relayed = !retried && call.status !== null;
+    const end = relayed ? Math.max(headersAt, next ? next.startedAt : o.endedAt) : headersAt;
     const attrs: Attributes = {
       'http.request.method': o.method,
       'url.path': clip(o.path, 256),
       'headroom.upstream.attempt': call.attempt,
       'headroom.upstream.time_to_headers_ms': call.durationMs,
     };
+    if (round > 0) attrs['headroom.ccr.round'] = round;
     if (call.attempt > 1) attrs['http.request.resend_count'] = call.attempt - 1;
     if (upstream) {
       attrs['server.address'] = upstream.address;
       attrs['server.port'] = upstream.port;
     }
     if (call.status !== null) attrs['http.response.status_code'] = call.status;
-    if (!last) attrs['headroom.upstream.retried'] = true;
+    if (retried) attrs['headroom.upstream.retried'] = true;
     let error: string | null = null;
     if (call.error !== null) {
       attrs['error.type'] = call.error;
