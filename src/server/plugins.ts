@@ -6,6 +6,7 @@
 import { compressionPlugin } from '../compress-api/plugin.js';
 import { controlsPlugin } from '../controls/plugin.js';
 import { dashboardPlugin } from '../dashboard/plugin.js';
+import { hookPlugin } from '../hook/plugin.js';
 import { liveMetricsPlugin } from '../live/plugin.js';
 import { metricsPlugin } from '../metrics/plugin.js';
 import { proxyPlugin } from '../proxy/plugin.js';
@@ -26,6 +27,7 @@ export function defaultPlugins(): Plugin[] {
     dashboardPlugin,
     controlsPlugin,
     compressionPlugin,
+    hookPlugin,
     proxyPlugin,
   ];
 }

@@ -1,6 +1,7 @@
 import type { ConfigOf } from '../field.js';
 import { dashboardFields } from './dashboard.js';
 import { controlsFields } from './controls.js';
+import { hookFields } from './hook.js';
 import { liveFields } from './live.js';
 import { observabilityFields } from './observability.js';
 import { compressionFields } from './compression.js';
@@ -16,6 +17,7 @@ export const allFields = {
   ...compressionFields,
   ...dashboardFields,
   ...controlsFields,
+  ...hookFields,
 } as const;
 
 export type Config = ConfigOf<typeof allFields>;
