@@ -42,3 +42,9 @@ export {
 export { BoundedOriginals, originalsSinkFor, setOriginalsSink, type OriginalEntry, type OriginalsSink } from './ccr/originals.js';
 export { MemoryReplayStore, SqliteReplayStore, type ReplayStore, type ReplayStats } from './ccr/replay.js';
 export { controlsOf, controlsPlugin, createControlsPlugin, type Controls, type ControlsOptions } from './controls/plugin.js';
+// Hook mode (Aperture pre_request hook)
+export { HookServer, type HookServerOptions } from './hook/server.js';
+export { createHookPlugin, hookPlugin, HOOK_PATH } from './hook/plugin.js';
+export { WorkerPool, PoolError, type PoolOptions, type PoolResult, type Dispatch } from './hook/pool.js';
+export { HOOK_DEFAULTS, mergeSettings, engineSettings, SettingsError, type HookSettings } from './hook/settings.js';
+export type { HookFacts, HookOutcomeName } from './telemetry/outcome.js';
