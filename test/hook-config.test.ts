@@ -10,6 +10,8 @@ import { fileListingEnvelope } from '../src/mock/file-listing.js';
 import { silentLogger } from '../src/telemetry/logger.js';
 import { postHook, startHookServer, type HookHarness } from './helpers/hook.js';
 
+const json = async (r: Response | Promise<Response>): Promise<any> => (await r).json();
+
 const dirs: string[] = [];
 const tmp = () => {
   const d = mkdtempSync(join(tmpdir(), 'headroom-hookcfg-'));
@@ -124,13 +126,13 @@ describe('GET/PUT /config over HTTP', () => {
   it('GET shows the eight settings and the engine version; PUT/POST merge; errors are 400 naming the field', async () => {
     const h = await startHookServer({ hookPoolSize: 1 });
     harnesses.push(h);
-    const g = await (await fetch(`${h.url}/config`)).json();
+    const g = await json(fetch(`${h.url}/config`));
     expect(g).toEqual({ ...HOOK_DEFAULTS, headroom_version: expect.any(String) });
     const p = await put(h.url, { protect_recent: 2, target_ratio: 0.5 });
     expect(p.status).toBe(200);
-    expect(await p.json()).toEqual({ ...HOOK_DEFAULTS, protect_recent: 2, target_ratio: 0.5 });
+    expect(await json(p)).toEqual({ ...HOOK_DEFAULTS, protect_recent: 2, target_ratio: 0.5 });
     const post = await put(h.url, { target_ratio: null }, 'POST');
-    expect((await post.json()).target_ratio).toBeNull();
+    expect((await json(post)).target_ratio).toBeNull();
     const bad = await put(h.url, { min_tokens_to_compress: -1 });
     expect(bad.status).toBe(400);
     expect(bad.headers.get('content-type')).toMatch(/^text\/plain/);
@@ -142,7 +144,7 @@ describe('GET/PUT /config over HTTP', () => {
     const notObj = await put(h.url, '[1]');
     expect(notObj.status).toBe(400);
     expect((await fetch(`${h.url}/config`, { method: 'DELETE' })).status).toBe(405);
-    expect((await (await fetch(`${h.url}/config`)).json()).protect_recent).toBe(2);
+    expect((await json(fetch(`${h.url}/config`))).protect_recent).toBe(2);
   });
 
   it('survives a restart (the file is read at start) and takes effect on the next request', async () => {
@@ -159,7 +161,7 @@ describe('GET/PUT /config over HTTP', () => {
     harnesses.splice(harnesses.indexOf(h1), 1);
     const h2 = await startHookServer({ hookPoolSize: 1 }, { workspace });
     harnesses.push(h2);
-    expect((await (await fetch(`${h2.url}/config`)).json()).min_tokens_to_compress).toBe(1_000_000);
+    expect((await json(fetch(`${h2.url}/config`))).min_tokens_to_compress).toBe(1_000_000);
     expect((await postHook(h2.url, env)).json).toEqual({ action: 'allow' });
     expect((await put(h2.url, { min_tokens_to_compress: 250 })).status).toBe(200);
     expect((await postHook(h2.url, env)).json?.action).toBe('modify');

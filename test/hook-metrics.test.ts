@@ -9,6 +9,8 @@ import type { Plugin } from '../src/server/app.js';
 import { startHarness, type Harness } from './helpers/harness.js';
 import { FAKE_WORKER, postHook, startHookServer, type HookHarness } from './helpers/hook.js';
 
+const json = async (r: Response | Promise<Response>): Promise<any> => (await r).json();
+
 const harnesses: HookHarness[] = [];
 const proxies: Harness[] = [];
 afterEach(async () => {
@@ -96,10 +98,10 @@ describe('standalone /metrics', () => {
   it('/health, /readyz and /livez', async () => {
     const h = await startHookServer({ hookPoolSize: 2 });
     harnesses.push(h);
-    const body = await (await fetch(`${h.url}/health`)).json();
+    const body = await json(fetch(`${h.url}/health`));
     expect(body).toMatchObject({ service: 'headroom-hook', status: 'healthy', ready: true, checks: { hook: { enabled: true, ready: true, pool: { slots: 2, ready: 2, busy: 0 } } } });
     expect((await fetch(`${h.url}/readyz`)).status).toBe(200);
-    expect(await (await fetch(`${h.url}/livez`)).json()).toEqual({ status: 'alive' });
+    expect(await json(fetch(`${h.url}/livez`))).toEqual({ status: 'alive' });
   });
 });
 
@@ -109,11 +111,11 @@ describe('the hook on the main proxy (--hook)', () => {
     const setOriginals: Plugin = { name: 'test-originals', setup: (app) => setOriginalsSink(app, originals) };
     const t = await startHarness({ config: { hook: true, hookPoolSize: 1 }, plugins: [setOriginals, ...defaultPlugins()] });
     proxies.push(t);
-    for (let i = 0; i < 200 && !(await (await fetch(`${t.url}/health`)).json()).checks.hook.ready; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 200 && !(await json(fetch(`${t.url}/health`))).checks.hook.ready; i++) await new Promise((r) => setTimeout(r, 50));
     const r = await fetch(`${t.url}/hooks/aperture`, { method: 'POST', body: JSON.stringify(fileListingEnvelope(400)), headers: { 'content-type': 'application/json' } });
     expect(r.status).toBe(200);
     expect(r.headers.get('accept-encoding')).toBe('zstd, gzip');
-    expect((await r.json()).action).toBe('modify');
+    expect((await json(r)).action).toBe('modify');
     const [o] = await t.waitForOutcomes(1);
     expect(o).toMatchObject({ kind: 'hook', api: 'hook', path: '/hooks/aperture', provider: 'anthropic', status: 200, modified: true });
     expect(o!.hook!.outcome).toBe('modify');
@@ -123,11 +125,11 @@ describe('the hook on the main proxy (--hook)', () => {
     expect(text).toContain('tsheadroom_pool_slots_total 1');
     expect(text).toMatch(/headroom_tokens_saved_total \d*[1-9]/);
     const cfg = await fetch(`${t.url}/hooks/aperture/config`, { method: 'PUT', body: JSON.stringify({ protect_recent: 9 }) });
-    expect((await cfg.json()).protect_recent).toBe(9);
+    expect((await json(cfg)).protect_recent).toBe(9);
     const bad = await fetch(`${t.url}/hooks/aperture/config`, { method: 'PUT', body: JSON.stringify({ protect_recent: -9 }) });
     expect(bad.status).toBe(400);
     expect(await bad.text()).toBe('protect_recent must be >= 0\n');
-    const health = await (await fetch(`${t.url}/health`)).json();
+    const health = await json(fetch(`${t.url}/health`));
     expect(health.checks.hook).toMatchObject({ enabled: true, ready: true, status: 'healthy' });
   });
 
@@ -135,7 +137,7 @@ describe('the hook on the main proxy (--hook)', () => {
     const t = await startHarness();
     proxies.push(t);
     expect((await fetch(`${t.url}/hooks/aperture`, { method: 'POST', body: '{}' })).status).toBe(404);
-    expect((await (await fetch(`${t.url}/health`)).json()).checks.hook.status).toBe('disabled');
+    expect((await json(fetch(`${t.url}/health`))).checks.hook.status).toBe('disabled');
     expect(await (await fetch(`${t.url}/metrics`)).text()).not.toContain('tsheadroom_');
   });
 });

@@ -58,7 +58,7 @@ export async function startHookServer(config: Partial<Record<ConfigKey, RawValue
 /** POSTs an envelope (object, string or bytes) to the hook. */
 export async function postHook(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; text: string; json: Record<string, unknown> | null }> {
   const payload = typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
-  const r = await fetch(`${url}/`, { method: 'POST', body: payload as BodyInit, headers: { 'content-type': 'application/json', ...headers } });
+  const r = await fetch(`${url}/`, { method: 'POST', body: payload as string, headers: { 'content-type': 'application/json', ...headers } });
   const text = await r.text();
   let json: Record<string, unknown> | null = null;
   try {
