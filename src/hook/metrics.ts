@@ -43,7 +43,11 @@ export function registerHeadroomSubset(registry: Registry, inbound: InboundCount
   const failed = new Counter({ name: 'headroom_requests_failed_total', help: 'Hook requests whose compression failed (answered allow)', registers: r });
   const input = new Counter({ name: 'headroom_tokens_input_total', help: 'Tokens of the messages before compression (tokens_before)', registers: r });
   const saved = new Counter({ name: 'headroom_tokens_saved_total', help: 'Tokens saved by compression (tokens_saved)', registers: r });
-  const sum = new Counter({ name: 'headroom_overhead_ms_sum', help: 'Sum of hook handling time in ms (read + process + write)', registers: r });
+  let total = 0;
+  new Counter({
+    name: 'headroom_overhead_ms_sum', help: 'Sum of hook handling time in ms (read + process + write)', registers: r,
+    collect() { this.reset(); this.inc(Math.round(total * 100) / 100); },
+  });
   const count = new Counter({ name: 'headroom_overhead_ms_count', help: 'Number of hook handling time samples', registers: r });
   let min = 0;
   let max = 0;
@@ -65,7 +69,7 @@ export function registerHeadroomSubset(registry: Registry, inbound: InboundCount
       saved.inc(Math.max(0, o.compression.tokensSaved));
     }
     const ms = o.timing.totalMs;
-    sum.inc(ms);
+    total += ms;
     count.inc();
     n++;
     min = n === 1 ? ms : Math.min(min, ms);
