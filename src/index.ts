@@ -48,3 +48,9 @@ export { MemoryCcrStore, normaliseLookupHash, type CcrStore, type CcrStoreOption
 export { SqliteCcrStore, type SqliteCcrStoreOptions } from './ccr/sqlite-store.js';
 export { answerRetrieve, parseRetrieveArgs, TOOL_BYTES as RETRIEVE_TOOL_DEFINITIONS } from './ccr/tool.js';
 export type { CcrSummary } from './telemetry/outcome.js';
+// Hook mode (Aperture pre_request hook)
+export { HookServer, type HookServerOptions } from './hook/server.js';
+export { createHookPlugin, hookPlugin, HOOK_PATH } from './hook/plugin.js';
+export { WorkerPool, PoolError, type PoolOptions, type PoolResult, type Dispatch } from './hook/pool.js';
+export { HOOK_DEFAULTS, mergeSettings, engineSettings, SettingsError, type HookSettings } from './hook/settings.js';
+export type { HookFacts, HookOutcomeName } from './telemetry/outcome.js';

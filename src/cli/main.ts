@@ -2,6 +2,7 @@
 /** The `headroom-ts` command line. */
 import { Command } from 'commander';
 import { VERSION } from '../version.js';
+import { registerHookCommand } from './hook-command.js';
 import { registerProxyCommand } from './proxy-command.js';
 
 const program = new Command();
@@ -10,6 +11,7 @@ program
   .description('A compressing, measuring proxy for Anthropic and OpenAI clients.')
   .version(VERSION);
 registerProxyCommand(program);
+registerHookCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`headroom-ts: ${err instanceof Error ? err.message : String(err)}\n`);

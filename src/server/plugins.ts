@@ -8,6 +8,7 @@ import { ccrPlugin } from '../ccr/plugin.js';
 import { compressionPlugin } from '../compress-api/plugin.js';
 import { controlsPlugin } from '../controls/plugin.js';
 import { dashboardPlugin } from '../dashboard/plugin.js';
+import { hookPlugin } from '../hook/plugin.js';
 import { liveMetricsPlugin } from '../live/plugin.js';
 import { metricsPlugin } from '../metrics/plugin.js';
 import { proxyPlugin } from '../proxy/plugin.js';
@@ -31,6 +32,7 @@ export function defaultPlugins(): Plugin[] {
     controlsPlugin,
     ccrPlugin,
     compressionPlugin,
+    hookPlugin,
     proxyPlugin,
   ];
 }

@@ -1,6 +1,7 @@
 import type { ConfigOf } from '../field.js';
 import { dashboardFields } from './dashboard.js';
 import { controlsFields } from './controls.js';
+import { hookFields } from './hook.js';
 import { liveFields } from './live.js';
 import { observabilityFields } from './observability.js';
 import { otelFields } from './otel.js';
@@ -20,6 +21,7 @@ export const allFields = {
   ...ccrFields,
   ...dashboardFields,
   ...controlsFields,
+  ...hookFields,
 } as const;
 
 export type Config = ConfigOf<typeof allFields>;

@@ -1,0 +1,59 @@
+/** `headroom-ts hook`: the standalone Aperture pre_request hook server, until SIGINT/SIGTERM. */
+import type { Command } from 'commander';
+import { ConfigError, loadConfig } from '../config/index.js';
+import { HookServer } from '../hook/server.js';
+import { hookConfigPath, hookPoolSize } from '../hook/service.js';
+import { createLogger } from '../telemetry/logger.js';
+import { addConfigOptions, flagsFrom } from './options.js';
+
+export function registerHookCommand(program: Command): void {
+  const cmd = program
+    .command('hook')
+    .description('Run the Aperture pre_request compression hook on its own port (default 127.0.0.1:8790).')
+    .option('-v, --verbose', 'Print one summary line per hook request to stdout (same as --hook-verbose)');
+  addConfigOptions(cmd);
+  cmd.action(async (opts: Record<string, unknown>) => {
+    let loaded;
+    try {
+      const flags = flagsFrom(opts);
+      if (opts.verbose === true) flags.hookVerbose = true;
+      loaded = loadConfig({ flags, configFile: (opts.config as string | undefined) ?? null });
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        process.stderr.write(`headroom-ts: ${err.message}\n`);
+        process.exit(2);
+      }
+      throw err;
+    }
+    const { config } = loaded;
+    // Operational logs on stderr; stdout carries the -v lines.
+    const log = createLogger({ level: config.logLevel, destination: process.stderr });
+    const server = new HookServer(config, log);
+    let address;
+    try {
+      address = await server.listen();
+    } catch (err) {
+      process.stderr.write(`headroom-ts: cannot listen on ${config.host}:${config.hookPort}: ${(err as Error).message}\n`);
+      await server.close();
+      process.exit(1);
+    }
+    log.info(
+      {
+        url: address.url, pool_size: hookPoolSize(config), max_compress_s: config.hookMaxCompressSeconds, config: hookConfigPath(config),
+        affinity: config.hookAffinity, verbose: config.hookVerbose, version: server.service.pool.version,
+      },
+      `headroom-ts hook listening on ${address.url}`,
+    );
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'shutting down');
+      const force = setTimeout(() => process.exit(1), 20_000);
+      force.unref();
+      void server.close().then(() => log.flush(() => process.exit(0)));
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+}
