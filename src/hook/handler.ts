@@ -249,7 +249,7 @@ export function createHookHandler(deps: HookDeps) {
       tokensSaved: r.tokensSaved,
       newInputTokens: r.tokensBefore,
       transforms: [...new Set(r.transforms)],
-      timingsMs: { worker: r.elapsedMs, queue: Math.round(run.queueMs * 1000) / 1000 },
+      timingsMs: { pipeline_total: r.elapsedMs, _queue: Math.round(run.queueMs * 1000) / 1000 },
       error: null,
       mode: 'optimize',
       potentialTokensSaved: r.tokensSaved,
