@@ -2,10 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BoundedOriginals, setOriginalsSink } from '../src/ccr/originals.js';
 import { fileListingEnvelope } from '../src/mock/file-listing.js';
-import { defaultPlugins } from '../src/server/plugins.js';
-import type { Plugin } from '../src/server/app.js';
 import { startHarness, type Harness } from './helpers/harness.js';
 import { FAKE_WORKER, postHook, startHookServer, type HookHarness } from './helpers/hook.js';
 
@@ -107,9 +104,7 @@ describe('standalone /metrics', () => {
 
 describe('the hook on the main proxy (--hook)', () => {
   it('POST /hooks/aperture, its config route, outcomes in the proxy funnel, families on the proxy registry, health', async () => {
-    const originals = new BoundedOriginals();
-    const setOriginals: Plugin = { name: 'test-originals', setup: (app) => setOriginalsSink(app, originals) };
-    const t = await startHarness({ config: { hook: true, hookPoolSize: 1 }, plugins: [setOriginals, ...defaultPlugins()] });
+    const t = await startHarness({ config: { hook: true, hookPoolSize: 1 } });
     proxies.push(t);
     for (let i = 0; i < 200 && !(await json(fetch(`${t.url}/health`))).checks.hook.ready; i++) await new Promise((r) => setTimeout(r, 50));
     const r = await fetch(`${t.url}/hooks/aperture`, { method: 'POST', body: JSON.stringify(fileListingEnvelope(400)), headers: { 'content-type': 'application/json' } });
@@ -119,7 +114,9 @@ describe('the hook on the main proxy (--hook)', () => {
     const [o] = await t.waitForOutcomes(1);
     expect(o).toMatchObject({ kind: 'hook', api: 'hook', path: '/hooks/aperture', provider: 'anthropic', status: 200, modified: true });
     expect(o!.hook!.outcome).toBe('modify');
-    expect(originals.size).toBeGreaterThan(0);
+    // originals of the lossy cuts went to the proxy's CCR store (so headroom_retrieve can serve them)
+    const ccr = await json(fetch(`${t.url}/v1/retrieve/stats`));
+    expect(ccr.store.entry_count).toBeGreaterThan(0);
     const text = await (await fetch(`${t.url}/metrics`)).text();
     expect(text).toContain('tsheadroom_requests_by_outcome{outcome="modify"} 1');
     expect(text).toContain('tsheadroom_pool_slots_total 1');
