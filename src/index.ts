@@ -48,3 +48,7 @@ export { MemoryCcrStore, normaliseLookupHash, type CcrStore, type CcrStoreOption
 export { SqliteCcrStore, type SqliteCcrStoreOptions } from './ccr/sqlite-store.js';
 export { answerRetrieve, parseRetrieveArgs, TOOL_BYTES as RETRIEVE_TOOL_DEFINITIONS } from './ccr/tool.js';
 export type { CcrSummary } from './telemetry/outcome.js';
+// SDK: in-process client wrappers and local metrics
+export { HeadroomClient, type CallRecord, type HeadroomClientOptions, type SdkMode, type SessionStats, type SetupReport } from './sdk/client.js';
+export { withHeadroom, type WithHeadroomOptions } from './sdk/wrap.js';
+export type { MetricsQuery, MetricsSummary, SdkRequestMetric } from './sdk/metrics-store.js';
