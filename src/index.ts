@@ -54,3 +54,7 @@ export { createHookPlugin, hookPlugin, HOOK_PATH } from './hook/plugin.js';
 export { WorkerPool, PoolError, type PoolOptions, type PoolResult, type Dispatch } from './hook/pool.js';
 export { HOOK_DEFAULTS, mergeSettings, engineSettings, SettingsError, type HookSettings } from './hook/settings.js';
 export type { HookFacts, HookOutcomeName } from './telemetry/outcome.js';
+// SDK: in-process client wrappers and local metrics
+export { HeadroomClient, type CallRecord, type HeadroomClientOptions, type SdkMode, type SessionStats, type SetupReport } from './sdk/client.js';
+export { withHeadroom, type WithHeadroomOptions } from './sdk/wrap.js';
+export type { MetricsQuery, MetricsSummary, SdkRequestMetric } from './sdk/metrics-store.js';

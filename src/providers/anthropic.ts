@@ -18,7 +18,7 @@ import {
 } from './types.js';
 
 /** Fields of an Anthropic `usage` object, as last reported. */
-interface AnthropicUsageState {
+export interface AnthropicUsageState {
   input: number;
   output: number;
   cacheRead: number;
@@ -28,7 +28,7 @@ interface AnthropicUsageState {
   seen: boolean;
 }
 
-const newUsageState = (): AnthropicUsageState => ({
+export const newUsageState = (): AnthropicUsageState => ({
   input: 0, output: 0, cacheRead: 0, cacheWrite: 0, cacheWrite5m: 0, cacheWrite1h: 0, seen: false,
 });
 
@@ -48,7 +48,7 @@ export function mergeAnthropicUsage(state: AnthropicUsageState, raw: unknown): v
   }
 }
 
-function toUsage(s: AnthropicUsageState, source: TokenUsage['source']): TokenUsage | null {
+export function toUsage(s: AnthropicUsageState, source: TokenUsage['source']): TokenUsage | null {
   if (!s.seen) return null;
   // Without a TTL breakdown, Anthropic's default cache TTL is 5 minutes.
   const bucketed = s.cacheWrite5m + s.cacheWrite1h;

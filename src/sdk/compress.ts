@@ -1,6 +1,6 @@
 /**
  * `compress(messages, options)`: in-process compression of a message list in OpenAI Chat,
- * Anthropic Messages or OpenAI Responses format, with Headroom's `CompressConfig` options
+ * Anthropic Messages, OpenAI Responses or Vercel AI SDK (`ModelMessage`) format, with Headroom's `CompressConfig` options
  * (camelCase or snake_case, flat or under `config`). Returns the messages in the same format
  * plus `tokens_before`, `tokens_after`, `tokens_saved`, `compression_ratio` (after/before, as
  * the headroom-ai SDK reports it), `transforms_applied`, `ccr_hashes`, and `ccr`: the
@@ -15,8 +15,9 @@ import { type CcrEntry, compressRequest, type EngineResult, type ReplayLookup } 
 import { type CompressSettings, CompressOptionsError, DEFAULT_SETTINGS, resolveSettings } from '../compress/options.js';
 import type { ApiShape } from '../compress/request/slots.js';
 import { tokenCounterFor } from '../compress/tokens.js';
+import { engineToVercel, looksVercel, vercelToEngine } from './vercel.js';
 
-export type MessageFormat = 'openai' | 'anthropic' | 'responses';
+export type MessageFormat = 'openai' | 'anthropic' | 'responses' | 'vercel';
 
 export interface CompressOptions {
   /** Drives the tokenizer (default `claude-sonnet-4-5-20250929`, as Headroom). */
@@ -68,6 +69,7 @@ const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof
 
 /** Detects the message format from block and field shapes (OpenAI chat when nothing tells). */
 export function detectFormat(messages: readonly unknown[]): MessageFormat {
+  if (looksVercel(messages)) return 'vercel';
   for (const m of messages) {
     if (!isObj(m)) continue;
     if (typeof m.type === 'string' && m.role === undefined) return 'responses';
@@ -84,7 +86,7 @@ export function detectFormat(messages: readonly unknown[]): MessageFormat {
   return 'openai';
 }
 
-const API_OF: Record<MessageFormat, ApiShape> = { openai: 'chat', anthropic: 'messages', responses: 'responses' };
+const API_OF: Record<MessageFormat, ApiShape> = { openai: 'chat', anthropic: 'messages', responses: 'responses', vercel: 'messages' };
 
 /** Settings from options: `config` first, then flat CompressConfig keys. Throws CompressOptionsError. */
 export function settingsFrom(options: CompressOptions, base: Readonly<CompressSettings> = DEFAULT_SETTINGS): CompressSettings {
@@ -111,7 +113,7 @@ export function runCompress<M>(messages: readonly M[], options: CompressOptions 
   const settings = settingsFrom(options, runtime.base);
   const model = typeof options.model === 'string' && options.model ? options.model : DEFAULT_MODEL;
   const format = options.format ?? detectFormat(messages);
-  if (!(format in API_OF)) throw new CompressOptionsError('format must be openai, anthropic or responses');
+  if (!(format in API_OF)) throw new CompressOptionsError('format must be openai, anthropic, responses or vercel');
   const unchanged = (tokens: number, error?: string): CompressRun<M> => ({
     result: {
       messages: [...messages], tokens_before: tokens, tokens_after: tokens, tokens_saved: 0, compression_ratio: 1,
@@ -121,7 +123,9 @@ export function runCompress<M>(messages: readonly M[], options: CompressOptions 
   });
   if (messages.length === 0) return unchanged(0);
   const api = API_OF[format];
-  const body = Buffer.from(JSON.stringify(api === 'responses' ? { input: messages } : { messages }), 'utf8');
+  const vercel = format === 'vercel' ? vercelToEngine(messages) : null;
+  const sent: readonly unknown[] = vercel ? vercel.messages : messages;
+  const body = Buffer.from(JSON.stringify(api === 'responses' ? { input: sent } : { messages: sent }), 'utf8');
   if (options.optimize === false) return unchanged(tokenCounterFor(model).count(body.toString('utf8')));
   const limit = options.model_limit ?? options.modelLimit;
   let engine: EngineResult;
@@ -137,7 +141,8 @@ export function runCompress<M>(messages: readonly M[], options: CompressOptions 
   } catch (err) {
     return unchanged(0, `compression failed, messages returned unchanged: ${(err as Error)?.message ?? String(err)}`);
   }
-  const out = engine.body ? (JSON.parse(engine.body.toString('utf8')) as Record<string, unknown>)[api === 'responses' ? 'input' : 'messages'] as M[] : [...messages];
+  const parsed = engine.body ? ((JSON.parse(engine.body.toString('utf8')) as Record<string, unknown>)[api === 'responses' ? 'input' : 'messages'] as unknown[]) : null;
+  const out: M[] = parsed === null ? [...messages] : vercel ? engineToVercel(messages, vercel, parsed) : (parsed as M[]);
   const hashes: string[] = [];
   for (const e of engine.ccr) if (!hashes.includes(e.hash)) hashes.push(e.hash);
   return {

@@ -1,0 +1,253 @@
+/**
+ * `HeadroomClient`: in-process compression with local metrics, no proxy needed.
+ *
+ * ```ts
+ * const headroom = new HeadroomClient({ provider: 'anthropic' });
+ * const anthropic = headroom.wrap(new Anthropic());     // compresses before every call
+ * await anthropic.messages.create({ ... });
+ * await headroom.getStats();    // this session
+ * await headroom.getMetrics({ startTime: new Date(Date.now() - 3_600_000), limit: 100 });
+ * await headroom.getSummary();  // everything stored
+ * await headroom.validateSetup();
+ * ```
+ */
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { CompressOptionsError } from '../compress/options.js';
+import { priceFor, ratesAt, costOf, tokenCost } from '../providers/pricing.js';
+import type { ProviderId, TokenUsage } from '../telemetry/outcome.js';
+import { MemoryCcrStore } from '../ccr/store.js';
+import { searchOriginal } from '../ccr/search.js';
+import { type CompressOptions, type CompressResult, type MessageFormat, runCompress, settingsFrom } from './compress.js';
+import { type MetricsQuery, type MetricsSummary, type SdkRequestMetric, SdkMetricsStore } from './metrics-store.js';
+import type { SdkApi } from './usage.js';
+import { withHeadroom } from './wrap.js';
+
+export type SdkMode = 'optimize' | 'audit';
+
+export interface HeadroomClientOptions {
+  /** State root (default `HEADROOM_WORKSPACE_DIR`, else `~/.headroom`). */
+  workspaceDir?: string;
+  /** Metrics database (default `<workspace>/sdk_metrics.sqlite`; `:memory:` keeps nothing on disk). */
+  metricsPath?: string;
+  /** `optimize` sends compressed messages; `audit` measures and sends the originals. Default optimize. */
+  mode?: SdkMode;
+  /** The provider whose API key `validateSetup()` checks (default: whichever clients you wrap). */
+  provider?: ProviderId;
+  /** Compression options applied to every call (Headroom's CompressConfig keys, camelCase or snake_case). */
+  compress?: CompressOptions;
+}
+
+export interface SessionStats {
+  session: {
+    requests_total: number;
+    tokens_input_before: number;
+    tokens_input_after: number;
+    tokens_saved_total: number;
+    tokens_output_total: number;
+    cache_hits: number;
+    /** Mean of the per-call compression ratios (after / before). */
+    compression_ratio_avg: number;
+    cost_saved_usd: number;
+    errors: number;
+  };
+  config: { mode: SdkMode; provider: ProviderId | null; cache_optimizer_enabled: boolean; semantic_cache_enabled: boolean; metrics_path: string };
+  transforms: Record<string, boolean>;
+}
+
+export interface SetupReport {
+  valid: boolean;
+  issues: string[];
+  checks: { provider_key: boolean; metrics_store: boolean; config: boolean };
+}
+
+/** What a wrapped call or `compress()` reports to the client. */
+export interface CallRecord {
+  provider: ProviderId;
+  api: SdkApi | 'compress';
+  model: string | null;
+  stream: boolean;
+  startedAt: number;
+  durationMs: number;
+  result: CompressResult | null;
+  usage: TokenUsage | null;
+  error: string | null;
+}
+
+const FORMAT_OF: Record<SdkApi, MessageFormat> = { messages: 'anthropic', chat: 'openai', responses: 'responses' };
+
+export class HeadroomClient {
+  readonly mode: SdkMode;
+  readonly provider: ProviderId | null;
+  readonly workspaceDir: string;
+  readonly metricsPath: string;
+  private readonly options: CompressOptions;
+  private readonly store: SdkMetricsStore;
+  private storeOpenError: string | null = null;
+  private readonly originals = new MemoryCcrStore({ ttlMs: 3_600_000, maxBytes: 64 * 1024 * 1024, maxEntries: 10_000, stickyTtlMs: 0 });
+  private readonly providersUsed = new Set<ProviderId>();
+  private readonly session = { requests: 0, before: 0, after: 0, saved: 0, output: 0, cacheHits: 0, ratioSum: 0, savedUsd: 0, errors: 0 };
+  private readonly transformCounts: Record<string, number> = {};
+
+  constructor(opts: HeadroomClientOptions = {}) {
+    if (opts.mode !== undefined && opts.mode !== 'optimize' && opts.mode !== 'audit') throw new CompressOptionsError('mode must be optimize or audit');
+    this.mode = opts.mode ?? 'optimize';
+    this.provider = opts.provider ?? null;
+    this.options = opts.compress ?? {};
+    settingsFrom(this.options); // a bad option fails here, not on the first call
+    const ws = opts.workspaceDir ?? process.env.HEADROOM_WORKSPACE_DIR ?? '~/.headroom';
+    this.workspaceDir = ws === '~' ? homedir() : ws.startsWith('~/') ? join(homedir(), ws.slice(2)) : resolve(ws);
+    this.metricsPath = opts.metricsPath ?? join(this.workspaceDir, 'sdk_metrics.sqlite');
+    try {
+      this.store = new SdkMetricsStore(this.metricsPath);
+    } catch (err) {
+      // metrics never break calls: keep them in memory and let validateSetup() say why
+      this.storeOpenError = (err as Error)?.message ?? String(err);
+      this.store = new SdkMetricsStore(':memory:');
+    }
+  }
+
+  /** Wraps an official `openai` or `@anthropic-ai/sdk` client so every call is compressed and measured. */
+  wrap<C extends object>(client: C): C {
+    return withHeadroom(client, { headroom: this });
+  }
+
+  /** Compresses messages in-process (any supported format) and records the call. */
+  compress<M>(messages: readonly M[], options: CompressOptions = {}): CompressResult<M> {
+    const startedAt = Date.now();
+    const t0 = performance.now();
+    const { result } = runCompress(messages, { ...this.options, ...options });
+    this.keepOriginals(result);
+    const model = typeof options.model === 'string' ? options.model : null;
+    const provider: ProviderId = options.format === 'anthropic' || /claude/i.test(model ?? '') ? 'anthropic' : 'openai';
+    this.record({ provider, api: 'compress', model, stream: false, startedAt, durationMs: performance.now() - t0, result, usage: null, error: result.error ?? null });
+    return result;
+  }
+
+  /** The compression a wrapped call applies to its messages (`null`: nothing to compress). */
+  compressCall(api: SdkApi, model: string | null, messages: unknown): CompressResult | null {
+    if (!Array.isArray(messages) || messages.length === 0) return null;
+    const result = runCompress(messages, { ...this.options, ...(model ? { model } : {}), format: FORMAT_OF[api] }).result;
+    if (this.mode === 'optimize') this.keepOriginals(result);
+    return result;
+  }
+
+  /** The original behind a marker's hash (kept in memory for an hour), optionally searched. */
+  retrieve(hash: string, query?: string): { hash: string; original: string; search?: ReturnType<typeof searchOriginal> } | null {
+    const hit = this.originals.get(hash, { touch: true });
+    if (hit.status !== 'available') return null;
+    return { hash: hit.entry.hash, original: hit.entry.original, ...(query ? { search: searchOriginal(hit.entry.original, query) } : {}) };
+  }
+
+  /** Records one call (wrapped clients call this when the response or stream ends). */
+  record(call: CallRecord): void {
+    this.providersUsed.add(call.provider);
+    const r = call.result;
+    const u = call.usage;
+    const sent = this.mode === 'optimize';
+    const saved = r && sent ? r.tokens_saved : 0;
+    // the provider's prompt count is the truth for what was sent; the estimate fills in without usage
+    const after = u ? u.input : r ? (sent ? r.tokens_after : r.tokens_before) : 0;
+    const before = u ? u.input + saved : r ? r.tokens_before : 0;
+    const price = priceFor(call.provider, call.model);
+    const cost = u ? costOf(u, price).totalUsd : null;
+    const savedUsd = tokenCost(saved, ratesAt(price, before).input);
+    const ratio = before > 0 ? Math.round((after / before) * 10_000) / 10_000 : 1;
+    const s = this.session;
+    s.requests++;
+    s.before += before;
+    s.after += after;
+    s.saved += saved;
+    s.output += u?.output ?? 0;
+    if (u && u.cacheRead > 0) s.cacheHits++;
+    s.ratioSum += ratio;
+    s.savedUsd += savedUsd;
+    if (call.error) s.errors++;
+    for (const t of r?.transforms_applied ?? []) this.transformCounts[t] = (this.transformCounts[t] ?? 0) + 1;
+    const metric: SdkRequestMetric = {
+      timestamp: new Date(call.startedAt).toISOString(), provider: call.provider, api: call.api, model: call.model, mode: this.mode,
+      stream: call.stream, tokens_input_before: before, tokens_input_after: after, tokens_saved: saved, tokens_output: u?.output ?? 0,
+      cache_read_tokens: u?.cacheRead ?? 0, cache_write_tokens: u?.cacheWrite ?? 0, compression_ratio: ratio,
+      transforms_applied: r?.transforms_applied ?? [], cost_usd: cost, cost_saved_usd: savedUsd,
+      duration_ms: Math.round(call.durationMs * 1000) / 1000, error: call.error,
+    };
+    this.store.add(metric);
+  }
+
+  /** This session's figures (no database query), with the seed's keys. */
+  async getStats(): Promise<SessionStats> {
+    const s = this.session;
+    const transforms: Record<string, boolean> = { smart_crusher_enabled: true, cache_aligner_enabled: true, rolling_window_enabled: false };
+    for (const t of Object.keys(this.transformCounts)) transforms[`${t}_applied`] = true;
+    return {
+      session: {
+        requests_total: s.requests,
+        tokens_input_before: s.before,
+        tokens_input_after: s.after,
+        tokens_saved_total: s.saved,
+        tokens_output_total: s.output,
+        cache_hits: s.cacheHits,
+        compression_ratio_avg: s.requests ? Math.round((s.ratioSum / s.requests) * 10_000) / 10_000 : 1,
+        cost_saved_usd: Math.round(s.savedUsd * 1e8) / 1e8,
+        errors: s.errors,
+      },
+      config: {
+        mode: this.mode,
+        provider: this.provider ?? (this.providersUsed.size === 1 ? [...this.providersUsed][0]! : null),
+        cache_optimizer_enabled: true,
+        semantic_cache_enabled: false,
+        metrics_path: this.metricsPath,
+      },
+      transforms,
+    };
+  }
+
+  /** Stored calls (this and earlier processes sharing the workspace), newest first. */
+  async getMetrics(query: MetricsQuery = {}): Promise<SdkRequestMetric[]> {
+    return this.store.query(query);
+  }
+
+  /** Totals over every stored call. */
+  async getSummary(): Promise<MetricsSummary> {
+    return this.store.summary();
+  }
+
+  /** Checks what calls need: a provider API key, a writable metrics store, valid options. */
+  async validateSetup(): Promise<SetupReport> {
+    const issues: string[] = [];
+    const wanted: ProviderId[] = this.provider ? [this.provider] : this.providersUsed.size ? [...this.providersUsed] : [];
+    const keyOf = (p: ProviderId) => (p === 'anthropic' ? process.env.ANTHROPIC_API_KEY : process.env.OPENAI_API_KEY);
+    let providerKey: boolean;
+    if (wanted.length) {
+      providerKey = true;
+      for (const p of wanted) {
+        if (!keyOf(p)) {
+          providerKey = false;
+          issues.push(`${p === 'anthropic' ? 'ANTHROPIC_API_KEY' : 'OPENAI_API_KEY'} is not set (needed for ${p} calls unless the client is given a key)`);
+        }
+      }
+    } else {
+      providerKey = Boolean(process.env.ANTHROPIC_API_KEY || process.env.OPENAI_API_KEY);
+      if (!providerKey) issues.push('neither ANTHROPIC_API_KEY nor OPENAI_API_KEY is set');
+    }
+    const storeError = this.storeOpenError ?? this.store.probeWrite();
+    if (storeError) issues.push(`metrics store ${this.metricsPath} is not writable: ${storeError}`);
+    let config = true;
+    try {
+      settingsFrom(this.options);
+    } catch (err) {
+      config = false;
+      issues.push(`compression options: ${(err as Error).message}`);
+    }
+    return { valid: issues.length === 0, issues, checks: { provider_key: providerKey, metrics_store: storeError === null, config } };
+  }
+
+  /** Writes pending metrics and closes the store. */
+  close(): void {
+    this.store.close();
+  }
+
+  private keepOriginals(result: CompressResult): void {
+    if (result.ccr.length) this.originals.put(result.ccr);
+  }
+}
