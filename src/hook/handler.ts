@@ -59,7 +59,8 @@ export interface HookDeps {
 const ALLOW = Buffer.from('{"action":"allow"}\n');
 const MODIFY_HEAD = Buffer.from('{"action":"modify","request_body":');
 const MODIFY_TAIL = Buffer.from('}\n');
-const API_OF = { openai: 'chat', anthropic: 'messages', responses: 'responses' } as const;
+// provider bodies are never Vercel AI SDK messages; such a body is treated as Anthropic-shaped (nothing in it matches a slot)
+const API_OF = { openai: 'chat', anthropic: 'messages', responses: 'responses', vercel: 'messages' } as const;
 
 const REASON: Record<HookOutcomeName, string> = {
   modify: 'modify',
