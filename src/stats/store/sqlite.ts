@@ -34,6 +34,12 @@ export const SCHEMA_VERSION = 1;
 const MAX_PENDING = 100_000;
 /** A batch this large is written at once instead of waiting for the timer. */
 const EAGER_BATCH = 2_000;
+/**
+ * Most events one background transaction writes (about 15 µs each): a larger backlog is written
+ * in several transactions with the event loop free in between, so requests never wait behind a
+ * long write (a 250 ms window at 500 req/s was one ~2 ms stall).
+ */
+const CHUNK = 32;
 const PRUNE_EVERY_MS = 60 * 60_000;
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
@@ -190,7 +196,7 @@ export class SqliteStatsStore implements StatsStore {
   private readonly st: Record<'selTotals' | 'setTotals' | 'insEvent' | 'upHour' | 'upDay' | 'upProject' | 'countProjects' | 'projectsAsc' | 'delProject', Statement>;
   private readonly writeBatch: Transaction<(events: SavingsEvent[]) => void>;
   /** Timer callback bound to the (request-free) context the store was opened in. */
-  private readonly onTimer = AsyncResource.bind(() => this.flushNow());
+  private readonly onTimer = AsyncResource.bind(() => this.flushChunk());
 
   constructor(opts: SqliteStoreOptions) {
     this.db = opts.db;
@@ -245,13 +251,23 @@ export class SqliteStatsStore implements StatsStore {
 
   /** Writes the backlog now (synchronously). Keeps it for the next attempt when the write fails. */
   flushNow(): void {
+    this.write(this.pending.length);
+  }
+
+  /** Background flush: one transaction of at most CHUNK events, the rest after the event loop had a turn. */
+  private flushChunk(): void {
+    this.write(CHUNK);
+    if (this.pending.length > 0 && !this.timer && !this.closed && this.lastError === null) setImmediate(this.onTimer);
+  }
+
+  private write(max: number): void {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = null;
     }
     if (this.pending.length === 0 || !this.db.open) return;
-    const batch = this.pending;
-    this.pending = [];
+    const batch = max >= this.pending.length ? this.pending : this.pending.slice(0, max);
+    this.pending = max >= this.pending.length ? [] : this.pending.slice(max);
     try {
       this.writeBatch.immediate(batch);
       this.commits++;
