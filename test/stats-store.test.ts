@@ -59,6 +59,22 @@ describe('SQLite stats store', () => {
     await c.close();
   });
 
+  it('a background flush writes a large window in several short transactions, losing nothing', async () => {
+    const s = open({ statsFlushMs: 10 });
+    const [others, commitsBefore] = s.version().split(':').map(Number);
+    for (let i = 0; i < 100; i++) s.record(ev(i, { project: i % 2 ? 'alpha' : 'beta' }));
+    // the timer flush writes 32 events per transaction and yields between them
+    for (let i = 0; i < 500 && s.health().pending > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(s.health().pending).toBe(0);
+    expect((await s.lifetime()).requests).toBe(100);
+    expect((await s.projects()).alpha!.requests).toBe(50);
+    expect((await s.rollups('hour')).reduce((n, r) => n + r.requests, 0)).toBe(100);
+    const [othersAfter, commitsAfter] = s.version().split(':').map(Number);
+    expect(othersAfter).toBe(others);
+    expect(commitsAfter! - commitsBefore!).toBe(4 + 1); // 32 + 32 + 32 + 4 events, and the first flush's retention prune
+    await s.close();
+  });
+
   it('rolls the display session over after 60 minutes without requests', async () => {
     const s = open();
     s.record(ev(0));
