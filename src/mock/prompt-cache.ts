@@ -22,14 +22,35 @@ export interface AnthropicCacheResult {
 
 type Json = Record<string, unknown>;
 
-/** Yields [serialized-prefix-length, ttl] for every cache breakpoint, in prompt order. */
-function breakpoints(body: Json): { prefix: string; ttl: '5m' | '1h' }[] {
-  const out: { prefix: string; ttl: '5m' | '1h' }[] = [];
+/** How many block boundaries before a breakpoint Anthropic checks for an earlier cached prefix. */
+const LOOKBACK_BLOCKS = 20;
+
+interface Blocks {
+  /** The serialized prompt up to and including each content block, in prompt order. */
+  prefixes: string[];
+  /** The blocks that carry `cache_control`, with their TTL. */
+  breakpoints: { index: number; ttl: '5m' | '1h' }[];
+}
+
+/**
+ * The prompt as content blocks (tools, system blocks, message blocks). The cache key of a
+ * prefix is its content without `cache_control` markers, so moving the breakpoint to the newest
+ * block each turn (what agents do) still finds the prefix cached by the previous turn.
+ */
+function blocksOf(body: Json): Blocks {
+  const prefixes: string[] = [];
+  const breakpoints: Blocks['breakpoints'] = [];
   const parts: string[] = [];
   const visit = (label: string, block: unknown) => {
-    parts.push(label, JSON.stringify(block));
     const cc = (block as Json | null)?.cache_control as Json | undefined;
-    if (cc && typeof cc === 'object') out.push({ prefix: parts.join('\u0000'), ttl: cc.ttl === '1h' ? '1h' : '5m' });
+    let content = block;
+    if (cc !== undefined && block !== null && typeof block === 'object') {
+      const { cache_control: _omit, ...rest } = block as Json;
+      content = rest;
+    }
+    parts.push(label, JSON.stringify(content));
+    prefixes.push(parts.join('\u0000'));
+    if (cc && typeof cc === 'object') breakpoints.push({ index: prefixes.length - 1, ttl: cc.ttl === '1h' ? '1h' : '5m' });
   };
   for (const t of Array.isArray(body.tools) ? body.tools : []) visit('tool', t);
   if (Array.isArray(body.system)) for (const s of body.system) visit('system', s);
@@ -39,7 +60,7 @@ function breakpoints(body: Json): { prefix: string; ttl: '5m' | '1h' }[] {
     if (Array.isArray(msg.content)) for (const b of msg.content) visit(`msg:${String(msg.role)}`, b);
     else parts.push(`msg:${String(msg.role)}`, JSON.stringify(msg.content));
   }
-  return out;
+  return { prefixes, breakpoints };
 }
 
 export class PromptCacheSim {
@@ -50,24 +71,29 @@ export class PromptCacheSim {
 
   anthropicUsage(body: Json, totalInputTokens: number): AnthropicCacheResult {
     const now = this.now();
-    const bps = breakpoints(body);
+    const { prefixes, breakpoints: bps } = blocksOf(body);
+    const tokensAt = (i: number) => Math.min(approxTokens(Buffer.byteLength(prefixes[i] ?? '')), totalInputTokens);
     let read = 0;
     for (const bp of bps) {
-      const e = this.anthropic.get(key(bp.prefix));
-      if (e && e.expiresAt > now) read = Math.max(read, e.tokens);
+      // the breakpoint itself, then earlier block boundaries within the lookback window
+      for (let i = bp.index; i >= Math.max(0, bp.index - LOOKBACK_BLOCKS); i--) {
+        const e = this.anthropic.get(key(prefixes[i] ?? ''));
+        if (e && e.expiresAt > now) {
+          read = Math.max(read, e.tokens);
+          break;
+        }
+      }
     }
     const last = bps[bps.length - 1];
     let write5m = 0;
     let write1h = 0;
     if (last) {
-      const lastTokens = Math.min(approxTokens(Buffer.byteLength(last.prefix)), totalInputTokens);
-      const writeTokens = Math.max(0, lastTokens - read);
+      const writeTokens = Math.max(0, tokensAt(last.index) - read);
       if (last.ttl === '1h') write1h = writeTokens;
       else write5m = writeTokens;
       for (const bp of bps) {
-        const tokens = Math.min(approxTokens(Buffer.byteLength(bp.prefix)), totalInputTokens);
         const ttlMs = bp.ttl === '1h' ? 3_600_000 : 300_000;
-        this.anthropic.set(key(bp.prefix), { tokens, expiresAt: now + ttlMs });
+        this.anthropic.set(key(prefixes[bp.index] ?? ''), { tokens: tokensAt(bp.index), expiresAt: now + ttlMs });
       }
     }
     read = Math.min(read, totalInputTokens);

@@ -1,0 +1,45 @@
+/**
+ * The mock upstream's prompt-cache simulation (what the demo, tests and benchmarks see as
+ * provider cache figures): Anthropic's incremental conversation caching, where each turn moves
+ * the breakpoint to its newest block and reads the prefix the previous turn cached.
+ */
+import { describe, expect, it } from 'vitest';
+import { PromptCacheSim } from '../src/mock/prompt-cache.js';
+
+const turn = (n: number, withBreakpoint = true) => {
+  const messages: { role: string; content: Record<string, unknown>[] }[] = [];
+  for (let i = 0; i < n; i++) {
+    messages.push({ role: 'assistant', content: [{ type: 'tool_use', id: `t${i}`, name: 'ls', input: {} }] });
+    messages.push({ role: 'user', content: [{ type: 'tool_result', tool_use_id: `t${i}`, content: `output ${i} `.repeat(400) }] });
+  }
+  const last = messages[messages.length - 1]!.content;
+  if (withBreakpoint) last[last.length - 1] = { ...last[last.length - 1], cache_control: { type: 'ephemeral' } };
+  return { model: 'claude', system: [{ type: 'text', text: 'system '.repeat(50) }], messages };
+};
+
+describe('mock prompt cache (Anthropic)', () => {
+  it('a moved breakpoint reads what the previous turn cached and writes only the new blocks', () => {
+    let now = 1_000_000;
+    const sim = new PromptCacheSim(() => now);
+    const first = sim.anthropicUsage(turn(1), 5_000);
+    expect(first.cacheRead).toBe(0);
+    expect(first.cacheWrite5m).toBeGreaterThan(0);
+    now += 10_000;
+    const second = sim.anthropicUsage(turn(2), 10_000);
+    expect(second.cacheRead).toBe(first.cacheWrite5m); // the whole first turn, found one turn back
+    expect(second.cacheWrite5m).toBeGreaterThan(0);
+    expect(second.cacheRead + second.cacheWrite5m + second.uncached).toBe(10_000);
+  });
+
+  it('a changed earlier block, an expired entry or no breakpoint reads nothing', () => {
+    let now = 1_000_000;
+    const sim = new PromptCacheSim(() => now);
+    sim.anthropicUsage(turn(2), 10_000);
+    const changed = turn(3);
+    changed.messages[1]!.content[0]!.content = 'rewritten';
+    expect(sim.anthropicUsage(changed, 10_000).cacheRead).toBe(0);
+    now += 301_000;
+    expect(sim.anthropicUsage(turn(3), 10_000).cacheRead).toBe(0);
+    expect(sim.anthropicUsage(turn(4, false), 10_000)).toMatchObject({ cacheRead: 0, cacheWrite5m: 0, uncached: 10_000 });
+  });
+});
