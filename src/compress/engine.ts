@@ -193,7 +193,8 @@ function compressRequestInner(input: EngineInput): EngineResult {
   const lossyLimit = pressure >= 0.8 ? 0.9 : 0.75;
   const shape = requestShape(buf, root, input.api, input.scope === 'all', input.scope === 'all' && s.compressSystemMessages);
   const queryText = input.query ?? shape.queryText;
-  const query: Query = parseQuery(queryText);
+  // parsed once, and only when a slot is actually compressed (most requests have none)
+  let parsedQuery: Query | null = null;
   const analysis = ANALYSIS_RE.test(queryText);
 
   const splices: Splice[] = [];
@@ -279,7 +280,8 @@ function compressRequestInner(input: EngineInput): EngineResult {
       record(null);
       continue;
     }
-    const ctx: TransformContext = { query, targetRatio: s.targetRatio, maxItems: s.maxItems, hash: key, expired };
+    parsedQuery ??= parseQuery(queryText);
+    const ctx: TransformContext = { query: parsedQuery, targetRatio: s.targetRatio, maxItems: s.maxItems, hash: key, expired };
     const t0 = clock?.();
     const routed = routeText(text, ctx, kind);
     if (clock && t0 !== undefined) {
