@@ -4,21 +4,15 @@
  * `setOriginalsSink(app, store)`; without it the compression stage keeps originals in a
  * bounded in-memory map (`BoundedOriginals`).
  */
+import type { CcrEntry } from '../compress/engine.js';
 
-export interface OriginalEntry {
-  /** 24 lowercase hex: SHA-256 of `original`, as in the marker. */
-  hash: string;
-  original: string;
-  toolName: string | null;
-  originalItems: number;
-  keptItems: number;
-  /** Unit of the item counts: rows, lines, matches, sentences, diff lines, characters, items. */
-  unit: string;
-  transforms: string[];
-  /** Tokens of the original and of the text forwarded in its place, when the producer counted them. */
-  originalTokens?: number;
-  compressedTokens?: number;
-}
+/**
+ * An original as a producer hands it over: the engine's `CcrEntry` (hash = 24 lowercase hex of
+ * the SHA-256 of `original`, as in the marker), with the token counts optional for producers
+ * that do not count them.
+ */
+export type OriginalEntry = Omit<CcrEntry, 'replayed' | 'originalTokens' | 'compressedTokens'> &
+  Partial<Pick<CcrEntry, 'originalTokens' | 'compressedTokens'>>;
 
 export interface OriginalsSink {
   /** Stores entries (idempotent: the same hash always has the same original). */

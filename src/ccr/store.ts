@@ -15,19 +15,12 @@
  * The store also remembers which conversations were given the `headroom_retrieve` tool
  * (sticky injection, `src/ccr/inject.ts`).
  */
+import type { CcrEntry } from '../compress/engine.js';
 import { estimateCounter } from '../compress/tokens.js';
 import type { OriginalEntry, OriginalsSink } from './originals.js';
 
-export interface StoredOriginal {
-  hash: string;
-  original: string;
-  toolName: string | null;
-  originalItems: number;
-  keptItems: number;
-  unit: string;
-  transforms: string[];
-  originalTokens: number;
-  compressedTokens: number;
+/** An original as the store keeps it: the engine's entry plus its life in the store. */
+export interface StoredOriginal extends Omit<CcrEntry, 'replayed'> {
   /** Epoch ms. */
   createdAt: number;
   lastUsed: number;

@@ -1,10 +1,9 @@
 /** `headroom-ts hook`: the standalone Aperture pre_request hook server, until SIGINT/SIGTERM. */
 import type { Command } from 'commander';
-import { ConfigError, loadConfig } from '../config/index.js';
 import { HookServer } from '../hook/server.js';
 import { hookConfigPath, hookPoolSize } from '../hook/service.js';
 import { createLogger } from '../telemetry/logger.js';
-import { addConfigOptions, flagsFrom } from './options.js';
+import { addConfigOptions, configFromOptions } from './options.js';
 
 export function registerHookCommand(program: Command): void {
   const cmd = program
@@ -13,19 +12,9 @@ export function registerHookCommand(program: Command): void {
     .option('-v, --verbose', 'Print one summary line per hook request to stdout (same as --hook-verbose)');
   addConfigOptions(cmd);
   cmd.action(async (opts: Record<string, unknown>) => {
-    let loaded;
-    try {
-      const flags = flagsFrom(opts);
+    const config = configFromOptions(opts, (flags) => {
       if (opts.verbose === true) flags.hookVerbose = true;
-      loaded = loadConfig({ flags, configFile: (opts.config as string | undefined) ?? null });
-    } catch (err) {
-      if (err instanceof ConfigError) {
-        process.stderr.write(`headroom-ts: ${err.message}\n`);
-        process.exit(2);
-      }
-      throw err;
-    }
-    const { config } = loaded;
+    });
     // Operational logs on stderr; stdout carries the -v lines.
     const log = createLogger({ level: config.logLevel, destination: process.stderr });
     const server = new HookServer(config, log);

@@ -1,7 +1,7 @@
 /** Commander options generated from the configuration fields. */
 import { type Command, Option } from 'commander';
 import type { Field } from '../config/field.js';
-import { allFields, type ConfigKey } from '../config/index.js';
+import { allFields, type Config, ConfigError, type ConfigKey, loadConfig } from '../config/index.js';
 
 export function addConfigOptions(cmd: Command, keys: readonly ConfigKey[] = Object.keys(allFields) as ConfigKey[]): Command {
   cmd.addOption(new Option('--config <path>', 'YAML or JSON config file (env HEADROOM_CONFIG)'));
@@ -28,4 +28,19 @@ export function flagsFrom(opts: Record<string, unknown>): Partial<Record<ConfigK
     if (typeof v === 'string' || typeof v === 'boolean') flags[key] = v;
   }
   return flags;
+}
+
+/** The config of a command from its options (flags, env, `--config` file); a bad value exits 2 naming the field. */
+export function configFromOptions(opts: Record<string, unknown>, adjust?: (flags: Partial<Record<ConfigKey, string | boolean>>) => void): Config {
+  try {
+    const flags = flagsFrom(opts);
+    adjust?.(flags);
+    return loadConfig({ flags, configFile: (opts.config as string | undefined) ?? null }).config;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`headroom-ts: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
 }

@@ -1,25 +1,14 @@
 /** `headroom-ts proxy`: serve the proxy until SIGINT/SIGTERM. */
 import type { Command } from 'commander';
-import { ConfigError, loadConfig } from '../config/index.js';
 import { createApp } from '../server/app.js';
 import { isLoopbackAddress } from '../server/identity.js';
-import { addConfigOptions, flagsFrom } from './options.js';
+import { addConfigOptions, configFromOptions } from './options.js';
 
 export function registerProxyCommand(program: Command): void {
   const cmd = program.command('proxy').description('Run the compressing, measuring LLM proxy (default 127.0.0.1:8787).');
   addConfigOptions(cmd);
   cmd.action(async (opts: Record<string, unknown>) => {
-    let loaded;
-    try {
-      loaded = loadConfig({ flags: flagsFrom(opts), configFile: (opts.config as string | undefined) ?? null });
-    } catch (err) {
-      if (err instanceof ConfigError) {
-        process.stderr.write(`headroom-ts: ${err.message}\n`);
-        process.exit(2);
-      }
-      throw err;
-    }
-    const { config } = loaded;
+    const config = configFromOptions(opts);
     const app = await createApp(config);
     let address;
     try {
