@@ -90,6 +90,18 @@ CREATE INDEX IF NOT EXISTS sdk_requests_ts ON sdk_requests (ts);
 
 const FLUSH_DELAY_MS = 200;
 
+/** Open stores, flushed by one exit handler (not one listener per store). */
+const openStores = new Set<SdkMetricsStore>();
+let exitHook = false;
+function flushAllOnExit(store: SdkMetricsStore): void {
+  openStores.add(store);
+  if (exitHook) return;
+  exitHook = true;
+  process.on('exit', () => {
+    for (const s of openStores) s.flush();
+  });
+}
+
 function toMs(v: Date | number | string | undefined, name: string): number | null {
   if (v === undefined) return null;
   const ms = v instanceof Date ? v.getTime() : typeof v === 'number' ? v : Date.parse(v);
@@ -103,7 +115,6 @@ export class SdkMetricsStore {
   private readonly db: Db;
   private queue: SdkRequestMetric[] = [];
   private timer: NodeJS.Timeout | null = null;
-  private readonly onExit = () => this.flush();
   /** Last write failure (reported by validateSetup), null when writes succeed. */
   lastError: string | null = null;
 
@@ -112,7 +123,7 @@ export class SdkMetricsStore {
     this.db = new Database(path, { timeout: 5000 });
     if (path !== ':memory:') this.db.pragma('journal_mode = WAL');
     this.db.exec(SCHEMA);
-    process.on('exit', this.onExit);
+    flushAllOnExit(this);
   }
 
   add(m: SdkRequestMetric): void {
@@ -211,7 +222,7 @@ export class SdkMetricsStore {
 
   close(): void {
     this.flush();
-    process.off('exit', this.onExit);
+    openStores.delete(this);
     if (this.db.open) this.db.close();
   }
 }
