@@ -6,6 +6,8 @@ import OpenAI from 'openai';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Plugin } from '../src/server/app.js';
 import { defaultPlugins } from '../src/server/plugins.js';
+import { RotatingJsonlFile } from '../src/telemetry/log-file.js';
+import pino from 'pino';
 import { fakeCompressorPlugin } from './helpers/fake-compressor.js';
 import { FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, type Harness, startHarness } from './helpers/harness.js';
 
@@ -83,6 +85,17 @@ describe('--log-file', () => {
     expect(current.at(-1)!.request_id).toBe(h.outcomes[11]!.requestId);
     const ids = [...readLines(`${logFile}.2`), ...readLines(`${logFile}.1`), ...current].map((r) => r.request_id);
     expect(ids).toEqual(h.outcomes.slice(12 - ids.length).map((o) => o.requestId));
+  });
+
+  it('a burst of long lines rotates cleanly: every generation within the limit, nothing lost or reordered', async () => {
+    const logFile = join(dir, 'burst.jsonl');
+    const file = new RotatingJsonlFile(logFile, 200, 3, pino({ level: 'silent' }));
+    // written in one tick, as a batch of outcomes is: each line forces a rotation
+    for (let i = 0; i < 6; i++) file.write(JSON.stringify({ n: i, pad: 'x'.repeat(120) }));
+    await file.close();
+    const files = [`${logFile}.3`, `${logFile}.2`, `${logFile}.1`, logFile];
+    for (const f of files) expect(readFileSync(f).length).toBeLessThanOrEqual(200);
+    expect(files.flatMap((f) => readLines(f)).map((r) => r.n)).toEqual([2, 3, 4, 5]);
   });
 
   it('is off in stateless mode', async () => {

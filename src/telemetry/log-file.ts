@@ -3,7 +3,7 @@
  * request-record.ts), secrets redacted, written asynchronously and rotated by size
  * (`file` -> `file.1` -> ... -> `file.<backups>`). Off in stateless mode.
  */
-import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, type WriteStream } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Plugin } from '../server/app.js';
 import { statsServiceOf } from '../stats/service.js';
@@ -28,7 +28,15 @@ export class RotatingJsonlFile {
   }
 
   private open(): WriteStream {
-    const s = createWriteStream(this.path, { flags: 'a' });
+    // opened synchronously: the file exists as soon as it is current, so a rotation right after
+    // this one (a burst of long lines) renames it instead of racing a stream still opening
+    let fd: number | undefined;
+    try {
+      fd = openSync(this.path, 'a');
+    } catch (err) {
+      this.log.warn({ path: this.path, err: (err as Error).message }, 'request log file cannot be opened');
+    }
+    const s = fd === undefined ? createWriteStream(this.path, { flags: 'a' }) : createWriteStream(this.path, { fd, flags: 'a' });
     s.on('error', (err) => {
       if (!this.failed) this.log.warn({ path: this.path, err: err.message }, 'request log file write failed');
       this.failed = true;
