@@ -99,8 +99,35 @@ describe('withHeadroom() with the official SDKs', () => {
       expect(m.tokens_saved).toBeGreaterThan(0);
       expect(m.tokens_output).toBeGreaterThan(0);
       expect(m.cost_usd).toBeGreaterThan(0);
-      expect(m.transforms_applied).toEqual(['log_compressor']);
     }
+    // newest first: the second call resent the same tool output, which got its first result back
+    expect(metrics.map((m) => m.transforms_applied)).toEqual([['replay'], ['log_compressor']]);
+  });
+
+  it('resent history keeps the bytes it was first sent with, so the prompt cache holds across turns', async () => {
+    const headroom = headroomAt('turns');
+    const client = withHeadroom(new Anthropic({ apiKey: FAKE_ANTHROPIC_KEY, baseURL: url, maxRetries: 0 }), { headroom });
+    const turn1: Anthropic.MessageParam[] = [
+      { role: 'user', content: S.query },
+      { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'search', input: {} }] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: S.text }] },
+    ];
+    await client.messages.create({ model: 'claude-opus-4-6', max_tokens: 16, messages: turn1 });
+    const first = sentToolText('anthropic');
+    // the next question names a row the first cut left out: re-cutting the old output for it
+    // would change bytes the provider already cached
+    const rows = JSON.parse(S.text) as { id: string; title: string }[];
+    const missing = rows.find((r) => !first.includes(r.id))!;
+    expect(missing).toBeDefined();
+    const turn2: Anthropic.MessageParam[] = [
+      ...turn1,
+      { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_2', name: 'logs', input: {} }] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_2', content: L.text }, { type: 'text', text: `What does ${missing.id} (${missing.title}) say?` }] },
+    ];
+    await client.messages.create({ model: 'claude-opus-4-6', max_tokens: 16, messages: turn2 });
+    expect(sentToolText('anthropic')).toBe(first);
+    const sent = mock.last!.json as { messages: { content: { content?: string }[] }[] };
+    expect(sent.messages[4]!.content[0]!.content!.length).toBeLessThan(L.text.length / 3);
   });
 
   it('OpenAI chat.completions.create (stream and not) and responses.create', async () => {

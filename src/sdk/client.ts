@@ -16,6 +16,7 @@ import { join, resolve } from 'node:path';
 import { CompressOptionsError } from '../compress/options.js';
 import { priceFor, ratesAt, costOf, tokenCost } from '../providers/pricing.js';
 import type { ProviderId, TokenUsage } from '../telemetry/outcome.js';
+import { MemoryReplayStore } from '../ccr/replay.js';
 import { MemoryCcrStore } from '../ccr/store.js';
 import { searchOriginal } from '../ccr/search.js';
 import { type CompressOptions, type CompressResult, type MessageFormat, runCompress, settingsFrom } from './compress.js';
@@ -85,6 +86,8 @@ export class HeadroomClient {
   private readonly store: SdkMetricsStore;
   private storeOpenError: string | null = null;
   private readonly originals = new MemoryCcrStore({ ttlMs: 3_600_000, maxBytes: 64 * 1024 * 1024, maxEntries: 10_000, stickyTtlMs: 0 });
+  /** Compression decisions of earlier turns, replayed to wrapped calls (1 h idle, 64 MiB). */
+  private readonly replay = new MemoryReplayStore({ ttlMs: 3_600_000, maxBytes: 64 * 1024 * 1024 });
   private readonly providersUsed = new Set<ProviderId>();
   private readonly session = { requests: 0, before: 0, after: 0, saved: 0, output: 0, cacheHits: 0, ratioSum: 0, savedUsd: 0, errors: 0 };
   private readonly transformCounts: Record<string, number> = {};
@@ -127,8 +130,13 @@ export class HeadroomClient {
   /** The compression a wrapped call applies to its messages (`null`: nothing to compress). */
   compressCall(api: SdkApi, model: string | null, messages: unknown): CompressResult | null {
     if (!Array.isArray(messages) || messages.length === 0) return null;
-    const result = runCompress(messages, { ...this.options, ...(model ? { model } : {}), format: FORMAT_OF[api] }).result;
-    if (this.mode === 'optimize') this.keepOriginals(result);
+    // like the proxy: only the newest turn is compressed; resent history gets its earlier bytes
+    // back from the replay map (re-compressing it against a new question would bust the cache)
+    const { result, engine } = runCompress(messages, { ...this.options, ...(model ? { model } : {}), format: FORMAT_OF[api] }, { scope: 'live', replay: this.replay });
+    if (this.mode === 'optimize') {
+      this.keepOriginals(result);
+      if (engine?.replayWrites.length) this.replay.putMany(engine.replayWrites);
+    }
     return result;
   }
 
@@ -245,6 +253,7 @@ export class HeadroomClient {
   /** Writes pending metrics and closes the store. */
   close(): void {
     this.store.close();
+    this.replay.close();
   }
 
   private keepOriginals(result: CompressResult): void {

@@ -61,6 +61,12 @@ export interface CompressRuntime {
   replay?: ReplayLookup;
   /** Server-side settings the request's options are merged onto. */
   base?: Readonly<CompressSettings>;
+  /**
+   * `all` (default, the library's semantics): every eligible message. `live`: only the newest
+   * turn, as the proxy does; earlier messages get their earlier result back from `replay`, byte
+   * for byte, so the provider's prompt cache keeps hitting across turns.
+   */
+  scope?: 'live' | 'all';
 }
 
 export const DEFAULT_MODEL = 'claude-sonnet-4-5-20250929';
@@ -131,7 +137,7 @@ export function runCompress<M>(messages: readonly M[], options: CompressOptions 
   let engine: EngineResult;
   try {
     engine = compressRequest({
-      body, api, model, settings, scope: 'all',
+      body, api, model, settings, scope: runtime.scope ?? 'all',
       ...(runtime.replay ? { replay: runtime.replay } : {}),
       ...(runtime.clock ? { clock: runtime.clock } : {}),
       ...(runtime.deadline !== undefined ? { deadline: runtime.deadline } : {}),
