@@ -47,6 +47,18 @@ const snapshot = async (url: string): Promise<Totals | null> => {
   }
 };
 
+/** The proxy records a request just after its response: re-read until two snapshots agree (at most ~1 s). */
+async function settled(url: string): Promise<Totals | null> {
+  let last = await snapshot(url);
+  for (let i = 0; i < 10 && last; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    const next = await snapshot(url);
+    if (!next || (next.requests === last.requests && next.tokensSaved === last.tokensSaved)) return next ?? last;
+    last = next;
+  }
+  return last;
+}
+
 export function registerWrapCommand(program: Command): void {
   program
     .command('wrap')
@@ -86,7 +98,7 @@ export function registerWrapCommand(program: Command): void {
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);
       if (opts.summary) {
-        const after = await snapshot(url);
+        const after = await settled(url);
         if (after) process.stderr.write(`${summaryLine(before ? diffTotals(after, before) : after, url)}\n`);
       }
       if (launched) await launched.stop();
