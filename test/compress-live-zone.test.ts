@@ -125,7 +125,7 @@ describe('live zone through the proxy', () => {
       const c = loadCase(dir!, id);
       const body = Buffer.from(JSON.stringify(caseBody(c)));
       const path = c.format === 'anthropic' ? '/v1/messages' : '/v1/chat/completions';
-      const headers = c.format === 'anthropic'
+      const headers: Record<string, string> = c.format === 'anthropic'
         ? { 'x-api-key': FAKE_ANTHROPIC_KEY, 'anthropic-version': '2023-06-01' }
         : { authorization: `Bearer ${FAKE_OPENAI_KEY}` };
       const res = await fetch(`${h.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
