@@ -103,6 +103,38 @@ describe('engine: Anthropic Messages live zone', () => {
     expect(again.r.body).toBeNull();
   });
 
+  it('the live zone is every message after the last assistant message: tool results, then user text', () => {
+    const msgs = [
+      { role: 'user', content: 'Check the logs.' },
+      ...anthropicToolTurn('t0', 'bash', GREP.text),
+      { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'logs', input: { a: 1 } }, { type: 'tool_use', id: 't2', name: 'search', input: {} }] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't1', content: LOG.text, is_error: false }] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't2', content: JSON_OUT.text }, { type: 'text', text: 'Which request failed first?' }] },
+    ];
+    const { buf, r } = run({ model: 'm', messages: msgs }, 'messages');
+    expect(r.slots.map((s) => [s.messageIndex, s.live, s.outcome, s.reason])).toEqual([
+      [0, false, 'unchanged', 'below_floor'],
+      [2, false, 'unchanged', 'history'],
+      [4, true, 'compressed', null],
+      [5, true, 'compressed', null],
+      [5, true, 'unchanged', 'below_floor'],
+    ]);
+    const a = messageSlices(buf);
+    const b = messageSlices(r.body!);
+    for (const i of [0, 1, 2, 3]) expect(b[i]!.equals(a[i]!), `message ${i}`).toBe(true);
+    const m4 = JSON.parse(b[4]!.toString());
+    expect(m4.content[0]).toMatchObject({ type: 'tool_result', tool_use_id: 't1', is_error: false });
+    expect(r.newInputTokens).toBeGreaterThan(r.tokensSaved);
+    // the question (the user's latest text) steers relevance
+    expect(r.ccr.map((e) => e.toolName)).toEqual(['logs', 'search']);
+  });
+
+  it('a trailing assistant message is a prefill: the messages before it stay live', () => {
+    const msgs = [...anthropicToolTurn('t1', 'search', JSON_OUT.text), { role: 'assistant', content: 'The first failing row is' }];
+    const { r } = run({ model: 'm', messages: msgs }, 'messages');
+    expect(r.slots.find((s) => s.messageIndex === 1)).toMatchObject({ live: true, outcome: 'compressed' });
+  });
+
   it('freezes the newest user turn when a later message carries a cache breakpoint', () => {
     const msgs = [
       ...anthropicToolTurn('t1', 'search', JSON_OUT.text),
@@ -171,22 +203,36 @@ describe('engine: OpenAI Chat and Responses live zones', () => {
     for (const i of [0, 1, 2, 3, 4, 6]) expect(b[i]!.equals(a[i]!)).toBe(true);
   });
 
-  it('responses: outputs after the last message are live; retrieve outputs and reasoning are untouched', () => {
+  it("responses: outputs after the model's last item are live; retrieve outputs and reasoning are untouched", () => {
     const input = [
       { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'find the doc' }] },
       { type: 'reasoning', id: 'rs_1', encrypted_content: 'gAAAA'.repeat(300), summary: [] },
       { type: 'function_call', call_id: 'c1', name: 'search', arguments: '{}' },
       { type: 'function_call_output', call_id: 'c1', output: JSON_OUT.text },
       { type: 'function_call', call_id: 'c2', name: 'headroom_retrieve', arguments: '{"hash":"x"}' },
-      { type: 'function_call_output', call_id: 'c2', output: LOG.text },
       { type: 'function_call', call_id: 'c3', name: 'shell', arguments: '{}' },
+      { type: 'function_call_output', call_id: 'c2', output: LOG.text },
       { type: 'function_call_output', call_id: 'c3', output: LOG.text },
+      { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'and now?' }] },
     ];
     const { buf, r } = run({ model: 'gpt-5', input }, 'responses', { model: 'gpt-5' });
-    expect(r.slots.map((s) => [s.messageIndex, s.outcome])).toEqual([[0, 'unchanged'], [3, 'compressed'], [7, 'compressed']]);
+    // item 3 answers a call before the model's last turn: history the proxy never saw
+    expect(r.slots.map((s) => [s.messageIndex, s.outcome, s.reason])).toEqual([[0, 'unchanged', 'below_floor'], [3, 'unchanged', 'history'], [7, 'compressed', null], [8, 'unchanged', 'below_floor']]);
     const a = messageSlices(buf, 'input');
     const b = messageSlices(r.body!, 'input');
-    for (const i of [0, 1, 2, 4, 5, 6]) expect(b[i]!.equals(a[i]!)).toBe(true);
+    for (const i of [0, 1, 2, 3, 4, 5, 6, 8]) expect(b[i]!.equals(a[i]!)).toBe(true);
+  });
+
+  it('chat: tool messages followed by user messages are live, up to the last assistant message', () => {
+    const messages = [
+      { role: 'user', content: 'look' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'logs', arguments: '{}' } }] },
+      { role: 'tool', tool_call_id: 'c1', content: LOG.text },
+      { role: 'user', content: 'Focus on the errors.' },
+      { role: 'user', content: [{ type: 'text', text: 'And the timeouts.' }] },
+    ];
+    const { r } = run({ model: 'gpt-4o', messages }, 'chat', { model: 'gpt-4o' });
+    expect(r.slots.map((s) => [s.messageIndex, s.live, s.outcome])).toEqual([[0, false, 'unchanged'], [2, true, 'compressed'], [3, true, 'unchanged'], [4, true, 'unchanged']]);
   });
 });
 

@@ -4,6 +4,7 @@
  * the breakpoint to its newest block and reads the prefix the previous turn cached.
  */
 import { describe, expect, it } from 'vitest';
+import { chatCompletion } from '../src/mock/openai.js';
 import { PromptCacheSim } from '../src/mock/prompt-cache.js';
 
 const turn = (n: number, withBreakpoint = true) => {
@@ -41,5 +42,20 @@ describe('mock prompt cache (Anthropic)', () => {
     now += 301_000;
     expect(sim.anthropicUsage(turn(3), 10_000).cacheRead).toBe(0);
     expect(sim.anthropicUsage(turn(4, false), 10_000)).toMatchObject({ cacheRead: 0, cacheWrite5m: 0, uncached: 10_000 });
+  });
+});
+
+describe('mock prompt cache (OpenAI)', () => {
+  it('tools are part of the cached prefix: the same conversation with other tools misses', () => {
+    const sim = new PromptCacheSim();
+    const messages = [{ role: 'system', content: 'system prompt '.repeat(600) }, { role: 'user', content: 'hi' }];
+    const tools = [{ type: 'function', function: { name: 'run', parameters: { type: 'object' } } }];
+    const cached = (body: Record<string, unknown>) => {
+      const bytes = Buffer.byteLength(JSON.stringify(body));
+      return ((chatCompletion(body, bytes, sim, false).usage as Record<string, unknown>).prompt_tokens_details as { cached_tokens: number }).cached_tokens;
+    };
+    expect(cached({ model: 'gpt-4o', tools, messages })).toBe(0);
+    expect(cached({ model: 'gpt-4o', tools, messages })).toBeGreaterThanOrEqual(1024);
+    expect(cached({ model: 'gpt-4o', tools: [...tools, { type: 'function', function: { name: 'other', parameters: { type: 'object' } } }], messages })).toBe(0);
   });
 });

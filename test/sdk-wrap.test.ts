@@ -130,6 +130,17 @@ describe('withHeadroom() with the official SDKs', () => {
     expect(sent.messages[4]!.content[0]!.content!.length).toBeLessThan(L.text.length / 3);
   });
 
+  it('the newest turn is what the client added since the model spoke: tool results followed by a question are compressed', async () => {
+    const headroom = headroomAt('newest-turn');
+    const client = withHeadroom(new Anthropic({ apiKey: FAKE_ANTHROPIC_KEY, baseURL: url, maxRetries: 0 }), { headroom });
+    const messages: Anthropic.MessageParam[] = [...anthropicMessages(L.text), { role: 'user', content: 'Which step failed first?' }];
+    await client.messages.create({ model: 'claude-opus-4-6', max_tokens: 64, messages });
+    const sent = sentToolText('anthropic');
+    expect(sent.length).toBeLessThan(L.text.length / 3);
+    for (const n of L.needles) expect(sent).toContain(n);
+    expect((mock.last!.json as { messages: unknown[] }).messages[3]).toEqual(messages[3]);
+  });
+
   it('OpenAI chat.completions.create (stream and not) and responses.create', async () => {
     const headroom = headroomAt('openai');
     const client = withHeadroom(new OpenAI({ apiKey: FAKE_OPENAI_KEY, baseURL: `${url}/v1`, maxRetries: 0 }), { headroom });

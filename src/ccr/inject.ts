@@ -1,19 +1,30 @@
 /**
- * Adding `headroom_retrieve` to a forwarded request. The tool is added when the request shows
- * a marker whose original the store holds, and from then on to every request of the same
- * conversation (sticky), so the tools array never flips back and busts the prompt cache.
- * The definition bytes are fixed (`TOOL_BYTES`), appended at the end of `tools`; every other
- * byte of the body is kept as received.
+ * Adding `headroom_retrieve` to a forwarded request, so every marker the model reads can be
+ * redeemed, without a conversation's tools array ever changing between its turns (tools come
+ * first in the provider's cached prefix: one changed byte there and the whole prefix is
+ * written again).
  *
- * A conversation is identified by `x-headroom-session-id` when the client sends one, else by
- * the provider, API key hash, system prompt / instructions and the first two items of the
- * conversation as forwarded (stable from turn to turn: history is replayed byte for byte).
+ * The decision depends only on the request itself, never on what other requests did:
+ *
+ * - A request that brings tools of its own (a non-empty `tools` array) is offered the tool,
+ *   whether or not it shows a marker. Tool outputs, the content compression cuts, only come
+ *   with such requests, and an agent sends the same tools on every turn, so its forwarded
+ *   tools array is the same on every turn too: from the first request on, before any cut.
+ * - A request without tools gets it only when the forwarded body shows one of our markers (a
+ *   cut of user text with `--compress-user-messages`, or a `tool` message sent without tools).
+ *   The marker stays in the conversation's history, so the tool stays from then on; such a
+ *   conversation pays one cache write at its first marker.
+ * - Not added: the client defines its own `headroom_retrieve` (or an MCP-prefixed one), or
+ *   the request asks for several choices (`n > 1`), which cannot be continued as one answer.
+ *
+ * No conversation is identified, remembered or told apart from another, so two conversations
+ * that share their first messages cannot leak a tool into each other. The definition bytes are
+ * fixed (`TOOL_BYTES`), appended at the end of `tools`; every other byte is kept as received.
  */
-import { createHash } from 'node:crypto';
 import { findMarkers } from '../compress/markers.js';
 import { RETRIEVE_TOOL_RE } from '../compress/request/slots.js';
 import type { Exchange } from '../proxy/exchange.js';
-import { appendField, appendToArray, applySplices, arrayItems, type Range, topLevel } from './body.js';
+import { appendField, appendToArray, applySplices, topLevel } from './body.js';
 import type { CcrStore } from './store.js';
 import { TOOL_BYTES, type ToolFormat } from './tool.js';
 
@@ -21,7 +32,8 @@ export type InjectDecision =
   | { kind: 'none' }
   /** The client brings its own retrieve tool: it answers the calls itself. */
   | { kind: 'client_tool' }
-  | { kind: 'inject'; body: Buffer; reason: 'marker' | 'sticky'; markers: number };
+  /** `marker`: the request shows a marker the store holds; `offered`: it carries none. */
+  | { kind: 'inject'; body: Buffer; reason: 'marker' | 'offered'; markers: number };
 
 const FORMAT: Partial<Record<string, ToolFormat>> = { messages: 'anthropic', count_tokens: 'anthropic', chat: 'chat', responses: 'responses' };
 const MARKER_PROBE = Buffer.from('[headroom: ');
@@ -44,31 +56,15 @@ export function clientHasRetrieveTool(json: Record<string, unknown>): boolean {
   });
 }
 
-/** Distinct hashes of our markers in the body whose originals the store holds. */
-export function heldMarkerHashes(body: Buffer, store: CcrStore): string[] {
-  if (body.indexOf(MARKER_PROBE) === -1) return [];
-  const seen = new Set<string>();
-  for (const m of findMarkers(body.toString('utf8'))) if (!seen.has(m.hash) && store.has(m.hash)) seen.add(m.hash);
-  return [...seen];
+/** The client sends tools of its own: the tool is offered on every such request. */
+export function clientHasTools(json: Record<string, unknown>): boolean {
+  return Array.isArray(json.tools) && json.tools.length > 0;
 }
 
-export function conversationKey(ex: Exchange, body: Buffer): string | null {
-  const h = createHash('sha256');
-  h.update(`${ex.route.provider}\u0000${ex.route.api === 'count_tokens' ? 'messages' : ex.route.api}\u0000${ex.info.apiKeyHash ?? ''}\u0000`);
-  const session = ex.info.tags['session-id'];
-  if (session) return h.update(`session\u0000${session}`).digest('hex').slice(0, 32);
-  const top = topLevel(body);
-  if (!top) return null;
-  const items = top.keys.get(ex.route.api === 'responses' ? 'input' : 'messages');
-  if (!items) return null;
-  for (const k of ['system', 'instructions']) {
-    const r = top.keys.get(k);
-    if (r) h.update(body.subarray(r.s, r.e));
-    h.update('\u0000');
-  }
-  const first: Range[] = body[items.s] === 0x5b ? arrayItems(body, items, 2) : [items];
-  for (const r of first) h.update(body.subarray(r.s, r.e)).update('\u0000');
-  return h.digest('hex').slice(0, 32);
+/** Distinct hashes of our markers in the body. */
+export function markerHashes(body: Buffer): string[] {
+  if (body.indexOf(MARKER_PROBE) === -1) return [];
+  return [...new Set(findMarkers(body.toString('utf8')).map((m) => m.hash))];
 }
 
 /** Appends the tool definition for `format` to the body's `tools` (creating it when absent). */
@@ -83,23 +79,18 @@ export function withRetrieveTool(body: Buffer, format: ToolFormat): Buffer | nul
   return null;
 }
 
-/**
- * Decides whether `body` (what will be forwarded, decoded) gets the tool. `remember` marks the
- * conversation sticky (false for count_tokens, which only mirrors what a request would send).
- */
-export function decideInjection(ex: Exchange, body: Buffer, store: CcrStore, remember: boolean): InjectDecision {
+/** Decides whether `body` (what will be forwarded, decoded) gets the tool. */
+export function decideInjection(ex: Exchange, body: Buffer, store: CcrStore): InjectDecision {
   const json = ex.json;
   const format = FORMAT[ex.route.api];
   if (!json || !format) return { kind: 'none' };
   if (clientHasRetrieveTool(json)) return { kind: 'client_tool' };
   // several choices per request cannot be continued as one answer
   if (typeof json.n === 'number' && json.n > 1) return { kind: 'none' };
-  const held = heldMarkerHashes(body, store);
-  const key = held.length > 0 || store.hasSticky ? conversationKey(ex, body) : null;
-  const sticky = key !== null && store.isSticky(key);
-  if (held.length === 0 && !sticky) return { kind: 'none' };
+  const markers = markerHashes(body);
+  if (!clientHasTools(json) && markers.length === 0) return { kind: 'none' };
+  const held = markers.filter((h) => store.has(h));
   const out = withRetrieveTool(body, format);
   if (!out) return { kind: 'none' };
-  if (remember && key !== null) store.markSticky(key);
-  return { kind: 'inject', body: out, reason: held.length > 0 ? 'marker' : 'sticky', markers: held.length };
+  return { kind: 'inject', body: out, reason: held.length > 0 ? 'marker' : 'offered', markers: held.length };
 }

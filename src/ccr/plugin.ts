@@ -54,7 +54,6 @@ function statsBlock(store: CcrStore): Record<string, unknown> {
     expired: s.expired,
     evictions: s.evictions,
     retrievals: s.retrievals,
-    sticky_conversations: s.stickyConversations,
   };
 }
 

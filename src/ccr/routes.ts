@@ -130,7 +130,6 @@ function stats(store: CcrStore, r: RouteRequest): void {
       misses: s.misses,
       expired: s.expired,
       evictions: s.evictions,
-      sticky_conversations: s.stickyConversations,
       last_error: s.lastError,
     },
     recent_retrievals: store.recentRetrievals().map((e) => ({

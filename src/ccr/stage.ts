@@ -3,14 +3,16 @@
  * anywhere in the stage order: the decision is taken at forward time, on the body every other
  * stage (compression included) produced. Then:
  *
- * - the tool is added when the forwarded body shows a marker the store holds, or when the
- *   conversation was given it before (sticky);
+ * - the tool is added to every request that brings tools of its own, and to a tool-less one
+ *   that shows a marker (`inject.ts`: decided from the request alone, so a conversation's
+ *   tools array is the same on every turn);
  * - `headroom_retrieve` calls in the response are answered by the proxy (`resolve/session.ts`);
  * - requests that need neither go through the plain forwarder untouched.
  *
  * `count_tokens` gets the tool the same way (so counts match what will be sent) and is never
  * resolved. `x-headroom-bypass` and `x-headroom-mode: passthrough|audit` requests are left
- * alone (they promise the original bytes upstream).
+ * alone (they promise the original bytes upstream), and so is everything with `--no-optimize`
+ * (nothing is ever cut, so there is nothing to retrieve).
  */
 import type { Config } from '../config/index.js';
 import { decodeBody } from '../proxy/encoding.js';
@@ -44,8 +46,7 @@ export function ccrStage(deps: CcrStageDeps): ProxyStage {
     name: 'ccr',
     beforeUpstream(ex: Exchange) {
       if (!deps.config.ccrInjectTool || !APIS.has(ex.route.api) || !ex.json) return;
-      const mode = requestedMode(ex.req.headers, true);
-      if (mode === 'bypass' || mode === 'passthrough' || mode === 'audit') return;
+      if (requestedMode(ex.req.headers, deps.config.optimize) !== 'optimize') return;
       ex.forwardWith = (e) => run(e, deps.host(), store, deps, log);
     },
   };
@@ -62,7 +63,7 @@ async function run(ex: Exchange, host: ProxyHost, store: CcrStore, deps: CcrStag
   const countOnly = ex.route.api === 'count_tokens';
   let decision;
   try {
-    decision = decideInjection(ex, body, store, !countOnly);
+    decision = decideInjection(ex, body, store);
   } catch (err) {
     log.warn({ err: (err as Error)?.message }, 'CCR tool injection failed; forwarding unchanged');
     return forward(ex, host);

@@ -10,12 +10,13 @@ import type { CcrStore, Lookup, StoredOriginal } from './store.js';
 
 export { RETRIEVE_TOOL_NAME };
 
+// Offered on every request that brings tools (`inject.ts`), so it is kept short. It says what
+// the tool is for and that it only applies to hashes shown in our markers.
 const DESCRIPTION =
-  'Retrieve the original, unabbreviated content of a tool output that headroom shortened to save tokens. ' +
-  'Shortened outputs end with a marker such as [headroom: 15 of 1000 rows shown (abbreviated); the full original is intact, call headroom_retrieve with hash=<hash> to read it]. ' +
-  'Call this when the rows or lines shown are not enough; pass query to get only the lines or rows of the original that mention it.';
-const HASH_DOC = 'The hash from the marker (the 24 hex characters after hash=).';
-const QUERY_DOC = 'Optional. Words or an exact string to search for: only the matching lines or rows of the original are returned, with their positions. Omit it to get the whole original.';
+  'Returns the full original of a tool output that headroom abbreviated; such outputs end with [headroom: ... call headroom_retrieve with hash=<hash> to read it]. ' +
+  'Use it only with a hash from such a marker, when the rows or lines shown are not enough; pass query to get only the matching lines or rows.';
+const HASH_DOC = 'The 24 hex characters after hash= in the marker.';
+const QUERY_DOC = 'Optional: words or an exact string to search the original for; omit it to get the whole original.';
 
 const schema = {
   type: 'object',

@@ -6,9 +6,15 @@ import type { RetrieveMode } from './retrieve.js';
 
 type Json = Record<string, unknown>;
 
+/**
+ * The prompt as OpenAI's prefix cache sees it: tools (and Responses instructions) come before
+ * the conversation, so a changed tools array misses the cache from the start.
+ */
+const cachedPrompt = (body: Json): string => JSON.stringify([body.tools ?? null, body.instructions ?? null, body.messages ?? body.input ?? '']);
+
 function chatUsage(body: Json, bodyBytes: number, cache: PromptCacheSim, completion: number): Json {
   const prompt = approxTokens(bodyBytes);
-  const cached = cache.openaiCachedTokens(JSON.stringify(body.messages ?? body.input ?? ''), prompt);
+  const cached = cache.openaiCachedTokens(cachedPrompt(body), prompt);
   return {
     prompt_tokens: prompt,
     completion_tokens: completion,
@@ -84,7 +90,7 @@ export function responsesObject(body: Json, bodyBytes: number, cache: PromptCach
   }
   const out = approxTokens(Buffer.byteLength(JSON.stringify(output)));
   const input = approxTokens(bodyBytes);
-  const cached = cache.openaiCachedTokens(JSON.stringify(body.input ?? ''), input);
+  const cached = cache.openaiCachedTokens(cachedPrompt(body), input);
   return {
     id: mockId('resp'),
     object: 'response',

@@ -2,6 +2,7 @@
  * Anthropic Messages API: request facts, usage from JSON and from the SSE stream
  * (`message_start` / `message_delta`, including cache read/write and the 5m/1h TTL buckets).
  */
+import { liveZone, messageSpeaker } from '../compress/request/live-zone.js';
 import type { TokenUsage } from '../telemetry/outcome.js';
 import { SseParser } from './sse.js';
 import {
@@ -65,12 +66,11 @@ export function toUsage(s: AnthropicUsageState, source: TokenUsage['source']): T
   };
 }
 
-/** Counts tool_result blocks in the newest user turn. */
+/** Counts tool_result blocks in the newest turn (the messages after the model last spoke). */
 function newestTurnToolResults(messages: unknown[]): number {
-  const last = obj(messages[messages.length - 1]);
-  if (!last || last.role !== 'user') return 0;
+  const zone = liveZone(messages.map((m) => messageSpeaker(str(obj(m)?.role))), true);
   let n = 0;
-  for (const block of arr(last.content)) if (obj(block)?.type === 'tool_result') n++;
+  for (const m of messages.slice(zone.start, zone.end)) for (const block of arr(obj(m)?.content)) if (obj(block)?.type === 'tool_result') n++;
   return n;
 }
 

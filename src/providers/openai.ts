@@ -2,6 +2,7 @@
  * OpenAI Chat Completions and Responses APIs: request facts, usage from JSON and from the
  * SSE stream (the final usage chunk; `response.completed`), cached-token details included.
  */
+import { liveZone, messageSpeaker, responsesSpeaker } from '../compress/request/live-zone.js';
 import type { TokenUsage } from '../telemetry/outcome.js';
 import { safeParse } from './anthropic.js';
 import { SseParser } from './sse.js';
@@ -56,12 +57,13 @@ export function responsesUsage(raw: unknown, source: TokenUsage['source']): Toke
   };
 }
 
-function trailingCount(items: unknown[], match: (item: Record<string, unknown>) => boolean): number {
+/** Counts the items of the newest turn (after the model last spoke) that `match`. */
+function newestTurnCount(items: unknown[], speaker: (item: Record<string, unknown>) => 'model' | 'client', match: (item: Record<string, unknown>) => boolean): number {
+  const zone = liveZone(items.map((it) => speaker(obj(it) ?? {})));
   let n = 0;
-  for (let i = items.length - 1; i >= 0; i--) {
-    const item = obj(items[i]);
-    if (!item || !match(item)) break;
-    n++;
+  for (const it of items.slice(zone.start, zone.end)) {
+    const item = obj(it);
+    if (item && match(item)) n++;
   }
   return n;
 }
@@ -74,7 +76,7 @@ export function describeChatRequest(body: Record<string, unknown>): RequestFacts
     messageCount: messages.length,
     tools: {
       definitions: arr(body.tools).length + arr(body.functions).length,
-      results: trailingCount(messages, (m) => m.role === 'tool' || m.role === 'function'),
+      results: newestTurnCount(messages, (m) => messageSpeaker(str(m.role)), (m) => m.role === 'tool' || m.role === 'function'),
       calls: 0,
     },
   };
@@ -89,7 +91,7 @@ export function describeResponsesRequest(body: Record<string, unknown>): Request
     messageCount: Array.isArray(input) ? items.length : typeof input === 'string' ? 1 : 0,
     tools: {
       definitions: arr(body.tools).length,
-      results: trailingCount(items, (m) => m.type === 'function_call_output' || m.type === 'custom_tool_call_output'),
+      results: newestTurnCount(items, (m) => responsesSpeaker(str(m.type), str(m.role)), (m) => m.type === 'function_call_output' || m.type === 'custom_tool_call_output'),
       calls: 0,
     },
   };

@@ -197,15 +197,15 @@ export interface RequestOutcome extends RequestStart {
   traceparent?: string | null;
   /** The client's W3C `tracestate` header, when sent with a `traceparent`. */
   tracestate?: string | null;
-  /** CCR: the retrieve tool and proxy-side retrieval; present when the request carried a marker or its conversation uses CCR. */
+  /** CCR: the retrieve tool and proxy-side retrieval; present when the request was offered the tool or brings its own. */
   ccr?: CcrSummary;
   /** Facts of an Aperture hook call (kind `hook` only). */
   hook?: HookFacts;
 }
 
 export interface CcrSummary {
-  /** Why `headroom_retrieve` was added to the forwarded tools: this request carries a marker, or its conversation was given the tool before. null: not added. */
-  toolInjected: 'marker' | 'sticky' | null;
+  /** Why `headroom_retrieve` was added to the forwarded tools: this request shows a marker the store holds, or it was offered without one (the client brings tools). null: not added. */
+  toolInjected: 'marker' | 'offered' | null;
   /** The client defines its own `headroom_retrieve` tool (it answers the calls itself). */
   clientTool: boolean;
   /** Distinct retrieval markers (ours) in the forwarded request. */

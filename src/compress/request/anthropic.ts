@@ -1,11 +1,14 @@
 /**
- * Anthropic Messages slots. The live zone is the latest `role:"user"` message, unless a later
- * message carries a `cache_control` breakpoint. In it: string content, `text` blocks, and the
- * content of `tool_result` blocks (a string, or the `text` parts of an array). Never touched:
- * `system`, `tools`, assistant messages, `tool_use`, `thinking`/`redacted_thinking` (and their
- * signatures), images, documents and any other block type.
+ * Anthropic Messages slots. The live zone is every message after the last assistant message
+ * (`live-zone.ts`): the tool results and user text the client added since the model last
+ * spoke. A trailing assistant message is the client's prefill; when it carries a
+ * `cache_control` breakpoint the messages before it are frozen. Slots: string content, `text`
+ * blocks, and the content of `tool_result` blocks (a string, or the `text` parts of an array).
+ * Never touched: `system`, `tools`, assistant messages, `tool_use`, `thinking`/
+ * `redacted_thinking` (and their signatures), images, documents and any other block type.
  */
 import { decodeString, field, fieldString, type JNode, scalarText } from '../json-scan.js';
+import { liveZone, messageSpeaker } from './live-zone.js';
 import { type RequestShape, type Slot, queryFrom } from './slots.js';
 
 export function anthropicShape(buf: Buffer, root: JNode, allLive: boolean, includeSystem: boolean): RequestShape {
@@ -16,12 +19,10 @@ export function anthropicShape(buf: Buffer, root: JNode, allLive: boolean, inclu
   const n = items.length;
 
   const toolNames = new Map<string, string>();
-  let lastUser = -1;
+  const roles = items.map((m) => fieldString(buf, m, 'role'));
   for (let i = 0; i < n; i++) {
     const m = items[i];
-    const role = fieldString(buf, m, 'role');
-    if (role === 'user') lastUser = i;
-    if (role !== 'assistant') continue;
+    if (roles[i] !== 'assistant') continue;
     const content = field(m, 'content');
     if (content?.t !== 'a') continue;
     for (const b of content.items) {
@@ -31,13 +32,14 @@ export function anthropicShape(buf: Buffer, root: JNode, allLive: boolean, inclu
       if (id && name) toolNames.set(id, name);
     }
   }
-  // a cache breakpoint after the latest user message freezes it
+  const zone = liveZone(roles.map(messageSpeaker), true);
+  // a cache breakpoint on the prefill freezes what comes before it
   let frozen = false;
-  for (let i = lastUser + 1; i < n && !frozen; i++) {
+  for (let i = zone.end; i < n && !frozen; i++) {
     const content = field(items[i], 'content');
     if (content?.t === 'a') frozen = content.items.some((b) => field(b, 'cache_control') !== undefined);
   }
-  const liveIndex = frozen ? -1 : lastUser;
+  const isLive = (i: number) => !frozen && i >= zone.start && i < zone.end;
 
   if (includeSystem) {
     const system = field(root, 'system');
@@ -51,8 +53,8 @@ export function anthropicShape(buf: Buffer, root: JNode, allLive: boolean, inclu
   let queryText = '';
   for (let i = 0; i < n; i++) {
     const m = items[i];
-    const role = fieldString(buf, m, 'role');
-    const live = allLive || i === liveIndex;
+    const role = roles[i];
+    const live = allLive || isLive(i);
     const fromEnd = n - i;
     const content = field(m, 'content');
     if (role === 'system' || role === 'developer') {
@@ -91,6 +93,6 @@ export function anthropicShape(buf: Buffer, root: JNode, allLive: boolean, inclu
     const q = queryFrom(texts);
     if (q) queryText = q;
   }
-  const liveNode = liveIndex >= 0 ? items[liveIndex] : undefined;
-  return { slots, queryText, liveNodes: allLive ? [...items] : liveNode ? [liveNode] : [] };
+  const liveNodes = allLive ? [...items] : frozen ? [] : items.slice(zone.start, zone.end);
+  return { slots, queryText, liveNodes };
 }

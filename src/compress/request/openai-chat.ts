@@ -1,9 +1,11 @@
 /**
- * OpenAI Chat Completions slots. The live zone is the trailing run of `role:"tool"` messages,
- * and the last message when it is the user's. Tool names come from the assistant's
- * `tool_calls`. Assistant messages, tool call arguments and non-text parts are never touched.
+ * OpenAI Chat Completions slots. The live zone is every message after the last assistant
+ * message (`live-zone.ts`): the `tool` messages answering its calls and the user message(s)
+ * that follow. Tool names come from the assistant's `tool_calls`. Assistant messages, tool
+ * call arguments and non-text parts are never touched.
  */
 import { decodeString, field, fieldString, type JNode } from '../json-scan.js';
+import { liveZone, messageSpeaker } from './live-zone.js';
 import { type RequestShape, type Slot, queryFrom } from './slots.js';
 
 export function chatShape(buf: Buffer, root: JNode, allLive: boolean, includeSystem: boolean): RequestShape {
@@ -24,9 +26,7 @@ export function chatShape(buf: Buffer, root: JNode, allLive: boolean, includeSys
       if (id && name) toolNames.set(id, name);
     }
   }
-  let liveFrom = n;
-  if (n > 0 && roles[n - 1] === 'user') liveFrom = n - 1;
-  else while (liveFrom > 0 && roles[liveFrom - 1] === 'tool') liveFrom--;
+  const liveFrom = liveZone(roles.map(messageSpeaker)).start;
 
   let queryText = '';
   for (let i = 0; i < n; i++) {

@@ -1,10 +1,12 @@
 /**
- * OpenAI Responses slots (`input`). The live zone is every tool output item after the last
- * message item, and the last item when it is the user's message. Outputs of a
+ * OpenAI Responses slots (`input`). The live zone is every item after the model's last output
+ * item (`live-zone.ts`): the `*_call_output` items answering its calls and the user messages
+ * that follow; with `previous_response_id` that is usually the whole `input`. Outputs of a
  * `headroom_retrieve` call reach the model verbatim. Reasoning items (and their
  * `encrypted_content`), calls and their arguments are never touched; nor are `instructions`.
  */
 import { decodeString, field, fieldString, type JNode } from '../json-scan.js';
+import { liveZone, responsesSpeaker } from './live-zone.js';
 import { RETRIEVE_TOOL_RE, type RequestShape, type Slot, queryFrom } from './slots.js';
 
 const OUTPUT_TYPES = new Set(['function_call_output', 'custom_tool_call_output', 'local_shell_call_output', 'apply_patch_call_output', 'computer_call_output_text']);
@@ -23,27 +25,24 @@ export function responsesShape(buf: Buffer, root: JNode, allLive: boolean, inclu
   const items = input.items;
   const n = items.length;
   const types = items.map((it) => fieldString(buf, it, 'type') ?? (field(it, 'role') ? 'message' : null));
+  const roles = items.map((it) => fieldString(buf, it, 'role'));
   const callNames = new Map<string, string>();
-  let lastMessage = -1;
   for (let i = 0; i < n; i++) {
     const t = types[i];
-    if (t === 'message') lastMessage = i;
     if (t && CALL_TYPES.has(t)) {
       const id = fieldString(buf, items[i], 'call_id');
       const name = fieldString(buf, items[i], 'name') ?? t;
       if (id) callNames.set(id, name);
     }
   }
-  const lastIsUser = n > 0 && types[n - 1] === 'message' && fieldString(buf, items[n - 1], 'role') === 'user';
+  const liveFrom = liveZone(items.map((_, i) => responsesSpeaker(types[i], roles[i]))).start;
   let queryText = '';
-  const liveNodes: JNode[] = [];
   for (let i = 0; i < n; i++) {
     const it = items[i] as JNode;
     const t = types[i];
     const fromEnd = n - i;
+    const live = allLive || i >= liveFrom;
     if (t && OUTPUT_TYPES.has(t)) {
-      const live = allLive || i > lastMessage;
-      if (live) liveNodes.push(it);
       const id = fieldString(buf, it, 'call_id');
       const toolName = id ? callNames.get(id) ?? null : null;
       if (toolName && RETRIEVE_TOOL_RE.test(toolName)) continue;
@@ -60,9 +59,7 @@ export function responsesShape(buf: Buffer, root: JNode, allLive: boolean, inclu
       continue;
     }
     if (t !== 'message') continue;
-    const role = fieldString(buf, it, 'role');
-    const live = allLive || (lastIsUser && i === n - 1);
-    if (live && !allLive) liveNodes.push(it);
+    const role = roles[i];
     let slotRole: Slot['role'];
     if (role === 'user') slotRole = 'user';
     else if ((role === 'system' || role === 'developer') && includeSystem) slotRole = 'system';
@@ -88,5 +85,5 @@ export function responsesShape(buf: Buffer, root: JNode, allLive: boolean, inclu
       if (q) queryText = q;
     }
   }
-  return { slots, queryText, liveNodes: allLive ? [...items] : liveNodes };
+  return { slots, queryText, liveNodes: items.slice(allLive ? 0 : liveFrom) };
 }
