@@ -49,7 +49,8 @@ export function registerDemoCommand(program: Command): void {
     .action(async (opts: { requests: string; port: string; keep?: boolean }) => {
       const total = Number(opts.requests);
       if (!Number.isInteger(total) || total < 1 || total > 200) throw new Error('--requests must be an integer from 1 to 200');
-      const mock = new MockUpstream({ record: false });
+      // the mock counts tokens as a provider does (a BPE vocabulary), so its simulated bill is comparable
+      const mock = new MockUpstream({ record: false, tokenizer: 'cl100k' });
       const upstream = await mock.start();
       const workspace = mkdtempSync(join(tmpdir(), 'headroom-demo-'));
       const config = configWith({ port: opts.port, anthropicApiUrl: upstream, openaiApiUrl: upstream, workspaceDir: workspace, logLevel: 'warn', logRequests: false });
@@ -74,7 +75,7 @@ export function registerDemoCommand(program: Command): void {
         const before = last.inputTokens + last.tokensSaved;
         out('');
         out(`total: ${int(last.requests)} requests, ${int(before)} input tokens before compression, ${int(last.inputTokens)} sent`);
-        out(`saved: ${int(last.tokensSaved)} tokens (${pct(wholeWirePercent(last.tokensSaved, last.inputTokens))} of all input, whole wire), ${usd(last.savingsUsd)} on the bill at ${MODEL} list prices (cache reads, cache writes and retrievals counted)`);
+        out(`saved: ${int(last.tokensSaved)} tokens (${pct(wholeWirePercent(last.tokensSaved, last.inputTokens))}) of all input (whole wire); ${usd(last.savingsUsd)} on the bill at ${MODEL} list prices (cache reads and writes priced as billed)`);
         const cache = (((await fetchJson(`${url}/stats`)).prefix_cache as Record<string, unknown> | undefined)?.totals ?? {}) as Record<string, unknown>;
         const hitRate = typeof cache.hit_rate === 'number' ? cache.hit_rate : 0;
         out(`prompt cache: ${int(Number(cache.cache_read_tokens ?? 0))} tokens read from the (simulated) provider cache, hit rate ${pct(hitRate)} — resent history keeps its bytes`);
