@@ -9,11 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateOutput } from '../src/mock/agent-outputs.js';
 import { priceFor } from '../src/providers/pricing.js';
 import { NO_CONTINUITY } from '../src/stats/cache-continuity.js';
-import { newInputPercent, savingsOf, spendSavedPercent, wholeWirePercent } from '../src/stats/savings.js';
+import { newInputPercent, savingsInputOf, savingsOf as savingsOfInput, spendSavedPercent, wholeWirePercent } from '../src/stats/savings.js';
 import type { CacheContinuity, SavedByCache, SavedPlacement } from '../src/telemetry/outcome.js';
 import { FAKE_ANTHROPIC_KEY, type Harness, startHarness } from './helpers/harness.js';
 import { type OutcomeOverrides, outcome, usage } from './helpers/outcomes.js';
 
+const savingsOf = (o: Parameters<typeof savingsInputOf>[0], ...rest: [number, Parameters<typeof savingsOfInput>[2], Parameters<typeof savingsOfInput>[3]]) => savingsOfInput(savingsInputOf(o), ...rest);
 const SONNET = priceFor('anthropic', 'claude-sonnet-4-5');
 const GPT = priceFor('openai', 'gpt-4.1');
 const M = 1e-6;

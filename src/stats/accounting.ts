@@ -8,7 +8,7 @@
 import { type CostBreakdown, costOf, type ModelPrice, priceFor } from '../providers/pricing.js';
 import type { RequestOutcome } from '../telemetry/outcome.js';
 import { type CacheContinuity, NO_CONTINUITY } from './cache-continuity.js';
-import { type SavingsBreakdown, savingsOf } from './savings.js';
+import { type SavingsBreakdown, savingsInputOf, savingsOf } from './savings.js';
 
 export interface Accounting {
   /** False for outcomes kept out of the figures (unauthenticated callers). */
@@ -83,7 +83,7 @@ function compute(o: RequestOutcome): Accounting {
   const inputTokens = u ? u.input : Math.max(0, c.tokensAfter);
   const cost = u ? costOf(u, price) : null;
   const continuity = o.cacheContinuity ?? NO_CONTINUITY;
-  const savings = savingsOf(o, tokensSaved, price, continuity);
+  const savings = savingsOf(savingsInputOf(o), tokensSaved, price, continuity);
   const outputTokens = u?.output ?? 0;
   const passthrough = o.api === 'models' || o.api === 'passthrough' || o.api === 'count_tokens';
   return {

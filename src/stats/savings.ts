@@ -60,12 +60,35 @@ function usage(uncached: number, read: number, w5m: number, w1h: number): Usage 
   return { input: uncached + read + w5m + w1h, output: 0, uncached, cacheRead: read, cacheWrite: w5m + w1h, cacheWrite5m: w5m, cacheWrite1h: w1h };
 }
 
+/** What the formula needs to know about a request (a proxied outcome, or an SDK call). */
+export interface SavingsInput {
+  /** The request went to a provider (a proxied request, a wrapped SDK call), as opposed to `/v1/compress` or a hook. */
+  providerCall: boolean;
+  ok: boolean;
+  /** Provider-reported usage, every round summed. */
+  usage: TokenUsage | null;
+  /** The compressor's count of the request as forwarded. */
+  tokensAfter: number;
+  placement?: SavedPlacement | undefined;
+  /** Usage of each upstream round when the proxy made retrieval rounds. */
+  roundUsage?: TokenUsage[] | undefined;
+}
+
+export const savingsInputOf = (o: RequestOutcome): SavingsInput => ({
+  providerCall: o.kind === 'proxy',
+  ok: o.ok,
+  usage: o.usage,
+  tokensAfter: o.compression.tokensAfter,
+  placement: o.compression.placement,
+  roundUsage: o.ccr?.roundUsage,
+});
+
 /**
  * The placement of a request's saved tokens, scaled to `tokensSaved`. Without one (the
  * `/v1/compress` API, hooks), everything saved is new content that no cache would have held.
  */
-function placementOf(o: RequestOutcome, tokensSaved: number): { fresh: SavedByCache; replayed: SavedByCache; retrieveTurn: boolean } {
-  const p: SavedPlacement | undefined = o.compression.placement;
+function placementOf(o: SavingsInput, tokensSaved: number): { fresh: SavedByCache; replayed: SavedByCache; retrieveTurn: boolean } {
+  const p: SavedPlacement | undefined = o.placement;
   if (!p) return { fresh: { ...zeroBuckets(), none: tokensSaved }, replayed: zeroBuckets(), retrieveTurn: false };
   const sum = total(p.fresh) + total(p.replayed);
   const f = sum > 0 ? tokensSaved / sum : 0;
@@ -73,12 +96,12 @@ function placementOf(o: RequestOutcome, tokensSaved: number): { fresh: SavedByCa
 }
 
 /** The savings of one outcome: `tokensSaved` as the compressor counted them, `continuity` what its conversation's cache did. */
-export function savingsOf(o: RequestOutcome, tokensSaved: number, price: ModelPrice, continuity: CacheContinuity): SavingsBreakdown {
+export function savingsOf(o: SavingsInput, tokensSaved: number, price: ModelPrice, continuity: CacheContinuity): SavingsBreakdown {
   const p = placementOf(o, tokensSaved);
   const freshSaved = total(p.fresh);
   const replayedSaved = total(p.replayed);
   const u = o.usage;
-  const rounds = o.ccr?.roundUsage && o.ccr.roundUsage.length > 1 ? o.ccr.roundUsage : null;
+  const rounds = o.roundUsage && o.roundUsage.length > 1 ? o.roundUsage : null;
   const u0: Usage | null = rounds ? (rounds[0] as TokenUsage) : u;
   const base = { freshSaved, replayedSaved, retrievalUsd: 0, cacheBustUsd: 0 };
 
@@ -86,8 +109,8 @@ export function savingsOf(o: RequestOutcome, tokensSaved: number, price: ModelPr
     // No provider usage. A failed proxied request was not billed: nothing saved. Otherwise the
     // cache state is unknown: replayed content under a cache is priced as read, fresh content
     // by its breakpoint (written) or at the input rate.
-    if (o.kind === 'proxy' && !o.ok) return { ...base, compressionUsd: 0, netUsd: 0, actualUsd: null, counterfactualUsd: null, replayedReadShare: 0 };
-    const r = ratesAt(price, Math.max(0, o.compression.tokensAfter) + tokensSaved);
+    if (o.providerCall && !o.ok) return { ...base, compressionUsd: 0, netUsd: 0, actualUsd: null, counterfactualUsd: null, replayedReadShare: 0 };
+    const r = ratesAt(price, Math.max(0, o.tokensAfter) + tokensSaved);
     const cacheable = p.replayed.write1h + p.replayed.write5m + p.replayed.auto;
     const usd =
       tokenCost(cacheable, r.cacheRead) + tokenCost(p.replayed.none + p.fresh.none + p.fresh.auto, r.input) +

@@ -22,7 +22,7 @@ import type { Logger } from '../../telemetry/logger.js';
 import type { CompressionMode } from '../../telemetry/outcome.js';
 import type { Exchange } from '../exchange.js';
 import { decodeBody } from '../encoding.js';
-import { savedPlacement } from './placement.js';
+import { savedPlacement } from '../../stats/placement.js';
 import type { ProxyStage } from '../stage.js';
 
 export interface CompressionStageDeps {

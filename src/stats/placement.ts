@@ -1,6 +1,7 @@
 /**
  * Where a request's saved tokens sit, for pricing them as the provider would have billed the
- * uncompressed request (`CompressionSummary.placement`). Built from the engine's per-slot
+ * uncompressed request (`CompressionSummary.placement`; the proxy's compression stage and the
+ * SDK's wrapped clients build it, `savings.ts` prices it). Built from the engine's per-slot
  * results (which slots were compressed afresh, which were replayed from an earlier turn's
  * decision, and how many tokens each saved) and the request's own cache breakpoints:
  *
@@ -15,9 +16,9 @@
  * cache can be followed from turn to turn.
  */
 import { createHash } from 'node:crypto';
-import type { SlotReport } from '../../compress/engine.js';
-import { RETRIEVE_TOOL_RE, type ApiShape } from '../../compress/request/slots.js';
-import type { SavedByCache, SavedPlacement } from '../../telemetry/outcome.js';
+import type { SlotReport } from '../compress/engine.js';
+import { RETRIEVE_TOOL_RE, type ApiShape } from '../compress/request/slots.js';
+import type { SavedByCache, SavedPlacement } from '../telemetry/outcome.js';
 
 type Json = Record<string, unknown>;
 
