@@ -6,7 +6,7 @@
  * (`cache-continuity.ts`, a funnel annotator).
  */
 import { type CostBreakdown, costOf, type ModelPrice, priceFor } from '../providers/pricing.js';
-import type { RequestOutcome } from '../telemetry/outcome.js';
+import type { RequestOutcome, TokenUsage } from '../telemetry/outcome.js';
 import { type CacheContinuity, NO_CONTINUITY } from './cache-continuity.js';
 import { type SavingsBreakdown, savingsInputOf, savingsOf } from './savings.js';
 
@@ -63,6 +63,21 @@ export interface Accounting {
 
 const memo = new WeakMap<RequestOutcome, Accounting>();
 
+/**
+ * What the provider billed: each upstream call priced on its own (a long-context tier is
+ * chosen per call), summed; `u` alone when the proxy made no retrieval rounds.
+ */
+function costOfCalls(u: TokenUsage, rounds: TokenUsage[] | undefined, price: ModelPrice): CostBreakdown {
+  if (!rounds || rounds.length < 2) return costOf(u, price);
+  const parts = rounds.map((r) => costOf(r, price));
+  const sum = (k: Exclude<keyof CostBreakdown, 'rates'>) => parts.reduce((a, c) => a + c[k], 0);
+  return {
+    uncachedUsd: sum('uncachedUsd'), cacheReadUsd: sum('cacheReadUsd'), cacheWriteUsd: sum('cacheWriteUsd'), inputUsd: sum('inputUsd'),
+    outputUsd: sum('outputUsd'), totalUsd: sum('totalUsd'), cacheReadSavingsUsd: sum('cacheReadSavingsUsd'),
+    cacheWritePremiumUsd: sum('cacheWritePremiumUsd'), rates: (parts[0] as CostBreakdown).rates,
+  };
+}
+
 /** The model name figures are keyed by. */
 export const modelOf = (o: RequestOutcome): string => o.model ?? o.requestedModel ?? 'unknown';
 
@@ -81,7 +96,7 @@ function compute(o: RequestOutcome): Accounting {
   const price = priceFor(o.provider, o.model ?? o.requestedModel);
   const tokensSaved = Math.max(0, c.tokensSaved);
   const inputTokens = u ? u.input : Math.max(0, c.tokensAfter);
-  const cost = u ? costOf(u, price) : null;
+  const cost = u ? costOfCalls(u, o.ccr?.roundUsage, price) : null;
   const continuity = o.cacheContinuity ?? NO_CONTINUITY;
   const savings = savingsOf(savingsInputOf(o), tokensSaved, price, continuity);
   const outputTokens = u?.output ?? 0;

@@ -2,13 +2,14 @@
  * The one savings formula of headroom-ts: what compression saved on a request, in dollars a
  * user can check against the bill, and the two savings percentages with their bases. Every
  * figure anywhere (`/stats`, `/stats-history`, `/metrics`, OTEL, the dashboard, `wrap`'s
- * summary, the demo) comes from here, through `accountingOf()`. Stated with a worked example
+ * summary, the demo, the SDK client) comes from here, through `accountingOf()` (the SDK
+ * calls it directly). Stated with a worked example
  * in docs/observability.md ("Savings that match the bill").
  *
  * The saving of a request is counterfactual minus actual:
  *
  * - actual: what the provider billed, from the usage it returned (uncached input, cache
- *   reads, 5-minute and 1-hour cache writes, output), every upstream round included;
+ *   reads, 5-minute and 1-hour cache writes, output), every upstream call priced on its own;
  * - counterfactual: what it would have billed for the client's uncompressed request given the
  *   cache state that request would have had. The saved tokens are added back where they sit
  *   (`CompressionSummary.placement`): saved in replayed history that the provider read from
@@ -118,8 +119,8 @@ export function savingsOf(o: SavingsInput, tokensSaved: number, price: ModelPric
     return { ...base, compressionUsd: usd, netUsd: usd, actualUsd: null, counterfactualUsd: null, replayedReadShare: 1 };
   }
 
-  const actual = costOf(u, price);
   const first = costOf(u0, price);
+  const actual = rounds ? rounds.reduce((a, r, i) => a + (i === 0 ? first : costOf(r, price)).totalUsd, 0) : costOf(u, price).totalUsd;
 
   // retrieval rounds the proxy made: their input, and the output of every round but the last
   // (those only called headroom_retrieve; the last one is the answer the client would have had anyway)
@@ -135,7 +136,7 @@ export function savingsOf(o: SavingsInput, tokensSaved: number, price: ModelPric
     // the request answers the client's own headroom_retrieve calls: without compression it would not exist
     retrievalUsd += first.inputUsd;
     const net = -retrievalUsd;
-    return { ...base, compressionUsd: 0, retrievalUsd, netUsd: net, actualUsd: actual.totalUsd, counterfactualUsd: actual.totalUsd + net, replayedReadShare: 0 };
+    return { ...base, compressionUsd: 0, retrievalUsd, netUsd: net, actualUsd: actual, counterfactualUsd: actual + net, replayedReadShare: 0 };
   }
 
   // Which replayed savings would have been cache reads: all of them when the provider read the
@@ -179,8 +180,8 @@ export function savingsOf(o: SavingsInput, tokensSaved: number, price: ModelPric
     retrievalUsd,
     cacheBustUsd,
     netUsd: net,
-    actualUsd: actual.totalUsd,
-    counterfactualUsd: actual.totalUsd + net,
+    actualUsd: actual,
+    counterfactualUsd: actual + net,
     replayedReadShare: share,
   };
 }
