@@ -59,3 +59,39 @@ describe('mock prompt cache (OpenAI)', () => {
     expect(cached({ model: 'gpt-4o', tools: [...tools, { type: 'function', function: { name: 'other', parameters: { type: 'object' } } }], messages })).toBe(0);
   });
 });
+
+describe('mock prompt cache: TTLs and token counting as Anthropic bills them', () => {
+  const body = (n: number) => {
+    const b = turn(n) as Record<string, unknown> & { system: Record<string, unknown>[] };
+    b.system = [{ type: 'text', text: 'system '.repeat(400), cache_control: { type: 'ephemeral', ttl: '1h' } }];
+    return b;
+  };
+
+  it('mixed TTLs: 1-hour writes up to the last 1-hour breakpoint, 5-minute writes after it', () => {
+    let now = 1_000_000;
+    const sim = new PromptCacheSim(() => now);
+    const first = sim.anthropicUsage(body(1), 20_000);
+    expect(first.cacheRead).toBe(0);
+    expect(first.cacheWrite1h).toBeGreaterThan(500); // the system prompt
+    expect(first.cacheWrite5m).toBeGreaterThan(0); // the conversation after it
+    // 10 minutes later the 5-minute entries expired; the 1-hour one is read back
+    now += 10 * 60_000;
+    const later = sim.anthropicUsage(body(2), 20_000);
+    expect(later.cacheRead).toBe(first.cacheWrite1h);
+    expect(later.cacheWrite1h).toBe(0);
+    expect(later.cacheWrite5m).toBeGreaterThan(first.cacheWrite5m);
+  });
+
+  it('cl100k mode counts the content with a BPE vocabulary, the same way for the total and the cached prefix', () => {
+    const sim = new PromptCacheSim(() => 1_000_000, 'cl100k');
+    const b = turn(2);
+    const total = sim.promptTokens(b, Buffer.byteLength(JSON.stringify(b)), 'anthropic');
+    const u = sim.anthropicUsage(b, total);
+    // everything up to the breakpoint (the last block) is written; framing tokens after it are not
+    expect(u.cacheWrite5m).toBeGreaterThan(0.9 * total);
+    expect(u.cacheWrite5m + u.uncached).toBe(total);
+    // "output 0 " repeated: a handful of tokens per repetition, not 4 bytes each
+    expect(total).not.toBe(Math.ceil(Buffer.byteLength(JSON.stringify(b)) / 4));
+    expect(sim.outputTokens('hello world')).toBe(2);
+  });
+});

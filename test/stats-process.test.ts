@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { accountingOf } from '../src/stats/accounting.js';
+import { CacheContinuityTracker } from '../src/stats/cache-continuity.js';
 import { ProcessStats } from '../src/stats/process/process-stats.js';
 import { compressed, outcome, usage } from './helpers/outcomes.js';
 
@@ -92,9 +93,14 @@ describe('process stats from outcomes', () => {
 
   it('attributes misses on an expected-cached prefix: ttl_expiry, prefix_change (compression bust), unknown', () => {
     const s = new ProcessStats();
+    // the stats plugin runs the tracker as a funnel annotator, before the sinks
+    const tracker = new CacheContinuityTracker();
     const t0 = Date.parse('2026-03-27T09:00:00Z');
-    const turn = (at: number, u: ReturnType<typeof usage>, extra: Parameters<typeof outcome>[0] = {}) =>
-      s.record(outcome({ startedAt: at, endedAt: at + 100, usage: u, ...extra }));
+    const turn = (at: number, u: ReturnType<typeof usage>, extra: Parameters<typeof outcome>[0] = {}) => {
+      const o = outcome({ startedAt: at, endedAt: at + 100, usage: u, ...extra });
+      o.cacheContinuity = tracker.observe(o);
+      s.record(o);
+    };
     turn(t0, usage({ uncached: 100, cacheWrite5m: 10_000 }));
     // 10 minutes later: the 5-minute cache expired
     turn(t0 + 10 * 60_000, usage({ uncached: 200, cacheWrite5m: 10_100 }));
@@ -112,8 +118,11 @@ describe('process stats from outcomes', () => {
 
   it('a shorter, unrelated prompt is not treated as a continuation', () => {
     const s = new ProcessStats();
-    s.record(outcome({ usage: usage({ uncached: 100, cacheWrite5m: 10_000 }) }));
-    s.record(outcome({ usage: usage({ uncached: 500 }) }));
+    const tracker = new CacheContinuityTracker();
+    for (const o of [outcome({ usage: usage({ uncached: 100, cacheWrite5m: 10_000 }) }), outcome({ usage: usage({ uncached: 500 }) })]) {
+      o.cacheContinuity = tracker.observe(o);
+      s.record(o);
+    }
     expect(s.prefixCache.misses.size).toBe(0);
   });
 

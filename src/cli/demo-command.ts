@@ -15,6 +15,7 @@ import { MockUpstream } from '../mock/upstream.js';
 import { createApp } from '../server/app.js';
 import { conversationAfter, SYSTEM_PROMPT, TOOLS } from './demo-session.js';
 import { fetchJson, totalsOf } from './proxy-client.js';
+import { wholeWirePercent } from '../stats/savings.js';
 import { int, pct, usd } from './table.js';
 
 const FAKE_KEY = 'sk-ant-demo-not-a-real-key';
@@ -48,7 +49,8 @@ export function registerDemoCommand(program: Command): void {
     .action(async (opts: { requests: string; port: string; keep?: boolean }) => {
       const total = Number(opts.requests);
       if (!Number.isInteger(total) || total < 1 || total > 200) throw new Error('--requests must be an integer from 1 to 200');
-      const mock = new MockUpstream({ record: false });
+      // the mock counts tokens as a provider does (a BPE vocabulary), so its simulated bill is comparable
+      const mock = new MockUpstream({ record: false, tokenizer: 'cl100k' });
       const upstream = await mock.start();
       const workspace = mkdtempSync(join(tmpdir(), 'headroom-demo-'));
       const config = configWith({ port: opts.port, anthropicApiUrl: upstream, openaiApiUrl: upstream, workspaceDir: workspace, logLevel: 'warn', logRequests: false });
@@ -67,14 +69,13 @@ export function registerDemoCommand(program: Command): void {
           const t = totalsOf(stats);
           const saved = t.tokensSaved - last.tokensSaved;
           last = t;
-          const before = t.inputTokens + t.tokensSaved;
           out(`[${String(n).padStart(2)}/${total}] ${step.label.padEnd(24)} ${(outputBytes / 1024).toFixed(0).padStart(3)} KB new, ${(bytes / 1024).toFixed(0).padStart(4)} KB sent${stream ? ' (stream)' : '         '}`
-            + `  saved ${int(saved).padStart(6)} tokens · running ${int(t.tokensSaved)} (${pct(before > 0 ? (t.tokensSaved / before) * 100 : 0)}), ${usd(t.savingsUsd)}`);
+            + `  saved ${int(saved).padStart(6)} tokens · running ${int(t.tokensSaved)} (${pct(wholeWirePercent(t.tokensSaved, t.inputTokens))}), ${usd(t.savingsUsd)}`);
         }
         const before = last.inputTokens + last.tokensSaved;
         out('');
         out(`total: ${int(last.requests)} requests, ${int(before)} input tokens before compression, ${int(last.inputTokens)} sent`);
-        out(`saved: ${int(last.tokensSaved)} tokens (${pct(before > 0 ? (last.tokensSaved / before) * 100 : 0)}), ${usd(last.savingsUsd)} at ${MODEL} list prices`);
+        out(`saved: ${int(last.tokensSaved)} tokens (${pct(wholeWirePercent(last.tokensSaved, last.inputTokens))}) of all input (whole wire); ${usd(last.savingsUsd)} on the bill at ${MODEL} list prices (cache reads and writes priced as billed)`);
         const cache = (((await fetchJson(`${url}/stats`)).prefix_cache as Record<string, unknown> | undefined)?.totals ?? {}) as Record<string, unknown>;
         const hitRate = typeof cache.hit_rate === 'number' ? cache.hit_rate : 0;
         out(`prompt cache: ${int(Number(cache.cache_read_tokens ?? 0))} tokens read from the (simulated) provider cache, hit rate ${pct(hitRate)} — resent history keeps its bytes`);

@@ -26,6 +26,7 @@ export interface Totals {
   inputTokens: number;
   outputTokens: number;
   tokensSaved: number;
+  /** Net dollars compression saved on the bill (`cost.total_savings_usd`). */
   savingsUsd: number;
   spendUsd: number;
 }
@@ -50,6 +51,7 @@ export function totalsOf(stats: Record<string, unknown>): Totals {
 
 export function diffTotals(after: Totals, before: Totals): Totals {
   const d = {} as Totals;
-  for (const k of Object.keys(after) as (keyof Totals)[]) d[k] = Math.max(0, after[k] - before[k]);
+  // counters only grow (a smaller one means the proxy's stats were reset); net savings can fall
+  for (const k of Object.keys(after) as (keyof Totals)[]) d[k] = k === 'savingsUsd' ? after[k] - before[k] : Math.max(0, after[k] - before[k]);
   return d;
 }

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import pino from 'pino';
 import { loadConfig } from '../config/index.js';
 import { sessionJson, totalsJson } from '../stats/payload.js';
+import { wholeWirePercent } from '../stats/savings.js';
 import { openStatsStore } from '../stats/store/open.js';
 import { fetchJson, isProxyUp, totalsOf } from './proxy-client.js';
 import { int, pct, table, usd } from './table.js';
@@ -22,8 +23,7 @@ interface Scope {
 }
 
 function scopeRow(name: string, s: Scope): (string | number)[] {
-  const before = s.inputTokens + s.tokensSaved;
-  return [name, int(s.requests), int(s.tokensSaved), pct(before > 0 ? (s.tokensSaved / before) * 100 : 0), usd(s.savingsUsd), usd(s.spendUsd)];
+  return [name, int(s.requests), int(s.tokensSaved), pct(wholeWirePercent(s.tokensSaved, s.inputTokens)), usd(s.savingsUsd), usd(s.spendUsd)];
 }
 
 /** A scope from the store's totals JSON (`/stats-history` lifetime, session, projects). */

@@ -8,6 +8,7 @@ import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { diffTotals, fetchJson, isProxyUp, totalsOf, type Totals } from './proxy-client.js';
 import { launchProxy, type LaunchedProxy } from './launch.js';
+import { wholeWirePercent } from '../stats/savings.js';
 import { int, pct, usd } from './table.js';
 
 const KNOWN: Record<string, string> = { claude: 'wrap_claude', codex: 'wrap_codex' };
@@ -29,11 +30,10 @@ export function wrappedEnv(base: string, stack: string, env: NodeJS.ProcessEnv):
 
 export function summaryLine(t: Totals, url: string): string {
   if (t.requests === 0) return `headroom-ts: no requests went through ${url}`;
-  const before = t.inputTokens + t.tokensSaved;
   return [
     `headroom-ts: ${int(t.requests)} request${t.requests === 1 ? '' : 's'} through ${url}`,
-    `${int(t.tokensSaved)} tokens saved (${pct(before > 0 ? (t.tokensSaved / before) * 100 : 0)} of input)`,
-    `${usd(t.savingsUsd)} saved`,
+    `${int(t.tokensSaved)} tokens saved (${pct(wholeWirePercent(t.tokensSaved, t.inputTokens))} of input)`,
+    `${usd(t.savingsUsd)} saved on the bill`,
     `spend ${usd(t.spendUsd)}`,
     ...(t.failed ? [`${int(t.failed)} failed`] : []),
   ].join(' · ');

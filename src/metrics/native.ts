@@ -30,6 +30,7 @@ export class NativeMetrics {
   private readonly tokens: Counter<'provider' | 'model' | 'type'>;
   private readonly cost: Counter<'provider' | 'model' | 'type'>;
   private readonly compressionUsd: Counter<'provider' | 'model'>;
+  private readonly deductionsUsd: Counter<'provider' | 'model' | 'cause'>;
   private readonly cacheUsd: Counter<'provider'>;
   private readonly cachePremium: Counter<'provider'>;
   private readonly projectRequests: Counter<'project'>;
@@ -54,7 +55,8 @@ export class NativeMetrics {
     this.errors = new Counter({ name: 'headroom_request_errors_total', help: 'Failed requests by provider and error type', labelNames: ['provider', 'error_type'], registers });
     this.tokens = new Counter({ name: 'headroom_model_tokens_total', help: 'Tokens by provider, model and type (input, output, saved, cache_read, cache_write)', labelNames: ['provider', 'model', 'type'], registers });
     this.cost = new Counter({ name: 'headroom_cost_usd_total', help: 'Provider spend in USD by provider, model and type (input, output)', labelNames: ['provider', 'model', 'type'], registers });
-    this.compressionUsd = new Counter({ name: 'headroom_compression_savings_usd_total', help: 'USD saved by compression (tokens saved x input price)', labelNames: ['provider', 'model'], registers });
+    this.compressionUsd = new Counter({ name: 'headroom_compression_savings_usd_total', help: 'USD saved by compression before deductions (saved tokens at the rates the uncompressed request would have been billed); net = this - headroom_compression_deductions_usd_total', labelNames: ['provider', 'model'], registers });
+    this.deductionsUsd = new Counter({ name: 'headroom_compression_deductions_usd_total', help: 'USD compression caused, taken off its savings (cause: retrieval rounds, cache_bust)', labelNames: ['provider', 'model', 'cause'], registers });
     this.cacheUsd = new Counter({ name: 'headroom_prompt_cache_read_savings_usd_total', help: 'USD saved by provider prompt-cache reads (input price minus cache-read price)', labelNames: ['provider'], registers });
     this.cachePremium = new Counter({ name: 'headroom_prompt_cache_write_premium_usd_total', help: 'USD paid above the input price for provider prompt-cache writes', labelNames: ['provider'], registers });
     this.projectRequests = new Counter({ name: 'headroom_project_requests_total', help: 'Requests by project (X-Headroom-Project)', labelNames: ['project'], registers });
@@ -71,7 +73,7 @@ export class NativeMetrics {
       () => [{ value: svc.store.health().dropped }]).register(registry);
     this.resettable = [
       this.duration, this.ttfb, this.overhead, this.transform, this.stage, this.byKind, this.modelRequests, this.stackRequests,
-      this.errors, this.tokens, this.cost, this.compressionUsd, this.cacheUsd, this.cachePremium, this.projectRequests, this.projectSaved, this.fallback,
+      this.errors, this.tokens, this.cost, this.compressionUsd, this.deductionsUsd, this.cacheUsd, this.cachePremium, this.projectRequests, this.projectSaved, this.fallback,
     ];
   }
 
@@ -103,7 +105,9 @@ export class NativeMetrics {
     tok('cache_write', a.cacheWriteTokens);
     if (a.inputCostUsd > 0) this.cost.inc({ provider, model, type: 'input' }, a.inputCostUsd);
     if (a.outputCostUsd > 0) this.cost.inc({ provider, model, type: 'output' }, a.outputCostUsd);
-    if (a.compressionSavingsUsd > 0) this.compressionUsd.inc({ provider, model }, a.compressionSavingsUsd);
+    if (a.savings.compressionUsd > 0) this.compressionUsd.inc({ provider, model }, a.savings.compressionUsd);
+    if (a.savings.retrievalUsd > 0) this.deductionsUsd.inc({ provider, model, cause: 'retrieval' }, a.savings.retrievalUsd);
+    if (a.savings.cacheBustUsd > 0) this.deductionsUsd.inc({ provider, model, cause: 'cache_bust' }, a.savings.cacheBustUsd);
     if (a.cacheSavingsUsd > 0) this.cacheUsd.inc({ provider }, a.cacheSavingsUsd);
     if (a.cacheWritePremiumUsd > 0) this.cachePremium.inc({ provider }, a.cacheWritePremiumUsd);
     if (o.project) {

@@ -1,5 +1,5 @@
 /** Anthropic Messages responses (JSON and SSE event lists) with realistic usage blocks. */
-import { approxTokens, type PromptCacheSim } from './prompt-cache.js';
+import type { PromptCacheSim } from './prompt-cache.js';
 import { chunksOf, mockId, planReply } from './replies.js';
 import type { RetrieveMode } from './retrieve.js';
 
@@ -13,7 +13,7 @@ function lastIsToolResult(body: Json): boolean {
 }
 
 function usageFor(body: Json, bodyBytes: number, cache: PromptCacheSim, outputTokens: number): Json {
-  const total = approxTokens(bodyBytes);
+  const total = cache.promptTokens(body, bodyBytes, 'anthropic');
   const c = cache.anthropicUsage(body, total);
   return {
     input_tokens: c.uncached,
@@ -29,7 +29,7 @@ export function anthropicMessage(body: Json, bodyBytes: number, cache: PromptCac
   const reply = planReply(body, lastIsToolResult(body), toolsEnabled, retrieve);
   const content: Json[] = [{ type: 'text', text: reply.text }];
   for (const c of reply.toolCalls) content.push({ type: 'tool_use', id: c.id, name: c.name, input: c.arguments });
-  const output = approxTokens(Buffer.byteLength(JSON.stringify(content)));
+  const output = cache.outputTokens(JSON.stringify(content));
   return {
     id: mockId('msg'),
     type: 'message',

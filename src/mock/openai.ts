@@ -1,20 +1,14 @@
 /** OpenAI Chat Completions and Responses replies (JSON and SSE) with realistic usage blocks. */
 import type { Frame } from './anthropic.js';
-import { approxTokens, type PromptCacheSim } from './prompt-cache.js';
+import type { PromptCacheSim } from './prompt-cache.js';
 import { chunksOf, mockId, planReply } from './replies.js';
 import type { RetrieveMode } from './retrieve.js';
 
 type Json = Record<string, unknown>;
 
-/**
- * The prompt as OpenAI's prefix cache sees it: tools (and Responses instructions) come before
- * the conversation, so a changed tools array misses the cache from the start.
- */
-const cachedPrompt = (body: Json): string => JSON.stringify([body.tools ?? null, body.instructions ?? null, body.messages ?? body.input ?? '']);
-
 function chatUsage(body: Json, bodyBytes: number, cache: PromptCacheSim, completion: number): Json {
-  const prompt = approxTokens(bodyBytes);
-  const cached = cache.openaiCachedTokens(cachedPrompt(body), prompt);
+  const prompt = cache.promptTokens(body, bodyBytes, 'openai');
+  const cached = cache.openaiCached(body, prompt);
   return {
     prompt_tokens: prompt,
     completion_tokens: completion,
@@ -35,7 +29,7 @@ export function chatCompletion(body: Json, bodyBytes: number, cache: PromptCache
   if (reply.toolCall) {
     message.tool_calls = reply.toolCalls.map((c) => ({ id: mockId('call'), type: 'function', function: { name: c.name, arguments: JSON.stringify(c.arguments) } }));
   }
-  const completion = approxTokens(Buffer.byteLength(JSON.stringify(message)));
+  const completion = cache.outputTokens(JSON.stringify(message));
   return {
     id: mockId('chatcmpl'),
     object: 'chat.completion',
@@ -88,9 +82,9 @@ export function responsesObject(body: Json, bodyBytes: number, cache: PromptCach
   } else {
     output.push({ type: 'message', id: mockId('msg'), status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: reply.text, annotations: [] }] });
   }
-  const out = approxTokens(Buffer.byteLength(JSON.stringify(output)));
-  const input = approxTokens(bodyBytes);
-  const cached = cache.openaiCachedTokens(cachedPrompt(body), input);
+  const out = cache.outputTokens(JSON.stringify(output));
+  const input = cache.promptTokens(body, bodyBytes, 'openai');
+  const cached = cache.openaiCached(body, input);
   return {
     id: mockId('resp'),
     object: 'response',

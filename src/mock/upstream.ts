@@ -18,7 +18,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo, Socket } from 'node:net';
 import { anthropicError, anthropicMessage, anthropicStream, type Frame } from './anthropic.js';
 import { chatCompletion, chatStream, openaiError, responsesObject, responsesStream } from './openai.js';
-import { approxTokens, PromptCacheSim } from './prompt-cache.js';
+import { approxTokens, type MockTokenizer, PromptCacheSim } from './prompt-cache.js';
 import { retrieveModeOf } from './retrieve.js';
 
 type Json = Record<string, unknown>;
@@ -48,6 +48,8 @@ export interface MockUpstreamOptions {
   /** Keep every request (turn off for benchmarks). */
   record?: boolean;
   defaultScenario?: string;
+  /** How prompt tokens are counted (default `bytes`: 4 bytes a token; `cl100k`: a BPE vocabulary over the content). */
+  tokenizer?: MockTokenizer;
 }
 
 type Provider = 'anthropic' | 'openai';
@@ -59,7 +61,7 @@ const ANTHROPIC_TYPES: Record<number, string> = {
 
 export class MockUpstream {
   readonly requests: RecordedRequest[] = [];
-  readonly cache = new PromptCacheSim();
+  readonly cache: PromptCacheSim;
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private readonly queue: string[] = [];
@@ -70,6 +72,7 @@ export class MockUpstream {
   url = '';
 
   constructor(private readonly opts: MockUpstreamOptions = {}) {
+    this.cache = new PromptCacheSim(Date.now, opts.tokenizer ?? 'bytes');
     this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => void this.handle(req, res));
     this.server.on('connection', (s: Socket) => {
       this.sockets.add(s);
@@ -226,7 +229,7 @@ export class MockUpstream {
           ? void this.sendFrames(res, anthropicStream(json, bytes, this.cache, toolsEnabled, rm), scenario, 'anthropic')
           : this.sendJson(res, 200, anthropicMessage(json, bytes, this.cache, toolsEnabled, rm), { 'request-id': `req_mock_${Date.now()}` });
       case '/v1/messages/count_tokens':
-        return this.sendJson(res, 200, { input_tokens: approxTokens(bytes) });
+        return this.sendJson(res, 200, { input_tokens: this.cache.promptTokens(json, bytes, 'anthropic') });
       case '/v1/chat/completions':
         return stream
           ? void this.sendFrames(res, chatStream(json, bytes, this.cache, toolsEnabled, rm), scenario, 'openai')

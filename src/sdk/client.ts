@@ -14,8 +14,11 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CompressOptionsError } from '../compress/options.js';
-import { priceFor, ratesAt, costOf, tokenCost } from '../providers/pricing.js';
-import type { ProviderId, TokenUsage } from '../telemetry/outcome.js';
+import { priceFor, costOf } from '../providers/pricing.js';
+import { NO_CONTINUITY } from '../stats/cache-continuity.js';
+import { savedPlacement } from '../stats/placement.js';
+import { savingsOf } from '../stats/savings.js';
+import type { ProviderId, SavedPlacement, TokenUsage } from '../telemetry/outcome.js';
 import { MemoryReplayStore } from '../ccr/replay.js';
 import { MemoryCcrStore } from '../ccr/store.js';
 import { searchOriginal } from '../ccr/search.js';
@@ -91,6 +94,8 @@ export class HeadroomClient {
   private readonly providersUsed = new Set<ProviderId>();
   private readonly session = { requests: 0, before: 0, after: 0, saved: 0, output: 0, cacheHits: 0, ratioSum: 0, savedUsd: 0, errors: 0 };
   private readonly transformCounts: Record<string, number> = {};
+  /** Where each wrapped call's saved tokens sit (fresh vs replayed, under which breakpoint), for its dollar figure. */
+  private readonly placements = new WeakMap<CompressResult, SavedPlacement>();
 
   constructor(opts: HeadroomClientOptions = {}) {
     if (opts.mode !== undefined && opts.mode !== 'optimize' && opts.mode !== 'audit') throw new CompressOptionsError('mode must be optimize or audit');
@@ -136,6 +141,7 @@ export class HeadroomClient {
     if (this.mode === 'optimize') {
       this.keepOriginals(result);
       if (engine?.replayWrites.length) this.replay.putMany(engine.replayWrites);
+      if (engine) this.placements.set(result, savedPlacement(api, api === 'responses' ? { input: messages } : { messages }, engine.slots));
     }
     return result;
   }
@@ -159,7 +165,9 @@ export class HeadroomClient {
     const before = u ? u.input + saved : r ? r.tokens_before : 0;
     const price = priceFor(call.provider, call.model);
     const cost = u ? costOf(u, price).totalUsd : null;
-    const savedUsd = tokenCost(saved, ratesAt(price, before).input);
+    // the proxy's formula: saved tokens at the rates the uncompressed call would have been billed
+    const placement = r ? this.placements.get(r) : undefined;
+    const savedUsd = savingsOf({ providerCall: call.api !== 'compress', ok: call.error === null, usage: u, tokensAfter: after, placement }, saved, price, NO_CONTINUITY).netUsd;
     const ratio = before > 0 ? Math.round((after / before) * 10_000) / 10_000 : 1;
     const s = this.session;
     s.requests++;

@@ -1,10 +1,14 @@
 /**
  * The figures of one outcome, computed once (memoised per outcome object) and shared by every
- * sink that needs them: the process stats, the durable store, metrics, the log file, budgets.
- * All dollar figures of headroom-ts come from here, priced by `providers/pricing.ts`.
+ * sink that needs them: the process stats, the durable store, metrics, OTEL, the log file,
+ * budgets. All dollar figures of headroom-ts come from here, priced by `providers/pricing.ts`;
+ * the savings formula is `savings.ts`; the conversation's cache state comes with the outcome
+ * (`cache-continuity.ts`, a funnel annotator).
  */
-import { type CostBreakdown, costOf, type ModelPrice, priceFor, ratesAt, tokenCost } from '../providers/pricing.js';
-import type { RequestOutcome } from '../telemetry/outcome.js';
+import { type CostBreakdown, costOf, type ModelPrice, priceFor } from '../providers/pricing.js';
+import type { RequestOutcome, TokenUsage } from '../telemetry/outcome.js';
+import { type CacheContinuity, NO_CONTINUITY } from './cache-continuity.js';
+import { type SavingsBreakdown, savingsInputOf, savingsOf } from './savings.js';
 
 export interface Accounting {
   /** False for outcomes kept out of the figures (unauthenticated callers). */
@@ -35,8 +39,20 @@ export interface Accounting {
   cost: CostBreakdown | null;
   inputCostUsd: number;
   outputCostUsd: number;
-  /** tokensSaved x the input price that applied to this request. */
+  /**
+   * Net dollars compression saved on this request (`savings.ts`): the uncompressed request at
+   * the rates it would have been billed, minus what was billed, minus retrieval rounds and
+   * compression-caused cache busts. Can be negative.
+   */
   compressionSavingsUsd: number;
+  /** The parts of compressionSavingsUsd. */
+  savings: SavingsBreakdown;
+  /** Tokens saved by compressing this turn's new content (the new-input numerator). */
+  freshSavedTokens: number;
+  /** Tokens of original content handed back to the model through headroom_retrieve. */
+  retrievedTokens: number;
+  /** What the conversation's prompt cache did (Anthropic; misses and compression-caused busts). */
+  continuity: CacheContinuity;
   cacheSavingsUsd: number;
   cacheWritePremiumUsd: number;
   /** Tokens were priced with the fallback price of an unknown model. */
@@ -46,6 +62,21 @@ export interface Accounting {
 }
 
 const memo = new WeakMap<RequestOutcome, Accounting>();
+
+/**
+ * What the provider billed: each upstream call priced on its own (a long-context tier is
+ * chosen per call), summed; `u` alone when the proxy made no retrieval rounds.
+ */
+function costOfCalls(u: TokenUsage, rounds: TokenUsage[] | undefined, price: ModelPrice): CostBreakdown {
+  if (!rounds || rounds.length < 2) return costOf(u, price);
+  const parts = rounds.map((r) => costOf(r, price));
+  const sum = (k: Exclude<keyof CostBreakdown, 'rates'>) => parts.reduce((a, c) => a + c[k], 0);
+  return {
+    uncachedUsd: sum('uncachedUsd'), cacheReadUsd: sum('cacheReadUsd'), cacheWriteUsd: sum('cacheWriteUsd'), inputUsd: sum('inputUsd'),
+    outputUsd: sum('outputUsd'), totalUsd: sum('totalUsd'), cacheReadSavingsUsd: sum('cacheReadSavingsUsd'),
+    cacheWritePremiumUsd: sum('cacheWritePremiumUsd'), rates: (parts[0] as CostBreakdown).rates,
+  };
+}
 
 /** The model name figures are keyed by. */
 export const modelOf = (o: RequestOutcome): string => o.model ?? o.requestedModel ?? 'unknown';
@@ -65,9 +96,9 @@ function compute(o: RequestOutcome): Accounting {
   const price = priceFor(o.provider, o.model ?? o.requestedModel);
   const tokensSaved = Math.max(0, c.tokensSaved);
   const inputTokens = u ? u.input : Math.max(0, c.tokensAfter);
-  const cost = u ? costOf(u, price) : null;
-  const rates = ratesAt(price, inputTokens + tokensSaved);
-  const compressionSavingsUsd = tokenCost(tokensSaved, rates.input);
+  const cost = u ? costOfCalls(u, o.ccr?.roundUsage, price) : null;
+  const continuity = o.cacheContinuity ?? NO_CONTINUITY;
+  const savings = savingsOf(savingsInputOf(o), tokensSaved, price, continuity);
   const outputTokens = u?.output ?? 0;
   const passthrough = o.api === 'models' || o.api === 'passthrough' || o.api === 'count_tokens';
   return {
@@ -89,7 +120,11 @@ function compute(o: RequestOutcome): Accounting {
     cost,
     inputCostUsd: cost?.inputUsd ?? 0,
     outputCostUsd: cost?.outputUsd ?? 0,
-    compressionSavingsUsd,
+    compressionSavingsUsd: savings.netUsd,
+    savings,
+    freshSavedTokens: savings.freshSaved,
+    retrievedTokens: o.ccr?.tokensRetrieved ?? 0,
+    continuity,
     cacheSavingsUsd: cost?.cacheReadSavingsUsd ?? 0,
     cacheWritePremiumUsd: cost?.cacheWritePremiumUsd ?? 0,
     fallbackPriced: price.fallback && (inputTokens + outputTokens + tokensSaved > 0),

@@ -9,13 +9,13 @@ import type { App } from '../server/app.js';
 import { dashboardConfig } from '../server/config-view.js';
 import { recordWithoutBodies, requestRecord } from '../telemetry/request-record.js';
 import { HOURLY_SERIES_DAYS, historyJson, MAX_RESPONSE_HISTORY_POINTS } from './history.js';
+import { newInputPercent, SAVINGS_FORMULA, spendSavedPercent, wholeWirePercent } from './savings.js';
 import type { StatsService } from './service.js';
 import type { ProjectTotals, SessionTotals, Totals } from './store/types.js';
 
 const r2 = (n: number) => Math.round(n * 100) / 100;
 const r4 = (n: number) => Math.round(n * 1e4) / 1e4;
 const r6 = (n: number) => Math.round(n * 1e6) / 1e6;
-const pct2 = (a: number, b: number) => (b > 0 ? r2((a / b) * 100) : 0);
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z'));
 const sortedObj = (m: Map<string, number>) => Object.fromEntries([...m].sort(([a], [b]) => a.localeCompare(b)));
 
@@ -61,13 +61,14 @@ export function totalsJson(t: Totals): Record<string, unknown> {
     total_input_cost_usd: r6(t.inputCostUsd),
     total_output_tokens: t.outputTokens,
     total_output_cost_usd: r6(t.outputCostUsd),
+    savings_percent: wholeWirePercent(t.tokensSaved, t.inputTokens),
   };
 }
 
 export function sessionJson(s: SessionTotals): Record<string, unknown> {
   return {
     ...totalsJson(s),
-    savings_percent: pct2(s.tokensSaved, s.tokensSaved + s.inputTokens),
+    savings_percent: wholeWirePercent(s.tokensSaved, s.inputTokens),
     started_at: iso(s.startedAt),
     last_activity_at: iso(s.lastActivityAt),
   };
@@ -76,7 +77,7 @@ export function sessionJson(s: SessionTotals): Record<string, unknown> {
 export function projectsJson(projects: Record<string, ProjectTotals>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, p] of Object.entries(projects)) {
-    out[name] = { ...totalsJson(p), last_activity_at: iso(p.lastActivityAt), savings_percent: pct2(p.tokensSaved, p.tokensSaved + p.inputTokens) };
+    out[name] = { ...totalsJson(p), last_activity_at: iso(p.lastActivityAt), savings_percent: wholeWirePercent(p.tokensSaved, p.inputTokens) };
   }
   return out;
 }
@@ -138,6 +139,7 @@ export async function buildStats(app: App, svc: StatsService): Promise<Record<st
   const cacheNet = p.prefixCache.netSavingsUsd();
   const withUsd = costTotals.inputCostUsd;
   const withoutUsd = withUsd + costTotals.compressionSavingsUsd;
+  const newInputPct = newInputPercent(p.savedWithNewInput, p.newInputTokens);
   const pipeline: Record<string, unknown> = {};
   for (const [name, t] of [...p.transforms.byKey].sort(([a], [b]) => a.localeCompare(b))) {
     pipeline[name] = { average_ms: r2(t.sum / t.count), max_ms: r2(t.max), count: t.count };
@@ -177,15 +179,19 @@ export async function buildStats(app: App, svc: StatsService): Promise<Record<st
         without_headroom_usd: r4(withoutUsd),
         with_headroom_usd: r4(withUsd),
         total_saved_usd: r4(costTotals.compressionSavingsUsd),
-        savings_pct: withoutUsd > 0 ? Math.round((costTotals.compressionSavingsUsd / withoutUsd) * 1000) / 10 : 0,
+        savings_pct: spendSavedPercent(costTotals.compressionSavingsUsd, withUsd),
+        savings_pct_basis: 'total_saved_usd / without_headroom_usd (input spend + net saving); 0 when compression cost more than it saved',
         breakdown: {
           cache_savings_usd: r4(cacheNet),
           compression_savings_usd: r4(costTotals.compressionSavingsUsd),
+          compression_gross_usd: r4(costTotals.grossSavingsUsd),
+          retrieval_rounds_usd: r4(costTotals.retrievalUsd),
+          cache_bust_usd: r4(costTotals.cacheBustUsd),
           cli_filtering_savings_usd: null,
           cli_filtering_savings_note: 'No CLI context tool is configured; CLI-filtered tokens never get a dollar value.',
           rtk_savings_usd: null,
           rtk_savings_note: 'No CLI context tool is configured; CLI-filtered tokens never get a dollar value.',
-          note: 'total_saved_usd counts compression only; provider prompt-cache savings (cache_savings_usd) happen with or without headroom-ts and are reported separately.',
+          note: 'total_saved_usd is what compression saved on the bill, net of retrieval rounds and compression-caused cache busts (compression_gross_usd - retrieval_rounds_usd - cache_bust_usd); provider prompt-cache savings (cache_savings_usd) happen with or without headroom-ts and are reported separately.',
         },
       },
       mcp: section(app, 'summary.mcp'),
@@ -234,26 +240,28 @@ export async function buildStats(app: App, svc: StatsService): Promise<Record<st
       total_before_compression: I + P,
       all_layers_saved: P,
       proxy_attempted_tokens: A,
-      active_savings_percent: pct2(P, A),
-      proxy_savings_percent: pct2(P, I + P),
-      savings_percent: pct2(P, I + P),
-      all_layers_savings_percent: pct2(P, I + P),
+      active_savings_percent: A > 0 ? r2((P / A) * 100) : 0,
+      proxy_savings_percent: wholeWirePercent(P, I),
+      savings_percent: wholeWirePercent(P, I),
+      all_layers_savings_percent: wholeWirePercent(P, I),
       new_input_tokens: p.newInputTokens,
-      new_input_savings_percent: p.newInputTokens > 0 ? pct2(p.savedWithNewInput, p.newInputTokens) : null,
+      new_input_saved_tokens: p.savedWithNewInput,
+      new_input_savings_percent: newInputPct,
+      retrieved_tokens: p.retrievedTokens,
       cache_read_tokens: p.cacheReadTokens,
       cache_write_tokens: p.cacheWriteTokens,
       savings_bases: {
         whole_wire: {
-          percent: pct2(P, I + P), numerator: P, denominator: I + P,
+          percent: wholeWirePercent(P, I), numerator: P, denominator: I + P,
           basis: 'tokens saved / (input tokens sent + tokens saved): the share of everything that would have been sent',
         },
         new_input: {
-          percent: p.newInputTokens > 0 ? pct2(p.savedWithNewInput, p.newInputTokens) : null,
+          percent: newInputPct,
           numerator: p.savedWithNewInput, denominator: p.newInputTokens,
-          basis: 'tokens saved / tokens first seen this turn: the share of new content removed (requests whose compressor reported new input; null when none did)',
+          basis: 'tokens saved by compressing content first seen this turn / tokens of that content as sent (replayed history is not new input; requests whose compressor reported new input; null when none did)',
         },
         attempted: {
-          percent: pct2(P, A), numerator: P, denominator: A,
+          percent: A > 0 ? r2((P / A) * 100) : 0, numerator: P, denominator: A,
           basis: 'tokens saved / tokens compression was attempted on (excludes passthrough routes)',
         },
       },
@@ -312,7 +320,8 @@ export async function buildStats(app: App, svc: StatsService): Promise<Record<st
     note: 'Models unknown to the price data are priced at their provider\'s fallback rates and listed in fallback_models (never $0).',
   };
   out.dollar_figures = {
-    source: 'Every dollar figure is priced once per request (providers/pricing.ts); compression savings = tokens saved x the model input price at request time.',
+    source: 'Every dollar figure is priced once per request (providers/pricing.ts, stats/savings.ts).',
+    savings_formula: SAVINGS_FORMULA,
     scopes: {
       cost: 'process: since start or the last POST /stats/reset',
       'summary.cost': 'process',

@@ -1,11 +1,13 @@
 /**
- * The stats capability: opens the durable store, counts every inbound request, and installs
- * two sinks on the outcome funnel (process counters; durable savings events), the `store`
+ * The stats capability: opens the durable store, counts every inbound request, follows each
+ * conversation's prompt cache (a funnel annotator), and installs two sinks on the outcome
+ * funnel (process counters; durable savings events), the `store`
  * health check and the `/stats`, `/stats/reset`, `/stats-history` routes.
  */
 import type { Plugin } from '../server/app.js';
 import type { RequestOutcome } from '../telemetry/outcome.js';
 import { type Accounting, accountingOf } from './accounting.js';
+import { CacheContinuityTracker } from './cache-continuity.js';
 import { registerStatsRoutes } from './routes.js';
 import { setStatsService, StatsService } from './service.js';
 import { openStatsStore } from './store/open.js';
@@ -37,6 +39,9 @@ export const statsPlugin: Plugin = {
     const svc = new StatsService(store);
     app.log.info({ stats_store: store.location, backend: store.backend, imported_from: store.importedFrom }, 'stats store ready');
     setStatsService(app, svc);
+    // the conversation's prompt-cache state, before any sink computes an outcome's figures
+    const continuity = new CacheContinuityTracker();
+    app.funnel.annotate({ name: 'cache-continuity', annotate: (o) => void (o.cacheContinuity = continuity.observe(o)) });
     svc.inbound.attach(app.server);
     app.addSink({
       name: 'stats',

@@ -3,7 +3,9 @@
  * delivered synchronously (they are tiny and the live view needs them at once); outcomes are
  * queued and delivered on the next turn of the event loop, after the response has been
  * written, in batches. A sink that throws is counted and skipped; it never affects a request
- * or the other sinks.
+ * or the other sinks. Annotators run on each outcome before any sink sees it (once, in
+ * delivery order), to add facts that need state across requests (e.g. the conversation's
+ * prompt-cache continuity).
  */
 import { logContext } from './logger.js';
 import type { RequestOutcome, RequestProgress, RequestStart } from './outcome.js';
@@ -26,6 +28,12 @@ export interface SinkStats {
 
 export type SinkErrorReporter = (sink: string, phase: string, err: unknown) => void;
 
+/** Adds facts to an outcome before the sinks see it. */
+export interface Annotator {
+  readonly name: string;
+  annotate(outcome: RequestOutcome): void;
+}
+
 interface SinkSlot {
   sink: Sink;
   stats: SinkStats;
@@ -33,6 +41,7 @@ interface SinkSlot {
 
 export class Funnel {
   private readonly slots: SinkSlot[] = [];
+  private readonly annotators: Annotator[] = [];
   private queue: RequestOutcome[] = [];
   private scheduled = false;
   private startsTotal = 0;
@@ -53,6 +62,15 @@ export class Funnel {
     return () => {
       const i = this.slots.indexOf(slot);
       if (i >= 0) this.slots.splice(i, 1);
+    };
+  }
+
+  /** Adds an annotator (run before every sink, in the order added). */
+  annotate(a: Annotator): () => void {
+    this.annotators.push(a);
+    return () => {
+      const i = this.annotators.indexOf(a);
+      if (i >= 0) this.annotators.splice(i, 1);
     };
   }
 
@@ -110,6 +128,17 @@ export class Funnel {
   };
 
   private deliver(outcome: RequestOutcome): void {
+    for (const a of this.annotators) {
+      try {
+        a.annotate(outcome);
+      } catch (err) {
+        try {
+          this.onSinkError(a.name, 'annotate', err);
+        } catch {
+          // the reporter itself must never break delivery
+        }
+      }
+    }
     for (const slot of this.slots) {
       const fn = slot.sink.outcome;
       if (!fn) continue;

@@ -85,6 +85,41 @@ export interface CompressionSummary {
   mode?: CompressionMode;
   /** Tokens compression saves or, in audit mode, would have saved. */
   potentialTokensSaved?: number;
+  /**
+   * Where the saved tokens sit (proxied requests the engine compressed): what the dollar
+   * figures price them at, as the provider would have billed the uncompressed request.
+   */
+  placement?: SavedPlacement;
+}
+
+/**
+ * Tokens saved in one part of a request, by the prompt cache that would have held them in the
+ * uncompressed request: under an Anthropic `cache_control` breakpoint (the nearest one at or
+ * after them: a 1-hour TTL if any 1-hour breakpoint covers them, else 5 minutes), in an
+ * automatically cached prompt (OpenAI), or after the last breakpoint (never cached).
+ */
+export interface SavedByCache {
+  write1h: number;
+  write5m: number;
+  auto: number;
+  none: number;
+}
+
+/** Where a request's saved tokens sit, reported by the compression stage from the engine's slot results. */
+export interface SavedPlacement {
+  /** Saved by compressing content first seen in this request (the live zone). */
+  fresh: SavedByCache;
+  /** Saved by replaying an earlier request's decision on resent history. */
+  replayed: SavedByCache;
+  /** Tokens, before compression, of the live-zone texts compressed afresh (the new-input numerator's basis). */
+  freshBefore: number;
+  /**
+   * Every live tool result answers a `headroom_retrieve` call the client's own tool made: the
+   * whole request exists only because compression cut something (a retrieval turn).
+   */
+  retrieveTurn: boolean;
+  /** Fingerprint of the conversation (system prompt and first messages), to follow its prompt cache from turn to turn; null when the body has none. */
+  conversation: string | null;
 }
 
 export type CompressionMode = 'optimize' | 'audit' | 'passthrough' | 'bypass' | 'off';
@@ -201,6 +236,21 @@ export interface RequestOutcome extends RequestStart {
   ccr?: CcrSummary;
   /** Facts of an Aperture hook call (kind `hook` only). */
   hook?: HookFacts;
+  /** What the conversation's provider prompt cache did (set before the sinks see the outcome; Anthropic). */
+  cacheContinuity?: CacheContinuity;
+}
+
+export type CacheMissReason = 'ttl_expiry' | 'prefix_change' | 'unknown';
+
+/** A request judged against its conversation's previous request (`stats/cache-continuity.ts`). */
+export interface CacheContinuity {
+  /** Prompt tokens the conversation's previous request left in the cache (read + written); null when there is no previous request. */
+  expected: number | null;
+  miss: CacheMissReason | null;
+  /** The miss was caused by headroom-ts rewriting the request. */
+  compressionBust: boolean;
+  /** Cached tokens the bust made the provider write again (expected - read). */
+  tokensLost: number;
 }
 
 export interface CcrSummary {
@@ -223,6 +273,11 @@ export interface CcrSummary {
   dropped: number;
   /** Hashes retrieved, in order (at most 20). */
   hashes: string[];
+  /**
+   * Provider-reported usage of each upstream call the proxy resolved retrievals on, round 0
+   * (the client's own) first; with follow-up rounds, the outcome's `usage` is their sum.
+   */
+  roundUsage?: TokenUsage[];
 }
 
 /** What a hook call answered (tsheadroom's outcome names). */

@@ -163,8 +163,9 @@ export class AnthropicCodec implements Codec {
   }
 
   private endRound(): RoundSummary {
-    sumInto(this.usage, pickUsage(this.roundUsage));
-    return { complete: this.complete, errored: this.errored, retrieveCalls: this.calls, otherCalls: this.others };
+    const usage = pickUsage(this.roundUsage);
+    sumInto(this.usage, usage);
+    return { complete: this.complete, errored: this.errored, retrieveCalls: this.calls, otherCalls: this.others, usage: Object.keys(usage).length ? usage : null };
   }
 
   endStreamRound(): RoundSummary {

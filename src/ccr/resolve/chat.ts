@@ -158,7 +158,7 @@ export class ChatCodec implements Codec {
 
   private endRound(retrieve: RetrieveCall[]): RoundSummary {
     if (this.roundUsage) sumInto(this.usage, this.roundUsage);
-    return { complete: this.complete, errored: this.errored, retrieveCalls: retrieve, otherCalls: this.others };
+    return { complete: this.complete, errored: this.errored, retrieveCalls: retrieve, otherCalls: this.others, usage: this.roundUsage };
   }
 
   endStreamRound(): RoundSummary {

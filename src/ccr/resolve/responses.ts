@@ -24,6 +24,8 @@ const isRetrieveItem = (item: unknown): boolean => isObj(item) && item.type === 
 export class ResponsesCodec implements Codec {
   readonly dropStopReason = 'completed';
   private readonly usage: Json = {};
+  /** The usage reported by this round's response. */
+  private roundUsage: Json | null = null;
   private round = 0;
   private last: Json | null = null;
   private output: unknown[] = [];
@@ -41,6 +43,7 @@ export class ResponsesCodec implements Codec {
 
   startRound(round: number): void {
     this.round = round;
+    this.roundUsage = null;
     this.others = 0;
     this.roundOutput = [];
     this.calls = [];
@@ -114,10 +117,11 @@ export class ResponsesCodec implements Codec {
       this.output.push(item);
     }
     if (isObj(r.usage)) sumInto(this.usage, r.usage);
+    this.roundUsage = isObj(r.usage) ? r.usage : null;
   }
 
   private summary(): RoundSummary {
-    return { complete: this.complete, errored: this.errored, retrieveCalls: this.calls, otherCalls: this.others };
+    return { complete: this.complete, errored: this.errored, retrieveCalls: this.calls, otherCalls: this.others, usage: this.roundUsage };
   }
 
   endStreamRound(): RoundSummary {

@@ -18,15 +18,17 @@ import { decodeBody } from '../../proxy/encoding.js';
 import type { Exchange } from '../../proxy/exchange.js';
 import { forward, type RelayTap, runResponseStages } from '../../proxy/forward.js';
 import type { ProxyHost } from '../../proxy/handler.js';
+import { mergeAnthropicUsage, newUsageState, toUsage } from '../../providers/anthropic.js';
+import { chatUsage, responsesUsage } from '../../providers/openai.js';
 import type { StreamObserver } from '../../providers/types.js';
-import { type CcrSummary, type ErrorType, errorTypeForUpstreamStatus } from '../../telemetry/outcome.js';
+import { type CcrSummary, type ErrorType, errorTypeForUpstreamStatus, type TokenUsage } from '../../telemetry/outcome.js';
 import type { CcrStore } from '../store.js';
 import { answerRetrieve, parseRetrieveArgs } from '../tool.js';
 import { AnthropicCodec } from './anthropic.js';
 import { ChatCodec } from './chat.js';
 import { FrameSplitter } from './frames.js';
 import { ResponsesCodec } from './responses.js';
-import { type Codec, type RetrieveCall, safeJson, type ToolAnswer } from './types.js';
+import { type Codec, type Json, type RetrieveCall, safeJson, type ToolAnswer } from './types.js';
 
 export interface ResolveOptions {
   store: CcrStore;
@@ -54,6 +56,23 @@ interface RoundResult {
 }
 
 const MAX_HASHES = 20;
+
+/** A round's usage object, normalised (zero when the round reported none). */
+function roundUsageOf(api: string, raw: Json | null): TokenUsage {
+  let u: TokenUsage | null = null;
+  if (raw && api === 'messages') {
+    const state = newUsageState();
+    mergeAnthropicUsage(state, raw);
+    u = toUsage(state, 'json');
+  } else if (raw && api === 'chat') u = chatUsage(raw, 'json');
+  else if (raw) u = responsesUsage(raw, 'json');
+  return u ?? { input: 0, output: 0, uncached: 0, cacheRead: 0, cacheWrite: 0, cacheWrite5m: 0, cacheWrite1h: 0, reasoning: 0, source: 'json' };
+}
+
+/** Keeps each round's usage on the summary (the savings figures subtract the follow-up rounds). */
+function noteRound(summary: CcrSummary, api: string, raw: Json | null): void {
+  (summary.roundUsage ??= []).push(roundUsageOf(api, raw));
+}
 
 function answerCalls(calls: readonly RetrieveCall[], opts: ResolveOptions, host: ProxyHost, round: number): ToolAnswer[] {
   const s = opts.summary;
@@ -193,6 +212,7 @@ export async function resolveExchange(ex: Exchange, host: ProxyHost, codec: Code
         return;
       }
       const s = codec.endStreamRound();
+      noteRound(summary, ex.route.api, s.usage);
       if (s.errored) {
         endStream(null);
         return;
@@ -236,6 +256,7 @@ export async function resolveExchange(ex: Exchange, host: ProxyHost, codec: Code
       return;
     }
     const s = codec.jsonRound(json);
+    noteRound(summary, ex.route.api, s.usage);
     if (s.retrieveCalls.length > 0 && s.otherCalls === 0 && round < opts.maxRounds) {
       body = codec.followUp(body ?? ex.forwardBody, answerCalls(s.retrieveCalls, opts, host, round));
       summary.rounds++;

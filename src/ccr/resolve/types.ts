@@ -21,6 +21,8 @@ export interface RoundSummary {
   retrieveCalls: RetrieveCall[];
   /** Calls of the client's own tools. */
   otherCalls: number;
+  /** The round's usage object as the provider reported it (null when it reported none). */
+  usage: Json | null;
 }
 
 export interface ToolAnswer {

@@ -20,7 +20,8 @@ const PERIODS: { id: Period; label: string; unit: string }[] = [
   { id: 'monthly', label: 'Monthly', unit: 'month' },
 ];
 
-const wholeWire = (t: LifetimeTotals) => (t.tokens_saved + t.total_input_tokens > 0 ? (t.tokens_saved / (t.tokens_saved + t.total_input_tokens)) * 100 : null);
+// the proxy's own figure (whole wire); a percentage of nothing is not a measurement
+const wholeWire = (t: LifetimeTotals) => (t.tokens_saved + t.total_input_tokens > 0 ? t.savings_percent : null);
 
 function Totals({ title, note, t, testid }: { title: string; note: string; t: LifetimeTotals; testid: string }) {
   return (

@@ -24,13 +24,13 @@ function Hero({ s }: { s: Stats }) {
   // a percentage of nothing is not a measurement
   const wwPct = ww.denominator > 0 ? ww.percent : null;
   const timed = s.overhead.samples > 0;
-  const savedPct = c.cost_without_headroom_usd > 0 ? (c.total_savings_usd / c.cost_without_headroom_usd) * 100 : null;
+  const savedPct = c.cost_without_headroom_usd > 0 ? s.summary.cost.savings_pct : null;
   const errorRate = r.total > 0 ? (r.failed / r.total) * 100 : null;
   return (
     <div class="hero">
       <Stat
         testid="hero-usd-saved" label="USD saved" tone="accent" value={c.total_savings_usd} text={fmtUsd(c.total_savings_usd)}
-        title="Compression savings: tokens removed × the input price of each request's model. Provider prompt caching is shown separately."
+        title="Compression savings on the bill: the uncompressed requests at the rates they would have been billed (cache reads, cache writes, input) minus what was billed, minus retrieval rounds and compression-caused cache busts. Provider prompt caching is shown separately."
         sub={<>
           <div>{savedPct === null ? 'no priced input yet' : `${fmtPct(savedPct)} of input spend`}</div>
           <div class="muted">{fmtUsd(c.cost_without_headroom_usd)} → {fmtUsd(c.cost_with_headroom_usd)} input</div>

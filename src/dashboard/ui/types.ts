@@ -71,10 +71,11 @@ export interface LifetimeTotals {
   total_input_cost_usd: number;
   total_output_tokens: number;
   total_output_cost_usd: number;
+  /** Whole wire: saved / (input sent + saved). */
+  savings_percent: number;
 }
 
 export interface SessionTotals extends LifetimeTotals {
-  savings_percent: number;
   started_at: string | null;
   last_activity_at: string | null;
 }

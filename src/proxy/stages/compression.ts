@@ -22,6 +22,7 @@ import type { Logger } from '../../telemetry/logger.js';
 import type { CompressionMode } from '../../telemetry/outcome.js';
 import type { Exchange } from '../exchange.js';
 import { decodeBody } from '../encoding.js';
+import { savedPlacement } from '../../stats/placement.js';
 import type { ProxyStage } from '../stage.js';
 
 export interface CompressionStageDeps {
@@ -92,6 +93,10 @@ export function compressionStage(deps: CompressionStageDeps): ProxyStage {
         } else if (mode === 'optimize') {
           c.tokensAfter = r.tokensAfter;
           c.tokensSaved = r.tokensSaved;
+          // where the saved tokens sit (fresh vs replayed, under which cache breakpoint): the dollar figures price them from it
+          c.placement = savedPlacement(api, ex.json, r.slots);
+          // the live zone as sent, and at least the compressed texts in it (two counts of the same content)
+          c.newInputTokens = Math.max(r.newInputTokens, c.placement.freshBefore);
           if (r.tokensSaved > 0) c.savedByTransform = r.savedByTransform;
           if (r.replayWrites.length) replay.putMany(r.replayWrites);
           if (r.ccr.length) deps.originals()?.put(r.ccr);

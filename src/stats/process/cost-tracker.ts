@@ -1,6 +1,7 @@
 /**
  * Per-model spend and savings of this process since start (or /stats/reset): the source of
- * `/stats.cost` and `/stats.summary.cost`. Every figure comes from `accountingOf()`.
+ * `/stats.cost` and `/stats.summary.cost`. Every figure comes from `accountingOf()`; the
+ * savings are net (`savings.ts`) and `savings_breakdown` shows their parts.
  */
 import type { Accounting } from '../accounting.js';
 
@@ -16,9 +17,26 @@ export interface ModelCost {
   uncached: number;
   inputCostUsd: number;
   outputCostUsd: number;
+  /** Net (`savings.ts`): compression - retrieval - cache busts. */
   compressionSavingsUsd: number;
+  grossSavingsUsd: number;
+  retrievalUsd: number;
+  cacheBustUsd: number;
   fallbackPriced: boolean;
   matchedModel: string | null;
+}
+
+export interface CostTotals {
+  tokensSaved: number;
+  tokensSent: number;
+  inputCostUsd: number;
+  outputCostUsd: number;
+  compressionSavingsUsd: number;
+  grossSavingsUsd: number;
+  retrievalUsd: number;
+  cacheBustUsd: number;
+  cacheWrite5m: number;
+  cacheWrite1h: number;
 }
 
 const MAX_MODELS = 500;
@@ -41,7 +59,8 @@ export class CostTracker {
       if (!m) {
         m = {
           provider: a.provider, requests: 0, tokensSaved: 0, tokensSent: 0, outputTokens: 0, cacheRead: 0, cacheWrite5m: 0,
-          cacheWrite1h: 0, uncached: 0, inputCostUsd: 0, outputCostUsd: 0, compressionSavingsUsd: 0, fallbackPriced: false,
+          cacheWrite1h: 0, uncached: 0, inputCostUsd: 0, outputCostUsd: 0, compressionSavingsUsd: 0, grossSavingsUsd: 0, retrievalUsd: 0,
+          cacheBustUsd: 0, fallbackPriced: false,
           matchedModel: a.price.matchedModel,
         };
         this.byModel.set(key, m);
@@ -58,17 +77,23 @@ export class CostTracker {
     m.inputCostUsd += a.inputCostUsd;
     m.outputCostUsd += a.outputCostUsd;
     m.compressionSavingsUsd += a.compressionSavingsUsd;
+    m.grossSavingsUsd += a.savings.compressionUsd;
+    m.retrievalUsd += a.savings.retrievalUsd;
+    m.cacheBustUsd += a.savings.cacheBustUsd;
     if (a.fallbackPriced) m.fallbackPriced = true;
   }
 
-  totals(): { tokensSaved: number; tokensSent: number; inputCostUsd: number; outputCostUsd: number; compressionSavingsUsd: number; cacheWrite5m: number; cacheWrite1h: number } {
-    const t = { tokensSaved: 0, tokensSent: 0, inputCostUsd: 0, outputCostUsd: 0, compressionSavingsUsd: 0, cacheWrite5m: 0, cacheWrite1h: 0 };
+  totals(): CostTotals {
+    const t: CostTotals = { tokensSaved: 0, tokensSent: 0, inputCostUsd: 0, outputCostUsd: 0, compressionSavingsUsd: 0, grossSavingsUsd: 0, retrievalUsd: 0, cacheBustUsd: 0, cacheWrite5m: 0, cacheWrite1h: 0 };
     for (const m of this.byModel.values()) {
       t.tokensSaved += m.tokensSaved;
       t.tokensSent += m.tokensSent;
       t.inputCostUsd += m.inputCostUsd;
       t.outputCostUsd += m.outputCostUsd;
       t.compressionSavingsUsd += m.compressionSavingsUsd;
+      t.grossSavingsUsd += m.grossSavingsUsd;
+      t.retrievalUsd += m.retrievalUsd;
+      t.cacheBustUsd += m.cacheBustUsd;
       t.cacheWrite5m += m.cacheWrite5m;
       t.cacheWrite1h += m.cacheWrite1h;
     }
@@ -98,6 +123,7 @@ export class CostTracker {
         input_cost_usd: round6(m.inputCostUsd),
         output_cost_usd: round6(m.outputCostUsd),
         compression_savings_usd: round6(m.compressionSavingsUsd),
+        savings_breakdown: breakdownJson(m.grossSavingsUsd, m.retrievalUsd, m.cacheBustUsd, m.compressionSavingsUsd, round6),
       };
     }
     return {
@@ -118,6 +144,8 @@ export class CostTracker {
       output_cost_usd: round4(t.outputCostUsd),
       total_cost_usd: round4(t.inputCostUsd + t.outputCostUsd),
       total_savings_usd: round4(t.compressionSavingsUsd),
+      total_cost_without_headroom_usd: round4(t.inputCostUsd + t.outputCostUsd + t.compressionSavingsUsd),
+      savings_breakdown: breakdownJson(t.grossSavingsUsd, t.retrievalUsd, t.cacheBustUsd, t.compressionSavingsUsd, round4),
       price_fallback_models: this.fallbackModels(),
       cli_tokens_avoided: 0,
       cli_filtering_tokens_avoided: 0,
@@ -125,4 +153,9 @@ export class CostTracker {
       cli_filtering_tokens_included_in_compression: true,
     };
   }
+}
+
+/** How the net saving is made up (`savings.ts`). */
+function breakdownJson(gross: number, retrieval: number, bust: number, net: number, round: (n: number) => number): Record<string, number> {
+  return { compression_usd: round(gross), retrieval_rounds_usd: round(retrieval), cache_bust_usd: round(bust), net_usd: round(net) };
 }

@@ -3,21 +3,14 @@
  * read/write/uncached tokens, observed TTL buckets (Anthropic 5m/1h writes), hit rates,
  * dollar savings at the model's real prices, provider cache busts, and miss attribution.
  *
- * Miss detection (Anthropic): consecutive requests of one conversation (same provider, key
- * hash, project, stack, client, model and `x-headroom-session-id`) are tracked. A request
- * that continues the conversation (its prompt is at least the prefix cached by the previous
- * one) is expected to read that prefix from the cache; reading less is a miss, attributed to
- * - `ttl_expiry`: the previous request is older than the cache TTL (5 m, or 1 h when 1 h
- *   writes were observed);
- * - `prefix_change`: the prefix changed (a partial read, or headroom-ts rewrote the request;
- *   the latter is also a compression-caused cache bust: tokens lost = expected - read);
- * - `unknown`: nothing was read although the TTL had not expired (eviction, different
- *   cache shard, or a wholly new prompt).
+ * Misses and compression-caused busts (Anthropic) come from `cache-continuity.ts` through the
+ * outcome's accounting, so `/stats` and the savings figures judge a request the same way.
  */
 import type { RequestOutcome } from '../../telemetry/outcome.js';
 import type { Accounting } from '../accounting.js';
+import type { MissReason } from '../cache-continuity.js';
 
-export type MissReason = 'ttl_expiry' | 'prefix_change' | 'unknown';
+export type { MissReason };
 
 export interface ProviderCacheCounters {
   cacheRead: number;
@@ -40,16 +33,7 @@ const zero = (): ProviderCacheCounters => ({
   uncached: 0, requests: 0, hitRequests: 0, bustCount: 0, bustWriteTokens: 0, savingsUsd: 0, writePremiumUsd: 0,
 });
 
-interface Turn {
-  /** Prompt tokens this turn left in the cache (read + written). */
-  cachedPrefix: number;
-  at: number;
-  ttlMs: number;
-}
-
-const FIVE_MIN = 5 * 60_000;
-const ONE_HOUR = 60 * 60_000;
-const MAX_CONVERSATIONS = 10_000;
+const MAX_MODELS = 10_000;
 
 /** Descriptions of the provider's cache pricing (observational labels). */
 const PROVIDER_LABELS: Record<string, { label: string; readDiscount: string; writePremium: string }> = {
@@ -74,8 +58,6 @@ export class PrefixCacheStats {
   tokensSavedByCompression = 0;
   /** Models whose first cache observation was seen (cold start is not a bust). */
   private readonly seenModels = new Set<string>();
-  /** Conversation state survives /stats/reset (it is not a counter). */
-  private readonly turns = new Map<string, Turn>();
 
   reset(): void {
     this.byProvider.clear();
@@ -121,41 +103,25 @@ export class PrefixCacheStats {
       if (provider === 'anthropic' && (read > 0 || write > 0)) {
         const modelKey = `${provider}\u0000${a.model}`;
         if (!this.seenModels.has(modelKey)) {
-          if (this.seenModels.size < MAX_CONVERSATIONS) this.seenModels.add(modelKey);
+          if (this.seenModels.size < MAX_MODELS) this.seenModels.add(modelKey);
         } else if (write > 0.5 * (read + write)) {
           c.bustCount++;
           c.bustWriteTokens += write;
         }
       }
     }
-    if (provider === 'anthropic') this.trackConversation(o, a, read, write);
-  }
-
-  private trackConversation(o: RequestOutcome, a: Accounting, read: number, write: number): void {
-    const key = [o.provider, o.apiKeyHash, o.project, o.stack, o.client, a.model, o.tags['session-id'] ?? ''].join('\u0000');
-    const prev = this.turns.get(key);
-    if (prev && prev.cachedPrefix > 0 && a.inputTokens >= prev.cachedPrefix && read < prev.cachedPrefix) {
-      const rewritten = o.modified && a.tokensSaved > 0;
-      const reason: MissReason =
-        o.startedAt - prev.at > prev.ttlMs ? 'ttl_expiry' : rewritten || read > 0 ? 'prefix_change' : 'unknown';
-      let m = this.misses.get(a.provider);
+    const k = a.continuity;
+    if (k.miss) {
+      let m = this.misses.get(provider);
       if (!m) {
         m = { ttl_expiry: 0, prefix_change: 0, unknown: 0 };
-        this.misses.set(a.provider, m);
+        this.misses.set(provider, m);
       }
-      m[reason]++;
-      if (rewritten && reason !== 'ttl_expiry') {
-        this.compressionBusts++;
-        this.tokensLostToBusts += prev.cachedPrefix - read;
-      }
+      m[k.miss]++;
     }
-    const cachedPrefix = read + write;
-    const ttlMs = (o.usage?.cacheWrite1h ?? 0) > 0 ? ONE_HOUR : prev && read > 0 ? prev.ttlMs : FIVE_MIN;
-    this.turns.delete(key);
-    this.turns.set(key, { cachedPrefix, at: o.endedAt, ttlMs });
-    if (this.turns.size > MAX_CONVERSATIONS) {
-      const oldest = this.turns.keys().next().value;
-      if (oldest !== undefined) this.turns.delete(oldest);
+    if (k.compressionBust) {
+      this.compressionBusts++;
+      this.tokensLostToBusts += k.tokensLost;
     }
   }
 

@@ -52,6 +52,8 @@ export class ProcessStats {
   attemptedTokens = 0;
   newInputTokens = 0;
   savedWithNewInput = 0;
+  /** Tokens of originals handed back to the model through headroom_retrieve. */
+  retrievedTokens = 0;
   cacheReadTokens = 0;
   cacheWriteTokens = 0;
 
@@ -82,7 +84,7 @@ export class ProcessStats {
     this.resetAt = Date.now();
     this.total = this.cached = this.rateLimited = this.failed = this.aborted = this.apiRequests = 0;
     for (const m of [this.byProvider, this.byModel, this.byStack, this.byKind, this.byStatus, this.compressionsByStrategy, this.tokensSavedByStrategy, this.wasteSignals]) m.clear();
-    this.inputTokens = this.outputTokens = this.tokensSaved = this.attemptedTokens = this.newInputTokens = this.savedWithNewInput = 0;
+    this.inputTokens = this.outputTokens = this.tokensSaved = this.attemptedTokens = this.newInputTokens = this.savedWithNewInput = this.retrievedTokens = 0;
     this.cacheReadTokens = this.cacheWriteTokens = 0;
     for (const s of [this.latency, this.overhead, this.ttfb]) s.reset();
     this.transforms.byKey.clear();
@@ -117,9 +119,11 @@ export class ProcessStats {
     this.attemptedTokens += a.attemptedTokens;
     this.cacheReadTokens += a.cacheReadTokens;
     this.cacheWriteTokens += a.cacheWriteTokens;
+    this.retrievedTokens += a.retrievedTokens;
     if (a.newInputTokens > 0) {
       this.newInputTokens += a.newInputTokens;
-      this.savedWithNewInput += a.tokensSaved;
+      // only what compressing the new content saved: replayed history is not new input
+      this.savedWithNewInput += a.freshSavedTokens;
     }
 
     if (o.kind === 'proxy') {

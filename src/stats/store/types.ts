@@ -23,7 +23,7 @@ export interface SavingsEvent {
   newInputTokens: number;
   cacheReadTokens: number;
   cacheWriteTokens: number;
-  /** tokensSaved x the model's input price. */
+  /** Net dollars compression saved on this request (`stats/savings.ts`; can be negative). */
   savingsUsd: number;
   /** Prompt-side spend (uncached + cache reads + cache writes). */
   inputCostUsd: number;

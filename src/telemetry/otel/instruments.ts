@@ -49,6 +49,7 @@ export class OtelInstruments {
   private readonly compressionWasteTokens: AggregatedCounter;
   private readonly compressionFailures: AggregatedCounter;
   private readonly compressionSavings: AggregatedCounter;
+  private readonly compressionDeductions: AggregatedCounter;
   private readonly requestDuration: Histogram;
   private readonly overheadDuration: Histogram;
   private readonly ttfbDuration: Histogram;
@@ -86,7 +87,8 @@ export class OtelInstruments {
     this.compressionTransforms = counter(M.compressionTransforms, '{transform}', 'Compression transforms applied');
     this.compressionWasteTokens = counter(M.compressionWasteTokens, '{token}', 'Tokens attributed to detected waste signals');
     this.compressionFailures = counter(M.compressionFailures, '{failure}', 'Compression runs that failed (the request went on uncompressed)');
-    this.compressionSavings = counter(M.compressionSavings, 'USD', 'Input spend avoided by compression (tokens saved x input price)');
+    this.compressionSavings = counter(M.compressionSavings, 'USD', 'Spend avoided by compression before deductions: saved tokens at the rates the uncompressed request would have been billed (cache read, cache write or input)');
+    this.compressionDeductions = counter(M.compressionDeductions, 'USD', 'Spend compression caused, taken off its savings (cause: retrieval, cache_bust); net saving = headroom.compression.savings - this');
     this.requestDuration = histogram(M.requestDuration, 's', 'End-to-end duration of proxied requests', GENAI_DURATION_BUCKETS);
     this.overheadDuration = histogram(M.overheadDuration, 's', 'Time spent inside headroom-ts per proxied request (upstream time excluded)', OVERHEAD_BUCKETS);
     this.ttfbDuration = histogram(M.ttfbDuration, 's', 'Request arrival to the first response byte', GENAI_DURATION_BUCKETS);
@@ -162,7 +164,10 @@ export class OtelInstruments {
     if (c.tokensBefore > 0) this.compressionTokensInput.add(mp, c.tokensBefore, attrs);
     if (c.tokensAfter > 0) this.compressionTokensOutput.add(mp, c.tokensAfter, attrs);
     if (a.tokensSaved > 0) this.compressionTokensSaved.add(mp, a.tokensSaved, attrs);
-    if (a.compressionSavingsUsd > 0) this.compressionSavings.add(mp, a.compressionSavingsUsd, attrs);
+    const s = a.savings;
+    if (s.compressionUsd > 0) this.compressionSavings.add(mp, s.compressionUsd, attrs);
+    if (s.retrievalUsd > 0) this.compressionDeductions.add(`${mp}\u0000retrieval`, s.retrievalUsd, { ...attrs, cause: 'retrieval' });
+    if (s.cacheBustUsd > 0) this.compressionDeductions.add(`${mp}\u0000cache_bust`, s.cacheBustUsd, { ...attrs, cause: 'cache_bust' });
     this.compressionPipelineDuration.record(pipelineMs(o) / 1000, attrs);
     for (const key in c.timingsMs) {
       if (isInternalTiming(key)) continue;

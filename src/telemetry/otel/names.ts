@@ -46,8 +46,10 @@ export const M = {
   compressionTransforms: 'headroom.compression.transforms',
   compressionWasteTokens: 'headroom.compression.waste.tokens',
   compressionFailures: 'headroom.compression.failures',
-  /** headroom-ts: USD saved by compression (tokens saved x the input price). */
+  /** headroom-ts: USD saved by compression before deductions (saved tokens at the rates the uncompressed request would have been billed). */
   compressionSavings: 'headroom.compression.savings',
+  /** headroom-ts: USD taken off those savings (`cause`: retrieval rounds, cache busts); net = savings - deductions. */
+  compressionDeductions: 'headroom.compression.deductions',
   genaiTokenUsage: 'gen_ai.client.token.usage',
   genaiOperationDuration: 'gen_ai.client.operation.duration',
   genaiTimeToFirstChunk: 'gen_ai.client.operation.time_to_first_chunk',

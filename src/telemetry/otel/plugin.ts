@@ -5,7 +5,6 @@
  * run on the SDK's timers and never touch a request.
  */
 import type { App, Plugin } from '../../server/app.js';
-import { statsServiceOf } from '../../stats/service.js';
 import { OtelRuntime } from './runtime.js';
 import { langfuseStatsBlock, otelHealth, otelStatsBlock } from './status.js';
 
@@ -22,10 +21,8 @@ const INHERITED_HEADER_ENV = ['OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_
 export const otelPlugin: Plugin = {
   name: 'otel',
   setup(app) {
-    const svc = statsServiceOf(app) ?? null;
-    const rt = new OtelRuntime(app.config, app.log, svc);
+    const rt = new OtelRuntime(app.config, app.log);
     runtimes.set(app, rt);
-    svc?.onReset(() => rt.resetBusts());
     const c = app.config;
     if (rt.langfuse.active) {
       const inherited = INHERITED_HEADER_ENV.filter((k) => process.env[k]);

@@ -10,7 +10,6 @@ import type { TracerProvider } from '@opentelemetry/sdk-trace';
 import type { Config } from '../../config/index.js';
 import { upstreamBase } from '../../providers/routes.js';
 import { accountingOf } from '../../stats/accounting.js';
-import type { StatsService } from '../../stats/service.js';
 import { VERSION } from '../../version.js';
 import type { Logger } from '../logger.js';
 import type { ProviderId, RequestOutcome } from '../outcome.js';
@@ -18,7 +17,7 @@ import { AmbientProviders } from './ambient.js';
 import { otelValueSets } from './bounded.js';
 import { emitSpans, parentContext } from './emit.js';
 import type { ExportListener, ExportStats } from './export-stats.js';
-import { type BustDelta, OtelInstruments } from './instruments.js';
+import { OtelInstruments } from './instruments.js';
 import { langfuseHeaders, type LangfuseSettings, langfuseSettings } from './langfuse.js';
 import { buildResource, createManagedMetrics, createManagedTraces, type ManagedMetrics, type ManagedTraces, settleWithin } from './managed.js';
 import { SCOPE } from './names.js';
@@ -50,12 +49,10 @@ export class OtelRuntime {
   recordErrors = 0;
   lastRecordError: string | null = null;
   private readonly upstreams = new Map<ProviderId, UpstreamEndpoint | null>();
-  private bustBase = { busts: 0, tokensLost: 0 };
 
   constructor(
     readonly config: Config,
     private readonly log: Logger,
-    private readonly stats: StatsService | null = null,
   ) {
     const listener = (signal: string, endpoint: () => string): ExportListener => (event, s) => {
       if (event === 'failed') {
@@ -150,31 +147,12 @@ export class OtelRuntime {
     return e;
   };
 
-  /** `/stats/reset` zeroed the stats service's bust counters. */
-  resetBusts(): void {
-    this.bustBase = { busts: 0, tokensLost: 0 };
-  }
-
-  /** Compression-caused cache busts the stats service detected since the previous outcome. */
-  private bustDelta(): BustDelta | null {
-    const p = this.stats?.process.prefixCache;
-    if (!p) return null;
-    let busts = p.compressionBusts - this.bustBase.busts;
-    let tokensLost = p.tokensLostToBusts - this.bustBase.tokensLost;
-    if (busts < 0 || tokensLost < 0) {
-      // the stats were reset: count from zero
-      busts = p.compressionBusts;
-      tokensLost = p.tokensLostToBusts;
-    }
-    this.bustBase = { busts: p.compressionBusts, tokensLost: p.tokensLostToBusts };
-    return busts > 0 ? { busts, tokensLost } : null;
-  }
-
   record(o: RequestOutcome): void {
     const a = accountingOf(o);
     if (!a.counted) return;
     this.recorded++;
-    const busts = this.bustDelta();
+    // a compression-caused prompt-cache bust, as the outcome's conversation tracking judged it
+    const busts = a.continuity.compressionBust ? { busts: 1, tokensLost: a.continuity.tokensLost } : null;
     try {
       this.instruments()?.record(o, a, busts);
     } catch (err) {

@@ -71,7 +71,8 @@ function rootAttributes(o: RequestOutcome, a: Accounting, op: string | null): At
   const session = o.tags['session-id'];
   if (session) attrs['session.id'] = clip(session, 128);
   if (a.cost) attrs['headroom.cost_usd'] = Math.round(a.cost.totalUsd * 1e8) / 1e8;
-  if (a.compressionSavingsUsd > 0) attrs['headroom.savings_usd'] = Math.round(a.compressionSavingsUsd * 1e8) / 1e8;
+  // net (can be negative: retrieval rounds or a cache bust cost more than compression saved)
+  if (a.compressionSavingsUsd !== 0) attrs['headroom.savings_usd'] = Math.round(a.compressionSavingsUsd * 1e8) / 1e8;
   if (o.errorType) attrs['error.type'] = o.errorType;
   const ccr = o.ccr;
   if (ccr && (ccr.retrievals > 0 || ccr.toolInjected !== null)) {
