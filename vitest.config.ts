@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // several tests run the built dist/: rebuild it first when it is older than src/
+    globalSetup: ['test/setup/dist-current.ts'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks',
