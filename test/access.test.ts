@@ -1,24 +1,37 @@
-/** Proxy token gate, loopback guard and DNS-rebinding defence. */
-import { networkInterfaces } from 'node:os';
+/**
+ * Proxy token gate, loopback guard and DNS-rebinding defence. The remote caller is a client
+ * on another network stack (see helpers/remote.ts), so the gate is exercised on every machine.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { proxyPlugin } from '../src/proxy/plugin.js';
 import { healthPlugin } from '../src/server/health.js';
 import { sendJson } from '../src/server/http.js';
 import { FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, type Harness, startHarness } from './helpers/harness.js';
-import { anthropicHeaders, openaiHeaders, send } from './helpers/http.js';
+import { anthropicHeaders, openaiHeaders, type RawResponse, send as sendLocal } from './helpers/http.js';
+import { remoteRouteForFile } from './helpers/remote.js';
 
-const externalIp = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
 const TOKEN = 'test-proxy-token-0123456789';
 const adminPlugin = { name: 'test-admin', setup: (app: Harness['app']) => void app.router.add('GET', '/admin/ping', ({ res }) => sendJson(res, 200, { pong: true }), 'admin') };
+/** Answers with the peer address the server saw. */
+const peerPlugin = { name: 'test-peer', setup: (app: Harness['app']) => void app.router.add('GET', '/test/peer', ({ req, res }) => sendJson(res, 200, { peer: req.socket.remoteAddress }), 'open') };
 
-describe.skipIf(!externalIp)(`access control over a non-loopback address (${externalIp ?? 'none available'})`, () => {
+const remote = await remoteRouteForFile();
+
+describe.skipIf(!remote)(`access control for a caller at a non-loopback address (${remote?.kind ?? 'none available'})`, () => {
   let h: Harness;
   let ext: string;
+  const send = (url: string, opts: Parameters<typeof sendLocal>[1] = {}): Promise<RawResponse> => sendLocal(url, { ...opts, dispatcher: remote!.dispatcher });
   beforeAll(async () => {
-    h = await startHarness({ config: { host: '0.0.0.0', proxyToken: TOKEN }, plugins: [healthPlugin, proxyPlugin, adminPlugin] });
-    ext = h.url.replace('0.0.0.0', externalIp!);
+    h = await startHarness({ config: { host: '0.0.0.0', proxyToken: TOKEN }, plugins: [healthPlugin, proxyPlugin, adminPlugin, peerPlugin] });
+    ext = remote!.url(h.url);
   });
   afterAll(() => h.close());
+
+  it('the server sees the caller at its own non-loopback address', async () => {
+    const r = await send(`${ext}/test/peer`);
+    expect(r.json().peer).toBe(remote!.callerAddress);
+    expect(r.json().peer).not.toMatch(/^(127\.|::1$|::ffff:127\.)/);
+  });
 
   it('LLM routes need the token from non-loopback callers: 401 in the provider shape, counted', async () => {
     const a = await send(`${ext}/v1/messages`, { body: '{"model":"m","messages":[]}', headers: anthropicHeaders(FAKE_ANTHROPIC_KEY) });
@@ -66,22 +79,22 @@ describe('loopback callers', () => {
   afterAll(() => h.close());
 
   it('are never challenged on LLM routes', async () => {
-    const r = await send(`${h.url}/v1/chat/completions`, { body: '{"model":"m","messages":[]}', headers: openaiHeaders(FAKE_OPENAI_KEY) });
+    const r = await sendLocal(`${h.url}/v1/chat/completions`, { body: '{"model":"m","messages":[]}', headers: openaiHeaders(FAKE_OPENAI_KEY) });
     expect(r.status).toBe(200);
   });
 
   it('reach admin routes only when the Host header names loopback (DNS rebinding defence)', async () => {
-    expect((await send(`${h.url}/admin/ping`)).status).toBe(200);
-    expect((await send(`${h.url}/admin/ping`, { headers: { host: 'attacker.example:8787' } })).status).toBe(404);
-    expect((await send(`${h.url}/health`)).json().config).toBeDefined();
-    expect((await send(`${h.url}/health`, { headers: { host: 'attacker.example' } })).json().config).toBeUndefined();
+    expect((await sendLocal(`${h.url}/admin/ping`)).status).toBe(200);
+    expect((await sendLocal(`${h.url}/admin/ping`, { headers: { host: 'attacker.example:8787' } })).status).toBe(404);
+    expect((await sendLocal(`${h.url}/health`)).json().config).toBeDefined();
+    expect((await sendLocal(`${h.url}/health`, { headers: { host: 'attacker.example' } })).json().config).toBeUndefined();
   });
 
   it('unknown routes get 404 and wrong methods 405, as JSON', async () => {
-    const nf = await send(`${h.url}/nope`);
+    const nf = await sendLocal(`${h.url}/nope`);
     expect(nf.status).toBe(404);
     expect(nf.json()).toMatchObject({ error: { type: 'not_found' } });
-    const na = await send(`${h.url}/health`, { method: 'POST', body: '{}' });
+    const na = await sendLocal(`${h.url}/health`, { method: 'POST', body: '{}' });
     expect(na.status).toBe(405);
   });
 });

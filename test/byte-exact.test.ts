@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { RecordedRequest } from '../src/mock/upstream.js';
 import { FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, type Harness, startHarness } from './helpers/harness.js';
 import { anthropicHeaders, openaiHeaders, send } from './helpers/http.js';
 
@@ -17,6 +18,18 @@ beforeEach(() => h.reset());
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
+/** The mock's record of the request just sent: it must exist (there are exactly `n` since the reset). */
+function upstreamGot(n = 1): RecordedRequest {
+  expect(h.mock.requests).toHaveLength(n);
+  return h.mock.requests[n - 1]!;
+}
+/** What the mock wrote as the response body, which must not be empty. */
+function upstreamWrote(rec: RecordedRequest): Buffer {
+  const body = Buffer.concat(rec.response);
+  expect(body.length).toBeGreaterThan(0);
+  return body;
+}
+
 // Whitespace, key order, escapes, astral characters, numbers JSON.parse would alter.
 const ODD_BODY =
   '{\r\n  "z_last_key": 1e400, "model" :"claude-haiku-5-5",\t"max_tokens":16,\n' +
@@ -27,7 +40,7 @@ describe('request bytes reach upstream unchanged', () => {
   it('Anthropic: sha256 at the mock equals sha256 sent', async () => {
     const res = await send(`${h.url}/v1/messages`, { body: ODD_BODY, headers: anthropicHeaders(FAKE_ANTHROPIC_KEY) });
     expect(res.status).toBe(200);
-    expect(h.mock.last!.sha256).toBe(sha(ODD_BODY));
+    expect(upstreamGot().sha256).toBe(sha(ODD_BODY));
   });
 
   it('OpenAI chat and Responses, streaming and not', async () => {
@@ -37,10 +50,10 @@ describe('request bytes reach upstream unchanged', () => {
       ['/v1/responses', '{ "model":"gpt-4o", "input":"\\u00e9t\\u00e9", "stream": false }'],
       ['/v1/responses', '{ "model":"gpt-4o", "input":"x", "stream": true }'],
     ] as const;
-    for (const [path, body] of bodies) {
+    for (const [i, [path, body]] of bodies.entries()) {
       const res = await send(`${h.url}${path}`, { body, headers: openaiHeaders(FAKE_OPENAI_KEY) });
       expect(res.status).toBe(200);
-      expect(h.mock.last!.sha256).toBe(sha(body));
+      expect(upstreamGot(i + 1).sha256).toBe(sha(body));
     }
   });
 
@@ -49,19 +62,22 @@ describe('request bytes reach upstream unchanged', () => {
     expect(big.length).toBeGreaterThan(5_000_000);
     const res = await send(`${h.url}/v1/chat/completions`, { body: big, headers: openaiHeaders(FAKE_OPENAI_KEY) });
     expect(res.status).toBe(200);
-    expect(h.mock.last!.sha256).toBe(sha(big));
+    expect(upstreamGot().sha256).toBe(sha(big));
   });
 
   it('the path and query string are kept on passthrough routes', async () => {
     await send(`${h.url}/v1/models?limit=5&after_id=abc`, { headers: anthropicHeaders(FAKE_ANTHROPIC_KEY) });
-    expect(h.mock.last!.path).toBe('/v1/models');
-    expect(h.mock.last!.headers['anthropic-version']).toBe('2023-06-01');
+    const rec = upstreamGot();
+    expect(rec.path).toBe('/v1/models');
+    expect(rec.url).toBe('/v1/models?limit=5&after_id=abc');
+    expect(rec.headers['anthropic-version']).toBe('2023-06-01');
   });
 });
 
 describe('response bytes reach the client unchanged', () => {
   it('non-streaming JSON (echo)', async () => {
     const res = await send(`${h.url}/v1/messages`, { body: ODD_BODY, headers: { ...anthropicHeaders(FAKE_ANTHROPIC_KEY), 'x-mock-scenario': 'echo' } });
+    expect(upstreamWrote(upstreamGot()).equals(Buffer.from(ODD_BODY))).toBe(true);
     expect(res.body.equals(Buffer.from(ODD_BODY))).toBe(true);
   });
 
@@ -71,17 +87,17 @@ describe('response bytes reach the client unchanged', () => {
       ['/v1/chat/completions', '{"model":"gpt-4o","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"x"}]}', openaiHeaders(FAKE_OPENAI_KEY)],
       ['/v1/responses', '{"model":"gpt-4o","stream":true,"input":"x"}', openaiHeaders(FAKE_OPENAI_KEY)],
     ] as const;
-    for (const [path, body, headers] of cases) {
+    for (const [i, [path, body, headers]] of cases.entries()) {
       const res = await send(`${h.url}${path}`, { body, headers });
       expect(res.status).toBe(200);
-      expect(sha(res.body)).toBe(sha(Buffer.concat(h.mock.last!.response)));
+      expect(sha(res.body)).toBe(sha(upstreamWrote(upstreamGot(i + 1))));
     }
   });
 
   it('upstream error bodies and headers are passed through verbatim', async () => {
     const res = await send(`${h.url}/v1/messages`, { body: ODD_BODY, headers: { ...anthropicHeaders(FAKE_ANTHROPIC_KEY), 'x-mock-scenario': 'status:404' } });
     expect(res.status).toBe(404);
-    expect(res.body.equals(Buffer.concat(h.mock.last!.response.length ? h.mock.last!.response : [res.body]))).toBe(true);
+    expect(res.body.equals(upstreamWrote(upstreamGot()))).toBe(true);
     expect(res.json()).toEqual({ type: 'error', error: { type: 'not_found_error', message: 'mock upstream failure (HTTP 404)' } });
   });
 });
@@ -102,7 +118,7 @@ describe('headers', () => {
         'x-hop-header': 'hop',
         'accept-encoding': 'gzip, br',
     });
-    const got = h.mock.last!.headers;
+    const got = upstreamGot().headers;
     expect(got['x-api-key']).toBe(FAKE_ANTHROPIC_KEY);
     expect(got['anthropic-version']).toBe('2023-06-01');
     expect(got['anthropic-beta']).toBe('prompt-caching-2024-07-31,context-1m');

@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BoundedOriginals, originalsSinkFor, setOriginalsSink } from '../src/ccr/originals.js';
 import { MemoryReplayStore, SqliteReplayStore } from '../src/ccr/replay.js';
 
@@ -79,13 +80,27 @@ describe('replay map (SQLite)', () => {
     b.close();
   });
 
-  it('writes off the request path, on a timer', async () => {
+  it('writes off the request path, on a timer', () => {
     const path = join(tmp(), 'replay.db');
-    const a = new SqliteReplayStore({ path, ttlMs: HOUR, maxBytes: 1 << 20, flushDelayMs: 5 });
-    a.putMany([{ key: 'k', compressed: 'v' }]);
-    await new Promise((r) => setTimeout(r, 50));
-    expect(a.stats().pendingWrites).toBe(0);
-    a.close();
+    // fake timers: the flush timer fires exactly when advanced past its delay, on any machine
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const a = new SqliteReplayStore({ path, ttlMs: HOUR, maxBytes: 1 << 20, flushDelayMs: 500 });
+      const onDisk = new Database(path, { readonly: true });
+      const rows = () => onDisk.prepare('SELECT key, compressed FROM replay').all();
+      a.putMany([{ key: 'k', compressed: 'v' }]);
+      expect(a.stats().pendingWrites).toBe(1); // nothing written by the call itself
+      expect(rows()).toEqual([]);
+      vi.advanceTimersByTime(499);
+      expect(rows()).toEqual([]);
+      vi.advanceTimersByTime(1);
+      expect(a.stats().pendingWrites).toBe(0);
+      expect(rows()).toEqual([{ key: 'k', compressed: 'v' }]); // by the timer, before any close
+      onDisk.close();
+      a.close();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

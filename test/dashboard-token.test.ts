@@ -4,7 +4,6 @@
  * page must open on its sign-in screen, then work (including the SSE stream, through its
  * cookie) with the token sent as a header and never in a URL.
  */
-import { networkInterfaces } from 'node:os';
 import { readFileSync } from 'node:fs';
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,11 +12,11 @@ import { defaultPlugins } from '../src/server/plugins.js';
 import { type Browser, browserAvailable, foreignRequests, launchBrowser } from './helpers/browser.js';
 import { fakeCompressorPlugin } from './helpers/fake-compressor.js';
 import { FAKE_ANTHROPIC_KEY, type Harness, startHarness } from './helpers/harness.js';
-import { rawRequest } from './helpers/http.js';
+import { send } from './helpers/http.js';
+import { remoteRouteForFile } from './helpers/remote.js';
 
 type Json = Record<string, any>;
 
-const externalIp = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
 const TOKEN = 'test-proxy-token-dashboard-0123456789';
 const LOG = Array.from({ length: 300 }, (_, i) => `INFO request ${i} served in ${i % 13} ms`).join('\n');
 
@@ -27,16 +26,20 @@ let h: Harness;
 let b: Browser;
 let base: string;
 
+const remote = browserAvailable ? await remoteRouteForFile() : null;
+/** Every client of this file (browser, SDK, fetch) calls from the remote side. */
+const fetch = remote?.fetch ?? globalThis.fetch;
 const withToken = async (path: string): Promise<Json> => (await fetch(`${base}${path}`, { headers: { 'x-headroom-proxy-token': TOKEN } })).json() as Promise<Json>;
+const remoteSend = (url: string, opts: { headers?: Record<string, string> } = {}) => send(url, { ...opts, dispatcher: remote!.dispatcher });
 
-describe.skipIf(!browserAvailable || !externalIp)(`dashboard over ${externalIp ?? 'a non-loopback address'} with a proxy token`, () => {
+describe.skipIf(!browserAvailable || !remote)(`dashboard from a non-loopback address (${remote?.kind ?? 'none available'}) with a proxy token`, () => {
   beforeAll(async () => {
     h = await startHarness({ config: { host: '0.0.0.0', proxyToken: TOKEN }, plugins: [...defaultPlugins(), fakeCompressorPlugin] });
-    base = h.url.replace('0.0.0.0', externalIp!);
-    const anthropic = new Anthropic({ apiKey: FAKE_ANTHROPIC_KEY, baseURL: base, maxRetries: 0, defaultHeaders: { 'x-headroom-proxy-token': TOKEN } });
+    base = remote!.url(h.url);
+    const anthropic = new Anthropic({ apiKey: FAKE_ANTHROPIC_KEY, baseURL: base, maxRetries: 0, fetch, defaultHeaders: { 'x-headroom-proxy-token': TOKEN } });
     await anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 32, messages: [{ role: 'user', content: `Summarise:\n${LOG}` }] });
     await h.waitForOutcomes(1);
-    b = await launchBrowser();
+    b = await launchBrowser({ executablePath: remote!.chromium });
   }, 60_000);
   afterAll(async () => {
     await b?.close();
@@ -44,13 +47,13 @@ describe.skipIf(!browserAvailable || !externalIp)(`dashboard over ${externalIp ?
   });
 
   it('without the token: the page answers 401 and opens on the sign-in screen; the data endpoints refuse', async () => {
-    const page = await rawRequest(`${base}/dashboard`);
+    const page = await remoteSend(`${base}/dashboard`);
     expect(page.status).toBe(401);
     expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
-    expect(page.body).toContain('<div id="app">');
-    expect((await rawRequest(`${base}/stats?cached=1`)).status).toBe(401);
+    expect(page.text).toContain('<div id="app">');
+    expect((await remoteSend(`${base}/stats?cached=1`)).status).toBe(401);
     // the same page with the token (e.g. from a script) is a plain 200
-    expect((await rawRequest(`${base}/dashboard`, { headers: { 'x-headroom-proxy-token': TOKEN } })).status).toBe(200);
+    expect((await remoteSend(`${base}/dashboard`, { headers: { 'x-headroom-proxy-token': TOKEN } })).status).toBe(200);
 
     await b.page.goto(`${base}/dashboard`);
     await b.page.getByTestId('signin').waitFor();

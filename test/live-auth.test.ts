@@ -1,10 +1,10 @@
 import type { IncomingMessage } from 'node:http';
-import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { liveMonitorOf } from '../src/live/plugin.js';
 import { STREAM_COOKIE, STREAM_PATH, StreamSessions } from '../src/live/stream-auth.js';
 import { FAKE_ANTHROPIC_KEY, type Harness, startHarness } from './helpers/harness.js';
 import { getJson, until, watch } from './helpers/live-client.js';
+import { remoteRouteForFile } from './helpers/remote.js';
 
 const TOKEN = 'test-proxy-token-0123456789';
 
@@ -32,35 +32,35 @@ describe('stream session cookies', () => {
   });
 });
 
-const lanAddress = Object.values(networkInterfaces())
-  .flat()
-  .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+const remote = await remoteRouteForFile();
 
-describe.skipIf(!lanAddress)('live endpoints with a proxy token, called from a non-loopback address', () => {
+describe.skipIf(!remote)(`live endpoints with a proxy token, called from a non-loopback address (${remote?.kind ?? 'none available'})`, () => {
   let h: Harness;
   let lan: string;
   let local: string;
+  /** fetch from the remote caller's side */
+  const remoteFetch = remote?.fetch ?? fetch;
 
   beforeAll(async () => {
     h = await startHarness({ config: { host: '0.0.0.0', proxyToken: TOKEN, liveSseRetryMs: 100 } });
     const port = new URL(h.url).port;
-    lan = `http://${lanAddress}:${port}`;
+    lan = remote!.url(h.url);
     local = `http://127.0.0.1:${port}`;
   });
   afterAll(() => h.close());
 
   it('JSON endpoints require the token from non-loopback callers (gated), not from loopback', async () => {
     for (const path of ['/metrics/active-requests', '/metrics/running-totals?format=json', '/metrics/logs']) {
-      expect((await fetch(`${lan}${path}`)).status).toBe(401);
-      expect((await fetch(`${lan}${path}`, { headers: { 'x-headroom-proxy-token': 'wrong' } })).status).toBe(401);
-      expect((await fetch(`${lan}${path}`, { headers: { 'x-headroom-proxy-token': TOKEN } })).status).toBe(200);
-      expect((await fetch(`${lan}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
+      expect((await remoteFetch(`${lan}${path}`)).status).toBe(401);
+      expect((await remoteFetch(`${lan}${path}`, { headers: { 'x-headroom-proxy-token': 'wrong' } })).status).toBe(401);
+      expect((await remoteFetch(`${lan}${path}`, { headers: { 'x-headroom-proxy-token': TOKEN } })).status).toBe(200);
+      expect((await remoteFetch(`${lan}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
       expect((await fetch(`${local}${path}`)).status).toBe(200);
     }
   });
 
   it('a proxied request refused for a missing token is recorded and leaves nothing active', async () => {
-    const r = await fetch(`${lan}/v1/messages`, {
+    const r = await remoteFetch(`${lan}/v1/messages`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-api-key': FAKE_ANTHROPIC_KEY },
       body: JSON.stringify({ model: 'claude-sonnet-5-5', max_tokens: 8, stream: true, messages: [{ role: 'user', content: 'x' }] }),
@@ -76,13 +76,13 @@ describe.skipIf(!lanAddress)('live endpoints with a proxy token, called from a n
 
   it('a browser-style EventSource (no headers) gets in with the session cookie, and only then', async () => {
     // Without credentials the stream is refused, and EventSource reports 401.
-    const denied = watch(lan);
+    const denied = watch(lan, { fetch: remoteFetch });
     await until(() => denied.errors.length > 0, 'the refusal');
     expect(denied.errors[0]!.code).toBe(401);
     denied.close();
 
-    expect((await fetch(`${lan}${STREAM_PATH}/session`, { method: 'POST' })).status).toBe(401);
-    const session = await fetch(`${lan}${STREAM_PATH}/session`, { method: 'POST', headers: { 'x-headroom-proxy-token': TOKEN } });
+    expect((await remoteFetch(`${lan}${STREAM_PATH}/session`, { method: 'POST' })).status).toBe(401);
+    const session = await remoteFetch(`${lan}${STREAM_PATH}/session`, { method: 'POST', headers: { 'x-headroom-proxy-token': TOKEN } });
     expect(session.status).toBe(200);
     expect(session.headers.get('cache-control')).toBe('no-store');
     const setCookie = session.headers.get('set-cookie')!;
@@ -93,7 +93,7 @@ describe.skipIf(!lanAddress)('live endpoints with a proxy token, called from a n
     const cookie = setCookie.split(';')[0]!;
 
     // What a browser does on the same origin: send the cookie, no headers of its own.
-    const withCookie = (c: string): typeof fetch => (input, init) => fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), cookie: c } });
+    const withCookie = (c: string): typeof fetch => (input, init) => remoteFetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), cookie: c } });
     const w = watch(lan, { fetch: withCookie(cookie) });
     await until(() => w.updates.length >= 1, 'the snapshot');
     // It reconnects with the same cookie after the server drops it.
@@ -108,6 +108,6 @@ describe.skipIf(!lanAddress)('live endpoints with a proxy token, called from a n
     await until(() => forged.errors.length > 0, 'the forged cookie refusal');
     expect(forged.errors[0]!.code).toBe(401);
     forged.close();
-    expect((await getJson(`${lan}/metrics/active-requests`, { cookie })).status).toBe(401);
+    expect((await getJson(`${lan}/metrics/active-requests`, { cookie }, remoteFetch)).status).toBe(401);
   });
 });

@@ -96,10 +96,18 @@ describe('GET /metrics/active-requests/stream', () => {
     const updates = w.updates.length - 1;
     expect(changes).toBeGreaterThanOrEqual(60); // start + progress + outcome per request
     expect(updates).toBeLessThan(changes);
-    // idle: heartbeats only (they are comments, not events)
+    // idle: heartbeats only (they are comments, not events). Three heartbeats on a second
+    // stream prove the hub's timers ran meanwhile; an update would have gone to both streams.
     const count = w.updates.length;
-    await new Promise((r) => setTimeout(r, 400));
+    const broadcasts = mon.hub.stats().updates_broadcast;
+    const raw = await rawStream(h.url);
+    await until(() => raw.text().includes('event: update'), 'the second stream\'s snapshot');
+    const mark = raw.text().length;
+    await until(() => raw.text().slice(mark).split(': heartbeat').length > 3, 'three heartbeats');
+    expect(raw.text().slice(mark).replaceAll(': heartbeat\n\n', '')).toBe('');
     expect(w.updates.length).toBe(count);
+    expect(mon.hub.stats().updates_broadcast).toBe(broadcasts);
+    raw.close();
     w.close();
   });
 
@@ -124,12 +132,16 @@ describe('GET /metrics/active-requests/stream', () => {
     await until(() => w.latest()?.version === mon.tracker.version, 'the current snapshot');
     const served = mon.hub.stats().served;
     const before = w.updates.length;
+    const versionBefore = w.latest()!.version;
     mon.hub.closeAll();
     await until(() => mon.hub.stats().served === served + 1 && mon.hub.size === 1, 'the reconnection');
-    await new Promise((r) => setTimeout(r, 100));
-    expect(w.updates.length).toBe(before);
     const s2 = await openStream();
     await until(() => w.latest()!.active_requests.some((r) => r.request_id === s2.id), 'updates after the reconnection');
+    // A duplicate snapshot would have been the new connection's first frame, so it would have
+    // arrived before the update showing s2: every update since is newer than the last one held.
+    const since = w.updates.slice(before);
+    expect(since.length).toBeGreaterThan(0);
+    expect(since.every((u) => u.version > versionBefore)).toBe(true);
     await s2.abort();
     w.close();
   });

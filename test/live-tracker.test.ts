@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { parse as parseYaml } from 'yaml';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { globToRegExp, nameMatcher } from '../src/live/glob.js';
 import { Ring } from '../src/live/ring.js';
 import { SummaryLog } from '../src/live/summary.js';
@@ -245,18 +245,36 @@ describe('summary log', () => {
     expect(String(lines[1]!.msg)).toContain('cumulative since start');
   });
 
-  it('logs every T seconds only when something completed', async () => {
-    const t = tracker();
-    const { lines, log } = capture();
-    const summary = new SummaryLog(t, log, { everyRequests: 0, everySeconds: 0.02 });
-    const s = fakeStart();
-    t.start(s);
-    t.outcome(fakeOutcome(s));
-    while (lines.length === 0) await new Promise((r) => setTimeout(r, 10));
-    const count = lines.length;
-    await new Promise((r) => setTimeout(r, 100));
-    summary.close();
-    expect(lines.length).toBe(count); // idle: no further lines
-    expect((lines[0]!.live_summary as { trigger: string }).trigger).toBe('every_0.02s');
+  it('logs every T seconds only when something completed', () => {
+    // fake timers: each interval tick is run explicitly, so "no line while idle" is checked
+    // over ticks that certainly happened, however loaded the machine is
+    vi.useFakeTimers();
+    try {
+      const t = tracker();
+      const { lines, log } = capture();
+      const summary = new SummaryLog(t, log, { everyRequests: 0, everySeconds: 0.02 });
+      vi.advanceTimersByTime(100); // five idle ticks before anything completed
+      expect(lines).toHaveLength(0);
+      const s = fakeStart();
+      t.start(s);
+      t.outcome(fakeOutcome(s));
+      vi.advanceTimersByTime(20);
+      expect(lines).toHaveLength(1);
+      expect((lines[0]!.live_summary as { trigger: string }).trigger).toBe('every_0.02s');
+      vi.advanceTimersByTime(100); // five idle ticks: no further lines
+      expect(lines).toHaveLength(1);
+      const s2 = fakeStart();
+      t.start(s2);
+      t.outcome(fakeOutcome(s2));
+      vi.advanceTimersByTime(20);
+      expect(lines).toHaveLength(2);
+      expect((lines[1]!.live_summary as { window: { requests: number } }).window.requests).toBe(1);
+      summary.close();
+      vi.advanceTimersByTime(100);
+      expect(lines).toHaveLength(2);
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -26,6 +26,8 @@ type Json = Record<string, unknown>;
 export interface RecordedRequest {
   method: string;
   path: string;
+  /** The request target as received, query string included. */
+  url: string;
   headers: IncomingHttpHeaders;
   rawHeaders: string[];
   body: Buffer;
@@ -136,7 +138,7 @@ export class MockUpstream {
     const scenario = this.pickScenario(req.headers);
     if (this.opts.record !== false) {
       const rec: RecordedRequest = {
-        method: req.method ?? 'GET', path, headers: req.headers, rawHeaders: req.rawHeaders, body,
+        method: req.method ?? 'GET', path, url: req.url ?? '/', headers: req.headers, rawHeaders: req.rawHeaders, body,
         sha256: createHash('sha256').update(body).digest('hex'), json, scenario, abortedByPeer: false, response: [],
       };
       this.recordByRes.set(res, rec);
@@ -204,6 +206,7 @@ export class MockUpstream {
     const body = provider === 'anthropic'
       ? anthropicError(ANTHROPIC_TYPES[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error'), message)
       : openaiError(status === 429 ? 'rate_limit_error' : status >= 500 ? 'server_error' : 'invalid_request_error', message, status === 429 ? 'rate_limit_exceeded' : null);
+    this.recordByRes.get(res)?.response.push(Buffer.from(body));
     res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body) });
     res.end(body);
   }
@@ -216,6 +219,7 @@ export class MockUpstream {
     if (!json) {
       const msg = 'mock: request body is not JSON';
       const body = path.startsWith('/v1/messages') ? anthropicError('invalid_request_error', msg) : openaiError('invalid_request_error', msg);
+      this.recordByRes.get(res)?.response.push(Buffer.from(body));
       res.writeHead(400, { 'content-type': 'application/json' });
       res.end(body);
       return;
@@ -285,13 +289,17 @@ export class MockUpstream {
           const data = provider === 'anthropic'
             ? anthropicError('overloaded_error', 'mock: overloaded mid-stream')
             : JSON.stringify({ error: { message: 'mock: server error mid-stream', type: 'server_error', param: null, code: null } });
-          res.write(provider === 'anthropic' ? `event: error\ndata: ${data}\n\n` : `data: ${data}\n\n`);
+          const text = provider === 'anthropic' ? `event: error\ndata: ${data}\n\n` : `data: ${data}\n\n`;
+          rec?.response.push(Buffer.from(text));
+          res.write(text);
           res.end();
           return;
         }
       }
       if (kind === 'malformed-sse' && i === 2) {
-        res.write('data: {"type": "content_block_delta", "index": 0, "delta": {"type": "text_de\n\nthis is not an sse line\n\n');
+        const text = 'data: {"type": "content_block_delta", "index": 0, "delta": {"type": "text_de\n\nthis is not an sse line\n\n';
+        rec?.response.push(Buffer.from(text));
+        res.write(text);
         res.end();
         return;
       }

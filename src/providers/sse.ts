@@ -12,6 +12,8 @@ export class SseParser {
   private partial = '';
   private event = '';
   private data: string[] = [];
+  /** The previous chunk ended with `\r`: a `\n` starting the next one completes that line break. */
+  private afterCR = false;
   /** Set when a line could not belong to a well-formed SSE stream (diagnostics only). */
   malformedLines = 0;
   events = 0;
@@ -20,14 +22,20 @@ export class SseParser {
 
   push(chunk: Buffer): void {
     const text = this.partial + this.decoder.write(chunk);
-    let start = 0;
     const len = text.length;
-    for (let i = 0; i < len; i++) {
+    if (len === 0) return;
+    // a \r\n split across chunks is one line break, not two
+    let start = this.afterCR && text.charCodeAt(0) === 10 ? 1 : 0;
+    this.afterCR = false;
+    for (let i = start; i < len; i++) {
       const c = text.charCodeAt(i);
       if (c !== 10 && c !== 13) continue;
       this.line(text.slice(start, i));
       // treat \r\n as one line break
-      if (c === 13 && i + 1 < len && text.charCodeAt(i + 1) === 10) i++;
+      if (c === 13) {
+        if (i + 1 === len) this.afterCR = true;
+        else if (text.charCodeAt(i + 1) === 10) i++;
+      }
       start = i + 1;
     }
     this.partial = start < len ? text.slice(start) : '';

@@ -24,10 +24,11 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-export async function launchBrowser(opts: { colorScheme?: 'dark' | 'light' } = {}): Promise<Browser> {
+/** `executablePath`: another way to start Chromium (e.g. inside a network namespace, helpers/remote.ts). */
+export async function launchBrowser(opts: { colorScheme?: 'dark' | 'light'; executablePath?: string } = {}): Promise<Browser> {
   const profile = mkdtempSync(join(tmpdir(), 'headroom-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
+    executablePath: opts.executablePath ?? CHROMIUM,
     headless: true,
     args: [
       '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',

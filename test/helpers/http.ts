@@ -1,6 +1,6 @@
 /** Raw HTTP helpers for tests that must see exact bytes, statuses and headers. */
 import { request as httpRequest } from 'node:http';
-import { request } from 'undici';
+import { type Dispatcher, request } from 'undici';
 
 export interface RawResponse {
   status: number;
@@ -10,8 +10,9 @@ export interface RawResponse {
   json<T = Record<string, unknown>>(): T;
 }
 
-export async function send(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {}): Promise<RawResponse> {
+export async function send(url: string, opts: { method?: string; headers?: Record<string, string>; body?: string | Buffer; dispatcher?: Dispatcher } = {}): Promise<RawResponse> {
   const res = await request(url, {
+    ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
     method: (opts.method ?? (opts.body === undefined ? 'GET' : 'POST')) as 'POST',
     headers: { ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}), ...opts.headers },
     body: opts.body,

@@ -5,8 +5,8 @@ import type { ActiveSnapshot } from '../../src/live/views.js';
 
 export const COLON_MODEL = 'kwaipilot/kat-coder-pro:free';
 
-export async function getJson<T = Record<string, unknown>>(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: T; headers: Headers }> {
-  const res = await fetch(url, { headers });
+export async function getJson<T = Record<string, unknown>>(url: string, headers: Record<string, string> = {}, fetchImpl: typeof fetch = fetch): Promise<{ status: number; body: T; headers: Headers }> {
+  const res = await fetchImpl(url, { headers });
   const text = await res.text();
   return { status: res.status, body: (text ? JSON.parse(text) : null) as T, headers: res.headers };
 }
