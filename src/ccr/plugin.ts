@@ -88,6 +88,17 @@ export const ccrPlugin: Plugin = {
       };
     });
     app.statsSections.set('ccr', () => statsBlock(store));
+    // Headroom's `compression` block: the store of originals as Headroom reports its own
+    app.statsSections.set('compression', () => {
+      const s = store.stats();
+      return {
+        ccr_entries: s.entries,
+        ccr_max_entries: s.maxEntries,
+        original_tokens_cached: s.originalTokens,
+        compressed_tokens_cached: s.compressedTokens,
+        ccr_retrievals: s.retrievals,
+      };
+    });
     app.onClose(() => store.close());
   },
 };

@@ -25,7 +25,7 @@ function Hero({ s }: { s: Stats }) {
   const wwPct = ww.denominator > 0 ? ww.percent : null;
   const timed = s.overhead.samples > 0;
   const savedPct = c.cost_without_headroom_usd > 0 ? (c.total_savings_usd / c.cost_without_headroom_usd) * 100 : null;
-  const errorRate = r.total > 0 ? (r.failed / r.total) * 100 : null;
+  const errorRate = r.total > 0 ? (r.errors / r.total) * 100 : null;
   return (
     <div class="hero">
       <Stat
@@ -63,9 +63,10 @@ function Hero({ s }: { s: Stats }) {
         </>}
       />
       <Stat
-        testid="hero-errors" label="Errors" value={r.failed} text={fmtInt(r.failed)} tone={r.failed > 0 ? 'bad' : undefined}
+        testid="hero-errors" label="Errors" value={r.errors} text={fmtInt(r.errors)} tone={r.errors > 0 ? 'bad' : undefined}
+        title="Requests that did not succeed: upstream errors, proxy failures (no answer from the upstream) and rejected requests; client aborts and rate limits are counted apart."
         sub={<>
-          <div>{errorRate === null ? 'no requests yet' : `${fmtPct(errorRate)} of requests`}</div>
+          <div>{errorRate === null ? 'no requests yet' : `${fmtPct(errorRate)} of requests`} · {fmtInt(r.failed)} without an upstream answer</div>
           <div class="muted">{fmtInt(r.aborted)} aborted by clients · {fmtInt(r.rate_limited)} rate-limited</div>
         </>}
       />

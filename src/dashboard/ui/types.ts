@@ -134,7 +134,10 @@ export interface Stats {
     total: number;
     cached: number;
     rate_limited: number;
+    /** Headroom's count: the proxy got no answer from the upstream. */
     failed: number;
+    /** Every unsuccessful request but client aborts, rate limits and budget refusals. */
+    errors: number;
     aborted: number;
     by_provider: Record<string, number>;
     by_model: Record<string, number>;
