@@ -278,7 +278,8 @@ export interface RunningTotals {
 
 export interface Trace {
   seq: number;
-  ts: string;
+  /** End time, epoch seconds. */
+  ts: number;
   request_id: string;
   provider: string;
   model: string | null;
