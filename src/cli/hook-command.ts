@@ -5,6 +5,7 @@ import { hookConfigPath, hookPoolSize } from '../hook/service.js';
 import { allFields, type ConfigKey } from '../config/index.js';
 import { createLogger } from '../telemetry/logger.js';
 import { VERSION } from '../version.js';
+import { unknownEnvWarnings } from './env-check.js';
 import { addConfigOptions, configFromOptions } from './options.js';
 
 // `--port` of this command is the hook's port (the proxy's `--port` means nothing here).
@@ -26,6 +27,7 @@ export function registerHookCommand(program: Command): void {
     // Operational logs on stderr; stdout carries the -v lines.
     const log = createLogger({ level: config.logLevel, destination: process.stderr });
     const server = new HookServer(config, log);
+    for (const w of unknownEnvWarnings(process.env)) log.warn(w);
     // installed before the listening line: a supervisor may send SIGTERM as soon as it sees it
     let stopping = false;
     const stop = (signal: string) => {
