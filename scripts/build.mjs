@@ -3,6 +3,7 @@
  * Builds dist/ (TypeScript, then the dashboard bundle) and records a hash of every input in
  * dist/.build-inputs, so anything that runs dist/ can tell whether it is current.
  * `--check` builds nothing: it exits 0 when dist/ matches the inputs and 1 when it does not.
+ * `--if-stale` builds only when dist/ does not match them (`npm start`, `npm run demo`).
  *
  * The hash is taken before the build starts: a file edited while the build runs makes the
  * recorded hash differ from the next check's, so the next check rebuilds.
@@ -38,7 +39,15 @@ function inputsHash() {
 const current = inputsHash();
 const recorded = existsSync(STAMP) ? readFileSync(STAMP, 'utf8').trim() : null;
 
-if (process.argv.includes('--check')) process.exit(recorded === current ? 0 : 1);
+const isCurrent = recorded === current && existsSync(join(root, 'dist', 'cli', 'main.js'));
+if (process.argv.includes('--check')) process.exit(isCurrent ? 0 : 1);
+if (process.argv.includes('--if-stale')) {
+  if (isCurrent) {
+    process.stderr.write('dist/ is current: not rebuilding\n');
+    process.exit(0);
+  }
+  process.stderr.write('dist/ is missing or older than the sources: building\n');
+}
 
 const run = (args) => {
   const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });

@@ -182,6 +182,32 @@ describe('headroom-ts compress', () => {
     expect(JSON.parse(j.stdout)).toMatchObject({ transforms_applied: ['log_compressor'] });
   });
 
+  it('a tiny input is left as is, and the line says so with the tokens of the text itself', async () => {
+    const r = await run(['compress', '-'], {}, 'hello world, a short line\n');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('hello world, a short line\n\n');
+    // the count is the text's own (a handful of tokens), not the ~90-token message envelope around it
+    const m = /headroom-ts: left as is \((\d+) tokens\): shorter than 512 characters/.exec(r.stderr);
+    expect(m, r.stderr).not.toBeNull();
+    expect(Number(m![1])).toBeLessThan(20);
+    expect(r.stderr).not.toMatch(/->/);
+  });
+
+  it('stores the originals in the workspace CCR store: a proxy on that workspace serves the marker\'s hash', async () => {
+    const file = join(dir, 'service-store.log');
+    writeFileSync(file, LOG.text);
+    const r = await run(['compress', file], { HEADROOM_WORKSPACE_DIR: join(dir, 'ws-running') });
+    expect(r.code).toBe(0);
+    const [marker] = findMarkers(r.stdout);
+    expect(marker).toBeDefined();
+    expect(r.stderr).toContain(`1 original stored in ${join(dir, 'ws-running', 'ccr_store.db')} for 30 min`);
+    const res = await fetch(`${proxy.url}/v1/retrieve/${marker!.hash}`);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { original_content: string }).original_content).toBe(LOG.text);
+    const off = await run(['compress', '--no-store', file], { HEADROOM_WORKSPACE_DIR: join(dir, 'ws-nostore') });
+    expect(off.stderr).toContain('1 original not stored (--no-store): their markers cannot be retrieved from any proxy');
+  });
+
   it('a missing file is a clear error', async () => {
     const r = await run(['compress', join(dir, 'nope.txt')]);
     expect(r.code).toBe(1);
@@ -199,6 +225,10 @@ describe('headroom-ts demo', () => {
     expect(Number(saved![1]!.replace(/,/g, ''))).toBeGreaterThan(0);
     expect(r.stdout).toMatch(/prompt cache: [\d,]+ tokens read .* hit rate [\d.]+%/);
     expect(r.stdout).toMatch(/dashboard: http:\/\/127\.0\.0\.1:\d+\/dashboard/);
+    // the code-search step compresses its own output: it saves more than the replay of the steps before it
+    const savedAt = (n: number) => Number(new RegExp(`\\[ ${n}/4\\] .* saved +([\\d,]+) tokens`).exec(r.stdout)![1]!.replace(/,/g, ''));
+    expect(r.stdout).toContain('code search (ripgrep)');
+    expect(savedAt(3)).toBeGreaterThan(savedAt(2));
     const bad = await run(['demo', '--requests', '0']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('--requests must be an integer from 1 to 200');

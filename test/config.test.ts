@@ -1,9 +1,11 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import type { Field } from '../src/config/field.js';
-import { allFields, ConfigError, configTableMarkdown, loadConfig } from '../src/config/index.js';
+import { allFields, ConfigError, configTableMarkdown, exampleConfigYaml, loadConfig } from '../src/config/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'headroom-config-'));
 const file = (name: string, text: string) => {
@@ -83,5 +85,15 @@ describe('config', () => {
   it('the README configuration table is up to date', () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
     expect(readme).toContain(configTableMarkdown());
+  });
+
+  it('examples/config.yaml is up to date, names every option, and loading it gives the defaults', () => {
+    const file = fileURLToPath(new URL('../examples/config.yaml', import.meta.url));
+    expect(readFileSync(file, 'utf8'), 'run `npm run docs:config`').toBe(exampleConfigYaml());
+    const keys = Object.keys(parseYaml(readFileSync(file, 'utf8')) as object);
+    expect(keys.sort()).toEqual(Object.values(allFields).map((f) => f.flag.replace(/-/g, '_')).sort());
+    const loaded = loadConfig({ env: {}, configFile: file });
+    expect(loaded.config).toEqual(loadConfig({ env: {} }).config);
+    expect(new Set(Object.values(loaded.sources))).toEqual(new Set([`file ${file}`]));
   });
 });

@@ -104,7 +104,8 @@ describe('managed OTEL metrics', () => {
     expect(duration.count).toBe(1);
     expect(duration.sum).toBeCloseTo(o!.timing.totalMs / 1000, 6);
     expect(histogramPoint(m.get('headroom.proxy.overhead.duration')!, { model })!.explicitBounds).toEqual(OVERHEAD_BUCKETS);
-    expect(histogramPoint(m.get('headroom.proxy.ttfb.duration')!, { model })!.count).toBe(1);
+    // TTFB is recorded for streamed requests only (as Headroom); this one was not streamed
+    expect(m.get('headroom.proxy.ttfb.duration')).toBeUndefined();
 
     // compression instruments: model + provider, one run, the transform tag
     expect(sumPoint(m.get('headroom.compression.runs')!, { model })).toEqual({ attributes: { model, provider: 'anthropic' }, value: 1 });
@@ -156,6 +157,9 @@ describe('managed OTEL metrics', () => {
     expect(m.get('gen_ai.client.operation.time_to_first_chunk')!.unit).toBe('s');
     expect(ttfc.count).toBe(2);
     expect(ttfc.explicitBounds).toEqual(GENAI_DURATION_BUCKETS);
+    // Headroom's TTFB instrument: streamed requests (one point per cached flag, a sample each)
+    const ttfb = m.get('headroom.proxy.ttfb.duration')!;
+    expect(histogramPoint(ttfb, { model, cached: false })!.count + histogramPoint(ttfb, { model, cached: true })!.count).toBe(2);
     const usage = m.get('gen_ai.client.token.usage')!;
     expect(histogramPoint(usage, { ...g, 'gen_ai.token.type': 'cache_read' })!.sum).toBe(o2!.usage!.cacheRead);
     expect(histogramPoint(usage, { ...g, 'gen_ai.token.type': 'cache_creation' })!.sum).toBe(o1!.usage!.cacheWrite + o2!.usage!.cacheWrite);
@@ -167,12 +171,16 @@ describe('managed OTEL metrics', () => {
     expect(sumPoint(m.get('headroom.proxy.requests')!, { model, cached: true })?.value).toBe(1);
   });
 
-  it('failed request: error.type on the GenAI duration, requests.failed', async () => {
+  it('failed request: error.type on the GenAI duration; requests.failed counts what Headroom counts', async () => {
     const model = 'claude-otel-fail';
+    const unreachable = 'claude-otel-unreachable';
     await expect(anthropic.messages.create({ model, max_tokens: 8, messages: [{ role: 'user', content: 'x' }] }, { headers: { 'x-mock-scenario': 'status:400' } })).rejects.toThrow();
-    await exported(1);
+    await expect(anthropic.messages.create({ model: unreachable, max_tokens: 8, messages: [{ role: 'user', content: 'x' }] }, { headers: { 'x-mock-scenario': 'reset-before-headers' } })).rejects.toThrow();
+    await exported(2);
     const m = rx.metrics();
-    expect(sumPoint(m.get('headroom.proxy.requests.failed')!, { model })).toEqual({ attributes: { provider: 'anthropic', model }, value: 1 });
+    // an upstream 400 passed through is not a proxy failure; an upstream that never answered is
+    expect(sumPoint(m.get('headroom.proxy.requests.failed')!, { model })).toBeUndefined();
+    expect(sumPoint(m.get('headroom.proxy.requests.failed')!, { model: unreachable })).toEqual({ attributes: { provider: 'anthropic', model: unreachable }, value: 1 });
     const p = histogramPoint(m.get('gen_ai.client.operation.duration')!, { 'gen_ai.request.model': model })!;
     expect(p.attributes['error.type']).toBe('upstream_client_error');
     expect(p.attributes['gen_ai.response.model']).toBeUndefined();

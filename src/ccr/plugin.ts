@@ -9,7 +9,9 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Config } from '../config/index.js';
 import type { App, Plugin } from '../server/app.js';
+import type { Logger } from '../telemetry/logger.js';
 import { setOriginalsSink } from './originals.js';
 import { registerRetrieveRoutes } from './routes.js';
 import { SqliteCcrStore } from './sqlite-store.js';
@@ -20,7 +22,11 @@ import { type CcrStore, type CcrStoreOptions, MemoryCcrStore } from './store.js'
 const STICKY_TTL_MS = 7 * 86_400_000;
 
 export function createCcrStore(app: App): CcrStore {
-  const { config } = app;
+  return openCcrStore(app.config, app.log);
+}
+
+/** The store of originals a config names (also used by `headroom-ts compress` to store its originals). */
+export function openCcrStore(config: Config, log: Logger): CcrStore {
   const opts: CcrStoreOptions = {
     ttlMs: config.ccrTtlSeconds * 1000,
     maxBytes: config.ccrMaxBytes,
@@ -28,16 +34,18 @@ export function createCcrStore(app: App): CcrStore {
     stickyTtlMs: STICKY_TTL_MS,
   };
   if (config.stateless || config.ccrBackend === 'memory') return new MemoryCcrStore(opts);
-  const path = join(config.workspaceDir, 'ccr_store.db');
+  const path = ccrStorePath(config);
   try {
     mkdirSync(config.workspaceDir, { recursive: true });
-    return new SqliteCcrStore({ ...opts, path, onError: (err) => app.log.error({ err: (err as Error)?.message, path }, 'CCR store write failed') });
+    return new SqliteCcrStore({ ...opts, path, onError: (err) => log.error({ err: (err as Error)?.message, path }, 'CCR store write failed') });
   } catch (err) {
     // loud: originals kept in memory only are lost on restart
-    app.log.error({ err: (err as Error)?.message, path }, 'cannot open the CCR store database; originals are kept in memory only and will not survive a restart');
+    log.error({ err: (err as Error)?.message, path }, 'cannot open the CCR store database; originals are kept in memory only and will not survive a restart');
     return new MemoryCcrStore(opts);
   }
 }
+
+export const ccrStorePath = (config: Config): string => join(config.workspaceDir, 'ccr_store.db');
 
 function statsBlock(store: CcrStore): Record<string, unknown> {
   const s = store.stats();
@@ -79,6 +87,17 @@ export const ccrPlugin: Plugin = {
       };
     });
     app.statsSections.set('ccr', () => statsBlock(store));
+    // Headroom's `compression` block: the store of originals as Headroom reports its own
+    app.statsSections.set('compression', () => {
+      const s = store.stats();
+      return {
+        ccr_entries: s.entries,
+        ccr_max_entries: s.maxEntries,
+        original_tokens_cached: s.originalTokens,
+        compressed_tokens_cached: s.compressedTokens,
+        ccr_retrievals: s.retrievals,
+      };
+    });
     app.onClose(() => store.close());
   },
 };

@@ -3,6 +3,11 @@
  * tools whose outputs are the bulky kinds agents resend every turn (search results, logs, grep,
  * diffs, listings, database rows). Each step appends the assistant's tool call and the tool's
  * result to the conversation and resends all of it, as Claude Code and Codex do.
+ *
+ * The tools are an agent's own (MCP-style) tools. Claude Code's built-in Read, Glob, Grep, Write
+ * and Edit are in the default `--exclude-tools` list (their outputs are what the model edits
+ * files by, so they are forwarded whole); a demo tool named `grep` would match that rule and be
+ * left as is, so the code search here is `search_code`.
  */
 import { generateOutput, type OutputType } from '../mock/agent-outputs.js';
 
@@ -16,7 +21,7 @@ export interface DemoStep {
 const STEPS: readonly DemoStep[] = [
   { tool: 'search_issues', kind: 'search_json', label: 'issue search (JSON)', bytes: 40_000 },
   { tool: 'read_logs', kind: 'service_log', label: 'service logs', bytes: 60_000 },
-  { tool: 'grep', kind: 'grep', label: 'grep across the repo', bytes: 30_000 },
+  { tool: 'search_code', kind: 'grep', label: 'code search (ripgrep)', bytes: 30_000 },
   { tool: 'query_db', kind: 'db_rows', label: 'database rows', bytes: 35_000 },
   { tool: 'run_build', kind: 'build_log', label: 'build and test output', bytes: 50_000 },
   { tool: 'git_diff', kind: 'diff', label: 'diff of the last deploy', bytes: 30_000 },

@@ -2,37 +2,33 @@
 import type { Command } from 'commander';
 import { HookServer } from '../hook/server.js';
 import { hookConfigPath, hookPoolSize } from '../hook/service.js';
+import { allFields, type ConfigKey } from '../config/index.js';
 import { createLogger } from '../telemetry/logger.js';
+import { VERSION } from '../version.js';
+import { unknownEnvWarnings } from './env-check.js';
 import { addConfigOptions, configFromOptions } from './options.js';
+
+// `--port` of this command is the hook's port (the proxy's `--port` means nothing here).
+const HOOK_KEYS = (Object.keys(allFields) as ConfigKey[]).filter((k) => k !== 'port');
 
 export function registerHookCommand(program: Command): void {
   const cmd = program
     .command('hook')
     .description('Run the Aperture pre_request compression hook on its own port (default 127.0.0.1:8790).')
-    .option('-v, --verbose', 'Print one summary line per hook request to stdout (same as --hook-verbose)');
-  addConfigOptions(cmd);
+    .option('-v, --verbose', 'Print one summary line per hook request to stdout (same as --hook-verbose)')
+    .option('-p, --port <value>', 'Port of the hook server (same as --hook-port; 0 picks a free port).');
+  addConfigOptions(cmd, HOOK_KEYS);
   cmd.action(async (opts: Record<string, unknown>) => {
     const config = configFromOptions(opts, (flags) => {
       if (opts.verbose === true) flags.hookVerbose = true;
+      delete flags.port;
+      if (typeof opts.port === 'string' && flags.hookPort === undefined) flags.hookPort = opts.port;
     });
     // Operational logs on stderr; stdout carries the -v lines.
     const log = createLogger({ level: config.logLevel, destination: process.stderr });
     const server = new HookServer(config, log);
-    let address;
-    try {
-      address = await server.listen();
-    } catch (err) {
-      process.stderr.write(`headroom-ts: cannot listen on ${config.host}:${config.hookPort}: ${(err as Error).message}\n`);
-      await server.close();
-      process.exit(1);
-    }
-    log.info(
-      {
-        url: address.url, pool_size: hookPoolSize(config), max_compress_s: config.hookMaxCompressSeconds, config: hookConfigPath(config),
-        affinity: config.hookAffinity, verbose: config.hookVerbose, version: server.service.pool.version,
-      },
-      `headroom-ts hook listening on ${address.url}`,
-    );
+    for (const w of unknownEnvWarnings(process.env)) log.warn(w);
+    // installed before the listening line: a supervisor may send SIGTERM as soon as it sees it
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
@@ -44,5 +40,20 @@ export function registerHookCommand(program: Command): void {
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
+    let address;
+    try {
+      address = await server.listen();
+    } catch (err) {
+      process.stderr.write(`headroom-ts: cannot listen on ${config.host}:${config.hookPort}: ${(err as Error).message}\n`);
+      await server.close();
+      process.exit(1);
+    }
+    log.info(
+      {
+        url: address.url, pool_size: hookPoolSize(config), max_compress_s: config.hookMaxCompressSeconds, config: hookConfigPath(config),
+        affinity: config.hookAffinity, verbose: config.hookVerbose, version: VERSION,
+      },
+      `headroom-ts hook listening on ${address.url}`,
+    );
   });
 }

@@ -22,6 +22,8 @@ registerStatsCommand(program);
 registerCompressCommand(program);
 registerDemoCommand(program);
 registerHookCommand(program);
+// `headroom-ts <command> --version` works too (wrap: before the tool; after it, the tool's own)
+for (const cmd of program.commands) cmd.version(VERSION);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`headroom-ts: ${err instanceof Error ? err.message : String(err)}\n`);

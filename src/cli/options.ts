@@ -10,7 +10,8 @@ export function addConfigOptions(cmd: Command, keys: readonly ConfigKey[] = Obje
     const envNames = [...f.env, ...f.negatedEnv.map((e) => `${e} (inverted)`)];
     const env = envNames.length ? ` (env ${envNames.join(', ')})` : '';
     if (f.isBool) {
-      cmd.addOption(new Option(`--${f.flag}`, `${f.doc}${env}`));
+      const state = f.default === true ? 'on' : 'off';
+      cmd.addOption(new Option(`--${f.flag}`, `${f.doc}${env} Default: ${state}; --no-${f.flag} turns it off.`));
       cmd.addOption(new Option(`--no-${f.flag}`, `Turn off --${f.flag}`).hideHelp());
     } else {
       const short = f.short ? `-${f.short}, ` : '';

@@ -1,30 +1,26 @@
-/** `headroom-ts proxy`: serve the proxy until SIGINT/SIGTERM. */
+/**
+ * `headroom-ts proxy`: serve the proxy until SIGINT/SIGTERM. Accepts Headroom's `headroom proxy`
+ * flags (those without an equivalent are named in a start-up warning), warns once about
+ * unknown `HEADROOM_*` variables, and announces itself in one human line in a terminal (the JSON
+ * log line otherwise).
+ */
 import type { Command } from 'commander';
 import { createApp } from '../server/app.js';
 import { isLoopbackAddress } from '../server/identity.js';
+import { unknownEnvWarnings } from './env-check.js';
+import { firstContactLine, startFacts } from './first-contact.js';
+import { addHeadroomOnlyOptions, headroomOnlyWarnings } from './headroom-compat.js';
 import { addConfigOptions, configFromOptions } from './options.js';
 
 export function registerProxyCommand(program: Command): void {
   const cmd = program.command('proxy').description('Run the compressing, measuring LLM proxy (default 127.0.0.1:8787).');
   addConfigOptions(cmd);
+  addHeadroomOnlyOptions(cmd);
   cmd.action(async (opts: Record<string, unknown>) => {
     const config = configFromOptions(opts);
     const app = await createApp(config);
-    let address;
-    try {
-      address = await app.listen();
-    } catch (err) {
-      process.stderr.write(`headroom-ts: cannot listen on ${config.host}:${config.port}: ${(err as Error).message}\n`);
-      process.exit(1);
-    }
-    app.log.info(
-      { url: address.url, anthropic: config.anthropicApiUrl, openai: config.openaiApiUrl, workspace: config.workspaceDir, version: app.version },
-      `headroom-ts proxy listening on ${address.url}`,
-    );
-    app.log.flush();
-    if (!isLoopbackAddress(config.host) && config.host !== 'localhost' && !config.proxyToken) {
-      app.log.warn('listening on a non-loopback address without HEADROOM_PROXY_TOKEN: anyone who can reach it can use it');
-    }
+    for (const w of [...headroomOnlyWarnings(cmd, process.env), ...unknownEnvWarnings(process.env)]) app.log.warn(w);
+    // installed before the listening line: a supervisor may send SIGTERM as soon as it sees it
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
@@ -38,5 +34,27 @@ export function registerProxyCommand(program: Command): void {
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
+    let address;
+    try {
+      address = await app.listen();
+    } catch (err) {
+      process.stderr.write(`headroom-ts: cannot listen on ${config.host}:${config.port}: ${(err as Error).message}\n`);
+      process.exit(1);
+    }
+    const facts = startFacts(address, config, app.version);
+    if (process.stdout.isTTY) {
+      // after the buffered log lines written so far, so the terminal shows them in order
+      const line = `${firstContactLine(facts)}\n`;
+      app.log.flush(() => process.stdout.write(line));
+    } else {
+      app.log.info(
+        { url: address.url, anthropic: config.anthropicApiUrl, openai: config.openaiApiUrl, workspace: config.workspaceDir, version: app.version, dashboard: facts.dashboard, export: { ANTHROPIC_BASE_URL: facts.anthropic_base_url, OPENAI_BASE_URL: facts.openai_base_url } },
+        `headroom-ts proxy listening on ${address.url}`,
+      );
+      app.log.flush();
+    }
+    if (!isLoopbackAddress(config.host) && config.host !== 'localhost' && !config.proxyToken) {
+      app.log.warn('listening on a non-loopback address without HEADROOM_PROXY_TOKEN: anyone who can reach it can use it');
+    }
   });
 }

@@ -2,9 +2,10 @@
  * `headroom-ts stats`: what the proxy saved, from a running proxy's `/stats` or, when none
  * answers, from the durable store in the workspace directory. `--json` for scripts.
  */
+import { existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import pino from 'pino';
-import { loadConfig } from '../config/index.js';
+import { expandHome, loadConfig } from '../config/index.js';
 import { sessionJson, totalsJson } from '../stats/payload.js';
 import { wholeWirePercent } from '../stats/savings.js';
 import { openStatsStore } from '../stats/store/open.js';
@@ -78,16 +79,35 @@ function printStore(r: Record<string, unknown>): void {
   if (projects.length) process.stdout.write(`\n${table(['project', ...HEADERS.slice(1)], projects.map(([p, v]) => scopeRow(p, scopeOf(v))))}\n`);
 }
 
+/** Why a workspace named with `--workspace-dir` has nothing to read, or null. */
+function workspaceProblem(dir: string): string | null {
+  const path = expandHome(dir);
+  if (!existsSync(path)) return `no such directory (${path}); nothing was read`;
+  if (!statSync(path).isDirectory()) return `not a directory (${path})`;
+  if (!process.env.HEADROOM_SAVINGS_PATH && !existsSync(`${path}/headroom_stats.sqlite`) && !existsSync(`${path}/proxy_savings.json`)) {
+    return `no stats store there (${path}/headroom_stats.sqlite does not exist); is this the proxy's workspace?`;
+  }
+  return null;
+}
+
 export function registerStatsCommand(program: Command): void {
   program
     .command('stats')
     .description('Show what the proxy saved: from a running proxy, else from the stats store in the workspace.')
     .option('--url <url>', 'proxy URL', `http://${process.env.HEADROOM_HOST ?? '127.0.0.1'}:${process.env.HEADROOM_PORT ?? '8787'}`)
-    .option('--workspace-dir <dir>', 'workspace whose store to read when no proxy answers (default HEADROOM_WORKSPACE_DIR or ~/.headroom)')
+    .option('--workspace-dir <dir>', 'read this workspace\'s stats store (whether or not a proxy runs); default: a running proxy, else HEADROOM_WORKSPACE_DIR or ~/.headroom')
     .option('--json', 'print JSON')
     .action(async (opts: { url: string; workspaceDir?: string; json?: boolean }) => {
       const url = opts.url.replace(/\/+$/, '');
-      const r = (await isProxyUp(url)) ? await fromProxy(url, process.env.HEADROOM_PROXY_TOKEN) : await fromStore(opts.workspaceDir);
+      if (opts.workspaceDir !== undefined) {
+        // asked for by name: read it, and say so when there is nothing there (never create one)
+        const problem = workspaceProblem(opts.workspaceDir);
+        if (problem) {
+          process.stderr.write(`headroom-ts: --workspace-dir ${opts.workspaceDir}: ${problem}\n`);
+          process.exit(1);
+        }
+      }
+      const r = opts.workspaceDir === undefined && (await isProxyUp(url)) ? await fromProxy(url, process.env.HEADROOM_PROXY_TOKEN) : await fromStore(opts.workspaceDir);
       if (opts.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
       else if (r.source === 'proxy') printProxy(r);
       else printStore(r);

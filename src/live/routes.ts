@@ -104,6 +104,8 @@ export function registerLiveRoutes(app: App, mon: LiveMonitor | null, sessions: 
     const t = mon.tracker;
     sendJson(r.res, 200, {
       disabled: false,
+      // Vandamme's logging-mode block: headroom-ts logs JSON lines to stdout, never to syslog
+      systemd: { requested: false, effective: false, handler: 'console' },
       buffers: {
         errors: { capacity: t.errors.capacity, held: t.errors.size, recorded: t.errors.pushed },
         traces: { capacity: t.traces.capacity, held: t.traces.size, recorded: t.traces.pushed },

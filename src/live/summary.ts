@@ -26,6 +26,7 @@ function figures(s: Section) {
     cache_read_tokens: s.cacheReadTokens,
     cache_creation_tokens: s.cacheWriteTokens,
     tool_calls: s.toolCalls,
+    tool_uses: s.toolCalls,
     tokens_saved: s.tokensSaved,
     average_duration_ms: s.completed > 0 ? Math.round(s.durationMs / s.completed) : 0,
   };

@@ -23,6 +23,8 @@ export interface SectionOut {
   output_tokens: number;
   cache_read_tokens: number;
   cache_creation_tokens: number;
+  /** Tool calls (tool_use blocks) in responses: Vandamme's name for `tool_calls`. */
+  tool_uses: number;
   tool_definitions: number;
   tool_results: number;
   tool_calls: number;
@@ -53,7 +55,8 @@ export interface RunningTotals {
   summary: {
     since: string;
     generated_at: string;
-    last_accessed: string | null;
+    /** Vandamme's shape: the most recent request start of the whole view, or null. */
+    last_accessed: { top: string } | null;
     total_requests: number;
     completed_requests: number;
     active_requests: number;
@@ -63,6 +66,7 @@ export interface RunningTotals {
     total_output_tokens: number;
     total_cache_read_tokens: number;
     total_cache_creation_tokens: number;
+    total_tool_uses: number;
     total_tool_definitions: number;
     total_tool_results: number;
     total_tool_calls: number;
@@ -86,6 +90,7 @@ function sectionOut(s: Section): SectionOut {
     output_tokens: s.outputTokens,
     cache_read_tokens: s.cacheReadTokens,
     cache_creation_tokens: s.cacheWriteTokens,
+    tool_uses: s.toolCalls,
     tool_definitions: s.toolDefinitions,
     tool_results: s.toolResults,
     tool_calls: s.toolCalls,
@@ -159,7 +164,7 @@ export function runningTotals(t: LiveTracker, q: TotalsQuery, now: number = Date
     summary: {
       since: new Date(t.since).toISOString(),
       generated_at: new Date(now).toISOString(),
-      last_accessed: iso(all.lastAccessed),
+      last_accessed: all.lastAccessed > 0 ? { top: new Date(all.lastAccessed).toISOString() } : null,
       total_requests: s.requests,
       completed_requests: s.completed,
       active_requests: s.active,
@@ -169,6 +174,7 @@ export function runningTotals(t: LiveTracker, q: TotalsQuery, now: number = Date
       total_output_tokens: s.outputTokens,
       total_cache_read_tokens: s.cacheReadTokens,
       total_cache_creation_tokens: s.cacheWriteTokens,
+      total_tool_uses: s.toolCalls,
       total_tool_definitions: s.toolDefinitions,
       total_tool_results: s.toolResults,
       total_tool_calls: s.toolCalls,

@@ -39,11 +39,16 @@ export interface ActiveEntry extends ActiveFigures {
   project: string | null;
 }
 
-/** One finished request as shown by `/metrics/logs` (also the error entry shape). */
+/**
+ * One finished request as shown by `/metrics/logs` (also the error entry shape). Vandamme's
+ * field names and types come first (`ts` epoch seconds, `tool_*_count`); ours follow.
+ */
 export interface TraceEntry {
   seq: number;
+  /** End time, epoch seconds (float), as Vandamme's clients read it. */
+  ts: number;
   /** End time, ISO 8601 UTC. */
-  ts: string;
+  ts_iso: string;
   request_id: string;
   kind: OutcomeKind;
   provider: string;
@@ -65,6 +70,11 @@ export interface TraceEntry {
   output_tokens: number;
   cache_read_tokens: number;
   cache_creation_tokens: number;
+  /** Tool calls (tool_use blocks) in the response: Vandamme's `tool_use_count` and `tool_call_count`. */
+  tool_use_count: number;
+  tool_call_count: number;
+  /** Tool results sent in the newest turn. */
+  tool_result_count: number;
   tool_definitions: number;
   tool_results: number;
   tool_calls: number;
@@ -235,7 +245,8 @@ function traceEntry({ seq, model, outcome: o }: TraceRecord): TraceEntry {
   const u = o.usage;
   return {
     seq,
-    ts: new Date(o.endedAt).toISOString(),
+    ts: o.endedAt / 1000,
+    ts_iso: new Date(o.endedAt).toISOString(),
     request_id: o.requestId,
     kind: o.kind,
     provider: o.provider,
@@ -257,6 +268,9 @@ function traceEntry({ seq, model, outcome: o }: TraceRecord): TraceEntry {
     output_tokens: u?.output ?? 0,
     cache_read_tokens: u?.cacheRead ?? 0,
     cache_creation_tokens: u?.cacheWrite ?? 0,
+    tool_use_count: o.tools.calls,
+    tool_call_count: o.tools.calls,
+    tool_result_count: o.tools.results,
     tool_definitions: o.tools.definitions,
     tool_results: o.tools.results,
     tool_calls: o.tools.calls,

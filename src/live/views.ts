@@ -27,6 +27,8 @@ export interface ActiveRow {
   output_tokens: number;
   cache_read_tokens: number;
   cache_creation_tokens: number;
+  /** Tool calls (tool_use blocks) the model has made so far in this response (Vandamme's name). */
+  tool_uses: number;
   tool_definitions: number;
   tool_results: number;
   tool_calls: number;
@@ -58,6 +60,7 @@ export function activeRow(a: ActiveEntry, now: number): ActiveRow {
     output_tokens: a.outputTokens,
     cache_read_tokens: a.cacheReadTokens,
     cache_creation_tokens: a.cacheWriteTokens,
+    tool_uses: a.toolCalls,
     tool_definitions: a.toolDefinitions,
     tool_results: a.toolResults,
     tool_calls: a.toolCalls,

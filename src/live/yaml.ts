@@ -1,10 +1,15 @@
-/** YAML rendering of the running totals (the `yaml` package), with an explanatory header. */
+/**
+ * YAML rendering of the running totals (the `yaml` package), with an explanatory header. It is
+ * written for YAML 1.1 readers too (PyYAML, which Vandamme's dashboard uses): every string a
+ * 1.1 parser would read as something else (timestamps, `yes`/`no`/`on`/`off`, `1:30`) is quoted,
+ * so times stay strings and model names stay names.
+ */
 import { Document } from 'yaml';
 import type { RunningTotals } from './totals.js';
 import { DISABLED_MESSAGE, DISABLED_SUGGESTION } from './views.js';
 
 export function totalsYaml(t: RunningTotals): string {
-  const doc = new Document(t);
+  const doc = new Document(t, { version: '1.1' });
   const f = t.filters;
   const filter = [f.provider !== null ? `provider=${f.provider}` : null, f.model !== null ? `model=${f.model}` : null]
     .filter(Boolean)
@@ -21,7 +26,7 @@ export function totalsYaml(t: RunningTotals): string {
 }
 
 export function disabledYaml(): string {
-  const doc = new Document({ disabled: true, message: DISABLED_MESSAGE, suggestion: DISABLED_SUGGESTION });
+  const doc = new Document({ disabled: true, message: DISABLED_MESSAGE, suggestion: DISABLED_SUGGESTION }, { version: '1.1' });
   doc.commentBefore = ' headroom-ts running totals: live monitoring is disabled';
   return doc.toString({ lineWidth: 0 });
 }

@@ -17,11 +17,13 @@ import { logFilePlugin } from '../telemetry/log-file.js';
 import { requestLogPlugin } from '../telemetry/request-log.js';
 import type { Plugin } from './app.js';
 import { healthPlugin } from './health.js';
+import { rootPlugin } from './root.js';
 import { otelPlugin } from '../telemetry/otel/plugin.js';
 
 export function defaultPlugins(): Plugin[] {
   return [
     healthPlugin,
+    rootPlugin,
     statsPlugin,
     metricsPlugin,
     requestLogPlugin,

@@ -4,7 +4,7 @@
  * `app.statsSections`; headroom-ts additions (percentiles, savings bases, pricing, dollar
  * scopes) are added next to Headroom's fields, never in place of them.
  */
-import { FALLBACK_RATES, PRICE_SOURCE } from '../providers/pricing.js';
+import { FALLBACK_RATES, PRICE_SOURCE, priceFor } from '../providers/pricing.js';
 import type { App } from '../server/app.js';
 import { dashboardConfig } from '../server/config-view.js';
 import { recordWithoutBodies, requestRecord } from '../telemetry/request-record.js';
@@ -24,7 +24,6 @@ export const SECTION_DEFAULTS: Record<string, () => unknown> = {
   codex_ws: () => null,
   router: () => ({ route_counts: {} }),
   compression: () => ({ ccr_entries: 0, ccr_max_entries: 0, original_tokens_cached: 0, compressed_tokens_cached: 0, ccr_retrievals: 0 }),
-  compression_cache: () => ({ mode: 'token' }),
   telemetry: () => ({ enabled: false, total_compressions: 0, total_retrievals: 0, global_retrieval_rate: 0, tool_signatures_tracked: 0, avg_compression_ratio: 0, avg_token_reduction: 0 }),
   otel: () => ({ configured: false, enabled: false, service_name: null, exporter: null, endpoint: null, resource_attributes: {} }),
   langfuse: () => ({ configured: false, enabled: false, service_name: null, base_url: null, endpoint: null }),
@@ -157,7 +156,7 @@ export async function buildStats(app: App, svc: StatsService): Promise<Record<st
 
   const out: Record<string, unknown> = {
     summary: {
-      mode: (app.config as unknown as Record<string, unknown>).mode ?? 'token',
+      mode: app.config.mode,
       api_requests: p.apiRequests,
       primary_model: p.primaryModel(),
       compression: {
@@ -218,6 +217,7 @@ export async function buildStats(app: App, svc: StatsService): Promise<Record<st
       cached: p.cached,
       rate_limited: p.rateLimited,
       failed: p.failed,
+      errors: p.errors,
       by_provider: sortedObj(p.byProvider),
       by_model: sortedObj(p.byModel),
       by_stack: sortedObj(p.byStack),
@@ -278,7 +278,7 @@ export async function buildStats(app: App, svc: StatsService): Promise<Record<st
     router: section(app, 'router'),
     savings_history: p.savingsHistory(100),
     display_session: sessionView,
-    litellm_available: true,
+    litellm_available: priceDataAvailable(),
     persistent_savings: {
       schema_version: 3,
       storage_path: store.location,
@@ -295,7 +295,7 @@ export async function buildStats(app: App, svc: StatsService): Promise<Record<st
     prefix_cache: p.prefixCache.payload(section(app, 'prefix_cache.prefix_freeze')),
     cost: p.cost.payload(cacheNet, budgetOf(app)),
     compression: section(app, 'compression'),
-    compression_cache: section(app, 'compression_cache'),
+    compression_cache: app.statsSections.has('compression_cache') ? section(app, 'compression_cache') : { mode: app.config.mode },
     anon_telemetry_shipping: false,
     telemetry: section(app, 'telemetry'),
     otel: section(app, 'otel'),
@@ -337,6 +337,19 @@ export async function buildStats(app: App, svc: StatsService): Promise<Record<st
   const known = new Set([...Object.keys(out), ...Object.keys(SECTION_DEFAULTS), 'config']);
   for (const [key] of app.statsSections) if (!known.has(key)) out[key] = section(app, key);
   return out;
+}
+
+/**
+ * Headroom's `litellm_available`: whether model price tables are loaded (false there means
+ * every dollar figure is 0). headroom-ts prices from the bundled genai-prices data, not LiteLLM;
+ * the flag is true when that data resolves a well-known model to its own price.
+ */
+export function priceDataAvailable(): boolean {
+  try {
+    return !priceFor('anthropic', 'claude-sonnet-4-5-20250929').fallback;
+  } catch {
+    return false;
+  }
 }
 
 function healthView(svc: StatsService): Record<string, unknown> {

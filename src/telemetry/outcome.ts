@@ -343,6 +343,24 @@ export function errorTypeForUpstreamStatus(status: number): ErrorType | null {
   return 'upstream_server_error';
 }
 
+/**
+ * Headroom's "failed request": the proxy could not get an answer from the upstream and answered
+ * with an error of its own (upstream unreachable or timed out, a non-streaming body broken
+ * before it completed, an internal error). An upstream HTTP error passed through, a rejection
+ * (bad request, rate limit, budget), a client abort and an error inside a stream that had
+ * already started are not failures here; `isCountedError` covers all of them.
+ */
+export function isProxyFailure(o: Pick<RequestOutcome, 'ok' | 'errorType' | 'stream'>): boolean {
+  if (o.ok) return false;
+  const t = o.errorType;
+  return t === 'upstream_connect' || t === 'upstream_timeout' || t === 'internal' || (t === 'upstream_stream' && !o.stream);
+}
+
+/** Any request that did not succeed, except client aborts, rate limits and budget refusals (counted apart). */
+export function isCountedError(o: Pick<RequestOutcome, 'ok' | 'errorType'>): boolean {
+  return !o.ok && o.errorType !== 'client_abort' && o.errorType !== 'rate_limited' && o.errorType !== 'budget_exceeded';
+}
+
 /** Whether a `CompressionSummary.timingsMs` key names a transform (not `pipeline_total`, not an internal `_step`). */
 export function isTransformTiming(key: string): boolean {
   return key !== 'pipeline_total' && !key.startsWith('_');

@@ -6,6 +6,7 @@ import { liveFields } from './live.js';
 import { observabilityFields } from './observability.js';
 import { otelFields } from './otel.js';
 import { ccrFields } from './ccr.js';
+import { compatFields } from './compat.js';
 import { compressionFields } from './compression.js';
 import { proxyFields } from './proxy.js';
 import { serverFields } from './server.js';
@@ -18,6 +19,7 @@ export const allFields = {
   ...observabilityFields,
   ...otelFields,
   ...compressionFields,
+  ...compatFields,
   ...ccrFields,
   ...dashboardFields,
   ...controlsFields,

@@ -106,7 +106,7 @@ function TraceTable({ rows, testid, errors }: { rows: Trace[]; testid: string; e
       testid={testid} rows={rows} rowKey={(r) => `${r.seq}`} empty={errors ? 'No errors recorded.' : 'No request completed yet.'}
       rowClass={(r) => (r.status === 'ok' ? '' : 'row-bad')}
       columns={[
-        { label: 'Time', cell: (r) => <span class="mono">{fmtClock(r.ts)}</span> },
+        { label: 'Time', cell: (r) => <span class="mono">{fmtClock(r.ts * 1000)}</span> },
         { label: 'Model', cell: (r) => <span class="mono">{r.model ?? '—'}</span> },
         { label: 'Status', class: 'nowrap', cell: (r) => (r.status === 'ok' ? <span class="tone-good">{r.http_status}</span> : <span class="tone-bad" title={r.error ?? ''}>{r.error_type ?? r.status} {r.http_status}</span>) },
         ...(errors

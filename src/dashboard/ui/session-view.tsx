@@ -25,12 +25,12 @@ function Hero({ s }: { s: Stats }) {
   const wwPct = ww.denominator > 0 ? ww.percent : null;
   const timed = s.overhead.samples > 0;
   const savedPct = c.cost_without_headroom_usd > 0 ? s.summary.cost.savings_pct : null;
-  const errorRate = r.total > 0 ? (r.failed / r.total) * 100 : null;
+  const errorRate = r.total > 0 ? (r.errors / r.total) * 100 : null;
   return (
     <div class="hero">
       <Stat
         testid="hero-usd-saved" label="USD saved" tone="accent" value={c.total_savings_usd} text={fmtUsd(c.total_savings_usd)}
-        title="Compression savings on the bill: the uncompressed requests at the rates they would have been billed (cache reads, cache writes, input) minus what was billed, minus retrieval rounds and compression-caused cache busts. Provider prompt caching is shown separately."
+        title="Compression savings: tokens removed × the input price of each request's model. Provider prompt caching is shown separately."
         sub={<>
           <div>{savedPct === null ? 'no priced input yet' : `${fmtPct(savedPct)} of input spend`}</div>
           <div class="muted">{fmtUsd(c.cost_without_headroom_usd)} → {fmtUsd(c.cost_with_headroom_usd)} input</div>
@@ -63,9 +63,10 @@ function Hero({ s }: { s: Stats }) {
         </>}
       />
       <Stat
-        testid="hero-errors" label="Errors" value={r.failed} text={fmtInt(r.failed)} tone={r.failed > 0 ? 'bad' : undefined}
+        testid="hero-errors" label="Errors" value={r.errors} text={fmtInt(r.errors)} tone={r.errors > 0 ? 'bad' : undefined}
+        title="Requests that did not succeed: upstream errors, proxy failures (no answer from the upstream) and rejected requests; client aborts and rate limits are counted apart."
         sub={<>
-          <div>{errorRate === null ? 'no requests yet' : `${fmtPct(errorRate)} of requests`}</div>
+          <div>{errorRate === null ? 'no requests yet' : `${fmtPct(errorRate)} of requests`} · {fmtInt(r.failed)} without an upstream answer</div>
           <div class="muted">{fmtInt(r.aborted)} aborted by clients · {fmtInt(r.rate_limited)} rate-limited</div>
         </>}
       />

@@ -135,7 +135,10 @@ export interface Stats {
     total: number;
     cached: number;
     rate_limited: number;
+    /** Headroom's count: the proxy got no answer from the upstream. */
     failed: number;
+    /** Every unsuccessful request but client aborts, rate limits and budget refusals. */
+    errors: number;
     aborted: number;
     by_provider: Record<string, number>;
     by_model: Record<string, number>;
@@ -276,7 +279,8 @@ export interface RunningTotals {
 
 export interface Trace {
   seq: number;
-  ts: string;
+  /** End time, epoch seconds. */
+  ts: number;
   request_id: string;
   provider: string;
   model: string | null;

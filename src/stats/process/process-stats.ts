@@ -5,11 +5,15 @@
  * Counting rules:
  * - every outcome counts in `requests.total` and `requests.by_kind` (proxied requests,
  *   `/v1/compress` calls and hook calls), except unauthenticated rejections;
- * - latency, overhead and TTFB describe proxied requests only;
+ * - `failed` counts as Headroom does (`isProxyFailure`: the proxy could not get an answer from
+ *   the upstream); `errors` counts every unsuccessful request but client aborts, rate limits and
+ *   budget refusals;
+ * - latency and overhead describe proxied requests; TTFB streamed proxied requests only (as
+ *   Headroom: a non-streaming response's first byte is its whole body);
  * - `/v1/compress` and hook outcomes count their savings (tokens and dollars at the named
  *   model's input price) and their compressed size as input; they carry no provider spend.
  */
-import { isTransformTiming, type RequestOutcome } from '../../telemetry/outcome.js';
+import { isCountedError, isProxyFailure, isTransformTiming, type RequestOutcome } from '../../telemetry/outcome.js';
 import { localIso } from '../../telemetry/request-record.js';
 import { type Accounting, accountingOf } from '../accounting.js';
 import { AgentUsage } from './agent-usage.js';
@@ -38,6 +42,7 @@ export class ProcessStats {
   cached = 0;
   rateLimited = 0;
   failed = 0;
+  errors = 0;
   aborted = 0;
   apiRequests = 0;
   readonly byProvider = new Map<string, number>();
@@ -82,7 +87,7 @@ export class ProcessStats {
 
   reset(): void {
     this.resetAt = Date.now();
-    this.total = this.cached = this.rateLimited = this.failed = this.aborted = this.apiRequests = 0;
+    this.total = this.cached = this.rateLimited = this.failed = this.errors = this.aborted = this.apiRequests = 0;
     for (const m of [this.byProvider, this.byModel, this.byStack, this.byKind, this.byStatus, this.compressionsByStrategy, this.tokensSavedByStrategy, this.wasteSignals]) m.clear();
     this.inputTokens = this.outputTokens = this.tokensSaved = this.attemptedTokens = this.newInputTokens = this.savedWithNewInput = this.retrievedTokens = 0;
     this.cacheReadTokens = this.cacheWriteTokens = 0;
@@ -111,7 +116,8 @@ export class ProcessStats {
     if (a.cached) this.cached++;
     if (o.errorType === 'rate_limited') this.rateLimited++;
     else if (o.errorType === 'client_abort') this.aborted++;
-    else if (!o.ok && o.errorType !== 'budget_exceeded') this.failed++;
+    if (isProxyFailure(o)) this.failed++;
+    if (isCountedError(o)) this.errors++;
 
     this.inputTokens += a.inputTokens;
     this.outputTokens += a.outputTokens;
@@ -129,7 +135,7 @@ export class ProcessStats {
     if (o.kind === 'proxy') {
       this.latency.add(o.timing.totalMs);
       if (o.timing.overheadMs > 0) this.overhead.add(o.timing.overheadMs);
-      if (o.timing.ttfbMs !== null && o.timing.ttfbMs > 0) this.ttfb.add(o.timing.ttfbMs);
+      if (o.stream && o.timing.ttfbMs !== null && o.timing.ttfbMs > 0) this.ttfb.add(o.timing.ttfbMs);
       for (const stage in o.timing.stagesMs) this.stages.add(`${o.path}\u0000${stage}`, o.timing.stagesMs[stage] ?? 0);
     }
     const c = o.compression;

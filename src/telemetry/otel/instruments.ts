@@ -6,7 +6,7 @@
  */
 import type { Attributes, Histogram, Meter } from '@opentelemetry/api';
 import type { Accounting } from '../../stats/accounting.js';
-import type { RequestOutcome } from '../outcome.js';
+import { isProxyFailure, type RequestOutcome } from '../outcome.js';
 import type { OtelValueSets } from './bounded.js';
 import { AggregatedCounter } from './counter.js';
 import { compressionErrorType, compressionRan, isInternalTiming, pipelineMs } from './compression-facts.js';
@@ -68,7 +68,7 @@ export class OtelInstruments {
       meter.createHistogram(name, { unit, description, advice: { explicitBucketBoundaries: buckets } });
     this.requests = counter(M.requests, '1', 'Proxied requests');
     this.requestsCached = counter(M.requestsCached, '1', 'Proxied requests served with a provider prompt-cache read or from the response cache');
-    this.requestsFailed = counter(M.requestsFailed, '1', 'Proxied requests that failed (client aborts, rate limits and budget refusals excluded)');
+    this.requestsFailed = counter(M.requestsFailed, '1', 'Proxied requests the proxy could not get an answer for from the upstream (unreachable, timed out, broken body, internal error), as Headroom counts them');
     this.requestsRateLimited = counter(M.requestsRateLimited, '1', 'Proxied requests refused by the rate limiter');
     this.tokensInput = counter(M.tokensInput, '{token}', 'Prompt tokens sent upstream (after compression)');
     this.tokensOutput = counter(M.tokensOutput, '{token}', 'Output tokens');
@@ -91,7 +91,7 @@ export class OtelInstruments {
     this.compressionDeductions = counter(M.compressionDeductions, 'USD', 'Spend compression caused, taken off its savings (cause: retrieval, cache_bust); net saving = headroom.compression.savings - this');
     this.requestDuration = histogram(M.requestDuration, 's', 'End-to-end duration of proxied requests', GENAI_DURATION_BUCKETS);
     this.overheadDuration = histogram(M.overheadDuration, 's', 'Time spent inside headroom-ts per proxied request (upstream time excluded)', OVERHEAD_BUCKETS);
-    this.ttfbDuration = histogram(M.ttfbDuration, 's', 'Request arrival to the first response byte', GENAI_DURATION_BUCKETS);
+    this.ttfbDuration = histogram(M.ttfbDuration, 's', 'Request arrival to the first response byte, streamed requests only', GENAI_DURATION_BUCKETS);
     this.compressionPipelineDuration = histogram(M.compressionPipelineDuration, 's', 'Duration of compression pipeline runs', COMPRESSION_BUCKETS);
     this.compressionStageDuration = histogram(M.compressionStageDuration, 's', 'Duration of compression pipeline stages', COMPRESSION_BUCKETS);
     this.genaiTokenUsage = histogram(M.genaiTokenUsage, '{token}', 'Number of input and output tokens used', GENAI_TOKEN_BUCKETS);
@@ -118,7 +118,7 @@ export class OtelInstruments {
     this.requests.add(key, 1, base);
     if (a.cached) this.requestsCached.add(key, 1, base);
     if (o.errorType === 'rate_limited') this.requestsRateLimited.add(pm, 1, { provider, model });
-    else if (!o.ok && o.errorType !== 'client_abort' && o.errorType !== 'budget_exceeded') this.requestsFailed.add(pm, 1, { provider, model });
+    else if (isProxyFailure(o)) this.requestsFailed.add(pm, 1, { provider, model });
     if (a.inputTokens > 0) this.tokensInput.add(key, a.inputTokens, base);
     if (a.outputTokens > 0) this.tokensOutput.add(key, a.outputTokens, base);
     if (a.tokensSaved > 0) this.tokensSaved.add(key, a.tokensSaved, base);
@@ -132,7 +132,7 @@ export class OtelInstruments {
     const t = o.timing;
     this.requestDuration.record(t.totalMs / 1000, base);
     if (t.overheadMs > 0) this.overheadDuration.record(t.overheadMs / 1000, base);
-    if (t.ttfbMs !== null && t.ttfbMs > 0) this.ttfbDuration.record(t.ttfbMs / 1000, base);
+    if (o.stream && t.ttfbMs !== null && t.ttfbMs > 0) this.ttfbDuration.record(t.ttfbMs / 1000, base);
 
     const op = genaiOperation(o.api);
     if (op === null) return;
