@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+/** `HEADROOM_TEST_CLI` points at another build (e.g. to check a test fails on an older one). */
+const CLI = process.env.HEADROOM_TEST_CLI ?? fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
 export interface ChildProxy {
   url: string;
