@@ -14,7 +14,11 @@ export function stackFrom(headers: IncomingHttpHeaders): string | null {
   return STACK_RE.test(s) ? s : null;
 }
 
-/** URL-decodes, strips non-printable characters, trims and caps a project name at 128 chars. */
+/**
+ * URL-decodes, turns runs of non-printable characters into one space (so nothing is glued to
+ * its neighbour: `p\tsk-...` must still read as a key to the redaction), trims and caps a
+ * project name at 128 chars.
+ */
 export function sanitiseProject(raw: string): string | null {
   let s = raw;
   try {
@@ -23,7 +27,7 @@ export function sanitiseProject(raw: string): string | null {
     // keep the raw text when it is not valid percent-encoding
   }
   // eslint-disable-next-line no-control-regex
-  s = s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '').trim().slice(0, 128).trim();
+  s = s.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim().slice(0, 128).trim();
   return s.length > 0 ? s : null;
 }
 
