@@ -26,7 +26,7 @@ export const serverFields = {
   }),
   allowedHosts: field.list({
     flag: 'allowed-hosts', env: ['HEADROOM_ALLOWED_HOSTS'], default: [], group: 'server', defaultText: 'none',
-    doc: 'Extra `Host` names a loopback-bound proxy answers (DNS-rebinding defence): requests naming any other host get 403 unless they carry the proxy token. Loopback names and addresses are always accepted; `.example.com` accepts the domain and its subdomains, `*` any host.',
+    doc: 'Extra `Host` names a loopback-bound proxy answers (DNS-rebinding defence): requests naming any other host get 403 unless they carry the proxy token. Loopback names and addresses (and `host.docker.internal`) are always accepted; `.example.com` accepts the domain and its subdomains, `*` any host.',
   }),
   workspaceDir: field.string({
     flag: 'workspace-dir', env: ['HEADROOM_WORKSPACE_DIR'], default: '~/.headroom', group: 'server',
