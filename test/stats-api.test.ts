@@ -28,7 +28,8 @@ let anthropic: Anthropic;
 let openai: OpenAI;
 
 beforeAll(async () => {
-  h = await startHarness({ plugins: [...defaultPlugins(), fakeCompressorPlugin] });
+  // proxy.example.com: a reverse proxy on this machine forwards to the loopback-bound proxy
+  h = await startHarness({ config: { allowedHosts: ['proxy.example.com'] }, plugins: [...defaultPlugins(), fakeCompressorPlugin] });
   anthropic = new Anthropic({ apiKey: FAKE_ANTHROPIC_KEY, baseURL: h.url, maxRetries: 0 });
   openai = new OpenAI({ apiKey: FAKE_OPENAI_KEY, baseURL: `${h.url}/v1`, maxRetries: 0 });
   await anthropic.messages.create({

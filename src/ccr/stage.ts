@@ -15,7 +15,6 @@
  * (nothing is ever cut, so there is nothing to retrieve).
  */
 import type { Config } from '../config/index.js';
-import { decodeBody } from '../proxy/encoding.js';
 import type { Exchange } from '../proxy/exchange.js';
 import { forward } from '../proxy/forward.js';
 import type { ProxyHost } from '../proxy/handler.js';
@@ -54,12 +53,7 @@ export function ccrStage(deps: CcrStageDeps): ProxyStage {
 
 async function run(ex: Exchange, host: ProxyHost, store: CcrStore, deps: CcrStageDeps, log: Logger): Promise<void> {
   const t0 = performance.now();
-  let body: Buffer;
-  try {
-    body = ex.modified ? ex.forwardBody : decodeBody(ex.body, ex.req.headers['content-encoding']);
-  } catch {
-    return forward(ex, host);
-  }
+  const body = ex.modified ? ex.forwardBody : ex.plainBody;
   const countOnly = ex.route.api === 'count_tokens';
   let decision;
   try {

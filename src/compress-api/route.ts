@@ -8,15 +8,15 @@
  * transforms_applied, transforms_summary, ccr_hashes}` (+ `mode`). Each call is one outcome
  * (kind and api `compress`) in the funnel.
  */
-import { decompress as zstdDecompress } from 'fzstd';
+import { jsonTooDeep, tooDeepMessage } from '../compress/json-depth.js';
 import { CompressOptionsError, type CompressSettings } from '../compress/options.js';
 import type { OriginalsSink } from '../ccr/originals.js';
 import type { Config } from '../config/index.js';
 import type { ProviderRoute } from '../providers/routes.js';
 import type { ErrorShapes } from '../providers/types.js';
 import { Exchange, type ExchangeHost } from '../proxy/exchange.js';
-import { decodeBody as decodeContent } from '../proxy/encoding.js';
-import { readBody } from '../server/http.js';
+import { DecodeError, decodeRequestBody, parseContentEncoding } from '../server/content-encoding.js';
+import { nonJsonBodyProblem, readBody } from '../server/http.js';
 import type { RouteRequest } from '../server/router.js';
 import { type CompressOptions, runCompress } from '../sdk/compress.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -33,6 +33,7 @@ export interface CompressRouteDeps {
 const TYPE_OF_ERROR: Partial<Record<ErrorType, string>> = {
   invalid_request: 'invalid_request',
   body_too_large: 'request_too_large',
+  body_timeout: 'request_timeout',
   compression: 'compression_error',
   internal: 'internal_error',
 };
@@ -44,37 +45,54 @@ const compressErrors: ErrorShapes = {
 
 const ROUTE: ProviderRoute = { provider: 'unknown', api: 'compress', adapter: null, errors: compressErrors };
 
-function decodeBody(body: Buffer, encoding: string | undefined): Buffer {
-  const e = (encoding ?? 'identity').trim().toLowerCase();
-  if (e === 'zstd' || e === 'zstandard') {
-    return Buffer.from(zstdDecompress(body));
-  }
-  return decodeContent(body, encoding);
-}
-
 const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 export function compressHandler(deps: CompressRouteDeps) {
   const { config, log } = deps;
   return async (r: RouteRequest): Promise<void> => {
     const ex = new Exchange(deps.host, r.req, r.res, ROUTE, r.path, r.search, r.prefixProject, 'compress');
-    const read = await readBody(r.req, config.maxBodyBytes);
+    const headers = r.req.headers;
+    const problem = nonJsonBodyProblem(r.req, true);
+    if (problem) {
+      r.req.resume();
+      ex.start();
+      ex.replyError(415, 'invalid_request', problem);
+      return;
+    }
+    ex.start(); // in flight (live view) while the body is read
+    const read = await readBody(r.req, config.maxBodyBytes, { timeoutMs: config.requestBodyTimeoutSeconds * 1000 });
     if (read.kind === 'aborted') return;
     if (read.kind === 'too_large') {
-      ex.start();
       ex.replyError(413, 'body_too_large', `Request body exceeds the ${config.maxBodyBytes}-byte limit.`, { connection: 'close' });
       return;
     }
+    if (read.kind === 'timeout') {
+      ex.replyError(408, 'body_timeout', `The request body stalled: no data for ${config.requestBodyTimeoutSeconds} s.`, { connection: 'close' });
+      return;
+    }
     ex.body = read.body;
-    const headers = r.req.headers;
     const bypass = typeof headers['x-headroom-bypass'] === 'string' && headers['x-headroom-bypass'].trim().toLowerCase() === 'true';
 
+    // decode once (capped at --max-body-bytes decoded), then parse
+    const coding = parseContentEncoding(headers['content-encoding']);
+    if (coding.kind === 'unsupported') {
+      ex.replyError(415, 'invalid_request', `Content-Encoding "${coding.value.slice(0, 60)}" is not supported (gzip, deflate, br and zstd are).`);
+      return;
+    }
+    if (coding.kind === 'coding') {
+      try {
+        ex.decoded = await decodeRequestBody(ex.body, coding.coding, config.maxBodyBytes);
+      } catch (err) {
+        const e = err instanceof DecodeError ? err : new DecodeError('corrupt', String(err));
+        if (e.reason === 'too_large') ex.replyError(413, 'body_too_large', `Request body exceeds the ${config.maxBodyBytes}-byte limit once decoded (${e.message}).`);
+        else ex.replyError(400, 'invalid_request', `Request body could not be decoded: ${e.message}.`);
+        return;
+      }
+    }
     let parsed: unknown;
     try {
-      const enc = headers['content-encoding'];
-      parsed = JSON.parse(decodeBody(ex.body, typeof enc === 'string' ? enc : undefined).toString('utf8'));
+      parsed = JSON.parse(ex.plainBody.toString('utf8'));
     } catch (err) {
-      ex.start();
       if (bypass) {
         ex.fail('invalid_request', `Invalid request body: ${(err as Error).message}`);
         ex.reply(400, JSON.stringify({ error: `Invalid request body: ${(err as Error).message}` }));
@@ -82,22 +100,24 @@ export function compressHandler(deps: CompressRouteDeps) {
       return;
     }
     if (!isObj(parsed)) {
-      ex.start();
       ex.replyError(400, 'invalid_request', 'Invalid JSON in request body.');
+      return;
+    }
+    if (jsonTooDeep(parsed)) {
+      ex.replyError(400, 'invalid_request', tooDeepMessage());
       return;
     }
     const model = typeof parsed.model === 'string' ? parsed.model : null;
     const messages = parsed.messages;
     ex.info.provider = model && /^claude/i.test(model) ? 'anthropic' : model ? 'openai' : 'unknown';
     ex.setFacts({ model, stream: false, messageCount: Array.isArray(messages) ? messages.length : 0, tools: emptyTools() });
+    ex.announce();
 
     if (bypass) {
-      ex.start();
       ex.compression.mode = 'bypass';
       ex.reply(200, JSON.stringify(zeroResult(Array.isArray(messages) ? messages : [])));
       return;
     }
-    ex.start();
     if (messages === undefined || messages === null) {
       ex.replyError(400, 'invalid_request', 'Missing required field: messages');
       return;

@@ -4,6 +4,7 @@
  * difference: `compress_system_messages` defaults to false (Headroom's library defaults it to
  * true), because system prompts are instructions and the most cache-hot bytes of a request.
  */
+import { type WildcardMatcher, wildcardMatcher } from './wildcard.js';
 
 export type SavingsProfile = 'agent-90' | 'balanced' | 'coding' | 'general';
 export const SAVINGS_PROFILES: readonly SavingsProfile[] = ['agent-90', 'balanced', 'coding', 'general'];
@@ -117,25 +118,26 @@ export function resolveSettings(input: Record<string, unknown> | null | undefine
   return out;
 }
 
-const globCache = new Map<string, RegExp>();
+const globCache = new Map<string, WildcardMatcher>();
 
-/** Whether a tool name matches one of the exclusion patterns (case-insensitive, globs allowed). */
+/** Whether a tool name matches one of the exclusion patterns (case-insensitive, `*`/`?` globs allowed). */
 export function isExcludedTool(name: string | null, patterns: readonly string[]): boolean {
   if (!name) return false;
   const lower = name.toLowerCase();
   for (const p of patterns) {
     const pl = p.toLowerCase();
-    if (!/[*?[]/.test(pl)) {
+    if (!/[*?]/.test(pl)) {
       if (pl === lower) return true;
       continue;
     }
-    let re = globCache.get(pl);
-    if (!re) {
-      re = new RegExp(`^${pl.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+    // a pattern may come from a client (`/v1/compress` config): never a backtracking RegExp
+    let match = globCache.get(pl);
+    if (!match) {
+      match = wildcardMatcher(pl);
       if (globCache.size > 500) globCache.clear();
-      globCache.set(pl, re);
+      globCache.set(pl, match);
     }
-    if (re.test(lower)) return true;
+    if (match(lower)) return true;
   }
   return false;
 }

@@ -4,6 +4,7 @@
  * `rate_limiter`, `cache`), health checks, Prometheus families and `POST /cache/clear`.
  *
  * Stage order (this plugin must be installed before the compression plugin and the proxy):
+ *   0. `unpriced`: billable requests no control can price are refused (with a budget or limit);
  *   1. `rate_limit`: the cheapest refusal, and it must count every request;
  *   2. `response_cache`: keyed on the body as the client sent it; a hit costs nothing, so it
  *      is served even when the budget is spent;
@@ -20,6 +21,7 @@ import { openBudgetDb } from './budget/store.js';
 import { ResponseCacheStage } from './cache/stage.js';
 import { registerControlMetrics } from './metrics.js';
 import { RateLimiter } from './rate-limit/limiter.js';
+import { unpricedStage } from './unpriced.js';
 
 /** Requests per minute when the limiter is turned on without `--rpm` (Headroom's default). */
 export const DEFAULT_RPM = 60;
@@ -85,6 +87,7 @@ export function createControlsPlugin(opts: ControlsOptions = {}): Plugin {
       const { budget, limiter, cache } = controls;
       controlsByApp.set(app, controls);
 
+      if (limiter || budget) app.addStage(unpricedStage([budget ? 'a budget' : null, limiter ? 'a rate limit' : null].filter(Boolean).join(' and ')));
       if (limiter) app.addStage(limiter);
       if (cache) app.addStage(cache);
       if (budget) app.addStage(budget);

@@ -13,12 +13,14 @@ import type { CompressSettings } from '../compress/options.js';
 import type { ApiShape } from '../compress/request/slots.js';
 import type { Config } from '../config/index.js';
 import { readBody } from '../server/http.js';
+import { jsonTooDeep, tooDeepMessage } from '../compress/json-depth.js';
 import { detectFormat } from '../sdk/compress.js';
 import type { Funnel } from '../telemetry/funnel.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { CompressionSummary, ErrorType, HookFacts, HookOutcomeName } from '../telemetry/outcome.js';
 import { affinityKey } from './affinity.js';
-import { ACCEPT_ENCODING, acceptsGzip, DecodeError, decodeBody, isSupportedCoding, MAX_DECODED_BYTES, normaliseCoding } from './encoding.js';
+import { DecodeError, decodeRequestBody } from '../server/content-encoding.js';
+import { ACCEPT_ENCODING, acceptsGzip, isSupportedCoding, MAX_DECODED_BYTES, normaliseCoding } from './encoding.js';
 import { hookOutcome, hookStart } from './outcome.js';
 import { PoolError, type PoolResult, type WorkerPool } from './pool.js';
 import { engineSettings } from './settings.js';
@@ -148,15 +150,20 @@ export function createHookHandler(deps: HookDeps) {
       return send(200, ALLOW);
     };
 
-    // 1. read
-    const read = await readBody(req, limit);
+    // 1. read (the request is in flight, for the live view, while its body arrives)
+    started = true;
+    host.funnel.start(start);
+    const read = await readBody(req, limit, { timeoutMs: host.config.requestBodyTimeoutSeconds * 1000 });
     facts.readMs = performance.now() - t0;
     const coding = normaliseCoding(req.headers['content-encoding']);
     facts.coding = coding;
     if (read.kind !== 'ok') {
-      facts.wireBytes = read.kind === 'too_large' ? read.received : 0;
-      started = true;
-      host.funnel.start(start);
+      facts.wireBytes = read.kind === 'aborted' ? 0 : read.received;
+      if (read.kind === 'timeout') {
+        log.warn({ bytes: read.received, timeout_s: host.config.requestBodyTimeoutSeconds }, 'hook request body stalled; allowing');
+        errorType = 'body_timeout';
+        return allow('read_error', `the request body stalled (no data for ${host.config.requestBodyTimeoutSeconds} s)`);
+      }
       if (read.kind === 'too_large') {
         // tsheadroom cuts the body at 50 MiB and then fails to parse it: forward unchanged.
         log.warn({ bytes: read.received, limit }, 'hook request body too large; allowing');
@@ -171,8 +178,7 @@ export function createHookHandler(deps: HookDeps) {
 
     // 2. decode
     if (coding !== null && !isSupportedCoding(coding)) {
-      started = true;
-      host.funnel.start(start);
+      host.funnel.update(start);
       facts.outcome = 'reject_encoding';
       errorType = 'invalid_request';
       errorMessage = `unsupported content-encoding "${coding}"`;
@@ -183,10 +189,9 @@ export function createHookHandler(deps: HookDeps) {
     let body = read.body;
     if (coding !== null) {
       try {
-        body = await decodeBody(read.body, coding, limit);
+        body = await decodeRequestBody(read.body, coding, limit);
       } catch (err) {
-        started = true;
-        host.funnel.start(start);
+        host.funnel.update(start);
         errorType = 'invalid_request';
         log.warn({ coding, err: (err as Error).message }, 'decode request body failed; allowing');
         return allow('decode_error', err instanceof DecodeError ? err.message : String(err));
@@ -209,8 +214,8 @@ export function createHookHandler(deps: HookDeps) {
     start.requestedModel = model || null;
     start.provider = facts.metadataProvider === 'anthropic' || facts.metadataProvider === 'openai' ? facts.metadataProvider : 'unknown';
     if (Array.isArray(messages)) start.messageCount = messages.length;
-    started = true;
-    host.funnel.start(start);
+    host.funnel.update(start);
+    if (jsonTooDeep(env)) return allow('passthrough', tooDeepMessage('request body'));
     if (!Array.isArray(messages)) {
       const why = env === undefined ? 'invalid JSON' : !isObj(env) ? 'envelope is not an object' : rb === undefined || rb === null ? 'no request_body' : !isObj(rb) ? 'request_body is not an object' : messages === undefined ? 'request_body has no messages' : 'messages is not an array';
       return allow('passthrough', why);

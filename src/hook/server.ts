@@ -3,11 +3,12 @@
  * `/config` (GET, PUT, POST), `/metrics` (GET), `/health` `/livez` `/readyz` (GET), and every
  * other path is the hook. Its own outcome funnel feeds the metrics and the `-v` line.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import type { Config } from '../config/index.js';
-import { sendJson, sendText } from '../server/http.js';
+import { deferContinue, sendJson, sendText, unsupportedTransferEncoding } from '../server/http.js';
+import { hostAllowed, hostRefusal } from '../server/identity.js';
 import { Funnel, type Sink } from '../telemetry/funnel.js';
 import type { Logger } from '../telemetry/logger.js';
 import { VERSION } from '../version.js';
@@ -44,10 +45,14 @@ export class HookServer {
       const out = opts.verboseOut ?? ((line: string) => void process.stdout.write(`${line}\n`));
       this.funnel.add({ name: 'hook-verbose', outcome: (o) => { const l = hookLogLine(o); if (l) out(l); } });
     }
-    this.server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000 }, (req, res) => {
+    const onRequest = (req: IncomingMessage, res: ServerResponse) => {
       const url = req.url ?? '/';
       const q = url.indexOf('?');
       const path = q === -1 ? url : url.slice(0, q);
+      const framing = unsupportedTransferEncoding(req);
+      if (framing) return sendJson(res, 501, { error: { type: 'not_implemented', message: framing } }, { connection: 'close' });
+      const probe = path === '/health' || path === '/livez' || path === '/readyz';
+      if (!probe && !hostAllowed(req, config)) return sendJson(res, 403, { error: { type: 'forbidden_host', message: hostRefusal(req) } });
       const run = async () => {
         if (path === '/config') return handleConfig(req, res, this.service.settings, () => this.service.pool.version);
         if (path === '/metrics') {
@@ -66,6 +71,12 @@ export class HookServer {
         if (!res.headersSent) sendJson(res, 500, { error: { type: 'internal', message: 'Internal error in headroom-ts.' } });
         else res.destroy();
       });
+    };
+    this.server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000 }, onRequest);
+    // `100 Continue` only once the hook starts reading the body (never before a refusal)
+    this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      deferContinue(req, res);
+      onRequest(req, res);
     });
   }
 

@@ -5,6 +5,7 @@ import { SseHub } from './sse.js';
 import { SummaryLog } from './summary.js';
 import { LiveTracker } from './tracker.js';
 import { activeSnapshot } from './views.js';
+import { redactSecrets } from '../telemetry/redact.js';
 
 export interface LiveMonitor {
   readonly tracker: LiveTracker;
@@ -20,7 +21,7 @@ export function createLiveMonitor(config: Config, log: Logger): LiveMonitor {
     maxModels: config.liveMaxModels,
   });
   const hub = new SseHub(
-    { get version() { return tracker.version; }, snapshotJson: () => JSON.stringify(activeSnapshot(tracker)) },
+    { get version() { return tracker.version; }, snapshotJson: () => redactSecrets(JSON.stringify(activeSnapshot(tracker))) },
     {
       minIntervalMs: config.liveSseMinIntervalMs,
       heartbeatMs: Math.max(1, Math.round(config.liveSseHeartbeatSeconds * 1000)),

@@ -19,9 +19,15 @@ import { runningTotals, type TotalsQuery } from './totals.js';
 import type { LiveMonitor } from './monitor.js';
 import { activeSnapshot, disabledBody } from './views.js';
 import { disabledYaml, totalsYaml } from './yaml.js';
+import { redactSecrets } from '../telemetry/redact.js';
 
 const NO_CACHE = { 'cache-control': 'no-cache' };
 const YAML_TYPE = 'text/yaml; charset=utf-8';
+
+/** Model, project and client names come from clients: a key pasted into one is scrubbed like in the logs. */
+function sendRedactedJson(r: RouteRequest['res'], body: unknown): void {
+  sendText(r, 200, redactSecrets(JSON.stringify(body)), { 'content-type': 'application/json', ...NO_CACHE });
+}
 
 function badRequest(r: RouteRequest, err: unknown): void {
   if (!(err instanceof QueryError)) throw err;
@@ -35,7 +41,7 @@ function stamp(ms: number): string {
 export function registerLiveRoutes(app: App, mon: LiveMonitor | null, sessions: StreamSessions): void {
   app.router.add('GET', '/metrics/active-requests', ({ res }) => {
     if (!mon) return sendJson(res, 200, { ...disabledBody(), active_requests: [] }, NO_CACHE);
-    sendJson(res, 200, activeSnapshot(mon.tracker), NO_CACHE);
+    sendRedactedJson(res, activeSnapshot(mon.tracker));
   }, 'gated');
 
   app.router.add('GET', STREAM_PATH, ({ req, res }) => {
@@ -81,8 +87,8 @@ export function registerLiveRoutes(app: App, mon: LiveMonitor | null, sessions: 
     }
     const now = Date.now();
     const totals = runningTotals(mon.tracker, q, now);
-    if (format === 'json') return sendJson(r.res, 200, totals, NO_CACHE);
-    sendText(r.res, 200, totalsYaml(totals), {
+    if (format === 'json') return sendRedactedJson(r.res, totals);
+    sendText(r.res, 200, redactSecrets(totalsYaml(totals)), {
       'content-type': YAML_TYPE,
       'content-disposition': `inline; filename="running-totals-${stamp(now)}.yaml"`,
       ...NO_CACHE,
@@ -102,7 +108,7 @@ export function registerLiveRoutes(app: App, mon: LiveMonitor | null, sessions: 
     }
     if (!mon) return sendJson(r.res, 200, { ...disabledBody(), errors: [], traces: [] }, NO_CACHE);
     const t = mon.tracker;
-    sendJson(r.res, 200, {
+    sendRedactedJson(r.res, {
       disabled: false,
       // Vandamme's logging-mode block: headroom-ts logs JSON lines to stdout, never to syslog
       systemd: { requested: false, effective: false, handler: 'console' },
@@ -112,6 +118,6 @@ export function registerLiveRoutes(app: App, mon: LiveMonitor | null, sessions: 
       },
       errors: t.recentErrors(limitErrors),
       traces: t.recentTraces(limitTraces),
-    }, NO_CACHE);
+    });
   }, 'gated');
 }

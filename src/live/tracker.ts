@@ -2,7 +2,8 @@
  * The live tracker: a funnel sink that keeps the requests in flight, running totals per
  * provider and model (total / streaming / non-streaming), and ring buffers of recent errors
  * and traces. It reads only start, progress and outcome events; every request leaves the
- * active map when its single outcome arrives, whatever happened to it.
+ * active map when its single outcome arrives, whatever happened to it. A request is active from
+ * its arrival (while its body is still being read); `update` fills in what its body says.
  */
 import type { Sink } from '../telemetry/funnel.js';
 import type { OutcomeKind, RequestOutcome, RequestProgress, RequestStart } from '../telemetry/outcome.js';
@@ -170,6 +171,21 @@ export class LiveTracker implements Sink {
       toolResults: e.tools.results,
       toolCalls: 0,
     });
+    this.changed();
+  }
+
+  /** The request's body was read and parsed: model, size, message and tool counts are now known. */
+  update(e: RequestStart): void {
+    const a = this.active.get(e.requestId);
+    if (!a) return;
+    a.provider = e.provider;
+    a.api = e.api;
+    a.requestedModel = e.requestedModel === null ? null : clip(e.requestedModel);
+    a.stream = e.stream;
+    a.bytesIn = e.bytesIn;
+    a.messageCount = e.messageCount;
+    a.toolDefinitions = e.tools.definitions;
+    a.toolResults = e.tools.results;
     this.changed();
   }
 

@@ -20,6 +20,7 @@ import { anthropicError, anthropicMessage, anthropicStream, type Frame } from '.
 import { chatCompletion, chatStream, openaiError, responsesObject, responsesStream } from './openai.js';
 import { approxTokens, type MockTokenizer, PromptCacheSim } from './prompt-cache.js';
 import { retrieveModeOf } from './retrieve.js';
+import { decodeResponseBody } from '../server/content-encoding.js';
 
 type Json = Record<string, unknown>;
 
@@ -130,7 +131,8 @@ export class MockUpstream {
     let json: Json | null = null;
     if (body.length) {
       try {
-        json = JSON.parse(body.toString('utf8')) as Json;
+        // an encoded body is read as a provider would (the recorded body stays as received)
+        json = JSON.parse(decodeResponseBody(body, req.headers['content-encoding']).toString('utf8')) as Json;
       } catch {
         json = null;
       }
@@ -189,7 +191,17 @@ export class MockUpstream {
         return this.sendStatus(res, provider, Number(req.headers['x-mock-fail-status'] ?? 503), req.headers['x-mock-retry-after'] ? `retry-after=${String(req.headers['x-mock-retry-after'])}` : undefined);
       }
     }
-    this.respond(req, res, path, body, json, scenario);
+    try {
+      this.respond(req, res, path, body, json, scenario);
+    } catch (err) {
+      // a body the mock cannot handle (e.g. nested too deeply to serialise) gets the 400 a provider gives
+      if (res.headersSent) return void res.destroy();
+      const msg = `mock: cannot process the request body (${(err as Error)?.message ?? String(err)})`;
+      const text = provider === 'anthropic' ? anthropicError('invalid_request_error', msg) : openaiError('invalid_request_error', msg);
+      this.recordByRes.get(res)?.response.push(Buffer.from(text));
+      res.writeHead(400, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+    }
   }
 
   private pickScenario(headers: IncomingHttpHeaders): string {

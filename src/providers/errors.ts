@@ -9,10 +9,12 @@ import type { ErrorShapes } from './types.js';
 function anthropicType(status: number, type: ErrorType): string {
   if (type === 'budget_exceeded') return 'budget_exceeded';
   if (type === 'body_too_large' || status === 413) return 'request_too_large';
+  if (type === 'body_timeout') return 'timeout_error';
   if (type === 'upstream_timeout' || status === 504) return 'timeout_error';
   if (type === 'upstream_overloaded' || status === 529) return 'overloaded_error';
   switch (status) {
     case 400:
+    case 415:
     case 422:
       return 'invalid_request_error';
     case 401:
@@ -42,6 +44,7 @@ function openaiType(status: number, type: ErrorType): { type: string; code: stri
   if (type === 'budget_exceeded') return { type: 'budget_exceeded', code: 'budget_exceeded' };
   if (type === 'rate_limited') return { type: 'rate_limit_error', code: 'rate_limit_exceeded' };
   if (type === 'body_too_large') return { type: 'invalid_request_error', code: 'request_too_large' };
+  if (type === 'body_timeout') return { type: 'invalid_request_error', code: 'request_timeout' };
   if (type === 'upstream_timeout') return { type: 'server_error', code: 'upstream_timeout' };
   if (type === 'upstream_connect') return { type: 'server_error', code: 'upstream_unavailable' };
   if (type === 'upstream_stream') return { type: 'server_error', code: 'upstream_stream_error' };

@@ -41,6 +41,11 @@ export class Exchange {
 
   /** Body as received from the client. */
   body: Buffer = Buffer.alloc(0);
+  /**
+   * The body decoded from its Content-Encoding, once (null: it had none, or it was not read:
+   * passthrough routes forward the encoded bytes without looking at them).
+   */
+  decoded: Buffer | null = null;
   /** Parsed JSON body (LLM routes). */
   json: Record<string, unknown> | null = null;
   facts: RequestFacts | null = null;
@@ -117,6 +122,11 @@ export class Exchange {
     return this.finished || this.res.destroyed;
   }
 
+  /** The body as JSON text: decoded when it was sent encoded. */
+  get plainBody(): Buffer {
+    return this.decoded ?? this.body;
+  }
+
   get forwardBody(): Buffer {
     return this.forward ?? this.body;
   }
@@ -142,12 +152,19 @@ export class Exchange {
     return performance.now() - this.t0;
   }
 
-  /** Emits the start event (once); later calls are no-ops. */
+  /** Emits the start event (once; before the body is read, so a slow body shows as in flight); later calls are no-ops. */
   start(): void {
     if (this.started) return;
     this.started = true;
     this.info.bytesIn = this.body.length;
     this.host.funnel.start(this.info);
+  }
+
+  /** The body was read (and parsed): updates the figures of the started request. */
+  announce(): void {
+    this.info.bytesIn = this.body.length;
+    if (!this.started) this.start();
+    else this.host.funnel.update(this.info);
   }
 
   fail(type: ErrorType, message: string): void {
@@ -191,6 +208,7 @@ export class Exchange {
     if (this.finished) return;
     this.finished = true;
     this.start();
+    this.info.bytesIn = this.body.length;
     const completed = this.res.writableFinished;
     if (!completed) {
       this.abort.abort();
@@ -248,7 +266,8 @@ export class Exchange {
     if (this.ccr) outcome.ccr = this.ccr;
     if (this.host.config.logMessages && this.body.length > 0) {
       const enc = this.req.headers['content-encoding'];
-      outcome.messages = { request: this.body, forwarded: this.forward, contentEncoding: typeof enc === 'string' ? enc : null };
+      const encoding = this.decoded === null && typeof enc === 'string' ? enc : null;
+      outcome.messages = { request: this.plainBody, forwarded: this.forward, contentEncoding: encoding };
     }
     this.host.funnel.emit(outcome);
   }

@@ -10,10 +10,10 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { upstreamBase } from '../providers/routes.js';
+import { decodeResponseBody } from '../server/content-encoding.js';
 import type { StreamObserver } from '../providers/types.js';
 import { type LogContext, logContext } from '../telemetry/logger.js';
 import { errorTypeForUpstreamStatus, type UpstreamCall } from '../telemetry/outcome.js';
-import { decodeBody } from './encoding.js';
 import type { Exchange } from './exchange.js';
 import type { ProxyHost } from './handler.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
@@ -351,7 +351,7 @@ class Forwarder implements Dispatcher.DispatchHandler {
     const { ex, host, status } = this;
     let body: Buffer;
     try {
-      body = decodeBody(raw, this.contentEncoding);
+      body = decodeResponseBody(raw, this.contentEncoding);
     } catch {
       return;
     }

@@ -1,15 +1,21 @@
 /**
- * The proxy request path: gate, read, parse, stages, forward (with retries), then stream the
- * response back as it arrives while usage is read on the side. Bytes we did not change are
- * forwarded exactly as received, in both directions.
+ * The proxy request path: gate, read, decode, parse, stages, forward (with retries), then
+ * stream the response back as it arrives while usage is read on the side. Bytes we did not
+ * change are forwarded exactly as received, in both directions.
+ *
+ * The request is announced (live view) on arrival, before its body is read; a body that
+ * stalls longer than `--request-body-timeout-seconds` gets 408. An LLM body is decoded from
+ * its Content-Encoding once (capped at `--max-body-bytes` decoded, 413 beyond), and the
+ * decoded bytes are what every stage reads.
  */
 import type { Agent } from 'undici';
+import { jsonTooDeep, tooDeepMessage } from '../compress/json-depth.js';
 import type { ProviderRoute } from '../providers/routes.js';
-import { isLoopbackAddress, presentedToken, tokenMatches } from '../server/identity.js';
-import { readBody } from '../server/http.js';
+import { DecodeError, decodeRequestBody, parseContentEncoding } from '../server/content-encoding.js';
+import { hostAllowed, hostRefusal, isLoopbackAddress, presentedToken, tokenMatches } from '../server/identity.js';
+import { nonJsonBodyProblem, readBody } from '../server/http.js';
 import type { Funnel } from '../telemetry/funnel.js';
 import type { Logger } from '../telemetry/logger.js';
-import { decodeBody } from './encoding.js';
 import type { Exchange, ExchangeHost } from './exchange.js';
 import { forward } from './forward.js';
 import type { ProxyStage } from './stage.js';
@@ -23,26 +29,34 @@ export interface ProxyHost extends ExchangeHost {
 
 export async function handleProxy(ex: Exchange, host: ProxyHost): Promise<void> {
   if (!gate(ex)) return;
+  if (ex.route.adapter && !acceptsContentType(ex)) return;
+  ex.start();
 
   const method = ex.info.method;
   if (method !== 'GET' && method !== 'HEAD') {
-    const result = await readBody(ex.req, ex.config.maxBodyBytes);
+    const limit = ex.config.maxBodyBytes;
+    const result = await readBody(ex.req, limit, { timeoutMs: ex.config.requestBodyTimeoutSeconds * 1000 });
     if (result.kind === 'aborted') return; // the close handler records the abort
     if (result.kind === 'too_large') {
-      ex.replyError(413, 'body_too_large', `Request body exceeds the ${ex.config.maxBodyBytes}-byte limit.`, { connection: 'close' });
+      ex.replyError(413, 'body_too_large', `Request body exceeds the ${limit}-byte limit.`, { connection: 'close' });
+      return;
+    }
+    if (result.kind === 'timeout') {
+      ex.replyError(408, 'body_timeout', `The request body stalled: no data for ${ex.config.requestBodyTimeoutSeconds} s (${result.received} bytes received).`, { connection: 'close' });
       return;
     }
     ex.body = result.body;
   }
   const tBody = performance.now();
 
-  if (ex.route.adapter && !parseJsonBody(ex, ex.route)) {
+  const bad = ex.route.adapter ? await readJsonBody(ex, ex.route) : null;
+  if (bad) {
     ex.overheadMs += performance.now() - tBody;
-    ex.start();
-    ex.replyError(400, 'invalid_request', ex.errorMessage ?? 'Invalid JSON in request body.');
+    ex.announce();
+    ex.replyError(bad.status, bad.type, bad.message);
     return;
   }
-  ex.start();
+  ex.announce();
 
   for (const stage of host.stages) {
     if (!stage.beforeUpstream || ex.closed) continue;
@@ -70,40 +84,69 @@ export async function handleProxy(ex: Exchange, host: ProxyHost): Promise<void> 
   await (ex.forwardWith ? ex.forwardWith(ex) : forward(ex, host));
 }
 
-/** Token gate: with a proxy token configured, non-loopback callers must present it. */
-function gate(ex: Exchange): boolean {
-  const expected = ex.config.proxyToken;
-  if (!expected) return true;
-  const given = presentedToken(ex.req.headers);
-  if (given && tokenMatches(expected, given.token)) {
-    ex.authorizationIsProxyToken = given.via === 'bearer';
-    return true;
-  }
-  if (isLoopbackAddress(ex.req.socket.remoteAddress)) return true;
+/** Refuses a request before its body is read (answered, counted as a request; the body is drained). */
+function refuse(ex: Exchange, status: number, type: Parameters<Exchange['replyError']>[1], message: string): false {
   ex.req.resume();
   ex.start();
-  ex.replyError(401, 'unauthorized', given ? 'Invalid proxy token.' : 'Missing proxy token (X-Headroom-Proxy-Token).');
+  ex.replyError(status, type, message);
   return false;
 }
 
-function parseJsonBody(ex: Exchange, route: ProviderRoute): boolean {
-  if (ex.body.length === 0) {
-    ex.fail('invalid_request', 'Request body is empty; a JSON object is required.');
-    return false;
+/**
+ * Who may call: with a proxy token configured, non-loopback callers must present it; on a
+ * loopback-bound proxy the `Host` must name loopback or an allowed host (DNS rebinding),
+ * unless the token is presented.
+ */
+function gate(ex: Exchange): boolean {
+  const expected = ex.config.proxyToken;
+  const given = expected ? presentedToken(ex.req.headers) : null;
+  if (expected && given && tokenMatches(expected, given.token)) {
+    ex.authorizationIsProxyToken = given.via === 'bearer';
+    return true;
+  }
+  if (!hostAllowed(ex.req, ex.config)) return refuse(ex, 403, 'unauthorized', hostRefusal(ex.req));
+  if (!expected || isLoopbackAddress(ex.req.socket.remoteAddress)) return true;
+  return refuse(ex, 401, 'unauthorized', given ? 'Invalid proxy token.' : 'Missing proxy token (X-Headroom-Proxy-Token).');
+}
+
+/** LLM routes take JSON only: see `nonJsonBodyProblem` (a cross-site page cannot send JSON). */
+function acceptsContentType(ex: Exchange): boolean {
+  if (ex.info.method === 'GET' || ex.info.method === 'HEAD') return true;
+  const problem = nonJsonBodyProblem(ex.req, true);
+  return problem === null || refuse(ex, 415, 'invalid_request', problem);
+}
+
+interface BodyRefusal {
+  status: number;
+  type: 'invalid_request' | 'body_too_large';
+  message: string;
+}
+
+/** Decodes (once, capped), parses and bounds the body; sets `ex.json` and the request facts. */
+async function readJsonBody(ex: Exchange, route: ProviderRoute): Promise<BodyRefusal | null> {
+  if (ex.body.length === 0) return { status: 400, type: 'invalid_request', message: 'Request body is empty; a JSON object is required.' };
+  const coding = parseContentEncoding(ex.req.headers['content-encoding']);
+  if (coding.kind === 'unsupported') {
+    return { status: 415, type: 'invalid_request', message: `Content-Encoding "${coding.value.slice(0, 60)}" is not supported (gzip, deflate, br and zstd are).` };
+  }
+  if (coding.kind === 'coding') {
+    try {
+      ex.decoded = await decodeRequestBody(ex.body, coding.coding, ex.config.maxBodyBytes);
+    } catch (err) {
+      const e = err instanceof DecodeError ? err : new DecodeError('corrupt', String(err));
+      if (e.reason === 'too_large') return { status: 413, type: 'body_too_large', message: `Request body exceeds the ${ex.config.maxBodyBytes}-byte limit once decoded (${e.message}).` };
+      return { status: 400, type: 'invalid_request', message: `Request body could not be decoded: ${e.message}.` };
+    }
   }
   let parsed: unknown;
   try {
-    const enc = ex.req.headers['content-encoding'];
-    parsed = JSON.parse(decodeBody(ex.body, enc).toString('utf8'));
+    parsed = JSON.parse(ex.plainBody.toString('utf8'));
   } catch (err) {
-    ex.fail('invalid_request', `Invalid JSON in request body: ${(err as Error).message}`);
-    return false;
+    return { status: 400, type: 'invalid_request', message: `Invalid JSON in request body: ${(err as Error).message}` };
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    ex.fail('invalid_request', 'Request body must be a JSON object.');
-    return false;
-  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return { status: 400, type: 'invalid_request', message: 'Request body must be a JSON object.' };
+  if (jsonTooDeep(parsed)) return { status: 400, type: 'invalid_request', message: tooDeepMessage() };
   ex.json = parsed as Record<string, unknown>;
   ex.setFacts(route.adapter!.describeRequest(ex.json));
-  return true;
+  return null;
 }

@@ -1,5 +1,10 @@
-/** Registers the provider routes: the LLM endpoints and the `/v1/*` passthrough. */
+/**
+ * Registers the provider routes: the LLM endpoints and the `/v1/*` passthrough, which forwards
+ * only paths of the Anthropic or OpenAI API; any other `/v1/*` path is answered 404 here,
+ * without an upstream call (its credentials were meant for someone else).
+ */
 import { resolveProviderRoute } from '../providers/routes.js';
+import { sendJson } from '../server/http.js';
 import type { App, Plugin } from '../server/app.js';
 import type { RouteRequest } from '../server/router.js';
 import { logContext } from '../telemetry/logger.js';
@@ -10,7 +15,13 @@ export const proxyPlugin: Plugin = {
   name: 'proxy',
   setup(app: App) {
     const handler = async (r: RouteRequest) => {
-      const route = resolveProviderRoute(r.req.method ?? 'GET', r.path, r.req.headers);
+      const method = r.req.method ?? 'GET';
+      const route = resolveProviderRoute(method, r.path, r.req.headers);
+      if (!route) {
+        r.req.resume();
+        sendJson(r.res, 404, { error: { type: 'not_found', message: `No route for ${method} ${r.path}: headroom-ts forwards only paths of the Anthropic and OpenAI APIs, and no upstream was called.` } });
+        return;
+      }
       const ex = new Exchange(app, r.req, r.res, route, r.path, r.search, r.prefixProject);
       const ctx = logContext.getStore();
       if (ctx) ctx.requestId = ex.id;

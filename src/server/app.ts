@@ -12,8 +12,9 @@ import { createUpstreamAgent } from '../proxy/upstream.js';
 import { Funnel, type Sink } from '../telemetry/funnel.js';
 import { createLogger, logContext, type Logger } from '../telemetry/logger.js';
 import { VERSION } from '../version.js';
-import { sendJson } from './http.js';
+import { deferContinue, sendJson, unsupportedTransferEncoding } from './http.js';
 import { splitProjectPrefix } from './identity.js';
+import { normalisePath } from './path.js';
 import { checkAccess, type RouteRequest, Router } from './router.js';
 
 export interface Plugin {
@@ -64,6 +65,11 @@ export class App implements ProxyHost {
       log.error({ sink, phase, err: err instanceof Error ? err.message : String(err) }, 'outcome sink failed');
     });
     this.server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000 }, (req, res) => this.dispatch(req, res));
+    // `100 Continue` only once a handler starts reading the body (never before a 413 or a refusal)
+    this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      deferContinue(req, res);
+      this.dispatch(req, res);
+    });
   }
 
   /** `hr_<unix seconds>_<6-digit per-process counter>`. */
@@ -89,7 +95,18 @@ export class App implements ProxyHost {
     const q = url.indexOf('?');
     const rawPath = q === -1 ? url : url.slice(0, q);
     const search = q === -1 ? '' : url.slice(q);
-    const { path, project } = splitProjectPrefix(rawPath);
+    const framing = unsupportedTransferEncoding(req);
+    if (framing) {
+      sendJson(res, 501, { error: { type: 'not_implemented', message: framing } }, { connection: 'close' });
+      return;
+    }
+    const split = splitProjectPrefix(rawPath);
+    const { path, ambiguous } = normalisePath(split.path);
+    if (ambiguous && path.startsWith('/v1')) {
+      sendJson(res, 400, { error: { type: 'invalid_request', message: 'The request path is refused: it contains an encoded "/", a "\\" or a NUL, which an upstream may read differently.' } });
+      return;
+    }
+    const { project } = split;
     const method = req.method ?? 'GET';
     const match = this.router.match(method, path);
     if (match === null) {

@@ -14,7 +14,11 @@ export function stackFrom(headers: IncomingHttpHeaders): string | null {
   return STACK_RE.test(s) ? s : null;
 }
 
-/** URL-decodes, strips non-printable characters, trims and caps a project name at 128 chars. */
+/**
+ * URL-decodes, turns runs of non-printable characters into one space (so nothing is glued to
+ * its neighbour: `p\tsk-...` must still read as a key to the redaction), trims and caps a
+ * project name at 128 chars.
+ */
 export function sanitiseProject(raw: string): string | null {
   let s = raw;
   try {
@@ -23,7 +27,7 @@ export function sanitiseProject(raw: string): string | null {
     // keep the raw text when it is not valid percent-encoding
   }
   // eslint-disable-next-line no-control-regex
-  s = s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '').trim().slice(0, 128).trim();
+  s = s.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim().slice(0, 128).trim();
   return s.length > 0 ? s : null;
 }
 
@@ -132,4 +136,55 @@ export function tokenMatches(expected: string, given: string): boolean {
   const a = Buffer.from(expected);
   const b = Buffer.from(given);
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Whether a bind address accepts only loopback connections (`127.0.0.1`, `::1`, `localhost`). */
+export function isLoopbackBind(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127(?:\.\d{1,3}){3}$/.test(h);
+}
+
+/** The host name of a `Host` header: lower-cased, port and IPv6 brackets removed. */
+export function hostNameOf(header: string): string {
+  const h = header.trim().toLowerCase();
+  if (h.startsWith('[')) {
+    const end = h.indexOf(']');
+    return end === -1 ? h : h.slice(1, end);
+  }
+  const colon = h.indexOf(':');
+  return (colon === -1 ? h : h.slice(0, colon)).replace(/\.$/, '');
+}
+
+/** Names that always reach this machine's loopback (no DNS an attacker controls resolves them). */
+function isLoopbackName(name: string): boolean {
+  return name === 'localhost' || name.endsWith('.localhost') || name === '::1' || /^127(?:\.\d{1,3}){3}$/.test(name) || name === '::ffff:127.0.0.1'
+    || name === 'host.docker.internal';
+}
+
+function hostListed(name: string, allowed: readonly string[]): boolean {
+  for (const a of allowed) {
+    const entry = a.trim().toLowerCase();
+    if (entry === '*' || entry === name) return true;
+    if (entry.startsWith('.') && (name === entry.slice(1) || name.endsWith(entry))) return true;
+  }
+  return false;
+}
+
+/**
+ * DNS-rebinding defence: a server bound to loopback answers only requests whose `Host` names
+ * loopback or one of `--allowed-hosts` (a page on a rebound attacker domain sends its own name).
+ * Servers bound elsewhere rely on the proxy token instead. A request without `Host` (HTTP/1.0)
+ * cannot come from a browser and passes.
+ */
+export function hostAllowed(req: IncomingMessage, config: { host: string; allowedHosts: readonly string[] }): boolean {
+  if (!isLoopbackBind(config.host)) return true;
+  const header = req.headers.host;
+  if (typeof header !== 'string' || header === '') return true;
+  const name = hostNameOf(header);
+  return isLoopbackName(name) || hostListed(name, config.allowedHosts);
+}
+
+export function hostRefusal(req: IncomingMessage): string {
+  const name = hostNameOf(String(req.headers.host ?? ''));
+  return `Host "${name.slice(0, 100)}" is not served: headroom-ts is bound to loopback and answers only loopback names (DNS-rebinding defence). Add the name with --allowed-hosts if this proxy is reached through it.`;
 }

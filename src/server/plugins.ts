@@ -16,6 +16,7 @@ import { statsPlugin } from '../stats/plugin.js';
 import { logFilePlugin } from '../telemetry/log-file.js';
 import { requestLogPlugin } from '../telemetry/request-log.js';
 import type { Plugin } from './app.js';
+import { headroomSdkPlugin } from './headroom-sdk.js';
 import { healthPlugin } from './health.js';
 import { rootPlugin } from './root.js';
 import { otelPlugin } from '../telemetry/otel/plugin.js';
@@ -35,6 +36,7 @@ export function defaultPlugins(): Plugin[] {
     ccrPlugin,
     compressionPlugin,
     hookPlugin,
+    headroomSdkPlugin,
     proxyPlugin,
   ];
 }

@@ -6,11 +6,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config/index.js';
 import { sendJson } from './http.js';
-import { isLoopbackAddress, isStrictLoopback, presentedToken, tokenMatches } from './identity.js';
+import { hostAllowed, hostRefusal, isLoopbackAddress, isStrictLoopback, presentedToken, tokenMatches } from './identity.js';
 
 /**
  * - `open`: anyone (health probes).
- * - `gated`: with a proxy token configured, non-loopback callers must present it.
+ * - `gated`: with a proxy token configured, non-loopback callers must present it; on a
+ *   loopback-bound server the `Host` must name loopback or an allowed host (or the token be presented).
  * - `admin`: strict loopback (peer and Host), or a valid proxy token; otherwise 404.
  * - `self`: the handler enforces access itself (LLM routes).
  */
@@ -119,9 +120,14 @@ function tokenPresented(req: IncomingMessage, config: Config): boolean {
   return !!(token && given && tokenMatches(token, given.token));
 }
 
-/** The `gated` rule without answering: no token configured, a loopback peer, or the token presented. */
+/**
+ * The `gated` rule without answering: the token presented, or a `Host` the server answers
+ * (see `hostAllowed`) from a caller the token does not apply to (none configured, or a
+ * loopback peer).
+ */
 export function passesGate(req: IncomingMessage, config: Config): boolean {
-  return !config.proxyToken || isLoopbackAddress(req.socket.remoteAddress) || tokenPresented(req, config);
+  if (tokenPresented(req, config)) return true;
+  return hostAllowed(req, config) && (!config.proxyToken || isLoopbackAddress(req.socket.remoteAddress));
 }
 
 /** Enforces a route's access level; returns false after answering when access is denied. */
@@ -133,6 +139,7 @@ export function checkAccess(access: Access, req: IncomingMessage, res: ServerRes
     return false;
   }
   if (passesGate(req, config)) return true;
-  sendJson(res, 401, { error: 'unauthorized' });
+  if (!hostAllowed(req, config)) sendJson(res, 403, { error: { type: 'forbidden_host', message: hostRefusal(req) } });
+  else sendJson(res, 401, { error: 'unauthorized' });
   return false;
 }

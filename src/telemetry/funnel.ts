@@ -1,5 +1,5 @@
 /**
- * The outcome funnel: the only way request facts reach sinks. Start and progress events are
+ * The outcome funnel: the only way request facts reach sinks. Start, update and progress events are
  * delivered synchronously (they are tiny and the live view needs them at once); outcomes are
  * queued and delivered on the next turn of the event loop, after the response has been
  * written, in batches. A sink that throws is counted and skipped; it never affects a request
@@ -13,6 +13,8 @@ import type { RequestOutcome, RequestProgress, RequestStart } from './outcome.js
 export interface Sink {
   readonly name: string;
   start?(event: RequestStart): void;
+  /** The request's facts changed after its start (its body was read and parsed): same id, new figures. */
+  update?(event: RequestStart): void;
   progress?(event: RequestProgress): void;
   outcome?(outcome: RequestOutcome): void;
   /** Called once on shutdown, after the last outcome was delivered. */
@@ -86,6 +88,17 @@ export class Funnel {
         slot.sink.start(event);
       } catch (err) {
         this.fail(slot, 'start', err);
+      }
+    }
+  }
+
+  update(event: RequestStart): void {
+    for (const slot of this.slots) {
+      if (!slot.sink.update) continue;
+      try {
+        slot.sink.update(event);
+      } catch (err) {
+        this.fail(slot, 'update', err);
       }
     }
   }

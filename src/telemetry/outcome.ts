@@ -23,6 +23,7 @@ export type OutcomeKind = 'proxy' | 'compress' | 'hook';
 export type ErrorType =
   | 'invalid_request' // bad JSON, missing fields, bad headers
   | 'body_too_large'
+  | 'body_timeout' // the client's request body stalled
   | 'unauthorized'
   | 'rate_limited' // rejected by our rate limiter
   | 'budget_exceeded' // rejected by our budget
@@ -314,11 +315,11 @@ export interface HookFacts {
 
 /** Raw bodies kept for `--log-messages`; parsed by the log sink, off the request path. */
 export interface OutcomeMessages {
-  /** The body as the client sent it. */
+  /** The body as the client sent it (decoded from its Content-Encoding when the proxy decoded it). */
   request: Buffer;
   /** The body forwarded upstream, when a stage rewrote it (else null). */
   forwarded: Buffer | null;
-  /** The request's Content-Encoding, if any. */
+  /** The Content-Encoding `request` is still in (it was never decoded: the log sink does not read it), else null. */
   contentEncoding: string | null;
 }
 

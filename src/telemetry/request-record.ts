@@ -4,7 +4,7 @@
  * Message bodies are included only when `--log-messages` put them on the outcome.
  */
 import { createHash } from 'node:crypto';
-import { decodeBody } from '../proxy/encoding.js';
+import { jsonTooDeep } from '../compress/json-depth.js';
 import { accountingOf } from '../stats/accounting.js';
 import type { RequestOutcome } from './outcome.js';
 import { redactSecrets } from './redact.js';
@@ -33,11 +33,16 @@ export function pyJson(v: unknown, sortKeys = false): string {
   return 'null';
 }
 
+/**
+ * A logged body as JSON, or null. Bodies still in a Content-Encoding are not read here (the
+ * proxy decodes a body once, with its size cap, and hands the decoded bytes over), and bodies
+ * nested too deeply for the recursive walkers below are left out.
+ */
 function parseBody(body: Buffer | null, encoding: string | null): Json | null {
-  if (!body) return null;
+  if (!body || encoding) return null;
   try {
-    const v = JSON.parse(decodeBody(body, encoding).toString('utf8')) as unknown;
-    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : null;
+    const v = JSON.parse(body.toString('utf8')) as unknown;
+    return v !== null && typeof v === 'object' && !Array.isArray(v) && !jsonTooDeep(v) ? (v as Json) : null;
   } catch {
     return null;
   }

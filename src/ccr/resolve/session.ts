@@ -14,7 +14,7 @@
  * plus the new turns (never compressed again).
  */
 import type { OutgoingHttpHeaders } from 'node:http';
-import { decodeBody } from '../../proxy/encoding.js';
+import { decodeResponseBody } from '../../server/content-encoding.js';
 import type { Exchange } from '../../proxy/exchange.js';
 import { forward, type RelayTap, runResponseStages } from '../../proxy/forward.js';
 import type { ProxyHost } from '../../proxy/handler.js';
@@ -242,7 +242,7 @@ export async function resolveExchange(ex: Exchange, host: ProxyHost, codec: Code
     let raw: Buffer = Buffer.concat(r.body);
     let json: unknown = null;
     try {
-      raw = decodeBody(raw, r.encoding);
+      raw = decodeResponseBody(raw, r.encoding);
       json = safeJson(raw.toString('utf8'));
     } catch {
       json = null;
@@ -287,7 +287,7 @@ function sendFinal(ex: Exchange, host: ProxyHost, r: RoundResult, bytes: Buffer,
     if (ex.response.streamError && !ex.errorType) ex.fail('upstream_stream', ex.response.streamError);
     let plain: Buffer<ArrayBufferLike> = bytes;
     try {
-      plain = decodeBody(bytes, headers['content-encoding']);
+      plain = decodeResponseBody(bytes, headers['content-encoding']);
     } catch {
       return;
     }

@@ -3,6 +3,7 @@
  * would print differently (`1.0`, `1e3`, integers above 2^53) as their original text, a
  * matching serialiser, and a whitespace-only minifier that works on the text itself.
  */
+import { jsonTooDeep, MAX_JSON_DEPTH } from '../json-depth.js';
 
 /** Prefix of a string that stands for a number literal kept verbatim. */
 export const RAW_NUMBER = '\u0001n:';
@@ -42,10 +43,14 @@ function forEachStructuralRange(text: string, fn: (from: number, to: number) => 
 /** The last text parsed and its value: detection and the crusher parse the same text once. */
 let last: { text: string; value: unknown } | null = null;
 
-/** Parses JSON; number literals that would not print back identically are kept as RAW_NUMBER strings. */
+/**
+ * Parses JSON; number literals that would not print back identically are kept as RAW_NUMBER
+ * strings. JSON nested deeper than the recursive transforms can walk is refused (treated as text).
+ */
 export function parseJsonExact(text: string): unknown {
   if (last && last.text === text) return last.value;
   const value = parseJsonUncached(text);
+  if (jsonTooDeep(value)) throw new SyntaxError(`JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
   last = text.length > 4096 ? { text, value } : last;
   return value;
 }

@@ -13,11 +13,20 @@ export const serverFields = {
   maxBodyBytes: field.bytes({
     flag: 'max-body-bytes', env: ['HEADROOM_MAX_BODY_BYTES'], default: 32 * 1024 * 1024, min: 1024, max: 1024 ** 3,
     group: 'server', defaultText: '32MiB',
-    doc: 'Largest request body accepted; larger bodies get 413 in the provider\'s error shape.',
+    doc: 'Largest request body accepted, before and after Content-Encoding decoding; larger bodies get 413 in the provider\'s error shape.',
+  }),
+  requestBodyTimeoutSeconds: field.number({
+    flag: 'request-body-timeout-seconds', env: ['HEADROOM_REQUEST_BODY_TIMEOUT_SECONDS'], default: 30, min: 0, max: 3600,
+    exclusiveMin: true, group: 'server',
+    doc: 'Longest wait for the next chunk of a request body; a body that stalls longer gets 408 in the provider\'s error shape.',
   }),
   proxyToken: field.optionalString({
     flag: 'proxy-token', env: ['HEADROOM_PROXY_TOKEN'], default: null, group: 'server',
     doc: 'When set, non-loopback callers must send it (`Authorization: Bearer` or `X-Headroom-Proxy-Token`), and admin routes accept it from non-loopback callers.',
+  }),
+  allowedHosts: field.list({
+    flag: 'allowed-hosts', env: ['HEADROOM_ALLOWED_HOSTS'], default: [], group: 'server', defaultText: 'none',
+    doc: 'Extra `Host` names a loopback-bound proxy answers (DNS-rebinding defence): requests naming any other host get 403 unless they carry the proxy token. Loopback names and addresses (and `host.docker.internal`) are always accepted; `.example.com` accepts the domain and its subdomains, `*` any host.',
   }),
   workspaceDir: field.string({
     flag: 'workspace-dir', env: ['HEADROOM_WORKSPACE_DIR'], default: '~/.headroom', group: 'server',

@@ -21,7 +21,6 @@ import type { Config } from '../../config/index.js';
 import type { Logger } from '../../telemetry/logger.js';
 import type { CompressionMode } from '../../telemetry/outcome.js';
 import type { Exchange } from '../exchange.js';
-import { decodeBody } from '../encoding.js';
 import { savedPlacement } from '../../stats/placement.js';
 import type { ProxyStage } from '../stage.js';
 
@@ -62,8 +61,7 @@ export function compressionStage(deps: CompressionStageDeps): ProxyStage {
       if (mode !== 'optimize' && mode !== 'audit') return;
       const t0 = performance.now();
       try {
-        const enc = ex.req.headers['content-encoding'];
-        const body = decodeBody(ex.body, enc);
+        const body = ex.plainBody;
         const clock = () => performance.now();
         const r = compressRequest({
           body,
