@@ -7,7 +7,6 @@
  * Must be installed before the compression plugin (which keeps its own in-memory sink when no
  * store was installed).
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { App, Plugin } from '../server/app.js';
 import { setOriginalsSink } from './originals.js';
@@ -29,14 +28,18 @@ export function createCcrStore(app: App): CcrStore {
   };
   if (config.stateless || config.ccrBackend === 'memory') return new MemoryCcrStore(opts);
   const path = join(config.workspaceDir, 'ccr_store.db');
-  try {
-    mkdirSync(config.workspaceDir, { recursive: true });
-    return new SqliteCcrStore({ ...opts, path, onError: (err) => app.log.error({ err: (err as Error)?.message, path }, 'CCR store write failed') });
-  } catch (err) {
-    // loud: originals kept in memory only are lost on restart
-    app.log.error({ err: (err as Error)?.message, path }, 'cannot open the CCR store database; originals are kept in memory only and will not survive a restart');
-    return new MemoryCcrStore(opts);
-  }
+  // a file that cannot be opened is kept and retried; meanwhile lossy cuts are not forwarded (see durable())
+  let lastLogged: string | null = null;
+  return new SqliteCcrStore({
+    ...opts,
+    path,
+    log: app.log,
+    onError: (err) => {
+      const message = (err as Error)?.message ?? String(err);
+      if (message !== lastLogged) app.log.error({ err: message, path }, 'CCR store write failed; kept in memory and retried');
+      lastLogged = message;
+    },
+  });
 }
 
 function statsBlock(store: CcrStore): Record<string, unknown> {
@@ -69,14 +72,18 @@ export const ccrPlugin: Plugin = {
       const s = store.stats();
       return {
         enabled: true,
+        // originals that cannot be written only cost savings (requests go uncompressed); not out of service
         ready: true,
+        degraded: s.degraded ?? false,
         backend: s.backend,
         persistent: s.backend === 'sqlite',
+        path: s.path,
         inject_tool: app.config.ccrInjectTool,
         entries: s.entries,
         bytes: s.bytes,
         pending_writes: s.pendingWrites,
         error: s.lastError,
+        moved_aside: s.movedAside ?? null,
       };
     });
     app.statsSections.set('ccr', () => statsBlock(store));

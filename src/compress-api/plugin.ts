@@ -3,7 +3,6 @@
  * the workspace directory, or memory when `--stateless`), the default originals sink and a
  * `compression` health check.
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type CompressSettings, DEFAULT_SETTINGS, PROFILE_SETTINGS, resolveSettings, type SavingsProfile } from '../compress/options.js';
 import { warmTokenizers } from '../compress/tokens.js';
@@ -42,18 +41,18 @@ export function createReplayStore(app: App): ReplayStore {
   const opts = { ttlMs: config.replayTtlSeconds * 1000, maxBytes: config.replayMaxBytes };
   if (config.stateless) return new MemoryReplayStore(opts);
   const path = join(config.workspaceDir, 'replay.db');
-  try {
-    mkdirSync(config.workspaceDir, { recursive: true });
-    return new SqliteReplayStore({
-      ...opts,
-      path,
-      onError: (err) => app.log.error({ err: (err as Error)?.message }, 'replay map write failed'),
-    });
-  } catch (err) {
-    // Proxying must not depend on it: without persistence a restart only costs cache hits.
-    app.log.error({ err: (err as Error)?.message, path }, 'cannot open the replay map database; keeping decisions in memory only');
-    return new MemoryReplayStore(opts);
-  }
+  // a file that cannot be opened is kept and retried; meanwhile compressed requests go unchanged (see durable())
+  let lastLogged: string | null = null;
+  return new SqliteReplayStore({
+    ...opts,
+    path,
+    log: app.log,
+    onError: (err) => {
+      const message = (err as Error)?.message ?? String(err);
+      if (message !== lastLogged) app.log.error({ err: message, path }, 'replay map write failed; kept in memory and retried');
+      lastLogged = message;
+    },
+  });
 }
 
 export const compressionPlugin: Plugin = {
@@ -72,7 +71,12 @@ export const compressionPlugin: Plugin = {
       return {
         enabled: app.config.optimize,
         ready: true,
-        replay: { backend: s.backend, entries: s.entries, bytes: s.bytes, hits: s.hits, misses: s.misses },
+        degraded: s.degraded ?? false,
+        ...(s.degraded ? { error: s.lastError ?? null } : {}),
+        replay: {
+          backend: s.backend, path: s.path, entries: s.entries, bytes: s.bytes, hits: s.hits, misses: s.misses,
+          pending_writes: s.pendingWrites, error: s.lastError ?? null, moved_aside: s.movedAside ?? null,
+        },
         originals: originalsSinkFor(app) === fallback ? { backend: 'memory', entries: fallback.size } : { backend: 'external' },
       };
     });

@@ -55,16 +55,21 @@ export function healthPayload(app: App, includeConfig: boolean): Record<string, 
     ['memory', memoryCheck],
     ...app.healthChecks,
   ]);
+  const degraded: string[] = [];
   for (const [name, fn] of all) {
     const check = runCheck(fn);
-    const status = !check.enabled ? 'disabled' : check.ready ? 'healthy' : 'unhealthy';
+    // degraded: serving, but something is not as configured (e.g. a store running from memory)
+    const isDegraded = check.enabled && check.ready && check.degraded === true;
+    if (isDegraded) degraded.push(name);
+    const status = !check.enabled ? 'disabled' : !check.ready ? 'unhealthy' : isDegraded ? 'degraded' : 'healthy';
     checks[name] = { ...check, ready: check.enabled ? check.ready : true, status };
     if (check.enabled && !check.ready) ready = false;
   }
   const payload: Record<string, unknown> = {
     service: 'headroom-proxy',
-    status: ready ? 'healthy' : 'unhealthy',
+    status: !ready ? 'unhealthy' : degraded.length > 0 ? 'degraded' : 'healthy',
     ready,
+    degraded_checks: degraded,
     version: app.version,
     timestamp: new Date().toISOString().replace('Z', '000Z'),
     uptime_seconds: Math.round(Date.now() - app.startedAt) / 1000,
