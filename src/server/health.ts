@@ -3,13 +3,19 @@
  * cache, rate_limiter, memory (process heap), upstream (probe, cached 30 s, off with
  * `HEADROOM_SKIP_UPSTREAM_CHECK`), plus whatever capabilities add to `app.healthChecks`
  * (e.g. `store`). `/readyz` answers 503 until every enabled check is ready.
+ *
+ * None of them waits behind request traffic: `/livez` and `/health` answer from what is known
+ * now (a stale upstream result starts a new probe in the background), and `/readyz` waits
+ * only for the very first probe, which runs on its own connection pool with its own timeout.
+ * A check that is serving but not as configured (a store kept in memory because its file
+ * cannot be opened) reports `status: "degraded"` with its reason.
  */
 import { getHeapStatistics } from 'node:v8';
 import type { App, HealthCheck, Plugin } from './app.js';
 import { healthConfig } from './config-view.js';
 import { sendJson } from './http.js';
 import { isStrictLoopback } from './identity.js';
-import { UpstreamProbe } from './upstream-probe.js';
+import { probeAgent, UpstreamProbe } from './upstream-probe.js';
 
 /** Heap use above this share of the V8 heap limit marks the memory check not ready. */
 const HEAP_READY_LIMIT = 0.95;
@@ -89,7 +95,9 @@ export const healthPlugin: Plugin = {
   name: 'health',
   setup(app) {
     const skip = app.config.skipUpstreamCheck;
-    const probe = new UpstreamProbe(app.config.anthropicApiUrl, app.agent);
+    const agent = probeAgent();
+    const probe = new UpstreamProbe(app.config.anthropicApiUrl, agent);
+    app.onClose(() => agent.close().catch(() => undefined));
     app.healthChecks.set('upstream', () =>
       skip
         ? { enabled: false, ready: true, url: null, error: null }
@@ -103,8 +111,11 @@ export const healthPlugin: Plugin = {
             checked_at: probe.state.checkedAt === null ? null : new Date(probe.state.checkedAt).toISOString(),
           },
     );
-    const probed = async () => {
-      if (!skip) await probe.check();
+    // the first readiness answer waits for a real probe; later ones use the cached result
+    const probed = async (wait: boolean) => {
+      if (skip) return;
+      if (wait && probe.state.checkedAt === null) await probe.check();
+      else probe.refresh();
     };
     app.router
       .add('GET', '/livez', ({ res }) => {
@@ -118,12 +129,12 @@ export const healthPlugin: Plugin = {
         });
       }, 'open')
       .add('GET', '/readyz', async ({ res }) => {
-        await probed();
+        await probed(true);
         const body = healthPayload(app, false);
         sendJson(res, body.ready ? 200 : 503, body);
       }, 'open')
       .add('GET', '/health', async ({ req, res }) => {
-        await probed();
+        await probed(false);
         sendJson(res, 200, healthPayload(app, isStrictLoopback(req)));
       }, 'open');
   },
