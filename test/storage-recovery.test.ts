@@ -9,6 +9,8 @@ import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { findMarkers } from '../src/compress/markers.js';
+import { generateOutput } from '../src/mock/agent-outputs.js';
 import { FAKE_ANTHROPIC_KEY, type Harness, startHarness } from './helpers/harness.js';
 import { anthropicHeaders, send } from './helpers/http.js';
 import { type BlockableDir, blockableDir, requireBlockable } from './helpers/unwritable.js';
@@ -85,6 +87,57 @@ describe('a full disk or a permission error is not corruption', () => {
     expect((await lifetime(h)).requests).toBe(4);
     expect((await stats(h)).budget.spent_usd).toBeCloseTo(spentAfter, 9);
     expect(corruptFiles(ws.dir)).toEqual([]);
+  }, 60_000);
+});
+
+function toolBody(seed: number): string {
+  return JSON.stringify({
+    model: 'claude-haiku-5-5',
+    max_tokens: 16,
+    messages: [
+      { role: 'user', content: 'Find the failing items in the search index.' },
+      { role: 'assistant', content: [{ type: 'text', text: 'Searching.' }, { type: 'tool_use', id: 'toolu_1', name: 'search', input: { q: 'failing' } }] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: generateOutput('search_json', 12_000, seed).text }] },
+    ],
+  });
+}
+
+describe('the disk fills up while the proxy runs', () => {
+  it('a compressed request whose original cannot be written is forwarded unchanged; the write is retried and compression resumes once the disk is free', async () => {
+    const d = requireBlockable(blockableDir());
+    if (!d) return;
+    ws = d;
+    if (d.kind !== 'full disk') {
+      // an open file keeps working without permissions: only a full disk fails writes mid-run
+      if (process.env.CI) throw new Error('CI=1: this test needs root (a tmpfs to fill)');
+      process.stderr.write('skipping: not root, cannot fill a disk\n');
+      return;
+    }
+    h = await startHarness({ config: { workspaceDir: d.dir } });
+    const headers = { ...anthropicHeaders(FAKE_ANTHROPIC_KEY), 'x-mock-tools': 'off' };
+    d.block();
+    const sent = toolBody(7);
+    expect((await send(`${h.url}/v1/messages`, { body: sent, headers })).status).toBe(200);
+    // no marker reached the upstream: the body went exactly as the client sent it
+    expect(h.mock.last!.body.toString('utf8')).toBe(sent);
+    expect(findMarkers(h.mock.last!.body.toString('utf8'))).toEqual([]);
+    const [o] = await h.waitForOutcomes(1);
+    expect(o!.compression).toMatchObject({ tokensSaved: 0 });
+    expect(o!.compression.error).toMatch(/could not be stored durably, forwarded unchanged/);
+    expect(o!.modified).toBe(false);
+    const during = await health(h);
+    expect(during.checks.ccr).toMatchObject({ status: 'degraded', degraded: true });
+    expect(during.checks.ccr.pending_writes).toBeGreaterThan(0);
+
+    d.unblock();
+    // the pending writes are retried in the background
+    await expect.poll(async () => (await health(h!)).checks.ccr.pending_writes, { timeout: 20_000, interval: 200 }).toBe(0);
+    expect((await health(h)).checks.ccr.status).toBe('healthy');
+    await h.reset();
+    expect((await send(`${h.url}/v1/messages`, { body: toolBody(8), headers })).status).toBe(200);
+    const markers = findMarkers(h.mock.last!.body.toString('utf8'));
+    expect(markers.length).toBeGreaterThan(0);
+    expect((await send(`${h.url}/v1/retrieve/${markers[0]!.hash}`)).status).toBe(200);
   }, 60_000);
 });
 
