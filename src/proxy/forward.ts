@@ -187,6 +187,7 @@ class Forwarder implements Dispatcher.DispatchHandler {
     if (upstreamError) ex.fail(upstreamError, `upstream returned HTTP ${status}`);
     const contentType = upstreamHeaders['content-type'];
     this.isSse = typeof contentType === 'string' && contentType.startsWith('text/event-stream');
+    ex.sse = this.isSse;
     this.contentEncoding = upstreamHeaders['content-encoding'];
     const adapter = ex.route.adapter;
     if (this.isSse && adapter && status < 300) {

@@ -51,7 +51,13 @@ function runCheck(fn: () => HealthCheck): HealthCheck {
 
 export function healthPayload(app: App, includeConfig: boolean): Record<string, unknown> {
   const checks: Record<string, unknown> = {
-    startup: { enabled: true, ready: app.ready, status: app.ready ? 'healthy' : 'unhealthy', error: null },
+    startup: {
+      enabled: true,
+      ready: app.ready,
+      status: app.ready ? 'healthy' : 'unhealthy',
+      error: app.draining ? 'shutting down: finishing the requests in flight' : null,
+      ...(app.draining ? { draining: true, in_flight: app.inFlight } : {}),
+    },
   };
   let ready = app.ready;
   const all = new Map<string, () => HealthCheck>([
