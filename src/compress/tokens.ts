@@ -182,8 +182,49 @@ export function countMemo(counter: TokenCounter, key: string, text: string): num
   return n;
 }
 
-/** Tokens of a raw JSON fragment `buf[start, end)` (unescaped), remembered by the hash of its bytes. */
-export function countRawMemo(counter: TokenCounter, buf: Buffer, start: number, end: number): number {
+/**
+ * How much BPE counting one request may still do (characters actually tokenized), and until
+ * when. BPE costs about a microsecond per character in JS: a request of tens of MB counted
+ * in full stalled the event loop for seconds, outside the compression time budget.
+ */
+export interface CountAllowance {
+  chars: number;
+  /** Clock value after which nothing new is tokenized. */
+  deadline?: number;
+  clock?: () => number;
+  /** Pieces that were estimated instead (reported by the engine). */
+  estimated: number;
+}
+
+const ESTIMATE_WINDOW_BYTES = 512;
+const ESTIMATE_WINDOWS = 4;
+
+/**
+ * Estimated tokens of a raw JSON fragment from a few windows of its bytes, scaled to its
+ * length: microseconds however large it is (for content beyond the counting allowance).
+ */
+export function estimateRaw(buf: Buffer, start: number, end: number): number {
+  const len = end - start;
+  if (len <= ESTIMATE_WINDOW_BYTES * ESTIMATE_WINDOWS) return countJsonBody(estimator, buf.toString('utf8', start, end));
+  const step = Math.floor((len - ESTIMATE_WINDOW_BYTES) / (ESTIMATE_WINDOWS - 1));
+  let tokens = 0;
+  for (let i = 0; i < ESTIMATE_WINDOWS; i++) {
+    const s = start + i * step;
+    tokens += estimateTokens(unescapeJsonText(buf.toString('utf8', s, s + ESTIMATE_WINDOW_BYTES)));
+  }
+  return Math.max(1, Math.round((tokens * len) / (ESTIMATE_WINDOW_BYTES * ESTIMATE_WINDOWS)));
+}
+
+/** Characters BPE-counted for a text of `length` (long texts are sampled). */
+const bpeCost = (length: number) => Math.min(length, SAMPLE_ABOVE < length ? SAMPLE_WINDOWS * WINDOW_CHARS : length);
+
+/**
+ * Tokens of a raw JSON fragment `buf[start, end)` (unescaped), remembered by the hash of its
+ * bytes. With an `allowance`, a fragment not remembered yet is tokenized only while the
+ * allowance lasts; beyond it (or past its deadline) it is estimated (calibrated to within
+ * about 13% of the vocabularies) and not remembered, so a later request can count it exactly.
+ */
+export function countRawMemo(counter: TokenCounter, buf: Buffer, start: number, end: number, allowance?: CountAllowance): number {
   // the estimator is cheaper than hashing; BPE counting is not (short pieces are their own key)
   if (counter.name === 'estimate') return countJsonBody(counter, buf.toString('utf8', start, end));
   const short = end - start < 64;
@@ -192,6 +233,14 @@ export function countRawMemo(counter: TokenCounter, buf: Buffer, start: number, 
     : `${counter.name}:raw:${createHash('sha256').update(buf.subarray(start, end)).digest('base64')}`;
   const hit = memo.get(k);
   if (hit !== undefined) return hit;
+  if (allowance && !short) {
+    const late = allowance.deadline !== undefined && allowance.clock !== undefined && allowance.clock() > allowance.deadline;
+    if (late || allowance.chars <= 0) {
+      allowance.estimated++;
+      return estimateRaw(buf, start, end);
+    }
+    allowance.chars -= bpeCost(end - start);
+  }
   const n = countJsonBody(counter, buf.toString('utf8', start, end));
   if (memo.size >= MEMO_MAX) memo.clear();
   memo.set(k, n);
