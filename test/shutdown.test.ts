@@ -73,7 +73,7 @@ describe('graceful shutdown', () => {
   it('SIGTERM: readiness 503, new requests get a provider-shaped 503, the slow stream in flight finishes, exit 0', async () => {
     proxy = await start(30);
     const p = proxy;
-    expect((await send(`${p.url}/readyz`)).status).toBe(200);
+    await expect.poll(async () => (await send(`${p.url}/readyz`)).status, { timeout: 20_000, interval: 50 }).toBe(200);
     // 15 frames 250 ms apart: about 3.75 s, longer than the 2 s after which streams used to be cut
     const { rest } = await slowStream(p.url, 250);
     p.child.kill('SIGTERM');

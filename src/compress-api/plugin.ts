@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { type CompressSettings, DEFAULT_SETTINGS, PROFILE_SETTINGS, resolveSettings, type SavingsProfile } from '../compress/options.js';
-import { warmTokenizers } from '../compress/tokens.js';
+import { tokenizersReady, warmTokenizersInBackground } from '../compress/tokens.js';
 import { BoundedOriginals, originalsSinkFor, setOriginalsSink } from '../ccr/originals.js';
 import { MemoryReplayStore, type ReplayStore, SqliteReplayStore } from '../ccr/replay.js';
 import type { Config } from '../config/index.js';
@@ -63,7 +63,14 @@ export const compressionPlugin: Plugin = {
     const fallback = new BoundedOriginals();
     if (!originalsSinkFor(app)) setOriginalsSink(app, fallback);
     const originals = () => originalsSinkFor(app);
-    if (app.config.optimize) warmTokenizers();
+    if (app.config.optimize) {
+      // in the background: /livez answers at once; /readyz waits (a request needing a vocabulary
+      // before it is loaded would finish loading it on the spot, a stall of up to a second)
+      const t0 = performance.now();
+      const warm = warmTokenizersInBackground().then(() => app.log.debug({ ms: Math.round(performance.now() - t0) }, 'tokenizer vocabularies loaded'));
+      app.warming.push(warm);
+      app.healthChecks.set('tokenizers', () => ({ enabled: true, ready: tokenizersReady(), state: tokenizersReady() ? 'loaded' : 'loading in the background' }));
+    }
     app.addStage(compressionStage({ config: app.config, log: app.log, settings, replay, originals }));
     app.router.add('POST', '/v1/compress', compressHandler({ host: app, config: app.config, log: app.log, settings, originals }), 'admin');
     app.healthChecks.set('compression', () => {

@@ -58,6 +58,8 @@ export class App implements ProxyHost {
   ready = false;
   /** Shutting down: new LLM requests are refused, readiness is 503. */
   draining = false;
+  /** Start-up work that runs in the background after listening (tokenizer vocabularies); health checks report it. */
+  readonly warming: Promise<unknown>[] = [];
   private readonly closers: (() => void | Promise<void>)[] = [];
   private idCounter = 0;
   private closing: Promise<void> | null = null;
