@@ -39,6 +39,9 @@ describe('headroom-ts CLI', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const url = await waitForUrl(child);
+    expect((await send(`${url}/livez`)).status).toBe(200);
+    // ready once the tokenizer vocabularies have loaded in the background
+    await expect.poll(async () => (await send(`${url}/readyz`)).status, { timeout: 20_000, interval: 50 }).toBe(200);
     expect((await send(`${url}/health`)).json()).toMatchObject({ status: 'healthy', ready: true });
     const r = await send(`${url}/v1/messages`, { body: '{"model":"claude-haiku-5-5","max_tokens":4,"messages":[{"role":"user","content":"x"}]}', headers: anthropicHeaders(FAKE_ANTHROPIC_KEY) });
     expect(r.status).toBe(200);

@@ -121,7 +121,7 @@ describe('originals sink', () => {
 });
 
 describe('replay map backend choice', () => {
-  it('falls back to memory (and says so) when the database cannot be opened', async () => {
+  it('keeps decisions in memory, reports the map degraded and retries when the database cannot be opened', async () => {
     const { startHarness } = await import('./helpers/harness.js');
     const { writeFileSync } = await import('node:fs');
     const dir = tmp();
@@ -129,9 +129,10 @@ describe('replay map backend choice', () => {
     writeFileSync(file, 'x');
     const h = await startHarness({ config: { workspaceDir: file } });
     try {
-      expect(h.logs.some((l) => l.includes('cannot open the replay map database'))).toBe(true);
-      const health = (await (await fetch(`${h.url}/health`)).json()) as { checks: { compression: { replay: { backend: string } } } };
-      expect(health.checks.compression.replay.backend).toBe('memory');
+      expect(h.logs.some((l) => l.includes('cannot open the replay map; serving from memory'))).toBe(true);
+      const health = (await (await fetch(`${h.url}/health`)).json()) as { checks: { compression: { status: string; degraded: boolean; replay: { error: string } } } };
+      expect(health.checks.compression).toMatchObject({ status: 'degraded', degraded: true });
+      expect(health.checks.compression.replay.error).toMatch(/could not be opened.*retried/);
     } finally {
       await h.close();
     }

@@ -32,6 +32,8 @@ describe('health endpoints', () => {
 
   it('/health has Headroom\'s shape with store, upstream and memory checks; config for strict loopback only', async () => {
     h = await startHarness({ config: { proxyToken: 'secret-proxy-token-xyz' } });
+    // the first readiness check probes the upstream; /health reports the last result without waiting
+    await getJson(`${h.url}/readyz`);
     const body = await getJson<Json>(`${h.url}/health`);
     expect(body).toMatchObject({ service: 'headroom-proxy', status: 'healthy', ready: true, rust_core: 'disabled' });
     expect(Object.keys(body.checks)).toEqual(expect.arrayContaining(['startup', 'http_client', 'cache', 'rate_limiter', 'memory', 'upstream', 'store']));
@@ -81,5 +83,38 @@ describe('health endpoints', () => {
     expect(((await res.json()) as Json).checks.startup).toMatchObject({ ready: false, status: 'unhealthy' });
     h.app.ready = true;
     expect((await fetch(`${h.url}/readyz`)).status).toBe(200);
+  });
+});
+
+describe('health under load', () => {
+  it('with every pooled upstream connection held by a stream, /readyz stays 200 and /health answers (the probe has its own pool)', async () => {
+    // a small pool makes "every connection busy" cheap to reach; 300 held requests exceed it
+    h = await startHarness({ config: { upstreamConnections: 16, retryMaxAttempts: 1 } });
+    const held: Promise<unknown>[] = [];
+    const aborts: AbortController[] = [];
+    for (let i = 0; i < 300; i++) {
+      const ac = new AbortController();
+      aborts.push(ac);
+      held.push(
+        fetch(`${h.url}/v1/messages`, {
+          method: 'POST',
+          signal: ac.signal,
+          headers: { 'content-type': 'application/json', 'x-api-key': 'sk-ant-test-held', 'anthropic-version': '2023-06-01', 'x-mock-scenario': 'hang' },
+          body: JSON.stringify({ model: 'claude-haiku-5-5', max_tokens: 8, stream: true, messages: [{ role: 'user', content: `held ${i}` }] }),
+        }).catch(() => undefined),
+      );
+    }
+    // the pool is full: 16 requests reached the mock, the other 284 wait for a connection
+    await h.mock.waitForRequests(16);
+    const ready = await fetch(`${h.url}/readyz`);
+    const readyBody = (await ready.json()) as Json;
+    expect(readyBody.checks.upstream).toMatchObject({ ready: true, status: 'healthy' });
+    expect(ready.status).toBe(200);
+    const health = await fetch(`${h.url}/health`);
+    expect(health.status).toBe(200);
+    expect(((await health.json()) as Json).checks.upstream.ready).toBe(true);
+    expect(heads(h)).toBe(1);
+    for (const ac of aborts) ac.abort();
+    await Promise.all(held);
   });
 });

@@ -1,5 +1,5 @@
 /** Hook settings: validation, partial merges, atomic persistence, restart, live effect. */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -104,20 +104,36 @@ describe('settings store', () => {
     expect(JSON.parse(readFileSync(path, 'utf8'))).toMatchObject({ protect_recent: 1, min_tokens_to_compress: 99, compress_user_messages: true });
   });
 
-  it('missing, corrupt or invalid files mean defaults (never fatal)', () => {
+  it('missing, corrupt or invalid files mean defaults (never fatal); corrupt ones are moved aside, not overwritten later', () => {
     const d = tmp();
     expect(new SettingsStore(join(d, 'none.json'), silentLogger()).settings).toEqual(HOOK_DEFAULTS);
     writeFileSync(join(d, 'bad.json'), '{not json');
-    expect(new SettingsStore(join(d, 'bad.json'), silentLogger()).settings).toEqual(HOOK_DEFAULTS);
+    const bad = new SettingsStore(join(d, 'bad.json'), silentLogger());
+    expect(bad.settings).toEqual(HOOK_DEFAULTS);
+    expect(bad.movedAside).toMatch(/bad\.json\.corrupt-/);
+    expect(readFileSync(bad.movedAside!, 'utf8')).toBe('{not json');
     writeFileSync(join(d, 'invalid.json'), JSON.stringify({ protect_recent: -3 }));
     expect(new SettingsStore(join(d, 'invalid.json'), silentLogger()).settings).toEqual(HOOK_DEFAULTS);
+    expect(readdirSync(d).filter((f) => f.includes('.corrupt-')).sort()).toEqual([expect.stringMatching(/^bad\.json\.corrupt-/), expect.stringMatching(/^invalid\.json\.corrupt-/)]);
+  });
+
+  it('a file that cannot be read is kept (not a corruption): defaults meanwhile, the reason reported', () => {
+    const d = tmp();
+    // a directory where the file should be: EISDIR on read, for root too
+    mkdirSync(join(d, 'dir.json'));
+    const s = new SettingsStore(join(d, 'dir.json'), silentLogger());
+    expect(s.settings).toEqual(HOOK_DEFAULTS);
+    expect(s.loadError).toMatch(/EISDIR/);
+    expect(s.movedAside).toBeNull();
+    expect(existsSync(join(d, 'dir.json'))).toBe(true);
+    s.close();
   });
 
   it('a write failure rejects the update and changes nothing', async () => {
     const d = tmp();
     writeFileSync(join(d, 'file'), 'x');
     const s = new SettingsStore(join(d, 'file', 'hook.json'), silentLogger());
-    await expect(s.update({ protect_recent: 2 })).rejects.toThrow(/^persist config: /);
+    await expect(s.update({ protect_recent: 2 })).rejects.toThrow(/^the settings were not changed: they could not be saved to /);
     expect(s.settings.protect_recent).toBe(4);
   });
 });
@@ -145,6 +161,18 @@ describe('GET/PUT /config over HTTP', () => {
     expect(notObj.status).toBe(400);
     expect((await fetch(`${h.url}/config`, { method: 'DELETE' })).status).toBe(405);
     expect((await json(fetch(`${h.url}/config`))).protect_recent).toBe(2);
+  });
+
+  it('a config file that cannot be written is a 500 with the reason, and the live settings stay as they were', async () => {
+    const d = tmp();
+    writeFileSync(join(d, 'a-file'), 'x');
+    const h = await startHookServer({ hookPoolSize: 1, hookConfigFile: join(d, 'a-file', 'hook.json') });
+    harnesses.push(h);
+    const r = await put(h.url, { protect_recent: 2 });
+    expect(r.status).toBe(500);
+    expect(r.headers.get('x-headroom-invalid-field')).toBeNull();
+    expect(await r.text()).toMatch(/^the settings were not changed: they could not be saved to .*a-file\/hook\.json: E(NOTDIR|EXIST)/);
+    expect((await json(fetch(`${h.url}/config`))).protect_recent).toBe(HOOK_DEFAULTS.protect_recent);
   });
 
   it('survives a restart (the file is read at start) and takes effect on the next request', async () => {

@@ -265,7 +265,7 @@ describe('an unusable store location', () => {
     expect(s.backend).toBe('memory');
     expect(s.health().ok).toBe(false);
     expect(s.health().lastError).toContain('could not be opened');
-    expect(warnings.join('')).toContain('keeping stats in memory only');
+    expect(warnings.join('')).toContain('serving from memory, keeping the file and retrying in the background');
     s.record(ev(0));
     await s.flush();
     expect((await s.lifetime()).requests).toBe(1);

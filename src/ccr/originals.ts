@@ -17,6 +17,12 @@ export type OriginalEntry = Omit<CcrEntry, 'replayed' | 'originalTokens' | 'comp
 export interface OriginalsSink {
   /** Stores entries (idempotent: the same hash always has the same original). */
   put(entries: readonly OriginalEntry[]): void;
+  /**
+   * Resolves once every original put so far is on disk, rejects with the reason when it cannot
+   * be written. A marker may reach the upstream only after this resolved. Absent: the sink
+   * keeps nothing on disk (memory backend), there is nothing to wait for.
+   */
+  durable?(): Promise<void>;
 }
 
 /** Keeps the most recently stored originals within a byte budget. */

@@ -7,7 +7,6 @@
  * Must be installed before the compression plugin (which keeps its own in-memory sink when no
  * store was installed).
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/index.js';
 import type { App, Plugin } from '../server/app.js';
@@ -35,14 +34,18 @@ export function openCcrStore(config: Config, log: Logger): CcrStore {
   };
   if (config.stateless || config.ccrBackend === 'memory') return new MemoryCcrStore(opts);
   const path = ccrStorePath(config);
-  try {
-    mkdirSync(config.workspaceDir, { recursive: true });
-    return new SqliteCcrStore({ ...opts, path, onError: (err) => log.error({ err: (err as Error)?.message, path }, 'CCR store write failed') });
-  } catch (err) {
-    // loud: originals kept in memory only are lost on restart
-    log.error({ err: (err as Error)?.message, path }, 'cannot open the CCR store database; originals are kept in memory only and will not survive a restart');
-    return new MemoryCcrStore(opts);
-  }
+  // a file that cannot be opened is kept and retried; meanwhile lossy cuts are not forwarded (see durable())
+  let lastLogged: string | null = null;
+  return new SqliteCcrStore({
+    ...opts,
+    path,
+    log: log,
+    onError: (err) => {
+      const message = (err as Error)?.message ?? String(err);
+      if (message !== lastLogged) log.error({ err: message, path }, 'CCR store write failed; kept in memory and retried');
+      lastLogged = message;
+    },
+  });
 }
 
 export const ccrStorePath = (config: Config): string => join(config.workspaceDir, 'ccr_store.db');
@@ -76,14 +79,18 @@ export const ccrPlugin: Plugin = {
       const s = store.stats();
       return {
         enabled: true,
+        // originals that cannot be written only cost savings (requests go uncompressed); not out of service
         ready: true,
+        degraded: s.degraded ?? false,
         backend: s.backend,
         persistent: s.backend === 'sqlite',
+        path: s.path,
         inject_tool: app.config.ccrInjectTool,
         entries: s.entries,
         bytes: s.bytes,
         pending_writes: s.pendingWrites,
         error: s.lastError,
+        moved_aside: s.movedAside ?? null,
       };
     });
     app.statsSections.set('ccr', () => statsBlock(store));

@@ -10,7 +10,8 @@
  *   shows their marker) or retrieved; so originals live as long as their conversation does.
  * - Budget: least recently used originals are dropped beyond `maxBytes` or `maxEntries`.
  *   A miss says why: never stored, expired (with its age) or evicted.
- * - Reads and writes touch memory only; `SqliteCcrStore` persists in the background.
+ * - Reads and writes touch memory only; `SqliteCcrStore` persists them (new originals before
+ *   the request that made them goes upstream, see `durable()`).
  *
  * The store also remembers which conversations were given the `headroom_retrieve` tool
  * (sticky injection, `src/ccr/inject.ts`).
@@ -77,6 +78,12 @@ export interface CcrStoreStats {
   stickyConversations: number;
   pendingWrites: number;
   lastError: string | null;
+  /** The file is unavailable or its writes fail (originals then live in memory only). */
+  degraded?: boolean;
+  /** Where a corrupt file was moved at start-up. */
+  movedAside?: string | null;
+  /** Pending writes given up because the file stayed unwritable beyond the backlog cap. */
+  droppedWrites?: number;
 }
 
 export interface CcrStore extends OriginalsSink {

@@ -22,15 +22,29 @@ export function registerProxyCommand(program: Command): void {
     for (const w of [...headroomOnlyWarnings(cmd, process.env), ...unknownEnvWarnings(process.env)]) app.log.warn(w);
     // installed before the listening line: a supervisor may send SIGTERM as soon as it sees it
     let stopping = false;
+    const graceMs = Math.round(config.shutdownGraceSeconds * 1000);
     const stop = (signal: string) => {
-      if (stopping) return;
+      if (stopping) {
+        // a second signal: end what is still in flight now
+        app.log.info({ signal }, 'second signal: ending the requests in flight now');
+        void app.drain(0);
+        return;
+      }
       stopping = true;
-      app.log.info({ signal }, 'shutting down');
-      const force = setTimeout(() => process.exit(1), 10_000);
+      app.log.info({ signal, in_flight: app.inFlight, grace_seconds: config.shutdownGraceSeconds }, 'shutting down: no new requests, finishing those in flight');
+      // a last resort if closing the stores hangs
+      const force = setTimeout(() => process.exit(1), graceMs + 15_000);
       force.unref();
-      void app.close().then(() => {
-        app.log.flush(() => process.exit(0));
-      });
+      void app
+        .drain(graceMs)
+        .then((r) => {
+          app.log.info({ finished: r.finished, ended: r.ended, waited_ms: r.waitedMs }, 'requests drained; flushing the stores');
+          return app.close(0);
+        })
+        .then(() => {
+          app.log.info('shut down');
+          app.log.flush(() => process.exit(0));
+        });
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));

@@ -3,10 +3,9 @@
  * the workspace directory, or memory when `--stateless`), the default originals sink and a
  * `compression` health check.
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type CompressSettings, DEFAULT_SETTINGS, PROFILE_SETTINGS, resolveSettings, type SavingsProfile } from '../compress/options.js';
-import { warmTokenizers } from '../compress/tokens.js';
+import { tokenizersReady, warmTokenizersInBackground } from '../compress/tokens.js';
 import { BoundedOriginals, originalsSinkFor, setOriginalsSink } from '../ccr/originals.js';
 import { MemoryReplayStore, type ReplayStore, SqliteReplayStore } from '../ccr/replay.js';
 import type { Config } from '../config/index.js';
@@ -42,18 +41,18 @@ export function createReplayStore(app: App): ReplayStore {
   const opts = { ttlMs: config.replayTtlSeconds * 1000, maxBytes: config.replayMaxBytes };
   if (config.stateless) return new MemoryReplayStore(opts);
   const path = join(config.workspaceDir, 'replay.db');
-  try {
-    mkdirSync(config.workspaceDir, { recursive: true });
-    return new SqliteReplayStore({
-      ...opts,
-      path,
-      onError: (err) => app.log.error({ err: (err as Error)?.message }, 'replay map write failed'),
-    });
-  } catch (err) {
-    // Proxying must not depend on it: without persistence a restart only costs cache hits.
-    app.log.error({ err: (err as Error)?.message, path }, 'cannot open the replay map database; keeping decisions in memory only');
-    return new MemoryReplayStore(opts);
-  }
+  // a file that cannot be opened is kept and retried; meanwhile compressed requests go unchanged (see durable())
+  let lastLogged: string | null = null;
+  return new SqliteReplayStore({
+    ...opts,
+    path,
+    log: app.log,
+    onError: (err) => {
+      const message = (err as Error)?.message ?? String(err);
+      if (message !== lastLogged) app.log.error({ err: message, path }, 'replay map write failed; kept in memory and retried');
+      lastLogged = message;
+    },
+  });
 }
 
 export const compressionPlugin: Plugin = {
@@ -64,7 +63,14 @@ export const compressionPlugin: Plugin = {
     const fallback = new BoundedOriginals();
     if (!originalsSinkFor(app)) setOriginalsSink(app, fallback);
     const originals = () => originalsSinkFor(app);
-    if (app.config.optimize) warmTokenizers();
+    if (app.config.optimize) {
+      // in the background: /livez answers at once; /readyz waits (a request needing a vocabulary
+      // before it is loaded would finish loading it on the spot, a stall of up to a second)
+      const t0 = performance.now();
+      const warm = warmTokenizersInBackground().then(() => app.log.debug({ ms: Math.round(performance.now() - t0) }, 'tokenizer vocabularies loaded'));
+      app.warming.push(warm);
+      app.healthChecks.set('tokenizers', () => ({ enabled: true, ready: tokenizersReady(), state: tokenizersReady() ? 'loaded' : 'loading in the background' }));
+    }
     app.addStage(compressionStage({ config: app.config, log: app.log, settings, replay, originals }));
     app.router.add('POST', '/v1/compress', compressHandler({ host: app, config: app.config, log: app.log, settings, originals }), 'admin');
     app.healthChecks.set('compression', () => {
@@ -72,7 +78,12 @@ export const compressionPlugin: Plugin = {
       return {
         enabled: app.config.optimize,
         ready: true,
-        replay: { backend: s.backend, entries: s.entries, bytes: s.bytes, hits: s.hits, misses: s.misses },
+        degraded: s.degraded ?? false,
+        ...(s.degraded ? { error: s.lastError ?? null } : {}),
+        replay: {
+          backend: s.backend, path: s.path, entries: s.entries, bytes: s.bytes, hits: s.hits, misses: s.misses,
+          pending_writes: s.pendingWrites, error: s.lastError ?? null, moved_aside: s.movedAside ?? null,
+        },
         originals: originalsSinkFor(app) === fallback ? { backend: 'memory', entries: fallback.size } : { backend: 'external' },
       };
     });

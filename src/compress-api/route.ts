@@ -186,7 +186,22 @@ export function compressHandler(deps: CompressRouteDeps) {
     c.tokensAfter = result.tokens_after;
     c.tokensSaved = result.tokens_saved;
     if (engine && result.tokens_saved > 0) c.savedByTransform = engine.savedByTransform;
-    if (result.ccr.length) deps.originals()?.put(result.ccr);
+    const sink = deps.originals();
+    if (result.ccr.length) sink?.put(result.ccr);
+    if (result.ccr.length && sink?.durable) {
+      // the markers in the answer must be retrievable even after a crash: their originals go to disk first
+      const ok = await sink.durable().then(() => true, (err: unknown) => {
+        c.error = `originals could not be stored durably, messages returned unchanged: ${(err as Error)?.message ?? String(err)}`.slice(0, 500);
+        return false;
+      });
+      if (!ok) {
+        c.tokensAfter = c.tokensBefore;
+        c.tokensSaved = 0;
+        delete c.savedByTransform;
+        ex.reply(200, JSON.stringify({ ...zeroResult(messages), tokens_before: result.tokens_before, tokens_after: result.tokens_before, mode }));
+        return;
+      }
+    }
     ex.reply(200, JSON.stringify({ ...result, ccr: undefined, mode }));
   };
 }

@@ -20,24 +20,135 @@ type EncodingName = 'o200k_base' | 'cl100k_base';
 const require = createRequire(import.meta.url);
 const encoders = new Map<EncodingName, Tiktoken | null>();
 
+type Ranks = { pat_str: string; special_tokens: Record<string, number>; bpe_ranks: string };
+/** The vocabulary maps of a js-tiktoken encoder (filled here a slice at a time). */
+type EncoderMaps = { rankMap?: unknown; textMap?: unknown };
+
+function loadRanks(name: EncodingName): Ranks {
+  const ranks = require(`js-tiktoken/ranks/${name}`) as { default?: unknown };
+  return (ranks.default ?? ranks) as Ranks;
+}
+
+/**
+ * Builds an encoder's vocabulary a slice at a time (what js-tiktoken's constructor does in one
+ * go, 0.3-1 s per vocabulary), so start-up never blocks the event loop. `finish()` completes it
+ * at once (a request that needs it before the background is done).
+ */
+class IncrementalEncoder {
+  private readonly lines: string[];
+  private line = 0;
+  /** The tokens of the line being added, its first rank, and the next token to add. */
+  private parts: string[] | null = null;
+  private offset = 0;
+  private next = 0;
+  private readonly enc: Tiktoken;
+  private readonly rankMap: Map<string, number>;
+  private readonly textMap: Map<number, Uint8Array>;
+
+  constructor(ranks: Ranks) {
+    const { Tiktoken: Ctor } = require('js-tiktoken/lite') as typeof import('js-tiktoken/lite');
+    this.enc = new Ctor({ ...ranks, bpe_ranks: '' });
+    const maps = this.enc as unknown as EncoderMaps;
+    if (!(maps.rankMap instanceof Map) || !(maps.textMap instanceof Map)) throw new Error('unexpected js-tiktoken internals');
+    this.rankMap = maps.rankMap as Map<string, number>;
+    this.textMap = maps.textMap as Map<number, Uint8Array>;
+    this.lines = ranks.bpe_ranks.split('\n');
+  }
+
+  /** Adds tokens of the vocabulary until `until` (performance.now()); true when complete. */
+  step(until = Infinity): boolean {
+    for (;;) {
+      if (!this.parts) {
+        if (this.line >= this.lines.length) return true;
+        const text = this.lines[this.line++] as string;
+        if (!text) continue;
+        // "<prefix> <first rank> <token> <token> ...": tokens in base64, ranks consecutive
+        this.parts = text.split(' ');
+        this.offset = Number.parseInt(this.parts[1] as string, 10);
+        this.next = 2;
+      }
+      const parts = this.parts;
+      while (this.next < parts.length) {
+        const i = this.next++;
+        const bytes = new Uint8Array(Buffer.from(parts[i] as string, 'base64'));
+        const rank = this.offset + i - 2;
+        this.rankMap.set(bytes.join(','), rank);
+        this.textMap.set(rank, bytes);
+        if ((i & 255) === 0 && performance.now() >= until) return false;
+      }
+      this.parts = null;
+    }
+  }
+
+  finish(): Tiktoken {
+    this.step();
+    return this.enc;
+  }
+}
+
+const building = new Map<EncodingName, IncrementalEncoder>();
+
 function encoder(name: EncodingName): Tiktoken | null {
   if (encoders.has(name)) return encoders.get(name) ?? null;
   let enc: Tiktoken | null = null;
   try {
-    const { Tiktoken: Ctor } = require('js-tiktoken/lite') as typeof import('js-tiktoken/lite');
-    const ranks = require(`js-tiktoken/ranks/${name}`) as { default?: unknown };
-    enc = new Ctor((ranks.default ?? ranks) as ConstructorParameters<typeof Ctor>[0]);
+    const partial = building.get(name);
+    if (partial) enc = partial.finish();
+    else {
+      const { Tiktoken: Ctor } = require('js-tiktoken/lite') as typeof import('js-tiktoken/lite');
+      enc = new Ctor(loadRanks(name));
+    }
   } catch {
     enc = null; // a vocabulary that fails to load falls back to estimation
   }
+  building.delete(name);
   encoders.set(name, enc);
   return enc;
 }
 
+const ENCODINGS: readonly EncodingName[] = ['o200k_base', 'cl100k_base'];
+
 /** Loads the BPE vocabularies now (startup) instead of on the first request. */
 export function warmTokenizers(): void {
-  encoder('o200k_base');
-  encoder('cl100k_base');
+  for (const name of ENCODINGS) encoder(name);
+}
+
+/** Whether both vocabularies are loaded (nothing left to build on a request). */
+export function tokenizersReady(): boolean {
+  return ENCODINGS.every((name) => encoders.has(name));
+}
+
+let warming: Promise<void> | null = null;
+
+/**
+ * Loads the vocabularies in the background, `sliceMs` of work per event-loop turn, so the
+ * process answers (e.g. `/livez`) while they load. A request that needs one sooner completes
+ * it synchronously. Resolves when both are loaded.
+ */
+export function warmTokenizersInBackground(sliceMs = 8): Promise<void> {
+  warming ??= (async () => {
+    for (const name of ENCODINGS) {
+      if (encoders.has(name)) continue;
+      let b: IncrementalEncoder;
+      try {
+        b = new IncrementalEncoder(loadRanks(name));
+      } catch {
+        encoder(name); // not buildable a slice at a time: load it the usual way
+        continue;
+      }
+      building.set(name, b);
+      for (;;) {
+        await new Promise<void>((r) => setImmediate(r));
+        if (encoders.has(name)) break; // a request completed it meanwhile
+        if (b.step(performance.now() + sliceMs)) {
+          building.delete(name);
+          encoders.set(name, b.finish());
+          break;
+        }
+      }
+    }
+  })();
+  return warming;
 }
 
 export function encodingForModel(model: string | null | undefined): EncodingName | null {
@@ -182,8 +293,49 @@ export function countMemo(counter: TokenCounter, key: string, text: string): num
   return n;
 }
 
-/** Tokens of a raw JSON fragment `buf[start, end)` (unescaped), remembered by the hash of its bytes. */
-export function countRawMemo(counter: TokenCounter, buf: Buffer, start: number, end: number): number {
+/**
+ * How much BPE counting one request may still do (characters actually tokenized), and until
+ * when. BPE costs about a microsecond per character in JS: a request of tens of MB counted
+ * in full stalled the event loop for seconds, outside the compression time budget.
+ */
+export interface CountAllowance {
+  chars: number;
+  /** Clock value after which nothing new is tokenized. */
+  deadline?: number;
+  clock?: () => number;
+  /** Pieces that were estimated instead (reported by the engine). */
+  estimated: number;
+}
+
+const ESTIMATE_WINDOW_BYTES = 512;
+const ESTIMATE_WINDOWS = 4;
+
+/**
+ * Estimated tokens of a raw JSON fragment from a few windows of its bytes, scaled to its
+ * length: microseconds however large it is (for content beyond the counting allowance).
+ */
+export function estimateRaw(buf: Buffer, start: number, end: number): number {
+  const len = end - start;
+  if (len <= ESTIMATE_WINDOW_BYTES * ESTIMATE_WINDOWS) return countJsonBody(estimator, buf.toString('utf8', start, end));
+  const step = Math.floor((len - ESTIMATE_WINDOW_BYTES) / (ESTIMATE_WINDOWS - 1));
+  let tokens = 0;
+  for (let i = 0; i < ESTIMATE_WINDOWS; i++) {
+    const s = start + i * step;
+    tokens += estimateTokens(unescapeJsonText(buf.toString('utf8', s, s + ESTIMATE_WINDOW_BYTES)));
+  }
+  return Math.max(1, Math.round((tokens * len) / (ESTIMATE_WINDOW_BYTES * ESTIMATE_WINDOWS)));
+}
+
+/** Characters BPE-counted for a text of `length` (long texts are sampled). */
+const bpeCost = (length: number) => Math.min(length, SAMPLE_ABOVE < length ? SAMPLE_WINDOWS * WINDOW_CHARS : length);
+
+/**
+ * Tokens of a raw JSON fragment `buf[start, end)` (unescaped), remembered by the hash of its
+ * bytes. With an `allowance`, a fragment not remembered yet is tokenized only while the
+ * allowance lasts; beyond it (or past its deadline) it is estimated (calibrated to within
+ * about 13% of the vocabularies) and not remembered, so a later request can count it exactly.
+ */
+export function countRawMemo(counter: TokenCounter, buf: Buffer, start: number, end: number, allowance?: CountAllowance): number {
   // the estimator is cheaper than hashing; BPE counting is not (short pieces are their own key)
   if (counter.name === 'estimate') return countJsonBody(counter, buf.toString('utf8', start, end));
   const short = end - start < 64;
@@ -192,6 +344,14 @@ export function countRawMemo(counter: TokenCounter, buf: Buffer, start: number, 
     : `${counter.name}:raw:${createHash('sha256').update(buf.subarray(start, end)).digest('base64')}`;
   const hit = memo.get(k);
   if (hit !== undefined) return hit;
+  if (allowance && !short) {
+    const late = allowance.deadline !== undefined && allowance.clock !== undefined && allowance.clock() > allowance.deadline;
+    if (late || allowance.chars <= 0) {
+      allowance.estimated++;
+      return estimateRaw(buf, start, end);
+    }
+    allowance.chars -= bpeCost(end - start);
+  }
   const n = countJsonBody(counter, buf.toString('utf8', start, end));
   if (memo.size >= MEMO_MAX) memo.clear();
   memo.set(k, n);

@@ -68,7 +68,7 @@ export function createControlsPlugin(opts: ControlsOptions = {}): Plugin {
         controls.budget = budget;
         app.onClose(() => {
           budget.close();
-          store.db.close();
+          store.close();
         });
       }
       const statusHeaders = controls.budget ? controls.budget.statusHeaders.bind(controls.budget) : undefined;
@@ -112,7 +112,11 @@ export function createControlsPlugin(opts: ControlsOptions = {}): Plugin {
         app.healthChecks.set('budget', () => {
           const h = budget.ledger.health();
           // an unavailable store degrades exactness across processes; requests are still decided
-          return { enabled: true, ready: true, degraded: !h.ok || store.openError !== null, backend: store.backend, path: store.path, error: h.lastError ?? store.openError };
+          return {
+            enabled: true, ready: true, degraded: !h.ok || store.openError !== null, backend: store.backend, path: store.path,
+            error: h.lastError ?? (store.openError === null ? null : `budget store could not be opened (spend kept in memory; the file is kept and opening it is retried): ${store.openError}`),
+            moved_aside: store.movedAside,
+          };
         });
       }
 

@@ -1,11 +1,12 @@
 /**
  * `GET /config` (the eight settings plus read-only `headroom_version`) and `PUT`/`POST
  * /config` (partial merge onto the current settings; validated, persisted atomically, live
- * for the next request). Errors are 400 text/plain naming the field.
+ * for the next request). Errors are 400 text/plain naming the field; a file that cannot be
+ * written is a 500 (the server's fault) and leaves the settings as they were.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readBody, sendJson, sendText } from '../server/http.js';
-import { SettingsError, settingsJson } from './settings.js';
+import { SettingsError, SettingsPersistError, settingsJson } from './settings.js';
 import type { SettingsStore } from './settings-store.js';
 
 const MAX_CONFIG_BYTES = 64 * 1024;
@@ -39,6 +40,7 @@ export async function handleConfig(req: IncomingMessage, res: ServerResponse, st
     sendJson(res, 200, settingsJson(next));
   } catch (err) {
     if (err instanceof SettingsError) sendText(res, 400, `${err.message}\n`, { 'x-headroom-invalid-field': err.field });
+    else if (err instanceof SettingsPersistError) sendText(res, 500, `${err.message}\n`);
     else throw err;
   }
 }

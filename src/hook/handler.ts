@@ -263,10 +263,16 @@ export function createHookHandler(deps: HookDeps) {
     };
     if (!r.requestBody || r.tokensSaved <= 0) return allow('noop');
     if (r.ccr.length) {
+      const sink = deps.originals?.();
       try {
-        deps.originals?.()?.put(r.ccr);
+        sink?.put(r.ccr);
+        // the gateway forwards the markers to the model: their originals go to disk first
+        if (sink?.durable) await sink.durable();
       } catch (err) {
-        log.warn({ err: (err as Error).message }, 'storing originals failed');
+        log.warn({ err: (err as Error).message }, 'storing originals failed; allowing the request unchanged');
+        compression = { ...compression, tokensAfter: compression.tokensBefore, tokensSaved: 0, error: `originals could not be stored durably: ${(err as Error).message}`.slice(0, 500) };
+        delete compression.savedByTransform;
+        return allow('error', 'originals could not be stored durably');
       }
     }
     facts.outcome = 'modify';

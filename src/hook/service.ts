@@ -47,8 +47,18 @@ export function createHookService(host: HookHost, log: Logger, opts: HookService
     pool: { slots: pool.size, ready: pool.readyCount, busy: pool.busy, waiting: pool.waiting, spawned: pool.spawned },
     affinity: config.hookAffinity,
     config_file: settings.path,
+    // settings from a file that cannot be read yet: defaults apply meanwhile
+    degraded: settings.loadError !== null,
+    config_file_error: settings.loadError,
+    config_file_moved_aside: settings.movedAside,
   });
-  return { settings, pool, inbound, handler, health, close: () => pool.close() };
+  return {
+    settings, pool, inbound, handler, health,
+    close: () => {
+      settings.close();
+      return pool.close();
+    },
+  };
 }
 
 export type HookService = ReturnType<typeof createHookService>;

@@ -1,19 +1,30 @@
 /**
  * The live settings: an immutable snapshot read lock-free by every request, replaced whole
  * by `update()` (validate -> persist atomically -> swap). Writers are serialised. Loading at
- * start never fails: a missing file means defaults; an unreadable, unparseable or invalid
- * file means defaults and a warning.
+ * start never fails: a missing file means defaults. A file that is not valid settings (bad
+ * JSON, invalid values) is corrupt: it is moved aside (`.corrupt-<time>`) with a warning and
+ * defaults apply. A file that cannot be read (permissions, I/O) is kept: defaults apply
+ * meanwhile, the hook's health reports it, and reading it is retried in the background until
+ * it works (unless `PUT /config` has replaced the settings by then).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, renameSync } from 'node:fs';
 import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from '../telemetry/logger.js';
-import { HOOK_DEFAULTS, type HookSettings, mergeSettings, SettingsError, settingsJson } from './settings.js';
+import { HOOK_DEFAULTS, type HookSettings, mergeSettings, SettingsPersistError, settingsJson } from './settings.js';
+
+const RETRY_READ_MS = 5_000;
 
 export class SettingsStore {
   private current: Readonly<HookSettings>;
   private chain: Promise<unknown> = Promise.resolve();
   private tmpCounter = 0;
+  /** Why the file could not be read (it is kept and read again later), null when it was. */
+  loadError: string | null = null;
+  /** Where a corrupt file was moved. */
+  movedAside: string | null = null;
+  private retry: NodeJS.Timeout | null = null;
+  private updated = false;
 
   constructor(
     /** Empty: no persistence. */
@@ -21,6 +32,34 @@ export class SettingsStore {
     private readonly log: Logger,
   ) {
     this.current = Object.freeze(this.load());
+  }
+
+  private scheduleRetry(): void {
+    if (this.retry) return;
+    this.retry = setTimeout(() => {
+      this.retry = null;
+      if (this.updated) return;
+      const loaded = this.load();
+      if (this.loadError === null && !this.updated) this.current = Object.freeze(loaded);
+    }, RETRY_READ_MS);
+    this.retry.unref();
+  }
+
+  private moveAside(reason: string): void {
+    const target = `${this.path}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    try {
+      renameSync(this.path, target);
+      this.movedAside = target;
+      this.log.warn({ path: this.path, moved_to: target, reason }, 'hook config file is not valid settings; moved aside, using defaults');
+    } catch (err) {
+      this.log.warn({ path: this.path, reason, err: (err as Error).message }, 'hook config file is not valid settings (and could not be moved aside); using defaults');
+    }
+  }
+
+  /** Stops the background re-read. */
+  close(): void {
+    if (this.retry) clearTimeout(this.retry);
+    this.retry = null;
   }
 
   /** The snapshot to use for one request. */
@@ -35,17 +74,22 @@ export class SettingsStore {
       text = readFileSync(this.path, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        this.loadError = null;
         this.log.info({ path: this.path }, 'no hook config file yet; using defaults');
       } else {
-        this.log.warn({ path: this.path, err: (err as Error).message }, 'hook config file unreadable; using defaults');
+        const message = (err as Error).message;
+        if (this.loadError !== message) this.log.warn({ path: this.path, err: message }, 'hook config file unreadable; using defaults, keeping the file and reading it again later');
+        this.loadError = message;
+        this.scheduleRetry();
       }
       return { ...HOOK_DEFAULTS };
     }
+    this.loadError = null;
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch (err) {
-      this.log.warn({ path: this.path, err: (err as Error).message }, 'hook config file unparseable; using defaults');
+      this.moveAside(`unparseable: ${(err as Error).message}`);
       return { ...HOOK_DEFAULTS };
     }
     try {
@@ -53,14 +97,15 @@ export class SettingsStore {
       this.log.info({ path: this.path, settings: s }, 'loaded hook config');
       return s;
     } catch (err) {
-      this.log.warn({ path: this.path, err: (err as Error).message }, 'hook config file invalid; using defaults');
+      this.moveAside(`invalid: ${(err as Error).message}`);
       return { ...HOOK_DEFAULTS };
     }
   }
 
   /**
    * Merges a partial update, persists it and makes it live for the next request. Throws
-   * SettingsError (invalid value, or the file could not be written: nothing changes then).
+   * SettingsError (an invalid value) or SettingsPersistError (the file could not be written);
+   * either way nothing changes, in memory or on disk.
    */
   update(body: unknown): Promise<Readonly<HookSettings>> {
     const run = async () => {
@@ -69,10 +114,13 @@ export class SettingsStore {
         try {
           await this.persist(next);
         } catch (err) {
-          throw new SettingsError('config_file', `persist config: ${(err as Error).message}`);
+          this.log.error({ path: this.path, err: (err as Error).message }, 'hook config could not be saved; settings unchanged');
+          throw new SettingsPersistError(this.path, err);
         }
       }
       this.current = next;
+      this.updated = true;
+      this.loadError = null;
       this.log.info({ settings: next }, 'hook config updated');
       return next;
     };

@@ -41,6 +41,17 @@ export class SettingsError extends Error {
   }
 }
 
+/** The settings were valid but could not be saved (the server's fault): nothing changed. */
+export class SettingsPersistError extends Error {
+  override readonly name = 'SettingsPersistError';
+  constructor(
+    readonly path: string,
+    err: unknown,
+  ) {
+    super(`the settings were not changed: they could not be saved to ${path}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+  }
+}
+
 const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
 

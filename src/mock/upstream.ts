@@ -8,7 +8,9 @@
  * (`enqueue`), else the default:
  *   ok | echo | status:<code>[:retry-after=<s>] | reset-before-headers | reset-mid-stream:<frames> |
  *   hang | hang-mid-stream:<frames> | truncate:<frames> | malformed-sse | stream-error:<frames> |
- *   slow-drip:<ms> | retrieve[:loop|mixed|miss] (the model calls headroom_retrieve, see retrieve.ts)
+ *   slow-drip:<ms> | retrieve[:loop|mixed|miss] (the model calls headroom_retrieve, see retrieve.ts) |
+ *   json-truncate:length|reset|end (a non-streaming 200 cut in half: the connection closes short of
+ *   its content-length, is reset mid-body, or a chunked body ends cleanly but incomplete)
  * `x-mock-fail-times: N` with `x-mock-fail-status` (default 503) and `x-mock-key` fails the
  * first N attempts of that key. `x-mock-latency-ms` delays the response headers.
  * `x-mock-tools: off` makes the model answer with text even when tools are offered.
@@ -243,17 +245,17 @@ export class MockUpstream {
       case '/v1/messages':
         return stream
           ? void this.sendFrames(res, anthropicStream(json, bytes, this.cache, toolsEnabled, rm), scenario, 'anthropic')
-          : this.sendJson(res, 200, anthropicMessage(json, bytes, this.cache, toolsEnabled, rm), { 'request-id': `req_mock_${Date.now()}` });
+          : this.sendJson(res, 200, anthropicMessage(json, bytes, this.cache, toolsEnabled, rm), { 'request-id': `req_mock_${Date.now()}` }, scenario);
       case '/v1/messages/count_tokens':
         return this.sendJson(res, 200, { input_tokens: this.cache.promptTokens(json, bytes, 'anthropic') });
       case '/v1/chat/completions':
         return stream
           ? void this.sendFrames(res, chatStream(json, bytes, this.cache, toolsEnabled, rm), scenario, 'openai')
-          : this.sendJson(res, 200, chatCompletion(json, bytes, this.cache, toolsEnabled, rm), { 'x-request-id': `req_mock_${Date.now()}` });
+          : this.sendJson(res, 200, chatCompletion(json, bytes, this.cache, toolsEnabled, rm), { 'x-request-id': `req_mock_${Date.now()}` }, scenario);
       case '/v1/responses':
         return stream
           ? void this.sendFrames(res, responsesStream(json, bytes, this.cache, toolsEnabled, rm), scenario, 'openai')
-          : this.sendJson(res, 200, responsesObject(json, bytes, this.cache, toolsEnabled, rm));
+          : this.sendJson(res, 200, responsesObject(json, bytes, this.cache, toolsEnabled, rm), {}, scenario);
       case '/v1/embeddings': {
         const vector = [0.1, 0.2, 0.3];
         const embedding = json.encoding_format === 'base64' ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector;
@@ -264,11 +266,34 @@ export class MockUpstream {
     }
   }
 
-  private sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  private sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}, scenario = 'ok'): void {
     const text = JSON.stringify(body);
+    const [kind, mode] = scenario.split(':');
+    if (kind === 'json-truncate') return this.sendTruncatedJson(res, status, text, headers, mode ?? 'length');
     this.recordByRes.get(res)?.response.push(Buffer.from(text));
     res.writeHead(status, { 'content-type': 'application/json', ...headers, 'content-length': Buffer.byteLength(text) });
     res.end(text);
+  }
+
+  /** Half of a JSON body, then the failure `mode` names. */
+  private sendTruncatedJson(res: ServerResponse, status: number, text: string, headers: Record<string, string>, mode: string): void {
+    const half = Buffer.from(text).subarray(0, Math.floor(Buffer.byteLength(text) / 2));
+    this.recordByRes.get(res)?.response.push(half);
+    if (mode === 'end') {
+      // chunked framing that ends cleanly: only the JSON itself is incomplete
+      res.writeHead(status, { 'content-type': 'application/json', ...headers });
+      res.end(half);
+      return;
+    }
+    res.writeHead(status, { 'content-type': 'application/json', ...headers, ...(mode === 'length' ? { 'content-length': Buffer.byteLength(text) } : {}) });
+    res.write(half);
+    // let the first half reach the peer, then fail
+    setTimeout(() => {
+      const socket = res.socket;
+      if (!socket) return;
+      if (mode === 'reset') socket.resetAndDestroy();
+      else socket.destroy();
+    }, 25);
   }
 
   private async sendFrames(res: ServerResponse, frames: Frame[], scenario: string, provider: Provider): Promise<void> {

@@ -11,7 +11,7 @@ function anthropicType(status: number, type: ErrorType): string {
   if (type === 'body_too_large' || status === 413) return 'request_too_large';
   if (type === 'body_timeout') return 'timeout_error';
   if (type === 'upstream_timeout' || status === 504) return 'timeout_error';
-  if (type === 'upstream_overloaded' || status === 529) return 'overloaded_error';
+  if (type === 'upstream_overloaded' || type === 'shutdown' || status === 529) return 'overloaded_error';
   switch (status) {
     case 400:
     case 415:
@@ -48,6 +48,7 @@ function openaiType(status: number, type: ErrorType): { type: string; code: stri
   if (type === 'upstream_timeout') return { type: 'server_error', code: 'upstream_timeout' };
   if (type === 'upstream_connect') return { type: 'server_error', code: 'upstream_unavailable' };
   if (type === 'upstream_stream') return { type: 'server_error', code: 'upstream_stream_error' };
+  if (type === 'shutdown') return { type: 'server_error', code: 'server_shutting_down' };
   if (status === 401) return { type: 'authentication_error', code: 'invalid_api_key' };
   if (status === 404) return { type: 'invalid_request_error', code: 'not_found' };
   if (status >= 400 && status < 500) return { type: 'invalid_request_error', code: null };

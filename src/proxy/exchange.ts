@@ -26,7 +26,14 @@ export interface ExchangeHost {
   readonly config: Config;
   readonly funnel: Funnel;
   nextRequestId(): string;
+  /** Registers a request in flight (graceful shutdown waits for them); returns its removal. */
+  track?(ex: Exchange): () => void;
+  /** The host is shutting down: new requests are refused. */
+  readonly draining?: boolean;
 }
+
+/** What a client is told when a graceful shutdown ends its request. */
+export const SHUTDOWN_MESSAGE = 'headroom-ts is shutting down and ended this request; retry it (on another instance if one is available).';
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
 const headerString = (v: string | string[] | undefined): string | null => (typeof v === 'string' ? v : null);
@@ -68,6 +75,8 @@ export class Exchange {
   readonly upstreamCalls: UpstreamCall[] = [];
   /** Authorization carried our proxy token rather than a provider key. */
   authorizationIsProxyToken = false;
+  /** The response being relayed to the client is an event stream (set when its headers are sent). */
+  sse = false;
   /** CCR facts for the outcome (set by the CCR stage). */
   ccr: CcrSummary | null = null;
   /**
@@ -78,6 +87,13 @@ export class Exchange {
 
   private started = false;
   private finished = false;
+  /**
+   * The status to record when the proxy itself cut the response short (an upstream failure
+   * mid-body, a shutdown): the client did not go away, so it is not a 499.
+   */
+  private cutStatus: number | null = null;
+  private shutdownEnded = false;
+  private readonly untrack: (() => void) | null;
 
   constructor(
     private readonly host: ExchangeHost,
@@ -110,6 +126,7 @@ export class Exchange {
       apiKeyHash: apiKeyHashFrom(h),
       tags: tagsFrom(h),
     };
+    this.untrack = host.track?.(this) ?? null;
     res.once('close', () => this.finish());
   }
 
@@ -117,9 +134,9 @@ export class Exchange {
     return this.host.config;
   }
 
-  /** True once the client connection is gone or the response has completed. */
+  /** True once the client connection is gone or the response has completed (or was ended by a shutdown). */
   get closed(): boolean {
-    return this.finished || this.res.destroyed;
+    return this.finished || this.res.destroyed || this.shutdownEnded;
   }
 
   /** The body as JSON text: decoded when it was sent encoded. */
@@ -203,21 +220,56 @@ export class Exchange {
     this.reply(status, this.route.errors.errorBody(status, type, message), headers);
   }
 
+  /**
+   * Drops the client connection because the proxy cannot complete the response (a JSON body
+   * cut short upstream cannot be repaired); recorded with `status` and the error already set.
+   */
+  cut(status: number): void {
+    this.cutStatus = status;
+    this.res.destroy();
+  }
+
+  /**
+   * A graceful shutdown ran out of time: cancels the upstream call and ends the response the
+   * way the client's SDK expects an error: 503 in the provider's shape when nothing was sent
+   * yet, a provider-shaped SSE error event on a stream, or a dropped connection for a JSON
+   * body already under way. Recorded as `shutdown`.
+   */
+  endForShutdown(): void {
+    if (this.closed || this.res.writableEnded) return;
+    this.fail('shutdown', SHUTDOWN_MESSAGE);
+    this.abort.abort();
+    if (!this.res.headersSent) {
+      this.replyError(503, 'shutdown', SHUTDOWN_MESSAGE, { connection: 'close', 'retry-after': '1' });
+      this.shutdownEnded = true;
+      return;
+    }
+    this.shutdownEnded = true;
+    if (this.sse) {
+      const frame = this.route.errors.streamErrorFrame('shutdown', SHUTDOWN_MESSAGE);
+      this.bytesOut += Buffer.byteLength(frame);
+      this.res.end(frame);
+      return;
+    }
+    this.cut(503);
+  }
+
   /** Builds and emits the outcome. Runs once, when the client response closes. */
   finish(): void {
     if (this.finished) return;
     this.finished = true;
+    this.untrack?.();
     this.start();
     this.info.bytesIn = this.body.length;
     const completed = this.res.writableFinished;
     if (!completed) {
       this.abort.abort();
-      if (!this.errorType || this.errorType === 'upstream_stream') {
+      if (this.cutStatus === null && (!this.errorType || this.errorType === 'upstream_stream')) {
         // The client left first: that is what happened to this request.
         this.fail('client_abort', this.errorMessage ?? 'client closed the connection before the response completed');
       }
     }
-    const status = completed ? this.status : 499;
+    const status = completed ? this.status : (this.cutStatus ?? 499);
     const r = this.response;
     const info = this.info;
     // One literal with every field: spreading `info` and adding fields costs ~15 µs per request in V8.

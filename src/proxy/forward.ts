@@ -187,6 +187,7 @@ class Forwarder implements Dispatcher.DispatchHandler {
     if (upstreamError) ex.fail(upstreamError, `upstream returned HTTP ${status}`);
     const contentType = upstreamHeaders['content-type'];
     this.isSse = typeof contentType === 'string' && contentType.startsWith('text/event-stream');
+    ex.sse = this.isSse;
     this.contentEncoding = upstreamHeaders['content-encoding'];
     const adapter = ex.route.adapter;
     if (this.isSse && adapter && status < 300) {
@@ -280,6 +281,21 @@ class Forwarder implements Dispatcher.DispatchHandler {
     ex.res.end();
     this.finish();
     if (this.capture && this.captured <= MAX_CAPTURE_BYTES) this.afterBody(Buffer.concat(this.capture, this.captured));
+    else if (this.capture && this.status < 300) this.checkFraming();
+  }
+
+  /** A body too large to keep: its length is still checked against what the upstream declared. */
+  private checkFraming(): void {
+    const declared = Number(this.headers['content-length']);
+    if (Number.isFinite(declared) && declared !== this.captured) this.incomplete(`${this.captured} of ${declared} declared bytes`);
+  }
+
+  /** A 2xx JSON body that ended short: the client has the upstream's bytes, but this was no success. */
+  private incomplete(detail: string): void {
+    const ex = this.ex;
+    if (ex.errorType) return;
+    ex.fail('upstream_stream', `upstream returned an incomplete response body (${detail})`);
+    ex.status = 502;
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
@@ -333,8 +349,9 @@ class Forwarder implements Dispatcher.DispatchHandler {
       this.writeStreamError(message);
       ex.res.end();
     } else {
-      // A JSON body cut short cannot be repaired: drop the connection so the client sees it.
-      ex.res.destroy();
+      // A JSON body cut short cannot be repaired: drop the connection so the client sees it,
+      // recorded as the upstream's failure (502), not as the client going away.
+      ex.cut(502);
     }
     this.finish();
   }
@@ -352,7 +369,8 @@ class Forwarder implements Dispatcher.DispatchHandler {
     let body: Buffer;
     try {
       body = decodeResponseBody(raw, this.contentEncoding);
-    } catch {
+    } catch (err) {
+      if (status < 300 && ex.route.adapter) this.incomplete(`it could not be decoded: ${(err as Error).message}`);
       return;
     }
     if (status >= 400) {
@@ -364,7 +382,9 @@ class Forwarder implements Dispatcher.DispatchHandler {
     let json: unknown;
     try {
       json = JSON.parse(body.toString('utf8'));
-    } catch {
+    } catch (err) {
+      // the framing said complete, the JSON says otherwise (a body that ended early)
+      if (status < 300) this.incomplete(`${raw.length} bytes that are not valid JSON: ${(err as Error).message}`);
       return;
     }
     ex.response = adapter.factsFromJson(json);

@@ -29,6 +29,13 @@ export interface ProxyHost extends ExchangeHost {
 
 export async function handleProxy(ex: Exchange, host: ProxyHost): Promise<void> {
   if (!gate(ex)) return;
+  if (host.draining) {
+    // a graceful shutdown takes no new work; the SDKs retry a 503
+    ex.req.resume();
+    ex.start();
+    ex.replyError(503, 'shutdown', 'headroom-ts is shutting down and takes no new requests; retry it (on another instance if one is available).', { connection: 'close', 'retry-after': '1' });
+    return;
+  }
   if (ex.route.adapter && !acceptsContentType(ex)) return;
   ex.start();
 

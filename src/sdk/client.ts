@@ -87,7 +87,6 @@ export class HeadroomClient {
   readonly metricsPath: string;
   private readonly options: CompressOptions;
   private readonly store: SdkMetricsStore;
-  private storeOpenError: string | null = null;
   private readonly originals = new MemoryCcrStore({ ttlMs: 3_600_000, maxBytes: 64 * 1024 * 1024, maxEntries: 10_000, stickyTtlMs: 0 });
   /** Compression decisions of earlier turns, replayed to wrapped calls (1 h idle, 64 MiB). */
   private readonly replay = new MemoryReplayStore({ ttlMs: 3_600_000, maxBytes: 64 * 1024 * 1024 });
@@ -106,13 +105,8 @@ export class HeadroomClient {
     const ws = opts.workspaceDir ?? process.env.HEADROOM_WORKSPACE_DIR ?? '~/.headroom';
     this.workspaceDir = ws === '~' ? homedir() : ws.startsWith('~/') ? join(homedir(), ws.slice(2)) : resolve(ws);
     this.metricsPath = opts.metricsPath ?? join(this.workspaceDir, 'sdk_metrics.sqlite');
-    try {
-      this.store = new SdkMetricsStore(this.metricsPath);
-    } catch (err) {
-      // metrics never break calls: keep them in memory and let validateSetup() say why
-      this.storeOpenError = (err as Error)?.message ?? String(err);
-      this.store = new SdkMetricsStore(':memory:');
-    }
+    // metrics never break calls: a file that cannot be opened is kept in memory meanwhile and validateSetup() says why
+    this.store = new SdkMetricsStore(this.metricsPath);
   }
 
   /** Wraps an official `openai` or `@anthropic-ai/sdk` client so every call is compressed and measured. */
@@ -246,7 +240,7 @@ export class HeadroomClient {
       providerKey = Boolean(process.env.ANTHROPIC_API_KEY || process.env.OPENAI_API_KEY);
       if (!providerKey) issues.push('neither ANTHROPIC_API_KEY nor OPENAI_API_KEY is set');
     }
-    const storeError = this.storeOpenError ?? this.store.probeWrite();
+    const storeError = this.store.openError ?? this.store.probeWrite();
     if (storeError) issues.push(`metrics store ${this.metricsPath} is not writable: ${storeError}`);
     let config = true;
     try {

@@ -2,11 +2,15 @@
  * The SDK's local metrics: one row per compressed call (wrapped client call or `compress()`),
  * in SQLite (`<workspace>/sdk_metrics.sqlite`, or `:memory:`). Rows are queued and written in
  * one transaction a moment later, off the caller's path; reads flush first, and the queue is
- * flushed when the process exits.
+ * flushed when the process exits. A failed write keeps its rows and is retried. A corrupt
+ * file is moved aside; a file that cannot be opened (permissions, full disk) is kept: rows go
+ * to an in-memory copy meanwhile and are written to the file once it opens
+ * (`src/storage/sqlite-file.ts`).
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { describeError } from '../storage/sqlite-errors.js';
+import { readSnapshot, SqliteFile } from '../storage/sqlite-file.js';
+import { silentLogger } from '../telemetry/logger.js';
 
 type Db = InstanceType<typeof Database>;
 
@@ -89,6 +93,24 @@ CREATE INDEX IF NOT EXISTS sdk_requests_ts ON sdk_requests (ts);
 `;
 
 const FLUSH_DELAY_MS = 200;
+const RETRY_DELAY_MS = 2_000;
+/** Rows kept while they cannot be written (oldest dropped beyond it). */
+const MAX_QUEUED = 100_000;
+
+const INSERT_SQL = `INSERT INTO sdk_requests (ts, provider, api, model, mode, stream, tokens_before, tokens_after, tokens_saved,
+  tokens_output, cache_read, cache_write, ratio, transforms, cost_usd, cost_saved_usd, duration_ms, error)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+function insertRows(db: Db, rows: readonly SdkRequestMetric[]): void {
+  const insert = db.prepare(INSERT_SQL);
+  db.transaction(() => {
+    for (const m of rows) {
+      insert.run(Date.parse(m.timestamp), m.provider, m.api, m.model, m.mode, m.stream ? 1 : 0, m.tokens_input_before, m.tokens_input_after,
+        m.tokens_saved, m.tokens_output, m.cache_read_tokens, m.cache_write_tokens, m.compression_ratio, JSON.stringify(m.transforms_applied),
+        m.cost_usd, m.cost_saved_usd, m.duration_ms, m.error);
+    }
+  })();
+}
 
 /** Open stores, flushed by one exit handler (not one listener per store). */
 const openStores = new Set<SdkMetricsStore>();
@@ -112,29 +134,76 @@ function toMs(v: Date | number | string | undefined, name: string): number | nul
 type Row = [number, string, string, string | null, string, number, number, number, number, number, number, number, number, string, number | null, number, number, string | null];
 
 export class SdkMetricsStore {
-  private readonly db: Db;
+  private db: Db;
+  private readonly file: SqliteFile | null = null;
   private queue: SdkRequestMetric[] = [];
+  /** Rows written to the in-memory copy while the file cannot be opened, to be written to it. */
+  private forFile: SdkRequestMetric[] = [];
   private timer: NodeJS.Timeout | null = null;
   /** Last write failure (reported by validateSetup), null when writes succeed. */
   lastError: string | null = null;
+  /** Rows given up because they could not be written for too long. */
+  dropped = 0;
 
   constructor(readonly path: string) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path, { timeout: 5000 });
-    if (path !== ':memory:') this.db.pragma('journal_mode = WAL');
-    this.db.exec(SCHEMA);
+    if (path === ':memory:') {
+      this.db = new Database(path);
+      this.db.exec(SCHEMA);
+    } else {
+      let opened: Db | null = null;
+      this.file = new SqliteFile({ path, label: 'SDK metrics store', busyTimeoutMs: 5000, init: (db) => db.exec(SCHEMA) }, silentLogger(), {
+        onOpen: (db, late) => {
+          if (late) this.attach(db);
+          else opened = db;
+        },
+      });
+      if (this.file.open() && opened) this.db = opened;
+      else {
+        this.db = readSnapshot(path) ?? new Database(':memory:');
+        this.db.exec(SCHEMA);
+      }
+    }
     flushAllOnExit(this);
+  }
+
+  /** Why the configured file is not in use (rows then live in memory until it opens), or null. */
+  get openError(): string | null {
+    const f = this.file?.health();
+    return f && !f.open ? (f.reason ?? 'not open yet') : null;
+  }
+
+  private get waitingForFile(): boolean {
+    return this.file !== null && !this.file.isOpen;
+  }
+
+  private attach(db: Db): void {
+    this.flush();
+    if (this.forFile.length) insertRows(db, this.forFile);
+    this.forFile = [];
+    const memory = this.db;
+    this.db = db;
+    memory.close();
   }
 
   add(m: SdkRequestMetric): void {
     this.queue.push(m);
-    if (!this.timer) {
-      this.timer = setTimeout(() => this.flush(), FLUSH_DELAY_MS);
-      this.timer.unref();
+    if (this.queue.length > MAX_QUEUED) {
+      this.queue.shift();
+      this.dropped++;
     }
+    this.schedule(FLUSH_DELAY_MS);
   }
 
-  /** Writes queued rows now. */
+  private schedule(ms: number): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.flush();
+    }, ms);
+    this.timer.unref();
+  }
+
+  /** Writes queued rows now; a failure keeps them for the next attempt. */
   flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
@@ -142,19 +211,23 @@ export class SdkMetricsStore {
     const rows = this.queue;
     this.queue = [];
     try {
-      const insert = this.db.prepare(`INSERT INTO sdk_requests (ts, provider, api, model, mode, stream, tokens_before, tokens_after, tokens_saved,
-        tokens_output, cache_read, cache_write, ratio, transforms, cost_usd, cost_saved_usd, duration_ms, error)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-      this.db.transaction(() => {
-        for (const m of rows) {
-          insert.run(Date.parse(m.timestamp), m.provider, m.api, m.model, m.mode, m.stream ? 1 : 0, m.tokens_input_before, m.tokens_input_after,
-            m.tokens_saved, m.tokens_output, m.cache_read_tokens, m.cache_write_tokens, m.compression_ratio, JSON.stringify(m.transforms_applied),
-            m.cost_usd, m.cost_saved_usd, m.duration_ms, m.error);
-        }
-      })();
+      insertRows(this.db, rows);
       this.lastError = null;
+      if (this.waitingForFile) {
+        this.forFile.push(...rows);
+        if (this.forFile.length > MAX_QUEUED) {
+          this.dropped += this.forFile.length - MAX_QUEUED;
+          this.forFile = this.forFile.slice(-MAX_QUEUED);
+        }
+      }
     } catch (err) {
-      this.lastError = (err as Error)?.message ?? String(err);
+      this.lastError = describeError(err);
+      this.queue = rows.concat(this.queue);
+      if (this.queue.length > MAX_QUEUED) {
+        this.dropped += this.queue.length - MAX_QUEUED;
+        this.queue = this.queue.slice(-MAX_QUEUED);
+      }
+      this.schedule(RETRY_DELAY_MS);
     }
   }
 
@@ -223,6 +296,9 @@ export class SdkMetricsStore {
   close(): void {
     this.flush();
     openStores.delete(this);
+    this.file?.close(false);
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
     if (this.db.open) this.db.close();
   }
 }

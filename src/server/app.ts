@@ -1,11 +1,17 @@
 /**
  * The headroom-ts application: one HTTP server, one router, one outcome funnel, one upstream
  * client, and the plugins (capabilities) that register routes, stages and sinks on them.
+ *
+ * Graceful shutdown (`drain`, then `close`): readiness turns 503 and new LLM requests are
+ * refused with a provider-shaped 503; requests in flight get the grace period to finish;
+ * what is left then ends with the provider's error (an SSE `error` event on streams, 503
+ * before any byte) recorded as `shutdown`; then every store is flushed and closed.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Agent } from 'undici';
 import type { Config } from '../config/index.js';
+import type { Exchange } from '../proxy/exchange.js';
 import type { ProxyHost } from '../proxy/handler.js';
 import type { ProxyStage } from '../proxy/stage.js';
 import { createUpstreamAgent } from '../proxy/upstream.js';
@@ -51,9 +57,18 @@ export class App implements ProxyHost {
   readonly server: Server;
   readonly agent: Agent;
   ready = false;
+  /** Shutting down: new LLM requests are refused, readiness is 503. */
+  draining = false;
+  /** Start-up work that runs in the background after listening (tokenizer vocabularies); health checks report it. */
+  readonly warming: Promise<unknown>[] = [];
   private readonly closers: (() => void | Promise<void>)[] = [];
   private idCounter = 0;
   private closing: Promise<void> | null = null;
+  private draining$: Promise<DrainResult> | null = null;
+  /** Requests in flight (proxied and `/v1/compress`). */
+  private readonly inflight = new Set<Exchange>();
+  private idleWaiters: (() => void)[] = [];
+  private endGrace: (() => void) | null = null;
 
   constructor(
     readonly config: Config,
@@ -90,6 +105,71 @@ export class App implements ProxyHost {
     this.closers.push(fn);
   }
 
+  track(ex: Exchange): () => void {
+    this.inflight.add(ex);
+    return () => {
+      this.inflight.delete(ex);
+      if (this.inflight.size === 0) for (const fn of this.idleWaiters.splice(0)) fn();
+    };
+  }
+
+  private whenIdle(maxMs: number): Promise<void> {
+    if (this.inflight.size === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, maxMs);
+      timer.unref();
+      this.idleWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** Requests in flight now. */
+  get inFlight(): number {
+    return this.inflight.size;
+  }
+
+  /**
+   * Stops taking new work and waits up to `graceMs` for the requests in flight, then ends the
+   * rest with the provider's error (recorded as `shutdown`). Calling it again while it runs
+   * (a second signal) cuts the grace short.
+   */
+  drain(graceMs: number): Promise<DrainResult> {
+    if (this.draining$) {
+      this.endGrace?.();
+      return this.draining$;
+    }
+    this.draining = true;
+    this.ready = false;
+    this.server.closeIdleConnections();
+    this.draining$ = (async () => {
+      const t0 = performance.now();
+      const atStart = this.inflight.size;
+      if (atStart > 0) {
+        this.log.info({ in_flight: atStart, grace_seconds: graceMs / 1000 }, 'draining: waiting for requests in flight');
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, graceMs);
+          function done() {
+            clearTimeout(timer);
+            resolve();
+          }
+          this.idleWaiters.push(done);
+          this.endGrace = done;
+        });
+      }
+      this.endGrace = null;
+      const left = [...this.inflight];
+      for (const ex of left) ex.endForShutdown();
+      // let the error events and 503s reach the clients before connections are closed
+      if (this.inflight.size > 0) await this.whenIdle(1_000);
+      const result = { inFlightAtStart: atStart, finished: atStart - left.length, ended: left.length, waitedMs: Math.round(performance.now() - t0) };
+      if (left.length > 0) this.log.warn({ ended: left.length, grace_seconds: graceMs / 1000 }, 'shutdown grace period over: ended the requests still in flight');
+      return result;
+    })();
+    return this.draining$;
+  }
+
   private dispatch(req: IncomingMessage, res: ServerResponse): void {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -118,6 +198,8 @@ export class App implements ProxyHost {
       return;
     }
     if (!checkAccess(match.access, req, res, this.config)) return;
+    // while draining, every response closes its connection so clients reconnect elsewhere
+    if (this.draining) res.setHeader('connection', 'close');
     const r: RouteRequest = {
       req,
       res,
@@ -155,13 +237,22 @@ export class App implements ProxyHost {
     return { host: addr.address, port: addr.port, url: `http://${host}:${addr.port}` };
   }
 
-  close(): Promise<void> {
+  /**
+   * Shuts down: drains (waiting at most `graceMs` for requests in flight; the CLI drains first
+   * with `--shutdown-grace-seconds`), stops listening, then flushes and closes every store.
+   */
+  close(graceMs = 2_000): Promise<void> {
     this.closing ??= (async () => {
-      this.ready = false;
+      await this.drain(graceMs);
       await new Promise<void>((resolve) => {
-        this.server.close(() => resolve());
+        // what is left is idle keep-alive or long-lived streams of other endpoints (live SSE)
+        const force = setTimeout(() => this.server.closeAllConnections(), 1_000);
+        force.unref();
+        this.server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
         this.server.closeIdleConnections();
-        setTimeout(() => this.server.closeAllConnections(), 2_000).unref();
       });
       this.funnel.flush();
       for (const fn of this.closers.reverse()) {
@@ -176,6 +267,15 @@ export class App implements ProxyHost {
     })();
     return this.closing;
   }
+}
+
+export interface DrainResult {
+  inFlightAtStart: number;
+  /** Finished on their own within the grace period. */
+  finished: number;
+  /** Ended by the shutdown. */
+  ended: number;
+  waitedMs: number;
 }
 
 /** Builds an app with the given plugins (default: every built-in capability). */

@@ -3,13 +3,19 @@
  * cache, rate_limiter, memory (process heap), upstream (probe, cached 30 s, off with
  * `HEADROOM_SKIP_UPSTREAM_CHECK`), plus whatever capabilities add to `app.healthChecks`
  * (e.g. `store`). `/readyz` answers 503 until every enabled check is ready.
+ *
+ * None of them waits behind request traffic: `/livez` and `/health` answer from what is known
+ * now (a stale upstream result starts a new probe in the background), and `/readyz` waits
+ * only for the very first probe, which runs on its own connection pool with its own timeout.
+ * A check that is serving but not as configured (a store kept in memory because its file
+ * cannot be opened) reports `status: "degraded"` with its reason.
  */
 import { getHeapStatistics } from 'node:v8';
 import type { App, HealthCheck, Plugin } from './app.js';
 import { healthConfig } from './config-view.js';
 import { sendJson } from './http.js';
 import { isStrictLoopback } from './identity.js';
-import { UpstreamProbe } from './upstream-probe.js';
+import { probeAgent, UpstreamProbe } from './upstream-probe.js';
 
 /** Heap use above this share of the V8 heap limit marks the memory check not ready. */
 const HEAP_READY_LIMIT = 0.95;
@@ -45,7 +51,13 @@ function runCheck(fn: () => HealthCheck): HealthCheck {
 
 export function healthPayload(app: App, includeConfig: boolean): Record<string, unknown> {
   const checks: Record<string, unknown> = {
-    startup: { enabled: true, ready: app.ready, status: app.ready ? 'healthy' : 'unhealthy', error: null },
+    startup: {
+      enabled: true,
+      ready: app.ready,
+      status: app.ready ? 'healthy' : 'unhealthy',
+      error: app.draining ? 'shutting down: finishing the requests in flight' : null,
+      ...(app.draining ? { draining: true, in_flight: app.inFlight } : {}),
+    },
   };
   let ready = app.ready;
   const all = new Map<string, () => HealthCheck>([
@@ -55,16 +67,21 @@ export function healthPayload(app: App, includeConfig: boolean): Record<string, 
     ['memory', memoryCheck],
     ...app.healthChecks,
   ]);
+  const degraded: string[] = [];
   for (const [name, fn] of all) {
     const check = runCheck(fn);
-    const status = !check.enabled ? 'disabled' : check.ready ? 'healthy' : 'unhealthy';
+    // degraded: serving, but something is not as configured (e.g. a store running from memory)
+    const isDegraded = check.enabled && check.ready && check.degraded === true;
+    if (isDegraded) degraded.push(name);
+    const status = !check.enabled ? 'disabled' : !check.ready ? 'unhealthy' : isDegraded ? 'degraded' : 'healthy';
     checks[name] = { ...check, ready: check.enabled ? check.ready : true, status };
     if (check.enabled && !check.ready) ready = false;
   }
   const payload: Record<string, unknown> = {
     service: 'headroom-proxy',
-    status: ready ? 'healthy' : 'unhealthy',
+    status: !ready ? 'unhealthy' : degraded.length > 0 ? 'degraded' : 'healthy',
     ready,
+    degraded_checks: degraded,
     version: app.version,
     timestamp: new Date().toISOString().replace('Z', '000Z'),
     uptime_seconds: Math.round(Date.now() - app.startedAt) / 1000,
@@ -84,7 +101,9 @@ export const healthPlugin: Plugin = {
   name: 'health',
   setup(app) {
     const skip = app.config.skipUpstreamCheck;
-    const probe = new UpstreamProbe(app.config.anthropicApiUrl, app.agent);
+    const agent = probeAgent();
+    const probe = new UpstreamProbe(app.config.anthropicApiUrl, agent);
+    app.onClose(() => agent.close().catch(() => undefined));
     app.healthChecks.set('upstream', () =>
       skip
         ? { enabled: false, ready: true, url: null, error: null }
@@ -98,8 +117,11 @@ export const healthPlugin: Plugin = {
             checked_at: probe.state.checkedAt === null ? null : new Date(probe.state.checkedAt).toISOString(),
           },
     );
-    const probed = async () => {
-      if (!skip) await probe.check();
+    // the first readiness answer waits for a real probe; later ones use the cached result
+    const probed = async (wait: boolean) => {
+      if (skip) return;
+      if (wait && probe.state.checkedAt === null) await probe.check();
+      else probe.refresh();
     };
     app.router
       .add('GET', '/livez', ({ res }) => {
@@ -113,12 +135,12 @@ export const healthPlugin: Plugin = {
         });
       }, 'open')
       .add('GET', '/readyz', async ({ res }) => {
-        await probed();
+        await probed(true);
         const body = healthPayload(app, false);
         sendJson(res, body.ready ? 200 : 503, body);
       }, 'open')
       .add('GET', '/health', async ({ req, res }) => {
-        await probed();
+        await probed(false);
         sendJson(res, 200, healthPayload(app, isStrictLoopback(req)));
       }, 'open');
   },

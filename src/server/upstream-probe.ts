@@ -2,8 +2,17 @@
  * The `/health` upstream probe: `HEAD <anthropic base URL>` with a 5 s timeout; any HTTP
  * response counts as reachable. The result is cached for 30 s and concurrent checks share one
  * probe. Before the first probe the state is "ok" (as in Headroom).
+ *
+ * It has its own small connection pool (`probeAgent`), never the proxy's: with every pooled
+ * connection busy with streams, a probe queued behind them timed out and marked a healthy
+ * upstream unreachable at the proxy's busiest moment.
  */
-import type { Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
+
+/** A dedicated pool for the probe: two connections, short keep-alive, the probe's own timeouts. */
+export function probeAgent(timeoutMs = 5_000): Agent {
+  return new Agent({ connections: 2, connect: { timeout: timeoutMs }, keepAliveTimeout: 10_000, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+}
 
 export interface ProbeState {
   ok: boolean;
@@ -26,6 +35,11 @@ export class UpstreamProbe {
     private readonly ttlMs = 30_000,
     private readonly timeoutMs = 5_000,
   ) {}
+
+  /** Starts a probe in the background when the cached result is stale (never waits). */
+  refresh(now = Date.now()): void {
+    void this.check(now);
+  }
 
   /** Probes unless the cached result is younger than the TTL. */
   check(now = Date.now()): Promise<ProbeState> {

@@ -72,8 +72,32 @@ const roundDelta = (d: Delta): Delta => ({
   total_input_cost_usd_delta: r6(d.total_input_cost_usd_delta),
 });
 
+/**
+ * Most models (and providers) broken down by name in one series, as many as `/metrics` keeps
+ * as model labels; the others are summed under `(other)`. Without it, every model name a
+ * client ever sent made every bucket larger (10k names: 6.7 MB for one hour).
+ */
+export const MAX_SERIES_NAMES = 32;
+export const OTHER_NAME = '(other)';
+
+/** The names kept in a series: the `max` with the most tokens saved, then requests (ties by name). */
+function keptNames(rows: readonly RollupRow[], key: 'model' | 'provider', max: number): Set<string> | null {
+  const totals = new Map<string, { saved: number; requests: number }>();
+  for (const r of rows) {
+    const t = totals.get(r[key]) ?? { saved: 0, requests: 0 };
+    t.saved += r.tokensSaved;
+    t.requests += r.requests;
+    totals.set(r[key], t);
+  }
+  if (totals.size <= max) return null;
+  const ranked = [...totals].sort((a, b) => b[1].saved - a[1].saved || b[1].requests - a[1].requests || (a[0] < b[0] ? -1 : 1));
+  return new Set(ranked.slice(0, max - 1).map(([name]) => name));
+}
+
 /** Rolls rows (oldest first, hourly or daily and no coarser than `period`) up into buckets of `period`. */
-export function rollup(rows: readonly RollupRow[], period: Period): Bucket[] {
+export function rollup(rows: readonly RollupRow[], period: Period, maxNames = MAX_SERIES_NAMES): Bucket[] {
+  const models = keptNames(rows, 'model', maxNames);
+  const providers = keptNames(rows, 'provider', maxNames);
   const out: Bucket[] = [];
   let cur: Bucket | null = null;
   let curStart = Number.NaN;
@@ -108,8 +132,8 @@ export function rollup(rows: readonly RollupRow[], period: Period): Bucket[] {
     b.total_input_tokens = Math.max(b.total_input_tokens, r.cumInputTokens);
     b.total_input_cost_usd = Math.max(b.total_input_cost_usd, r.cumInputCostUsd);
     if (r.requests > 0 || r.tokensSaved !== 0 || r.inputTokens !== 0 || r.savingsUsd !== 0 || r.inputCostUsd !== 0) {
-      addDelta((b.by_provider[r.provider] ??= newDelta()), r);
-      addDelta((b.by_model[r.model] ??= newDelta()), r);
+      addDelta((b.by_provider[providers && !providers.has(r.provider) ? OTHER_NAME : r.provider] ??= newDelta()), r);
+      addDelta((b.by_model[models && !models.has(r.model) ? OTHER_NAME : r.model] ??= newDelta()), r);
     }
   }
   if (cur) finish(cur);

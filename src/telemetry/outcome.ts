@@ -35,6 +35,7 @@ export type ErrorType =
   | 'upstream_server_error' // other upstream 5xx
   | 'upstream_stream' // upstream broke or sent an error event mid-stream
   | 'client_abort' // the client went away before the response finished
+  | 'shutdown' // ended by a graceful shutdown (still in flight after --shutdown-grace-seconds, or arrived during it)
   | 'compression' // compression failed (request still forwarded: fail open)
   | 'internal';
 

@@ -74,6 +74,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     },
   });
   const { url } = await app.listen();
+  // background start-up work (tokenizer vocabularies) is done before a test starts
+  await Promise.all(app.warming);
   return {
     mock,
     app,

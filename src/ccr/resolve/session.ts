@@ -144,6 +144,7 @@ export async function resolveExchange(ex: Exchange, host: ProxyHost, codec: Code
           const h = { ...headers };
           delete h['content-length'];
           ex.res.writeHead(status, h);
+          ex.sse = !passthrough || (typeof h['content-type'] === 'string' && h['content-type'].startsWith('text/event-stream'));
           headersSent = true;
           if (adapter) {
             observer = adapter.streamObserver((facts) =>

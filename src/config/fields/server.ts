@@ -36,6 +36,10 @@ export const serverFields = {
     flag: 'stateless', env: ['HEADROOM_STATELESS'], default: false, group: 'server',
     doc: 'Write nothing to disk; all state lives in memory.',
   }),
+  shutdownGraceSeconds: field.number({
+    flag: 'shutdown-grace-seconds', env: ['HEADROOM_SHUTDOWN_GRACE_SECONDS'], default: 30, min: 0, max: 86_400, group: 'server',
+    doc: 'On SIGTERM/SIGINT, how long requests in flight may take to finish (new ones get 503, `/readyz` answers 503); what is still running then ends with the provider\'s error event (503 before any byte), recorded as `shutdown`. A second signal ends them at once.',
+  }),
   logLevel: field.enum({
     flag: 'log-level', env: ['HEADROOM_LOG_LEVEL'], default: 'info', group: 'server',
     values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const,

@@ -70,7 +70,9 @@ export class BudgetControl implements ProxyStage {
     this.now = opts.now ?? Date.now;
     this.timezone = resolveTimezone(opts.config.budgetTimezone);
     this.clock = new PeriodClock(opts.config.budgetPeriod, this.timezone);
-    this.ledger = new BudgetLedger({ db: opts.store.db, log: opts.log, now: this.now, ...(opts.flushMs ? { flushMs: opts.flushMs } : {}) });
+    const ledger = new BudgetLedger({ db: opts.store.db, log: opts.log, now: this.now, detached: opts.store.waitingForFile, ...(opts.flushMs ? { flushMs: opts.flushMs } : {}) });
+    this.ledger = ledger;
+    opts.store.onAttach = (db) => ledger.attach(db);
   }
 
   /** The scopes a caller's request counts against. */

@@ -105,6 +105,11 @@ export interface LedgerOptions {
   flushMs?: number;
   /** Identifies this process's leases (default: host, pid and a random id). */
   owner?: string;
+  /**
+   * `db` is an in-memory copy of a file that cannot be opened yet: spend and leases are kept
+   * in memory (not written to the copy) until `attach` hands over the file.
+   */
+  detached?: boolean;
 }
 
 export interface LedgerHealth {
@@ -113,15 +118,32 @@ export interface LedgerHealth {
   lastFlushAt: number | null;
 }
 
+type StatementName = 'spent' | 'others' | 'upLease' | 'delLease' | 'addSpend' | 'top';
+
+function statementsFor(db: Db): Record<StatementName, Statement> {
+  return {
+    spent: db.prepare('SELECT coalesce(sum(spent_usd), 0) AS v FROM budget_spend WHERE scope = ? AND bucket >= ? AND bucket < ?').pluck(),
+    others: db.prepare('SELECT coalesce(sum(leased_usd), 0) AS v FROM budget_leases WHERE scope = ? AND owner <> ? AND updated_at >= ?').pluck(),
+    upLease: db.prepare(`INSERT INTO budget_leases (owner, scope, period_start, leased_usd, updated_at) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (owner, scope, period_start) DO UPDATE SET leased_usd = excluded.leased_usd, updated_at = excluded.updated_at`),
+    delLease: db.prepare('DELETE FROM budget_leases WHERE owner = ? AND scope = ? AND period_start = ?'),
+    addSpend: db.prepare(`INSERT INTO budget_spend (scope, bucket, spent_usd, requests) VALUES (?, ?, ?, ?)
+      ON CONFLICT (scope, bucket) DO UPDATE SET spent_usd = spent_usd + excluded.spent_usd, requests = requests + excluded.requests`),
+    top: db.prepare(`SELECT scope, sum(spent_usd) AS spent, sum(requests) AS requests FROM budget_spend
+      WHERE scope >= ? AND scope < ? AND bucket >= ? AND bucket < ? GROUP BY scope ORDER BY spent DESC LIMIT ?`),
+  };
+}
+
 export class BudgetLedger {
   readonly owner: string;
-  private readonly db: Db;
+  private db: Db;
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly flushMs: number;
   private readonly states = new Map<string, ScopeState>();
   private readonly dirty = new Set<ScopeState>();
-  private readonly st: Record<'spent' | 'others' | 'upLease' | 'delLease' | 'addSpend' | 'top', Statement>;
+  private st: Record<StatementName, Statement>;
+  private detached: boolean;
   private timer: NodeJS.Timeout | null = null;
   private timerAt = 0;
   private closed = false;
@@ -136,18 +158,27 @@ export class BudgetLedger {
     this.now = opts.now ?? Date.now;
     this.flushMs = opts.flushMs ?? 250;
     this.owner = opts.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-    const db = this.db;
-    this.st = {
-      spent: db.prepare('SELECT coalesce(sum(spent_usd), 0) AS v FROM budget_spend WHERE scope = ? AND bucket >= ? AND bucket < ?').pluck(),
-      others: db.prepare('SELECT coalesce(sum(leased_usd), 0) AS v FROM budget_leases WHERE scope = ? AND owner <> ? AND updated_at >= ?').pluck(),
-      upLease: db.prepare(`INSERT INTO budget_leases (owner, scope, period_start, leased_usd, updated_at) VALUES (?, ?, ?, ?, ?)
-        ON CONFLICT (owner, scope, period_start) DO UPDATE SET leased_usd = excluded.leased_usd, updated_at = excluded.updated_at`),
-      delLease: db.prepare('DELETE FROM budget_leases WHERE owner = ? AND scope = ? AND period_start = ?'),
-      addSpend: db.prepare(`INSERT INTO budget_spend (scope, bucket, spent_usd, requests) VALUES (?, ?, ?, ?)
-        ON CONFLICT (scope, bucket) DO UPDATE SET spent_usd = spent_usd + excluded.spent_usd, requests = requests + excluded.requests`),
-      top: db.prepare(`SELECT scope, sum(spent_usd) AS spent, sum(requests) AS requests FROM budget_spend
-        WHERE scope >= ? AND scope < ? AND bucket >= ? AND bucket < ? GROUP BY scope ORDER BY spent DESC LIMIT ?`),
-    };
+    this.detached = opts.detached ?? false;
+    this.st = statementsFor(this.db);
+  }
+
+  /**
+   * The file opened after start-up: from now on spend and leases go to it. What was settled
+   * meanwhile is written now; a failure throws (the file is then retried later).
+   */
+  attach(db: Db): void {
+    const [memory, memorySt] = [this.db, this.st];
+    this.db = db;
+    this.st = statementsFor(db);
+    this.detached = false;
+    this.lastError = null;
+    this.flush();
+    if (this.lastError !== null) {
+      const err = this.lastError;
+      [this.db, this.st, this.detached] = [memory, memorySt, true];
+      throw new Error(err);
+    }
+    for (const s of this.states.values()) this.refresh(s, this.now());
   }
 
   private othersSince(now: number): number {
@@ -223,6 +254,7 @@ export class BudgetLedger {
       }
     };
     try {
+      if (this.detached) throw new Error('budget store file not open yet');
       this.db.transaction(() => {
         compute();
         if (failed) return;
@@ -230,9 +262,9 @@ export class BudgetLedger {
       }).immediate();
       this.lastError = null;
     } catch (err) {
-      // The store is unavailable (locked for too long, disk error): decide from what was last
-      // read; exact within this process, and logged as degraded.
-      this.noteError(err, 'lease');
+      // The store is unavailable (locked for too long, disk error, not open yet): decide from
+      // what was last read; exact within this process, and logged as degraded.
+      if (!this.detached) this.noteError(err, 'lease');
       grants.length = 0;
       failed = null;
       for (const s of short) {
@@ -291,6 +323,11 @@ export class BudgetLedger {
       this.timer = null;
     }
     if (!this.db.open) return;
+    if (this.detached) {
+      // kept in memory (spent = what was read + unflushed) until the file opens
+      if (this.dirty.size > 0) this.schedule(Math.max(this.flushMs, 1000));
+      return;
+    }
     const now = this.now();
     const work = new Set(this.dirty);
     for (const s of this.states.values()) if (s.lease > 0) work.add(s);

@@ -5,7 +5,7 @@ import type { Health } from './types.js';
 
 export function healthTone(h: Health | null, error: string | null): { text: string; tone: string } {
   if (!h) return error ? { text: 'unreachable', tone: 'bad' } : { text: 'checking…', tone: 'muted' };
-  if (h.status !== 'healthy') return { text: h.status, tone: 'bad' };
+  if (h.status !== 'healthy' && h.status !== 'degraded') return { text: h.status, tone: 'bad' };
   if (Object.values(h.checks).some((c) => c.enabled && c.degraded)) return { text: 'degraded', tone: 'warn' };
   return { text: 'healthy', tone: 'good' };
 }

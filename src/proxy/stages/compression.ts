@@ -10,6 +10,13 @@
  * `x-headroom-mode: passthrough` skip it;
  * `x-headroom-mode: audit` (or `simulate`) measures what would be saved and forwards the
  * original.
+ *
+ * A compressed body goes upstream only once what it depends on is on disk: the originals of
+ * its lossy cuts (a marker must never reach the model before its original can be retrieved,
+ * even after a crash) and the replay decisions that changed bytes (resent history must be
+ * forwarded as it was). Concurrent requests share one transaction per store (group commit).
+ * When either cannot be written (full disk, unwritable workspace), the request is forwarded
+ * exactly as the client sent it and `compression.error` says why.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { compressRequest } from '../../compress/engine.js';
@@ -49,17 +56,39 @@ export function requestedMode(headers: IncomingHttpHeaders, optimize: boolean): 
 
 const round3 = (n: number) => Math.round(n * 1000) / 1000;
 
+/** Waits until the writes a compressed request depends on are durable; on failure forwards it unchanged. */
+async function whenDurable(ex: Exchange, waits: Promise<void>[], withdraw: () => void, log: Logger): Promise<void> {
+  const t0 = performance.now();
+  try {
+    await Promise.all(waits);
+  } catch (err) {
+    const message = (err as Error)?.message ?? String(err);
+    withdraw();
+    ex.setForwardBody(ex.body);
+    const c = ex.compression;
+    c.tokensAfter = c.tokensBefore;
+    c.tokensSaved = 0;
+    delete c.savedByTransform;
+    c.error = `compressed content could not be stored durably, forwarded unchanged: ${message}`.slice(0, 500);
+    log.warn({ err: message }, 'compression results could not be stored durably; forwarding the request unchanged');
+  } finally {
+    const ms = performance.now() - t0;
+    ex.compression.timingsMs._durable = round3(ms);
+  }
+}
+
 export function compressionStage(deps: CompressionStageDeps): ProxyStage {
   const { config, log, settings, replay } = deps;
   return {
     name: 'compression',
-    beforeUpstream(ex: Exchange) {
+    beforeUpstream(ex: Exchange): void | Promise<void> {
       const api = API_SHAPES[ex.route.api];
       if (!api || !ex.json) return;
       const mode = requestedMode(ex.req.headers, config.optimize);
       ex.compression.mode = mode;
       if (mode !== 'optimize' && mode !== 'audit') return;
       const t0 = performance.now();
+      let pending: Promise<void> | undefined;
       try {
         const body = ex.plainBody;
         const clock = () => performance.now();
@@ -97,8 +126,18 @@ export function compressionStage(deps: CompressionStageDeps): ProxyStage {
           c.newInputTokens = Math.max(r.newInputTokens, c.placement.freshBefore);
           if (r.tokensSaved > 0) c.savedByTransform = r.savedByTransform;
           if (r.replayWrites.length) replay.putMany(r.replayWrites);
-          if (r.ccr.length) deps.originals()?.put(r.ccr);
-          if (r.body) ex.setForwardBody(r.body);
+          const originals = deps.originals();
+          if (r.ccr.length) originals?.put(r.ccr);
+          if (r.body) {
+            ex.setForwardBody(r.body);
+            const waits: Promise<void>[] = [];
+            if (r.ccr.length && originals?.durable) waits.push(originals.durable());
+            if (replay.durable && r.replayWrites.some((w) => w.compressed !== null)) waits.push(replay.durable());
+            if (waits.length) {
+              const changed = r.replayWrites.filter((w) => w.compressed !== null).map((w) => w.key);
+              pending = whenDurable(ex, waits, () => replay.withdraw?.(changed), log);
+            }
+          }
         } else {
           c.tokensAfter = r.tokensBefore;
           c.tokensSaved = 0;
@@ -112,6 +151,7 @@ export function compressionStage(deps: CompressionStageDeps): ProxyStage {
         ex.compression.timingsMs = { pipeline_total: round3(performance.now() - t0) };
         log.warn({ err: message }, 'compression failed; forwarding the request unchanged');
       }
+      return pending;
     },
   };
 }

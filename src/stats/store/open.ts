@@ -5,14 +5,16 @@
  *   imported and the store lives beside it as `<name>.sqlite`.
  * - an existing file that is not a usable headroom-ts store (garbage, truncated, another
  *   program's database) is renamed `<file>.corrupt-<timestamp>` with a warning and a fresh
- *   store is started (a moved-aside Headroom JSON file is then imported);
+ *   store is started (a moved-aside Headroom JSON file is then imported); a file that cannot
+ *   be opened for another reason (full disk, permissions) is kept (`src/storage/sqlite-file.ts`);
  * - a fresh store imports an existing Headroom `proxy_savings.json` once;
  * - stateless mode copies an existing store (or the JSON file) into memory and never writes.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import Database, { type Database as Db } from 'better-sqlite3';
 import type { Config } from '../../config/index.js';
+import { readSnapshot, SqliteFile } from '../../storage/sqlite-file.js';
 import type { Logger } from '../../telemetry/logger.js';
 import { type HeadroomSavings, parseHeadroomSavings } from './headroom-import.js';
 import { APPLICATION_ID, initSchema, SqliteStatsStore } from './sqlite.js';
@@ -37,59 +39,19 @@ export function storePaths(config: Pick<Config, 'savingsPath' | 'workspaceDir'>)
 
 const SQLITE_HEADER = Buffer.from('SQLite format 3\u0000', 'latin1');
 
-function readHeader(path: string): Buffer {
-  const fd = openSync(path, 'r');
-  try {
-    const buf = Buffer.alloc(100);
-    const n = readSync(fd, buf, 0, 100, 0);
-    return buf.subarray(0, n);
-  } finally {
-    closeSync(fd);
-  }
-}
+const REQUIRED_TABLES = ['meta', 'totals', 'projects', 'events', 'rollup_hour', 'rollup_day'];
 
-/** Why an existing file cannot be used as our store, or null when it can. */
-function problemWith(path: string): string | null {
-  const size = statSync(path).size;
-  if (size === 0) return null;
-  const header = readHeader(path);
-  if (header.length < 100 || !header.subarray(0, 16).equals(SQLITE_HEADER)) return 'not a SQLite database';
-  let db: Db | null = null;
-  try {
-    db = new Database(path, { fileMustExist: true, timeout: 5000 });
-    const check = db.pragma('quick_check', { simple: true });
-    if (check !== 'ok') return `integrity check failed: ${String(check)}`;
-    const appId = db.pragma('application_id', { simple: true }) as number;
-    const tables = (db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number }).n;
-    if (appId !== APPLICATION_ID && tables > 0) return 'a SQLite database of another program';
-    if (appId === APPLICATION_ID) {
-      const need = ['meta', 'totals', 'projects', 'events', 'rollup_hour', 'rollup_day'];
-      const have = new Set((db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((r) => r.name));
-      const missing = need.filter((t) => !have.has(t));
-      if (missing.length) return `missing tables: ${missing.join(', ')}`;
-    }
-    return null;
-  } catch (err) {
-    return `cannot be opened: ${(err as Error).message}`;
-  } finally {
-    db?.close();
+/** Why an existing SQLite file is not a headroom-ts stats store (it is then moved aside), or null. */
+function identify(db: Db): string | null {
+  const appId = db.pragma('application_id', { simple: true }) as number;
+  const tables = (db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number }).n;
+  if (appId !== APPLICATION_ID && tables > 0) return 'a SQLite database of another program';
+  if (appId === APPLICATION_ID) {
+    const have = new Set((db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((r) => r.name));
+    const missing = REQUIRED_TABLES.filter((t) => !have.has(t));
+    if (missing.length) return `missing tables: ${missing.join(', ')}`;
   }
-}
-
-function moveAside(path: string): string {
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const target = `${path}.corrupt-${stamp}`;
-  renameSync(path, target);
-  for (const suffix of ['-wal', '-shm']) {
-    if (existsSync(path + suffix)) {
-      try {
-        renameSync(path + suffix, target + suffix);
-      } catch {
-        // a stale side file is recreated by SQLite
-      }
-    }
-  }
-  return target;
+  return null;
 }
 
 function readImport(candidates: string[], log: Logger): { data: HeadroomSavings; source: string } | null {
@@ -118,72 +80,45 @@ export interface OpenStoreOptions {
 }
 
 /**
- * Opens the store. If the file cannot be used at all (unwritable directory, disk errors), the
- * proxy still starts: the store runs in memory, the `store` health check reports it degraded
- * with the reason, and an error is logged.
+ * Opens the store. A corrupt file is moved aside and a fresh store started. A file that
+ * cannot be opened for any other reason (full disk, permissions, read-only, locked) is kept:
+ * the store runs on an in-memory copy of what the file holds (read-only), the `store` health
+ * check reports it degraded with the reason, opening is retried in the background, and what
+ * was recorded meanwhile is written to the file once it opens.
  */
 export function openStatsStore(opts: OpenStoreOptions): SqliteStatsStore {
-  try {
-    return openConfigured(opts);
-  } catch (err) {
-    const message = (err as Error).message;
-    opts.log.error({ err: message, path: storePaths(opts.config).store }, 'cannot open the stats store; keeping stats in memory only');
-    const db = new Database(':memory:');
-    initSchema(db);
-    const limits: StoreLimits = { ...DEFAULT_LIMITS, retentionMs: opts.config.statsRetentionDays * 86_400_000, ...opts.limits };
-    return new SqliteStatsStore({ db: tuned(db, false), backend: 'memory', location: null, limits, flushMs: opts.config.statsFlushMs, log: opts.log, openError: message });
-  }
-}
-
-function openConfigured(opts: OpenStoreOptions): SqliteStatsStore {
   const { config, log } = opts;
   const paths = storePaths(config);
   const limits: StoreLimits = { ...DEFAULT_LIMITS, retentionMs: config.statsRetentionDays * 86_400_000, ...opts.limits };
   const common = { limits, flushMs: config.statsFlushMs, log };
+  if (config.stateless) return openStateless(paths, common, log);
 
-  if (config.stateless) {
-    let db: Db | null = null;
-    if (existsSync(paths.store) && statSync(paths.store).size > 0) {
-      // Read the file's bytes (its last checkpoint) without opening it: opening creates -wal/-shm files.
-      try {
-        const image = readFileSync(paths.store);
-        if (image.length < 100 || !image.subarray(0, 16).equals(SQLITE_HEADER)) throw new Error('not a SQLite database');
-        // a WAL database's header says so (bytes 18-19 = 2); an in-memory copy must use rollback mode
-        image[18] = 1;
-        image[19] = 1;
-        db = new Database(image);
-        if (db.pragma('quick_check', { simple: true }) !== 'ok') throw new Error('integrity check failed');
-        if (db.pragma('application_id', { simple: true }) !== APPLICATION_ID) throw new Error('not a headroom-ts stats store');
-      } catch (err) {
-        db?.close();
-        db = null;
-        log.warn({ path: paths.store, err: (err as Error).message }, 'stateless: could not read the existing stats store; starting empty');
-      }
-    }
-    db ??= new Database(':memory:');
+  const candidates = [...paths.importCandidates];
+  const existed = existsSync(paths.store) && statSync(paths.store).size > 0;
+  let opened: Db | null = null;
+  let store: SqliteStatsStore | null = null;
+  const file = new SqliteFile(
+    { path: paths.store, label: 'stats store', busyTimeoutMs: 5000, quickCheck: true, identify, init: initSchema },
+    log,
+    {
+      onOpen(db, late) {
+        if (late && store) store.attachFile(db);
+        else opened = db;
+      },
+    },
+  );
+  if (!file.open() || opened === null) {
+    const copy = readSnapshot(paths.store);
+    const db = copy ?? new Database(':memory:');
     initSchema(db);
-    const store = new SqliteStatsStore({ ...common, db: tuned(db, false), backend: 'memory', location: null });
-    const imp = readImport(paths.importCandidates, log);
-    if (imp) store.importHeadroom(imp.data, imp.source);
+    store = new SqliteStatsStore({ ...common, db: tuned(db, false), backend: 'memory', location: paths.store, file });
+    if (copy) log.warn({ path: paths.store }, 'serving stats from a read-only copy of the stats store until it can be opened');
     return store;
   }
-
-  mkdirSync(dirname(paths.store), { recursive: true });
-  let movedAside: string | null = null;
-  const candidates = [...paths.importCandidates];
-  let fresh = !existsSync(paths.store) || statSync(paths.store).size === 0;
-  if (!fresh) {
-    const problem = problemWith(paths.store);
-    if (problem) {
-      movedAside = moveAside(paths.store);
-      fresh = true;
-      log.warn({ path: paths.store, moved_to: movedAside, reason: problem }, 'stats store is unusable; moved aside and starting a fresh one');
-      candidates.push(movedAside);
-    }
-  }
-  const db = tuned(new Database(paths.store, { timeout: 5000 }), true);
-  db.transaction(() => initSchema(db)).immediate();
-  const store = new SqliteStatsStore({ ...common, db, backend: 'sqlite', location: paths.store, movedAside });
+  const db: Db = opened;
+  const movedAside = file.health().movedAside;
+  if (movedAside) candidates.push(movedAside);
+  store = new SqliteStatsStore({ ...common, db, backend: 'sqlite', location: paths.store, movedAside, file });
   const already = db.prepare("SELECT value FROM meta WHERE key = 'headroom_import'").get() as { value: string } | undefined;
   if (already) {
     try {
@@ -191,7 +126,7 @@ function openConfigured(opts: OpenStoreOptions): SqliteStatsStore {
     } catch {
       store.importedFrom = null;
     }
-  } else if (fresh) {
+  } else if (!existed || movedAside) {
     // First start on this store: carry over an existing Headroom history.
     const imp = readImport(candidates, log);
     if (imp && store.importHeadroom(imp.data, imp.source)) {
@@ -199,5 +134,33 @@ function openConfigured(opts: OpenStoreOptions): SqliteStatsStore {
     }
   }
   store.prune();
+  return store;
+}
+
+/** Stateless: an existing store (or the JSON file) is copied into memory; nothing is written. */
+function openStateless(paths: StorePaths, common: { limits: StoreLimits; flushMs: number; log: Logger }, log: Logger): SqliteStatsStore {
+  let db: Db | null = null;
+  if (existsSync(paths.store) && statSync(paths.store).size > 0) {
+    // Read the file's bytes (its last checkpoint) without opening it: opening creates -wal/-shm files.
+    try {
+      const image = readFileSync(paths.store);
+      if (image.length < 100 || !image.subarray(0, 16).equals(SQLITE_HEADER)) throw new Error('not a SQLite database');
+      // a WAL database's header says so (bytes 18-19 = 2); an in-memory copy must use rollback mode
+      image[18] = 1;
+      image[19] = 1;
+      db = new Database(image);
+      if (db.pragma('quick_check', { simple: true }) !== 'ok') throw new Error('integrity check failed');
+      if (db.pragma('application_id', { simple: true }) !== APPLICATION_ID) throw new Error('not a headroom-ts stats store');
+    } catch (err) {
+      db?.close();
+      db = null;
+      log.warn({ path: paths.store, err: (err as Error).message }, 'stateless: could not read the existing stats store; starting empty');
+    }
+  }
+  db ??= new Database(':memory:');
+  initSchema(db);
+  const store = new SqliteStatsStore({ ...common, db: tuned(db, false), backend: 'memory', location: null });
+  const imp = readImport(paths.importCandidates, log);
+  if (imp) store.importHeadroom(imp.data, imp.source);
   return store;
 }

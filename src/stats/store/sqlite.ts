@@ -9,6 +9,7 @@
  */
 import { AsyncResource } from 'node:async_hooks';
 import type { Database as Db, Statement, Transaction } from 'better-sqlite3';
+import type { SqliteFile } from '../../storage/sqlite-file.js';
 import type { Logger } from '../../telemetry/logger.js';
 import type { HeadroomSavings } from './headroom-import.js';
 import {
@@ -171,13 +172,47 @@ export interface SqliteStoreOptions {
   movedAside?: string | null;
   /** Why the configured store could not be opened (this one then runs in memory). */
   openError?: string | null;
+  /**
+   * The configured file while it cannot be opened: `db` is then an in-memory copy, every batch
+   * written to it is also kept for the file, and `attachFile` writes them there once it opens.
+   */
+  file?: SqliteFile | null;
+}
+
+type StatementName = 'selTotals' | 'setTotals' | 'insEvent' | 'upHour' | 'upDay' | 'upProject' | 'countProjects' | 'projectsAsc' | 'delProject';
+
+function statementsFor(db: Db): Record<StatementName, Statement> {
+  return {
+    selTotals: db.prepare('SELECT * FROM totals WHERE scope = ?'),
+    setTotals: db.prepare(`UPDATE totals SET requests = @requests, tokens_saved = @tokensSaved, savings_usd = @savingsUsd,
+      input_tokens = @inputTokens, input_cost_usd = @inputCostUsd, output_tokens = @outputTokens, output_cost_usd = @outputCostUsd,
+      started_at = @startedAt, last_activity_at = @lastActivityAt WHERE scope = @scope`),
+    insEvent: db.prepare(`INSERT INTO events (ts, kind, provider, model, project, requests, input_tokens, output_tokens, tokens_saved,
+      new_input_tokens, cache_read_tokens, cache_write_tokens, savings_usd, input_cost_usd, output_cost_usd, checkpoint,
+      cum_tokens_saved, cum_savings_usd, cum_input_tokens, cum_input_cost_usd, pid)
+      VALUES (@ts, @kind, @provider, @model, @project, @requests, @inputTokens, @outputTokens, @tokensSaved, @newInputTokens,
+      @cacheReadTokens, @cacheWriteTokens, @savingsUsd, @inputCostUsd, @outputCostUsd, @checkpoint,
+      @cumTokensSaved, @cumSavingsUsd, @cumInputTokens, @cumInputCostUsd, @pid)`),
+    upHour: db.prepare(upsertRollupSql('rollup_hour')),
+    upDay: db.prepare(upsertRollupSql('rollup_day')),
+    upProject: db.prepare(`INSERT INTO projects (name, requests, tokens_saved, savings_usd, input_tokens, input_cost_usd, output_tokens, output_cost_usd, last_activity_at)
+      VALUES (@name, @requests, @tokensSaved, @savingsUsd, @inputTokens, @inputCostUsd, @outputTokens, @outputCostUsd, @lastActivityAt)
+      ON CONFLICT (name) DO UPDATE SET requests = requests + excluded.requests, tokens_saved = tokens_saved + excluded.tokens_saved,
+      savings_usd = savings_usd + excluded.savings_usd, input_tokens = input_tokens + excluded.input_tokens,
+      input_cost_usd = input_cost_usd + excluded.input_cost_usd, output_tokens = output_tokens + excluded.output_tokens,
+      output_cost_usd = output_cost_usd + excluded.output_cost_usd,
+      last_activity_at = max(coalesce(last_activity_at, 0), coalesce(excluded.last_activity_at, 0))`),
+    countProjects: db.prepare('SELECT count(*) AS n FROM projects'),
+    projectsAsc: db.prepare('SELECT name FROM projects ORDER BY tokens_saved ASC, coalesce(last_activity_at, 0) ASC'),
+    delProject: db.prepare('DELETE FROM projects WHERE name = ?'),
+  };
 }
 
 export class SqliteStatsStore implements StatsStore {
-  readonly backend: string;
+  backend: string;
   readonly location: string | null;
   readonly limits: StoreLimits;
-  private readonly db: Db;
+  private db: Db;
   private readonly log: Logger;
   private readonly flushMs: number;
   private pending: SavingsEvent[] = [];
@@ -190,11 +225,14 @@ export class SqliteStatsStore implements StatsStore {
   /** Transactions this connection committed (with PRAGMA data_version: the store's version). */
   private commits = 0;
   private readonly movedAside: string | null;
-  private readonly openError: string | null;
+  private openError: string | null;
+  private readonly file: SqliteFile | null;
+  /** Events written to the in-memory copy while the file is unavailable, to be written to the file. */
+  private forFile: SavingsEvent[] = [];
   /** The Headroom JSON file this store was seeded from, if any. */
   importedFrom: string | null = null;
-  private readonly st: Record<'selTotals' | 'setTotals' | 'insEvent' | 'upHour' | 'upDay' | 'upProject' | 'countProjects' | 'projectsAsc' | 'delProject', Statement>;
-  private readonly writeBatch: Transaction<(events: SavingsEvent[]) => void>;
+  private st: Record<StatementName, Statement>;
+  private writeBatch: Transaction<(events: SavingsEvent[]) => void>;
   /** Timer callback bound to the (request-free) context the store was opened in. */
   private readonly onTimer = AsyncResource.bind(() => this.flushChunk());
 
@@ -207,32 +245,38 @@ export class SqliteStatsStore implements StatsStore {
     this.log = opts.log;
     this.movedAside = opts.movedAside ?? null;
     this.openError = opts.openError ?? null;
-    const db = this.db;
-    this.st = {
-      selTotals: db.prepare('SELECT * FROM totals WHERE scope = ?'),
-      setTotals: db.prepare(`UPDATE totals SET requests = @requests, tokens_saved = @tokensSaved, savings_usd = @savingsUsd,
-        input_tokens = @inputTokens, input_cost_usd = @inputCostUsd, output_tokens = @outputTokens, output_cost_usd = @outputCostUsd,
-        started_at = @startedAt, last_activity_at = @lastActivityAt WHERE scope = @scope`),
-      insEvent: db.prepare(`INSERT INTO events (ts, kind, provider, model, project, requests, input_tokens, output_tokens, tokens_saved,
-        new_input_tokens, cache_read_tokens, cache_write_tokens, savings_usd, input_cost_usd, output_cost_usd, checkpoint,
-        cum_tokens_saved, cum_savings_usd, cum_input_tokens, cum_input_cost_usd, pid)
-        VALUES (@ts, @kind, @provider, @model, @project, @requests, @inputTokens, @outputTokens, @tokensSaved, @newInputTokens,
-        @cacheReadTokens, @cacheWriteTokens, @savingsUsd, @inputCostUsd, @outputCostUsd, @checkpoint,
-        @cumTokensSaved, @cumSavingsUsd, @cumInputTokens, @cumInputCostUsd, @pid)`),
-      upHour: db.prepare(upsertRollupSql('rollup_hour')),
-      upDay: db.prepare(upsertRollupSql('rollup_day')),
-      upProject: db.prepare(`INSERT INTO projects (name, requests, tokens_saved, savings_usd, input_tokens, input_cost_usd, output_tokens, output_cost_usd, last_activity_at)
-        VALUES (@name, @requests, @tokensSaved, @savingsUsd, @inputTokens, @inputCostUsd, @outputTokens, @outputCostUsd, @lastActivityAt)
-        ON CONFLICT (name) DO UPDATE SET requests = requests + excluded.requests, tokens_saved = tokens_saved + excluded.tokens_saved,
-        savings_usd = savings_usd + excluded.savings_usd, input_tokens = input_tokens + excluded.input_tokens,
-        input_cost_usd = input_cost_usd + excluded.input_cost_usd, output_tokens = output_tokens + excluded.output_tokens,
-        output_cost_usd = output_cost_usd + excluded.output_cost_usd,
-        last_activity_at = max(coalesce(last_activity_at, 0), coalesce(excluded.last_activity_at, 0))`),
-      countProjects: db.prepare('SELECT count(*) AS n FROM projects'),
-      projectsAsc: db.prepare('SELECT name FROM projects ORDER BY tokens_saved ASC, coalesce(last_activity_at, 0) ASC'),
-      delProject: db.prepare('DELETE FROM projects WHERE name = ?'),
-    };
-    this.writeBatch = db.transaction((events: SavingsEvent[]) => this.applyBatch(events));
+    this.file = opts.file ?? null;
+    this.st = statementsFor(this.db);
+    this.writeBatch = this.db.transaction((events: SavingsEvent[]) => this.applyBatch(this.st, events));
+  }
+
+  /** Whether batches go to the in-memory copy and wait for the file. */
+  private get waitingForFile(): boolean {
+    return this.file !== null && this.backend === 'memory';
+  }
+
+  /**
+   * The file opened after start-up: the events recorded meanwhile are written to it (in
+   * transactions of EAGER_BATCH; those committed are not written again if a later one fails),
+   * then it replaces the in-memory copy. Throws when the file cannot take them (retried later).
+   */
+  attachFile(db: Db): void {
+    this.flushNow();
+    const st = statementsFor(db);
+    const write = db.transaction((events: SavingsEvent[]) => this.applyBatch(st, events));
+    while (this.forFile.length > 0) {
+      const chunk = this.forFile.slice(0, EAGER_BATCH);
+      write.immediate(chunk);
+      this.forFile = this.forFile.slice(chunk.length);
+    }
+    const memory = this.db;
+    this.db = db;
+    this.st = st;
+    this.writeBatch = db.transaction((events: SavingsEvent[]) => this.applyBatch(st, events));
+    this.backend = 'sqlite';
+    this.openError = null;
+    this.commits++;
+    memory.close();
   }
 
   record(event: SavingsEvent): void {
@@ -273,6 +317,13 @@ export class SqliteStatsStore implements StatsStore {
       this.commits++;
       this.lastFlushAt = Date.now();
       this.lastError = null;
+      if (this.waitingForFile) {
+        this.forFile.push(...batch);
+        if (this.forFile.length > MAX_PENDING) {
+          this.dropped += this.forFile.length - MAX_PENDING;
+          this.forFile = this.forFile.slice(-MAX_PENDING);
+        }
+      }
     } catch (err) {
       this.pending = batch.concat(this.pending);
       const message = (err as Error).message;
@@ -287,10 +338,10 @@ export class SqliteStatsStore implements StatsStore {
     this.maybePrune();
   }
 
-  private applyBatch(events: SavingsEvent[]): void {
+  private applyBatch(st: Record<StatementName, Statement>, events: SavingsEvent[]): void {
     const sorted = events.length > 1 ? [...events].sort((a, b) => a.ts - b.ts) : events;
-    const life = totalsOf(this.st.selTotals.get('lifetime') as TotalsRow | undefined);
-    const sessRow = this.st.selTotals.get('session') as TotalsRow | undefined;
+    const life = totalsOf(st.selTotals.get('lifetime') as TotalsRow | undefined);
+    const sessRow = st.selTotals.get('session') as TotalsRow | undefined;
     let session: SessionTotals = { ...totalsOf(sessRow), startedAt: sessRow?.started_at ?? null, lastActivityAt: sessRow?.last_activity_at ?? null };
     let current: string | null = null;
     const pid = process.pid;
@@ -306,7 +357,7 @@ export class SqliteStatsStore implements StatsStore {
         cumInputTokens: life.inputTokens,
         cumInputCostUsd: life.inputCostUsd,
       };
-      this.st.insEvent.run({ ...e, requests: 1, checkpoint: e.tokensSaved > 0 ? 1 : 0, ...cum, pid });
+      st.insEvent.run({ ...e, requests: 1, checkpoint: e.tokensSaved > 0 ? 1 : 0, ...cum, pid });
       draftInto(hours, Math.floor(e.ts / HOUR_MS) * HOUR_MS, e, 1, cum);
       draftInto(days, Math.floor(e.ts / DAY_MS) * DAY_MS, e, 1, cum);
       if (session.lastActivityAt === null || e.ts - session.lastActivityAt > this.limits.sessionRolloverMs) {
@@ -325,12 +376,12 @@ export class SqliteStatsStore implements StatsStore {
         current = e.project;
       }
     }
-    for (const d of hours.values()) this.st.upHour.run(d);
-    for (const d of days.values()) this.st.upDay.run(d);
-    for (const [name, p] of projects) this.st.upProject.run({ ...p, name });
-    this.st.setTotals.run({ ...life, startedAt: null, lastActivityAt: null, scope: 'lifetime' });
-    this.st.setTotals.run({ ...session, scope: 'session' });
-    if (current !== null) this.capProjects(current);
+    for (const d of hours.values()) st.upHour.run(d);
+    for (const d of days.values()) st.upDay.run(d);
+    for (const [name, p] of projects) st.upProject.run({ ...p, name });
+    st.setTotals.run({ ...life, startedAt: null, lastActivityAt: null, scope: 'lifetime' });
+    st.setTotals.run({ ...session, scope: 'session' });
+    if (current !== null) this.capProjects(st, current);
   }
 
   private upsertRollups(row: { ts: number } & Record<string, unknown>): void {
@@ -339,13 +390,13 @@ export class SqliteStatsStore implements StatsStore {
   }
 
   /** Evicts the smallest projects (tokens saved, then last activity) beyond the cap, never `keep`. */
-  private capProjects(keep: string): void {
-    let excess = (this.st.countProjects.get() as { n: number }).n - this.limits.maxProjects;
+  private capProjects(st: Record<StatementName, Statement>, keep: string): void {
+    let excess = (st.countProjects.get() as { n: number }).n - this.limits.maxProjects;
     if (excess <= 0) return;
-    for (const { name } of this.st.projectsAsc.all() as { name: string }[]) {
+    for (const { name } of st.projectsAsc.all() as { name: string }[]) {
       if (excess <= 0) break;
       if (name === keep) continue;
-      this.st.delProject.run(name);
+      st.delProject.run(name);
       excess--;
     }
   }
@@ -478,15 +529,21 @@ export class SqliteStatsStore implements StatsStore {
   }
 
   health(): StoreHealth {
+    const f = this.file?.health() ?? null;
+    const unavailable = this.waitingForFile ? (f?.reason ?? this.openError ?? 'not open yet') : this.openError;
     return {
       backend: this.backend,
       path: this.location,
-      ok: this.db.open && this.lastError === null && this.openError === null,
-      pending: this.pending.length,
+      ok: this.db.open && this.lastError === null && unavailable === null,
+      pending: this.pending.length + this.forFile.length,
       lastFlushAt: this.lastFlushAt,
-      lastError: this.lastError ?? (this.openError === null ? null : `stats store could not be opened (stats kept in memory only): ${this.openError}`),
+      lastError:
+        this.lastError ??
+        (unavailable === null
+          ? null
+          : `stats store could not be opened (stats kept in memory only${this.waitingForFile ? '; the file is kept and opening it is retried' : ''}): ${unavailable}`),
       dropped: this.dropped,
-      movedAside: this.movedAside,
+      movedAside: f?.movedAside ?? this.movedAside,
       importedFrom: this.importedFrom,
     };
   }
@@ -495,9 +552,11 @@ export class SqliteStatsStore implements StatsStore {
     if (this.closed) return;
     this.flushNow();
     this.closed = true;
+    this.file?.close(false);
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    if (this.pending.length > 0) this.log.error({ pending: this.pending.length, err: this.lastError }, 'stats store closed with unwritten events');
+    const unwritten = this.pending.length + this.forFile.length;
+    if (unwritten > 0) this.log.error({ pending: unwritten, err: this.lastError ?? this.file?.health().reason }, 'stats store closed with unwritten events');
     try {
       if (this.backend === 'sqlite') this.db.pragma('wal_checkpoint(TRUNCATE)');
     } catch {
