@@ -325,17 +325,17 @@ function add(id, source, shape, question, evidence, inputIsJson = false) {
       }
       const chart = int(r, 1, 8);
       lines.forEach((l, k) => {
-        if (k === 7) L.push(`-     helm.sh/chart: ${svc}-2.${chart}.0`, `+     helm.sh/chart: ${svc}-2.${chart + 1}.0`);
+        if (k === 7) L.push(`-       helm.sh/chart: ${svc}-2.${chart}.0`, `+       helm.sh/chart: ${svc}-2.${chart + 1}.0`);
         else L.push(`    ${l}`);
       });
-      if (changed && svc === 'orders') L.push('-           image: "registry.example.com/orders:3.8.1"', '+           image: "registry.example.com/orders:3.9.0"', '-           readinessProbe: {httpGet: {path: /healthz, port: 8080}}');
-      if (changed && svc === 'inventory') L.push('-   CACHE_TTL_SECONDS: "300"', '+   CACHE_TTL_SECONDS: "5"');
-      if (changed && svc === 'shipping') L.push('-   type: ClusterIP', '+   type: LoadBalancer');
+      if (changed && svc === 'orders') L.push('-             image: "registry.example.com/orders:3.8.1"', '+             image: "registry.example.com/orders:3.9.0"', '-             readinessProbe: {httpGet: {path: /healthz, port: 8080}}');
+      if (changed && svc === 'inventory') L.push('-     CACHE_TTL_SECONDS: "300"', '+     CACHE_TTL_SECONDS: "5"');
+      if (changed && svc === 'shipping') L.push('-     type: ClusterIP', '+     type: LoadBalancer');
       L.push('');
     }
   }
   add('own_helm_diff', 'helm diff upgrade prod ./charts (helm-diff plugin output)', anthropicCase('helmdiff', 'Review this helm diff: anything risky?', 'Bash', { command: 'helm diff upgrade prod ./charts -f values-prod.yaml' }, L.join('\n')), 'Review this helm diff: anything risky?', [
-    '+           image: "registry.example.com/orders:3.9.0"', '-           readinessProbe: {httpGet: {path: /healthz, port: 8080}}', '+   CACHE_TTL_SECONDS: "5"', '+   type: LoadBalancer',
+    '+             image: "registry.example.com/orders:3.9.0"', '-             readinessProbe: {httpGet: {path: /healthz, port: 8080}}', '+     CACHE_TTL_SECONDS: "5"', '+     type: LoadBalancer',
   ]);
 }
 

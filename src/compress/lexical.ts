@@ -9,6 +9,19 @@ export const ERROR_WORD_RE =
 
 export const WARN_WORD_RE = /\b(?:warn|warning|warnings|deprecated)\b/i;
 
+/**
+ * Exception and error class names (`ModuleNotFoundError`, `java.lang.NullPointerException`,
+ * `TypeError`), Go/Rust panics, `FATAL`, Python tracebacks, `ERR!` and `ERR_*` codes, jest and
+ * mocha failure marks: failure signals the word list above misses. Case-sensitive.
+ */
+export const ERROR_CLASS_RE =
+  /(?:^|[^A-Za-z0-9_])[A-Z][A-Za-z0-9]*(?:Error|Exception|Fault)(?![a-z])|\bpanic(?:ked)?\b|\bFATAL\b|\bTraceback \(most recent call last\)|\bERR!|\bERR_[A-Z_]{3,}|^\s*[●✕✗×✘]\s/;
+
+/** True when a text (a line, a value) carries a failure signal: an error word or class name. */
+export function hasErrorSignal(text: string): boolean {
+  return ERROR_WORD_RE.test(text) || ERROR_CLASS_RE.test(text);
+}
+
 /** Keywords that make a short tool output "error-bearing" (two distinct ones are required). */
 const ERROR_PROTECT_WORDS = ['error', 'fail', 'exception', 'traceback', 'fatal', 'panic', 'crash'];
 
