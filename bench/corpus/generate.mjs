@@ -612,7 +612,7 @@ function add(id, source, shape, question, evidence, inputIsJson = false) {
     L.push(`${name} ${i === 52 ? 'FAILED' : 'PASSED'}${' '.repeat(Math.max(1, 66 - name.length))}[${String(Math.floor(((i + 1) * 100) / 76)).padStart(3)}%]`);
   }
   L.push('', '=================================== FAILURES ===================================', '_________________________ test_parses_iso_week_dates __________________________', '', '    def test_parses_iso_week_dates():', '>       assert parse("2026-W09-1") == date(2026, 2, 23)', 'E       ValueError: unsupported date format: \'2026-W09-1\'', '', 'src/dateparse/core.py:211: ValueError', '=========================== short test summary info ============================', "FAILED tests/test_parser.py::test_parses_iso_week_dates - ValueError: unsupported date format: '2026-W09-1'", '========================= 1 failed, 75 passed in 0.84s =========================');
-  add('own_pytest_small_failure', 'pytest -v (76 tests, 1 failure; under 8 KB)', anthropicCase('pysmall', 'Fix the failing test.', 'Bash', { command: 'pytest -v' }, L.join('\n'), { isError: true }), 'Fix the failing test.', ["ValueError: unsupported date format: '2026-W09-1'", 'src/dateparse/core.py:211', '1 failed, 75 passed']);
+  add('own_pytest_small_failure', 'pytest -v (76 tests, 1 failure; under 8 KB)', openaiCase('pysmall', 'Fix the failing test.', 'shell', { command: 'pytest -v' }, L.join('\n')), 'Fix the failing test.', ["ValueError: unsupported date format: '2026-W09-1'", 'src/dateparse/core.py:211', '1 failed, 75 passed']);
 }
 
 for (const c of cases) writeFileSync(join(OUT, `${c.id}.json`), `${JSON.stringify(c, null, 1)}\n`);

@@ -51,8 +51,10 @@ export interface Query {
   text: string;
   /** Lower-cased exact anchors: UUIDs, long numbers, ids with digits, quoted strings, emails, hosts. */
   anchors: string[];
-  /** Lower-cased BM25 terms (deduplicated, sorted). */
+  /** Lower-cased BM25 terms of 3+ characters (deduplicated, sorted). */
   terms: string[];
+  /** The terms' stems (plural endings removed), in the same order as `terms`. */
+  stems: string[];
 }
 
 const STOP = new Set(
@@ -63,7 +65,7 @@ const STOP = new Set(
     'under why let lets need want like file files').split(' '),
 );
 
-export const EMPTY_QUERY: Query = { text: '', anchors: [], terms: [] };
+export const EMPTY_QUERY: Query = { text: '', anchors: [], terms: [], stems: [] };
 
 /** Extracts exact anchors and BM25 terms from the user's latest message. */
 export function parseQuery(text: string | null | undefined): Query {
@@ -82,7 +84,58 @@ export function parseQuery(text: string | null | undefined): Query {
   for (const m of t.matchAll(/\b(?:[a-z0-9-]+\.)+(?:com|net|org|io|dev|internal|local|cloud|ai)\b/gi)) add(m[0]);
   const terms = new Set<string>();
   for (const w of tokenize(t)) if (w.length > 2 && !STOP.has(w)) terms.add(w);
-  return { text: t, anchors: [...anchors].sort(), terms: [...terms].sort() };
+  const sorted = [...terms].sort();
+  return { text: t, anchors: [...anchors].sort(), terms: sorted, stems: sorted.map(stem) };
+}
+
+/** A lower-case word without its plural ending: `forms` -> `form`, `policies` -> `policy`, `boxes` -> `box`. */
+export function stem(word: string): string {
+  const w = word.toLowerCase();
+  if (w.length <= 3) return w;
+  if (w.endsWith('ies') && w.length > 4) return `${w.slice(0, -3)}y`;
+  if (w.endsWith('sses')) return w.slice(0, -2);
+  if (/(?:x|z|ch|sh)es$/.test(w)) return w.slice(0, -2);
+  if (w.endsWith('s') && !/(?:ss|us|is)$/.test(w)) return w.slice(0, -1);
+  return w;
+}
+
+/**
+ * The word pieces of an identifier-rich text, lower-cased: split at non-alphanumerics, at
+ * camelCase humps and between letters and digits (`FormComponent2` -> form, component, 2;
+ * `auth_middleware.py` -> auth, middleware, py; `.env.production` -> env, production).
+ */
+export function wordPieces(text: string): string[] {
+  const out: string[] = [];
+  const re = /[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) out.push(m[0].toLowerCase());
+  return out;
+}
+
+/**
+ * True when a word piece answers a query term: the same word, the same stem (`Form` for
+ * "forms"), or an abbreviation the term starts with (`auth` for "authentication", 4+ letters).
+ */
+export function pieceMatches(piece: string, term: string, termStem: string): boolean {
+  if (piece === term || piece === termStem) return true;
+  if (piece.length >= 4 && stem(piece) === termStem) return true;
+  return piece.length >= 4 && term.length >= piece.length + 3 && term.startsWith(piece);
+}
+
+/** Indices of the query terms some piece of `text` answers. */
+export function matchedTerms(query: Query, text: string): number[] {
+  if (query.terms.length === 0) return [];
+  const pieces = new Set(wordPieces(text));
+  const out: number[] = [];
+  query.terms.forEach((t, i) => {
+    const st = query.stems[i] as string;
+    for (const p of pieces) {
+      if (pieceMatches(p, t, st)) {
+        out.push(i);
+        return;
+      }
+    }
+  });
+  return out;
 }
 
 /** Lower-cased word tokens: UUIDs, numbers of 4+ digits, and `[a-z0-9_]+` runs. */
@@ -109,7 +162,8 @@ export function bm25(query: Query, docs: readonly string[]): number[] {
   const n = docs.length;
   // Terms found (as substrings) in more than half of the documents carry no weight: drop them
   // before tokenizing, so common words do not force tokenizing every document.
-  let terms = query.terms;
+  // matching is by stem (`forms` finds `form`): a stem is a substring of every form of the word
+  let terms = [...new Set(query.stems)];
   if (n > 4) {
     terms = terms.filter((t) => {
       let c = 0;
@@ -141,7 +195,10 @@ export function bm25(query: Query, docs: readonly string[]): number[] {
     lengths[i] = words.length;
     total += words.length;
     const tf = new Map<string, number>();
-    for (const w of words) if (termSet.has(w)) tf.set(w, (tf.get(w) ?? 0) + 1);
+    for (const w of words) {
+      const key = termSet.has(w) ? w : termSet.has(stem(w)) ? stem(w) : null;
+      if (key !== null) tf.set(key, (tf.get(key) ?? 0) + 1);
+    }
     for (const w of tf.keys()) df.set(w, (df.get(w) ?? 0) + 1);
     tfs[i] = tf;
   }

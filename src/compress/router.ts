@@ -29,6 +29,8 @@ export interface RouteResult {
 const MIN_SECTION_CHARS = 800;
 
 function single(kind: ContentKind, text: string, ctx: TransformContext): TransformOutput | null {
+  // only the JSON crusher has a lossless form; every other transform cuts
+  if (ctx.losslessOnly && kind !== 'json' && kind !== 'jsonl') return null;
   switch (kind) {
     case 'json':
       return crushJson(text, ctx, false);

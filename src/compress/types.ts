@@ -15,6 +15,8 @@ export interface TransformContext {
    * no collapsing of repeated errors) and transforms that cannot promise that (prose) stay off.
    */
   keepAllErrors?: boolean;
+  /** Only lossless compaction is allowed (a tool result flagged `is_error`): nothing may be cut. */
+  losslessOnly?: boolean;
   /** Hash of the slot's original text: every marker in the slot points to it. */
   hash: string;
   /** True once the caller's time budget is spent; long transforms give up. */
