@@ -17,9 +17,17 @@ export const WARN_WORD_RE = /\b(?:warn|warning|warnings|deprecated)\b/i;
 export const ERROR_CLASS_RE =
   /(?:^|[^A-Za-z0-9_])[A-Z][A-Za-z0-9]*(?:Error|Exception|Fault)(?![a-z])|\bpanic(?:ked)?\b|\bFATAL\b|\bTraceback \(most recent call last\)|\bERR!|\bERR_[A-Z_]{3,}|^\s*[●✕✗×✘]\s/;
 
+/** A cheap necessary condition of ERROR_CLASS_RE (literal alternatives only). */
+const ERROR_CLASS_HINT_RE = /Error|Exception|Fault|panic|FATAL|Traceback|ERR|[●✕✗×✘]/;
+
+/** ERROR_CLASS_RE, skipping the full pattern for texts that cannot match it. */
+export function hasErrorClass(text: string): boolean {
+  return ERROR_CLASS_HINT_RE.test(text) && ERROR_CLASS_RE.test(text);
+}
+
 /** True when a text (a line, a value) carries a failure signal: an error word or class name. */
 export function hasErrorSignal(text: string): boolean {
-  return ERROR_WORD_RE.test(text) || ERROR_CLASS_RE.test(text);
+  return ERROR_WORD_RE.test(text) || hasErrorClass(text);
 }
 
 /** Keywords that make a short tool output "error-bearing" (two distinct ones are required). */
@@ -121,6 +129,16 @@ export function pieceMatches(piece: string, term: string, termStem: string): boo
   return piece.length >= 4 && term.length >= piece.length + 3 && term.startsWith(piece);
 }
 
+/**
+ * A case-insensitive test that a text may answer one of the query's terms (it holds the first
+ * letters of a term's stem): a cheap filter before `matchedTerms`. Null without terms.
+ */
+export function termProbe(query: Query): RegExp | null {
+  if (query.terms.length === 0) return null;
+  const probes = new Set(query.terms.map((t, i) => (query.stems[i] as string).slice(0, Math.min(4, t.length))));
+  return new RegExp([...probes].map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'i');
+}
+
 /** Indices of the query terms some piece of `text` answers. */
 export function matchedTerms(query: Query, text: string): number[] {
   if (query.terms.length === 0) return [];
@@ -196,7 +214,11 @@ export function bm25(query: Query, docs: readonly string[]): number[] {
     total += words.length;
     const tf = new Map<string, number>();
     for (const w of words) {
-      const key = termSet.has(w) ? w : termSet.has(stem(w)) ? stem(w) : null;
+      let key: string | null = w;
+      if (!termSet.has(w)) {
+        const st = w.length > 3 && w.charCodeAt(w.length - 1) === 115 ? stem(w) : null; // only plurals end in `s`
+        key = st !== null && termSet.has(st) ? st : null;
+      }
       if (key !== null) tf.set(key, (tf.get(key) ?? 0) + 1);
     }
     for (const w of tf.keys()) df.set(w, (df.get(w) ?? 0) + 1);

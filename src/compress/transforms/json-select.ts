@@ -5,7 +5,7 @@
  * (exact anchors and BM25), then evenly spaced rows up to the adaptive budget. Identical rows
  * are kept once. Kept rows keep their original order.
  */
-import { adaptiveK, bm25, diversityOf, ERROR_CLASS_RE, ERROR_WORD_RE, matchedTerms, matchesAnchor, type Query, strideFill } from '../lexical.js';
+import { adaptiveK, bm25, diversityOf, ERROR_WORD_RE, hasErrorClass, matchedTerms, matchesAnchor, type Query, strideFill, termProbe } from '../lexical.js';
 import type { TransformContext } from '../types.js';
 import type { Column } from './json-table.js';
 import { isPlainObject, isRawNumber, RAW_NUMBER } from './json-values.js';
@@ -32,7 +32,7 @@ export function errorSignal(v: unknown, key = '', depth = 0): 0 | 1 | 2 {
     if (isRawNumber(v) || v.length === 0) return 0;
     if (STATUS_KEY_RE.test(key) && (BAD_STATUS_RE.test(v.trim()) || (v.length <= 40 && BAD_STATUS_PART_RE.test(v)))) return 2;
     const word = ERROR_WORD_RE.test(v);
-    if (!word && !ERROR_CLASS_RE.test(v)) return 0;
+    if (!word && !hasErrorClass(v)) return 0;
     return ERROR_KEY_RE.test(key) || /^\W*(error|exception|fatal|panic|traceback)\b/i.test(v) || /^\W*[\w.$]*[A-Z]\w*(?:Error|Exception)\b/.test(v) ? 2 : 1;
   }
   if (typeof v === 'number') return /^(status|status_?code|http_?status|code)$/i.test(key) && v >= 500 && v <= 599 ? 2 : 0;
@@ -206,20 +206,34 @@ const MAX_FIELD_CHARS = 300;
  */
 function fieldMatchRows(rows: readonly Row[], columns: readonly Column[], texts: readonly string[], query: Query, k: number): number[] {
   const n = rows.length;
-  const cols = columns.filter((c) => c.type === 'str' && c.present >= 0.5 * n);
+  // short string fields (judged on a sample of rows): long ones are free text, BM25's domain
+  const sample = Math.min(n, 20);
+  const cols = columns.filter((c) => {
+    if (c.type !== 'str' || c.present < 0.5 * n) return false;
+    let chars = 0;
+    for (let i = 0; i < sample; i++) {
+      const v = getPath(rows[Math.floor((i * n) / sample)] as Row, c.path);
+      chars += typeof v === 'string' ? v.length : 0;
+    }
+    return chars / sample <= MAX_FIELD_CHARS / 2;
+  });
   if (!cols.length) return [];
-  // a cheap prefilter: the first letters of each term must appear in the row
-  const probes = query.terms.map((t, i) => (query.stems[i] as string).slice(0, Math.min(4, t.length)));
+  // a cheap prefilter: the first letters of a term must appear in the row, then in the value
+  const probe = termProbe(query);
+  if (!probe) return [];
   const candidates: number[] = [];
-  for (let i = 0; i < n; i++) if (probes.some((p) => (texts[i] as string).includes(p))) candidates.push(i);
+  for (let i = 0; i < n; i++) if (probe.test(texts[i] as string)) candidates.push(i);
   if (!candidates.length) return [];
   const score = new Map<number, number>();
+  const memo = new Map<string, number[]>();
   for (const c of cols) {
     const hits: number[][] = query.terms.map(() => []);
     for (const i of candidates) {
       const v = getPath(rows[i] as Row, c.path);
       if (typeof v !== 'string' || v.length > MAX_FIELD_CHARS || isRawNumber(v)) continue;
-      for (const t of matchedTerms(query, v)) hits[t]?.push(i);
+      let terms = memo.get(v);
+      if (terms === undefined) memo.set(v, (terms = probe.test(v) ? matchedTerms(query, v) : []));
+      for (const t of terms) hits[t]?.push(i);
     }
     for (const list of hits) {
       const df = list.length;

@@ -165,7 +165,8 @@ export function deriveColumns(rows: readonly Row[], columns: readonly Column[], 
   const out: Derived = { constants: [], sequences: [], rest: [] };
   for (const c of columns) {
     const first = getPath(rows[0] as Row, c.path);
-    if (first === undefined || first === null) {
+    // scalars only (nested values stay in their cells), compared by value
+    if (first === undefined || first === null || typeof first === 'object' || c.type === 'json') {
       out.rest.push(c);
       continue;
     }
@@ -177,7 +178,7 @@ export function deriveColumns(rows: readonly Row[], columns: readonly Column[], 
     const step = linear ? (b0 as number) - (a as number) : 0;
     for (let i = 1; i < n && (constant || linear); i++) {
       const v = getPath(rows[i] as Row, c.path);
-      if (constant && (v === undefined || v === null || stringifyExact(v) !== firstText)) constant = false;
+      if (constant && v !== first) constant = false;
       if (linear && plainInt(v) !== (a as number) + step * i) linear = false;
     }
     // factored out only when that saves at least twice what the header note costs

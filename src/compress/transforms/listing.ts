@@ -7,7 +7,7 @@
  * `config/.env.production`, "forms" finds `Form.tsx`), entries with a rare extension or
  * a rare dotfile name (what the per-group counts would hide), and entries with error words.
  */
-import { ERROR_WORD_RE, matchedTerms, matchesAnchor } from '../lexical.js';
+import { ERROR_WORD_RE, matchedTerms, matchesAnchor, termProbe } from '../lexical.js';
 import { formatMarker, shownSummary } from '../markers.js';
 import type { TransformContext, TransformOutput } from '../types.js';
 
@@ -35,72 +35,89 @@ function dirOf(entry: string): string {
 }
 
 function baseOf(entry: string): string {
-  return entry.replace(/\/$/, '').slice(entry.replace(/\/$/, '').lastIndexOf('/') + 1);
+  const e = entry.endsWith('/') ? entry.slice(0, -1) : entry;
+  return e.slice(e.lastIndexOf('/') + 1);
 }
 
-function extOf(entry: string): string {
+function extOf(entry: string, base: string): string {
   if (entry.endsWith('/')) return '(dirs)';
-  const base = baseOf(entry);
   const dot = base.lastIndexOf('.');
   return dot > 0 ? base.slice(dot) : '(none)';
-}
-
-/** The first `depth` components of a directory (`./a/b/c` at depth 2 -> `./a/b`). */
-function prefixOf(dir: string, depth: number): string {
-  const parts = dir.split('/');
-  const lead = parts[0] === '.' || parts[0] === '' || parts[0] === '..' ? 1 : 0;
-  return parts.slice(0, Math.min(parts.length, depth + lead)).join('/') || dir;
 }
 
 interface Entry {
   line: string;
   i: number;
   name: string;
+  dir: string;
+  base: string;
+  ext: string;
+}
+
+/** Directory keys at `depth` components (`./a/b/c` at depth 2 -> `./a/b`); the whole directory when shallower. */
+function keysAt(dirs: readonly string[], depth: number): string[] {
+  return dirs.map((d) => {
+    let at = d.startsWith('./') ? 2 : d.startsWith('/') ? 1 : d.startsWith('../') ? 3 : 0;
+    for (let k = 0; k < depth; k++) {
+      const slash = d.indexOf('/', at);
+      if (slash === -1) return d;
+      at = slash + 1;
+    }
+    return d.slice(0, at - 1);
+  });
 }
 
 export function compressListing(text: string, ctx: TransformContext): TransformOutput | null {
   const lines = text.split('\n');
   if (!looksLikeListing(lines)) return null;
-  const entries: Entry[] = lines.map((l, i) => ({ line: l, i, name: (LS_RE.exec(l)?.[1] ?? l).trim() })).filter((e) => e.line.trim());
+  const entries: Entry[] = [];
+  lines.forEach((line, i) => {
+    if (!line.trim()) return;
+    const name = (LS_RE.exec(line)?.[1] ?? line).trim();
+    const base = baseOf(name);
+    entries.push({ line, i, name, dir: dirOf(name), base, ext: extOf(name, base) });
+  });
   const n = entries.length;
 
   // rare extensions and dotfile names: what per-group counts would otherwise hide
   const extCount = new Map<string, number>();
-  for (const e of entries) extCount.set(extOf(e.name), (extCount.get(extOf(e.name)) ?? 0) + 1);
+  for (const e of entries) extCount.set(e.ext, (extCount.get(e.ext) ?? 0) + 1);
   const rareLimit = Math.max(2, Math.floor(0.002 * n));
-  const dotfiles = entries.filter((e) => baseOf(e.name).startsWith('.')).length;
+  let dotfiles = 0;
+  for (const e of entries) if (e.base.startsWith('.')) dotfiles++;
   const forced = new Set<number>();
   const force = (i: number) => {
     if (forced.size < MAX_FORCED) forced.add(i);
   };
   // the question: anchors, and terms answered by a piece of the path (only terms that single out a few entries)
+  const probe = termProbe(ctx.query);
   const termHits = ctx.query.terms.map(() => [] as number[]);
   for (const e of entries) {
-    if (matchesAnchor(ctx.query, e.line.toLowerCase())) force(e.i);
-    for (const t of matchedTerms(ctx.query, e.name)) termHits[t]?.push(e.i);
+    if (ctx.query.anchors.length && matchesAnchor(ctx.query, e.line.toLowerCase())) force(e.i);
+    if (probe?.test(e.name)) for (const t of matchedTerms(ctx.query, e.name)) termHits[t]?.push(e.i);
   }
   const selective = Math.max(20, Math.floor(0.02 * n));
   for (const hits of termHits) if (hits.length <= selective) for (const i of hits) force(i);
   for (const e of entries) {
-    const base = baseOf(e.name);
-    const rareExt = (extCount.get(extOf(e.name)) ?? 0) <= rareLimit;
-    const rareDot = base.startsWith('.') && dotfiles <= Math.max(10, 0.02 * n);
+    const rareExt = (extCount.get(e.ext) ?? 0) <= rareLimit;
+    const rareDot = e.base.startsWith('.') && dotfiles <= Math.max(10, 0.02 * n);
     if (rareExt || rareDot || ERROR_WORD_RE.test(e.line)) force(e.i);
   }
 
-  // groups: directories, merged under shorter prefixes while there are too many
-  const dirs = entries.map((e) => dirOf(e.name));
-  let depth = 1;
-  for (const d of dirs) depth = Math.max(depth, d.split('/').length);
-  let keyOf = (k: number) => dirs[k] as string;
-  while (depth > 1 && new Set(entries.map((_, k) => keyOf(k))).size > MAX_GROUPS) {
-    depth--;
-    const d = depth;
-    keyOf = (k: number) => prefixOf(dirs[k] as string, d);
+  // groups: directories, or the deepest directory prefix that gives at most MAX_GROUPS groups
+  const dirs = entries.map((e) => e.dir);
+  let keys = dirs;
+  if (new Set(dirs).size > MAX_GROUPS) {
+    keys = keysAt(dirs, 1);
+    for (let depth = 2; depth < 64; depth++) {
+      const next = keysAt(dirs, depth);
+      if (new Set(next).size > MAX_GROUPS) break;
+      keys = next;
+    }
   }
   const groups = new Map<string, Entry[]>();
   entries.forEach((e, k) => {
-    const key = keyOf(k);
+    const key = keys[k] as string;
     let g = groups.get(key);
     if (!g) groups.set(key, (g = []));
     g.push(e);
@@ -117,13 +134,13 @@ export function compressListing(text: string, ctx: TransformContext): TransformO
     shown += picked.length;
     const rest = g.length - picked.length;
     if (rest > 0) {
+      const pickedSet = new Set(picked);
       const exts = new Map<string, number>();
       const subdirs = new Set<string>();
       for (const e of g) {
-        if (picked.includes(e)) continue;
-        exts.set(extOf(e.name), (exts.get(extOf(e.name)) ?? 0) + 1);
-        const d = dirOf(e.name);
-        if (d !== dir) subdirs.add(d);
+        if (pickedSet.has(e)) continue;
+        exts.set(e.ext, (exts.get(e.ext) ?? 0) + 1);
+        if (e.dir !== dir) subdirs.add(e.dir);
       }
       const sorted = [...exts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
       const top = sorted.slice(0, 6).map(([x, c]) => `${c} ${x}`);

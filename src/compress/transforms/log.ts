@@ -9,7 +9,7 @@
  * failure marks count as errors. With `keepAllErrors` (short error-bearing outputs) no error
  * line is ever dropped, repeated or not.
  */
-import { ERROR_CLASS_RE, lineTemplate, matchesAnchor } from '../lexical.js';
+import { hasErrorClass, lineTemplate, matchesAnchor } from '../lexical.js';
 import { logMessage } from '../log-prefix.js';
 import { formatMarker, shownSummary } from '../markers.js';
 import type { TransformContext, TransformOutput } from '../types.js';
@@ -38,12 +38,16 @@ export function levelOf(line: string): Level {
     if (w === 'DEBUG' || w === 'VERBOSE') return 'debug';
     if (w === 'TRACE') return 'trace';
   }
-  if (ERROR_HINT_RE.test(line) || ERROR_CLASS_RE.test(line)) return 'error';
+  if (ERROR_HINT_RE.test(line) || hasErrorClass(line)) return 'error';
   return 'other';
 }
 
 /** Step headers of build logs (BuildKit `#8 [4/7] RUN ...`, `Step 3/12 :`, `##[group]Run ...`): the outline of what ran. */
-const STEP_RE = /^#\d+ \[[^\]]{1,80}\] |^Step \d+\/\d+ : |##\[group\]|^\[\d+\/\d+\] /;
+const STEP_RE = /^#\d+ \[[^\]]{1,80}\] |^Step \d+\/\d+ : |^\[\d+\/\d+\] /;
+const isStep = (line: string) => {
+  const c = line.charCodeAt(0);
+  return ((c === 35 || c === 83 || c === 91) && STEP_RE.test(line)) || line.includes('##[group]');
+};
 const MAX_STEPS = 60;
 const CONTEXT = 2;
 const MIN_LINES = 40;
@@ -102,7 +106,7 @@ export function compressLog(text: string, ctx: TransformContext): TransformOutpu
       }
     }
     if (SUMMARY_RE.test(line)) keep[i] = 1;
-    if (steps < MAX_STEPS && STEP_RE.test(lines[i] as string)) {
+    if (steps < MAX_STEPS && isStep(lines[i] as string)) {
       keep[i] = 1;
       steps++;
     }

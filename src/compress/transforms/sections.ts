@@ -133,6 +133,12 @@ export function base64Spans(text: string): Span[] {
   while (at <= text.length) {
     const nl = text.indexOf('\n', at);
     const end = nl === -1 ? text.length : nl;
+    if (end - at < 16) {
+      flush();
+      if (nl === -1) break;
+      at = nl + 1;
+      continue;
+    }
     const line = text.slice(at, end);
     const w = line.trim().length;
     if (w >= 16 && (w >= 40 || count > 0) && !closed && (count === 0 || w <= width) && (w >= 40 ? B64_LINE_RE.test(line) : /^[ \t]*[A-Za-z0-9+/]+={0,2}[ \t]*$/.test(line))) {
