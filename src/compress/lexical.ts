@@ -121,12 +121,21 @@ export function wordPieces(text: string): string[] {
 
 /**
  * True when a word piece answers a query term: the same word, the same stem (`Form` for
- * "forms"), or an abbreviation the term starts with (`auth` for "authentication", 4+ letters).
+ * "forms"), an abbreviation the term starts with (`auth` for "authentication", 4+ letters), or
+ * the same word with another ending (`limiter` for "limiting").
  */
 export function pieceMatches(piece: string, term: string, termStem: string): boolean {
   if (piece === term || piece === termStem) return true;
-  if (piece.length >= 4 && stem(piece) === termStem) return true;
-  return piece.length >= 4 && term.length >= piece.length + 3 && term.startsWith(piece);
+  if (piece.length < 4) return false;
+  if (stem(piece) === termStem) return true;
+  if (term.length >= piece.length + 3 && term.startsWith(piece)) return true;
+  // the same word with another ending (`limiter` / `limiting`, `deploy` / `deployed`): a shared
+  // beginning of 5+ letters covering three quarters of the shorter word
+  const short = Math.min(piece.length, term.length);
+  if (short < 5 || piece.charCodeAt(0) !== term.charCodeAt(0)) return false;
+  let k = 0;
+  while (k < short && piece.charCodeAt(k) === term.charCodeAt(k)) k++;
+  return k >= 5 && k >= 0.75 * short;
 }
 
 /**

@@ -24,7 +24,9 @@ const BRACKET_STAMP_RE = /^\[(?: {0,6}\d{1,6}\.\d{1,6}s?|\d{1,4}\/\d{1,4})\] ?/;
 const WORD_STAMP_RE = /^(?:(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d{2}:\d{2}:\d{2}(?:\.\d{1,6})? ?|(?:[Ss]tep|STEP) \d{1,4}\/\d{1,4}:? ?:? ?)/;
 /** Source tags, not evidence of a log on their own: `[pod/api-7c9d/api] `, `[web] `. */
 const BRACKET_TAG_RE = /^\[[^\]\s]{1,160}\] /;
-/** docker compose: `api-1  | `. */
+/** docker compose: `api-1  | ` (a replica-numbered service padded to its column: a log sign). */
+const COMPOSE_STAMP_RE = /^[A-Za-z0-9][\w.-]{0,80}[-_]\d{1,3} {1,40}\| ?/;
+/** Other `name | ` columns: a tag. */
 const COMPOSE_RE = /^[A-Za-z0-9][\w.-]{0,80} {0,40}\| ?/;
 const MONTH_OR_STEP_RE = /^(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec|[Ss]tep|STEP) /;
 
@@ -61,6 +63,7 @@ function onePrefix(s: string): [number, boolean] {
     if (c === 91 && (m = BRACKET_TAG_RE.exec(s))) return [m[0].length, false];
   }
   if ((m = WORD_STAMP_RE.exec(s))) return [m[0].length, true];
+  if ((m = COMPOSE_STAMP_RE.exec(s)) && m[0].length < s.length) return [m[0].length, true];
   if ((m = COMPOSE_RE.exec(s)) && m[0].length < s.length) return [m[0].length, false];
   return [0, false];
 }

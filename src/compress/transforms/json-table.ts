@@ -150,6 +150,13 @@ export interface Derived {
 const MIN_DERIVE_ROWS = 10;
 const NO_DERIVED = (columns: readonly Column[]): Derived => ({ constants: [], sequences: [], rest: [...columns] });
 
+/** Characters of the numbers 0..n-1 written out. */
+function digitsUpTo(n: number): number {
+  let total = 0;
+  for (let p = 1, d = 1; p <= n; p *= 10, d++) total += (Math.min(n, p * 10) - p) * d;
+  return total + 1;
+}
+
 function plainInt(v: unknown): number | null {
   return typeof v === 'number' && Number.isSafeInteger(v) ? v : null;
 }
@@ -183,7 +190,7 @@ export function deriveColumns(rows: readonly Row[], columns: readonly Column[], 
     }
     // factored out only when that saves at least twice what the header note costs
     if (constant && n * (cell(first, c.type).length + 1) >= 2 * (c.name.length + firstText.length + 24)) out.constants.push({ column: c, text: firstText });
-    else if (linear && positions && step === 1 && (a === 0 || a === 1) && n * String(n).length >= 2 * (c.name.length + 60)) out.sequences.push({ column: c, start: a as number, step });
+    else if (linear && positions && step === 1 && (a === 0 || a === 1) && digitsUpTo(n) + n >= 2 * (c.name.length + 50)) out.sequences.push({ column: c, start: a as number, step });
     else out.rest.push(c);
   }
   // nothing left to print per row is fine (every value is stated in the header)
