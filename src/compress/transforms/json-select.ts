@@ -198,6 +198,8 @@ export function selectRows(rows: readonly Row[], columns: readonly Column[], tex
 
 /** Longer strings are free text (BM25's domain), not identifying fields. */
 const MAX_FIELD_CHARS = 300;
+/** Share of distinct values that makes a field identifying. */
+const MIN_FIELD_DISTINCT = 0.3;
 
 /**
  * Rows whose short string fields answer the question's terms (word pieces, stems,
@@ -215,7 +217,14 @@ function fieldMatchRows(rows: readonly Row[], columns: readonly Column[], texts:
       const v = getPath(rows[Math.floor((i * n) / sample)] as Row, c.path);
       chars += typeof v === 'string' ? v.length : 0;
     }
-    return chars / sample <= MAX_FIELD_CHARS / 2;
+    if (chars / sample > MAX_FIELD_CHARS / 2) return false;
+    // identifying fields (paths, names, titles) tell rows apart; categories (a service, a level) do not
+    const distinct = new Set<unknown>();
+    for (const r of rows) {
+      distinct.add(getPath(r, c.path));
+      if (distinct.size >= MIN_FIELD_DISTINCT * n) return true;
+    }
+    return false;
   });
   if (!cols.length) return [];
   // a cheap prefilter: the first letters of a term must appear in the row, then in the value

@@ -5,8 +5,8 @@
  *   id:int	name:str	meta.region:str	note:str?
  *   1	alice	us	"needs\ttab"
  *
- * Nested objects with the same small key set in every row are flattened into `parent.child`
- * columns; other nested values are written as compact JSON in their cell. Strings are written
+ * Nested objects with the same small key set in every row that has them are flattened into
+ * `parent.child` columns; other nested values are written as compact JSON in their cell. Strings are written
  * raw unless they are empty or contain tabs, newlines or leading quotes (then JSON-quoted).
  *
  * Tables of 10+ rows also factor out what the rows do not need to repeat, still losslessly:
@@ -104,7 +104,9 @@ function collect(rows: readonly Row[], prefix: readonly string[], depth: number,
         }
       }
     }
-    if (flattenable && shape !== null && nulls === 0 && present === rows.length) {
+    // flattened when every row that has the object has the same keys (rows without it, or with
+    // null, get empty cells: `empty cell = null` already covers absent values)
+    if (flattenable && shape !== null && present - nulls >= Math.max(2, 0.5 * rows.length)) {
       collect(rows, path, depth + 1, out);
       continue;
     }
