@@ -91,7 +91,9 @@ export function parseQuery(text: string | null | undefined): Query {
   for (const m of t.matchAll(/"([^"\n]{2,60})"|'([^'\n]{2,60})'|`([^`\n]{2,60})`/g)) add(m[1] ?? m[2] ?? m[3] ?? '');
   for (const m of t.matchAll(/\b(?:[a-z0-9-]+\.)+(?:com|net|org|io|dev|internal|local|cloud|ai)\b/gi)) add(m[0]);
   const terms = new Set<string>();
-  for (const w of tokenize(t)) if (w.length > 2 && !STOP.has(w)) terms.add(w);
+  const anchorList = [...anchors];
+  // pieces of an anchor (the hex groups of a UUID, an id's number) are matched as the anchor
+  for (const w of tokenize(t)) if (w.length > 2 && !STOP.has(w) && !(/\d/.test(w) && anchorList.some((a) => a.includes(w)))) terms.add(w);
   const sorted = [...terms].sort();
   return { text: t, anchors: [...anchors].sort(), terms: sorted, stems: sorted.map(stem) };
 }
