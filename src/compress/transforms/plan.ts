@@ -141,14 +141,13 @@ function changedLines(body: readonly string[]): string[] {
   for (let i = 0; i < body.length; i++) {
     const l = body[i] as string;
     if (!CHANGE_RE.test(l) && !/# forces replacement/.test(l)) continue;
-    // an unchanged-elements note inside a changed nested block stays with it
     keep[i] = 1;
-    if (/[{[]$/.test(l.trim())) {
-      const end = i + blockEnd(body.slice(i), 0);
-      for (let j = i; j <= Math.min(end, body.length - 1); j++) {
-        const inner = body[j] as string;
-        if (CHANGE_RE.test(inner) || /^\s*[}\]]/.test(inner) || /# forces replacement|unchanged (?:elements|attributes|blocks) hidden/.test(inner)) keep[j] = 1;
-      }
+    // a changed nested block keeps its closer and its `# (N unchanged elements hidden)` note;
+    // its changed lines are kept by this loop
+    if (/[{[(]$/.test(l.trim())) {
+      const end = blockEnd(body, i);
+      keep[end] = 1;
+      for (let j = i + 1; j < end; j++) if (/unchanged (?:elements|attributes|blocks) hidden/.test(body[j] as string)) keep[j] = 1;
     }
   }
   // hide the noise of replacements: attributes only "known after apply", unless they force it
