@@ -615,5 +615,75 @@ function add(id, source, shape, question, evidence, inputIsJson = false) {
   add('own_pytest_small_failure', 'pytest -v (76 tests, 1 failure; under 8 KB)', openaiCase('pysmall', 'Fix the failing test.', 'shell', { command: 'pytest -v' }, L.join('\n')), 'Fix the failing test.', ["ValueError: unsupported date format: '2026-W09-1'", 'src/dateparse/core.py:211', '1 failed, 75 passed']);
 }
 
+// ---------------------------------------------------------------------------------------------
+// 18. npm install failing on a peer dependency conflict, after hundreds of fetch lines
+{
+  const r = rng(1818);
+  const L = [];
+  for (let i = 0; i < 320; i++) L.push(`npm http fetch GET 200 https://registry.npmjs.org/${pick(r, ['@babel', '@types', '@emotion', 'lodash', 'react', 'webpack'])}/${alnum(r, 8)} ${int(r, 3, 180)}ms (cache ${pick(r, ['hit', 'miss', 'revalidated'])})`);
+  L.push('npm ERR! code ERESOLVE', 'npm ERR! ERESOLVE unable to resolve dependency tree', 'npm ERR! ', 'npm ERR! While resolving: shop-web@3.2.0', 'npm ERR! Found: react@18.3.1', 'npm ERR! node_modules/react', 'npm ERR!   react@"^18.3.1" from the root project', 'npm ERR! ', 'npm ERR! Could not resolve dependency:', 'npm ERR! peer react@"^17.0.0" from react-beautiful-dnd@13.1.1', 'npm ERR! node_modules/react-beautiful-dnd', 'npm ERR!   react-beautiful-dnd@"^13.1.1" from the root project');
+  for (let i = 0; i < 20; i++) L.push(`npm timing reify:loadTrees Completed in ${int(r, 10, 900)}ms`);
+  L.push('npm ERR! A complete log of this run can be found in: /home/runner/.npm/_logs/2026-03-02T10_11_12_345Z-debug-0.log');
+  add('own_npm_eresolve', 'npm install --loglevel http (a peer dependency conflict)', anthropicCase('npm', 'npm install fails, what is the conflict?', 'Bash', { command: 'npm install --loglevel http' }, L.join('\n')), 'npm install fails, what is the conflict?', ['ERESOLVE unable to resolve dependency tree', 'peer react@"^17.0.0" from react-beautiful-dnd@13.1.1', 'Found: react@18.3.1']);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 19. go test -v with one failing test among hundreds
+{
+  const r = rng(1919);
+  const L = [];
+  for (let i = 0; i < 260; i++) {
+    const name = i === 171 ? 'TestRefundPartialCapture' : `Test${pick(r, ['Order', 'Cart', 'Price', 'Tax', 'Refund', 'Invoice'])}${pick(r, ['Create', 'Update', 'List', 'Validate'])}${i}`;
+    L.push(`=== RUN   ${name}`);
+    if (i === 171) L.push('    refund_test.go:88: expected refund 12.50, got 0.00', '    refund_test.go:89: capture state = "pending", want "captured"', `--- FAIL: ${name} (0.01s)`);
+    else L.push(`--- PASS: ${name} (0.0${int(r, 0, 9)}s)`);
+  }
+  L.push('FAIL', 'FAIL\tgithub.com/acme/shop/payments\t0.412s', 'ok  \tgithub.com/acme/shop/orders\t0.210s', 'ok  \tgithub.com/acme/shop/catalog\t0.180s', 'FAIL');
+  add('own_go_test_failure', 'go test -v ./... (260 tests, one failing)', openaiCase('gotest', 'Which Go test fails, and why?', 'shell', { command: 'go test -v ./...' }, L.join('\n')), 'Which Go test fails, and why?', ['--- FAIL: TestRefundPartialCapture', 'refund_test.go:88: expected refund 12.50, got 0.00', 'FAIL\tgithub.com/acme/shop/payments']);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 20. docker ps -a: one exited container among many
+{
+  const r = rng(2020);
+  const W = [15, 40, 25, 15, 33, 26];
+  const L = [['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS'].map((h, k) => h.padEnd(W[k])).join('') + 'NAMES'];
+  for (let i = 0; i < 90; i++) {
+    const status = i === 41 ? 'Exited (1) 3 hours ago' : i === 67 ? 'Restarting (137) 5 seconds ago' : `Up ${int(r, 2, 9)} days`;
+    L.push([hex(r, 12), `registry.example.com/shop/svc-${i}:1.${int(r, 0, 9)}`, '"/entrypoint.sh"', `${int(r, 2, 9)} days ago`, status, `0.0.0.0:${8000 + i}->8080/tcp`].map((c, k) => c.padEnd(W[k])).join('') + `shop-svc-${i}-1`);
+  }
+  add('own_docker_ps_exited', 'docker ps -a (90 containers, one exited, one restarting)', anthropicCase('dps', 'Which containers are not running properly?', 'Bash', { command: 'docker ps -a' }, L.join('\n')), 'Which containers are not running properly?', ['Exited (1) 3 hours ago', 'shop-svc-41-1', 'Restarting (137) 5 seconds ago', 'shop-svc-67-1']);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 21. a Spring Boot log with a Java exception and its cause
+{
+  const r = rng(2121);
+  const L = [];
+  for (let i = 0; i < 240; i++) L.push(`2026-03-02 10:${String(11 + Math.floor(i / 60)).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}.${int(r, 100, 999)}  INFO 1 --- [nio-8080-exec-${int(r, 1, 9)}] c.a.s.web.${pick(r, ['OrderController', 'CartController', 'PriceController'])}   : ${pick(r, ['GET', 'POST'])} /api/${pick(r, ['orders', 'carts', 'prices'])}/${int(r, 1000, 9999)} ${pick(r, [200, 200, 201, 204])} ${int(r, 2, 90)}ms`);
+  L.splice(150, 0, '2026-03-02 10:13:30.001 ERROR 1 --- [nio-8080-exec-3] o.a.c.c.C.[.[.[/].[dispatcherServlet]    : Servlet.service() for servlet [dispatcherServlet] threw exception', 'java.lang.IllegalStateException: Ledger closed for period 2026-02', '\tat com.acme.ledger.Ledger.post(Ledger.java:211)', '\tat com.acme.billing.InvoiceService.finalizeInvoice(InvoiceService.java:88)', '\tat com.acme.billing.web.InvoiceController.finalize(InvoiceController.java:41)', 'Caused by: org.postgresql.util.PSQLException: ERROR: could not serialize access due to concurrent update', '\tat org.postgresql.core.v3.QueryExecutorImpl.receiveErrorResponse(QueryExecutorImpl.java:2713)', '\t... 42 more');
+  add('own_spring_exception', 'kubectl logs deploy/billing (Spring Boot), an exception with a cause', openaiCase('spring', 'Invoices fail to finalize since this morning. What is the error?', 'shell', { command: 'kubectl logs deploy/billing --since=1h' }, L.join('\n')), 'Invoices fail to finalize since this morning. What is the error?', ['java.lang.IllegalStateException: Ledger closed for period 2026-02', 'InvoiceService.java:88', 'Caused by: org.postgresql.util.PSQLException: ERROR: could not serialize access due to concurrent update']);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 22. terraform apply failing with an error box after the refresh
+{
+  const r = rng(2222);
+  const L = [];
+  for (let i = 0; i < 80; i++) L.push(`aws_route53_record.svc[${i}]: Refreshing state... [id=Z0${alnum(r, 12).toUpperCase()}_${alnum(r, 6)}.shop.example.com_CNAME]`);
+  L.push('aws_instance.api: Creating...', 'aws_instance.api: Still creating... [10s elapsed]', '╷', "│ Error: creating EC2 Instance: operation error EC2: RunInstances, https response error StatusCode: 400, RequestID: 4c1e0b7e, api error InvalidAMIID.NotFound: The image id '[ami-0deadbeef1234567]' does not exist", '│ ', '│   with aws_instance.api,', '│   on main.tf line 14, in resource "aws_instance" "api":', '│   14: resource "aws_instance" "api" {', '│ ', '╵');
+  add('own_terraform_apply_error', 'terraform apply -auto-approve (80 refreshed records, an AMI error)', anthropicCase('tfapply', 'terraform apply failed. Why?', 'Bash', { command: 'terraform apply -auto-approve -no-color' }, L.join('\n')), 'terraform apply failed. Why?', ['InvalidAMIID.NotFound', "The image id '[ami-0deadbeef1234567]' does not exist", 'on main.tf line 14']);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 23. journalctl: an nginx bind failure among access lines
+{
+  const r = rng(2323);
+  const L = [];
+  for (let i = 0; i < 280; i++) L.push(`Mar 02 10:${String(11 + Math.floor(i / 60)).padStart(2, '0')}:${String(i % 60).padStart(2, '0')} web-1 nginx[812]: 10.0.${int(r, 0, 9)}.${int(r, 1, 250)} - - [02/Mar/2026:10:11:12 +0000] "${pick(r, ['GET', 'GET', 'POST'])} /${pick(r, ['static/app.js', 'api/orders', 'healthz'])} HTTP/1.1" ${pick(r, [200, 200, 304])} ${int(r, 100, 9000)}`);
+  L.splice(201, 0, 'Mar 02 10:14:21 web-1 systemd[1]: Reloading nginx.service - A high performance web server...', 'Mar 02 10:14:21 web-1 nginx[812]: 2026/03/02 10:14:21 [emerg] 812#812: bind() to 0.0.0.0:443 failed (98: Address already in use)', 'Mar 02 10:14:21 web-1 systemd[1]: nginx.service: Control process exited, code=exited, status=1/FAILURE');
+  add('own_journalctl_nginx', 'journalctl -u nginx (syslog prefixes), a bind failure', openaiCase('journal', 'nginx stopped serving HTTPS, find out why.', 'shell', { command: 'journalctl -u nginx --since today' }, L.join('\n')), 'nginx stopped serving HTTPS, find out why.', ['bind() to 0.0.0.0:443 failed (98: Address already in use)', 'status=1/FAILURE']);
+}
+
 for (const c of cases) writeFileSync(join(OUT, `${c.id}.json`), `${JSON.stringify(c, null, 1)}\n`);
 console.log(`wrote ${cases.length} cases to ${OUT}`);

@@ -21,7 +21,7 @@ const LEVEL_RE =
 const ERROR_HINT_RE =
   /npm ERR!|^error(?:\[E\d+\])?:|^\s*E\s{2,}|\bexception\b|Exception\b|\bsegfault|\bpanicked\b|\bunhandled\b|\bUncaught\b|\b[Ee]xit(?:ed)? (?:with )?(?:code|status):? [1-9]|\bnon-zero exit|\bdid not complete successfully/;
 const SUMMARY_RE =
-  /^(?:={3,}|-{3,}|#{3,})|\b\d+ (?:passed|failed|skipped|errors?|warnings?|tests?|suites?|deselected|xfailed|xpassed)\b|^\s*(?:Tests?|Test Suites|Suites?|Snapshots|Time|Ran \d+ tests?|TOTAL|Total|Summary|Coverage)\b|\bBUILD (?:SUCCESS(?:FUL)?|FAILED|FAILURE)\b|\bBuild (?:succeeded|failed|complete)|\b(?:Compilation|Compile|Tests?) (?:succeeded|failed|complete|finished)|^\s*(?:Finished|Done in|Compiled|Successfully)\b|^(?:OK|FAILED)(?: \(|$)/;
+  /^(?:={3,}|-{3,}|#{3,})\s*$|^(?:={3,}|-{3,}|#{3,}) .* (?:={3,}|-{3,}|#{3,})\s*$|\b\d+ (?:passed|failed|skipped|errors?|warnings?|tests?|suites?|deselected|xfailed|xpassed)\b|^\s*(?:Tests?|Test Suites|Suites?|Snapshots|Time|Ran \d+ tests?|TOTAL|Total|Summary|Coverage)\b|\bBUILD (?:SUCCESS(?:FUL)?|FAILED|FAILURE)\b|\bBuild (?:succeeded|failed|complete)|\b(?:Compilation|Compile|Tests?) (?:succeeded|failed|complete|finished)|^\s*(?:Finished|Done in|Compiled|Successfully)\b|^(?:OK|FAILED)(?: \(|$)/;
 const TRACE_START_RE = /Traceback \(most recent call last\)|^goroutine \d+ \[|^thread '.+' panicked at|^\s*(?:Caused by|Exception in thread)\b/;
 const TRACE_LINE_RE =
   /^\s+at\s|^\s+File ".+", line \d+|^\s{2,}\S|^\s*\.\.\. \d+ more|^\s*-->\s|^\s*\d+: 0x[0-9a-f]+|^\s+[\w./-]+\.go:\d+|^\t|^[\w./-]+\.(?:\(\*?\w+\)\.)?\w+\(.*\)$|^created by |^\[signal /;

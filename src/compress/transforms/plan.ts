@@ -23,16 +23,19 @@ const MIN_LINES = 30;
 const CREATE_HEAD = 3;
 const SAME_BODY_SHOWN = 2;
 
-/** True when the text is a terraform/tofu plan or a helm diff. */
+/** True when the text is a terraform/tofu plan (or apply run) or a helm diff. */
 export function looksLikePlan(head: string, lines: readonly string[]): boolean {
   if (TF_MARK_RE.test(head)) return true;
   let actions = 0;
   let helm = 0;
+  let refresh = 0;
   for (const l of lines) {
     if (TF_ACTION_RE.test(l)) actions++;
     else if (HELM_HEADER_RE.test(l)) helm++;
+    else if (REFRESH_RE.test(l)) refresh++;
   }
-  return actions >= 2 || helm >= 2;
+  // `terraform apply` / `refresh` runs: a refresh list followed by progress and errors
+  return actions >= 2 || helm >= 2 || refresh >= 5;
 }
 
 export function compressPlan(text: string, ctx: TransformContext): TransformOutput | null {

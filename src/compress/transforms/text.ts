@@ -5,7 +5,7 @@
  * target share of characters is reached, near-duplicates (85% of 3-word shingles already
  * kept) are skipped, and kept sentences are printed in their original order.
  */
-import { bm25, ERROR_WORD_RE, tokenize } from '../lexical.js';
+import { bm25, ERROR_WORD_RE, hasErrorSignal, tokenize } from '../lexical.js';
 import { formatMarker, shownSummary } from '../markers.js';
 import type { TransformContext, TransformOutput } from '../types.js';
 
@@ -65,13 +65,24 @@ export function compressProse(text: string, ctx: TransformContext): TransformOut
   const target = Math.max(1, Math.floor(total * (ctx.targetRatio ?? DEFAULT_KEEP)));
   const order = segs.map((_, i) => i).sort((a, b) => (scores[b] as number) - (scores[a] as number) || a - b);
   const kept = new Set<number>();
+  // sentences and lines reporting a failure are always kept while they are a minority
+  const failing = segs.map((s, i) => (hasErrorSignal(s.text) ? i : -1)).filter((i) => i >= 0);
   const seen = new Set<string>();
   const exact = new Set<string>();
   let chars = 0;
+  if (failing.length <= 0.3 * n) {
+    for (const i of failing) {
+      const s = segs[i] as Segment;
+      kept.add(i);
+      exact.add(s.text);
+      for (const x of shingles(s.words)) seen.add(x);
+      chars += s.text.length;
+    }
+  }
   for (const i of order) {
     if (chars >= target) break;
     const s = segs[i] as Segment;
-    if (exact.has(s.text)) continue;
+    if (kept.has(i) || exact.has(s.text)) continue;
     const sh = shingles(s.words);
     const dup = sh.filter((x) => seen.has(x)).length;
     if (sh.length && dup / sh.length >= 0.85) continue;
