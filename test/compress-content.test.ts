@@ -186,6 +186,36 @@ describe('infrastructure plans and kubectl output', () => {
   });
 });
 
+describe('query results as text tables', () => {
+  it('psql output keeps its frame, the odd row and the row-count footer', () => {
+    const L = [' id  |         email          | status  | balance_cents', '-----+------------------------+---------+---------------'];
+    for (let i = 0; i < 250; i++) L.push(` ${String(700 + i).padStart(3)} | ${`user${i}@mail.example`.padEnd(22)} | ${(i === 141 ? 'locked' : 'active').padEnd(7)} | ${String(1000 + ((i * 37) % 900)).padStart(13)}`);
+    L.push('(250 rows)');
+    const text = L.join('\n');
+    expect(detectContent(text)).toBe('table');
+    const o = routeText(text, tctx('any locked accounts?'))!;
+    expect(o.text.split('\n').slice(0, 2)).toEqual(L.slice(0, 2));
+    expect(o.text).toContain(L[143]);
+    expect(o.text).toContain('(250 rows)');
+    expect(o.text.length).toBeLessThan(text.length / 4);
+  });
+
+  it('CSV keeps the anomalous row; an errors count column is a measurement, not an error flag', () => {
+    const L = ['day,region,orders,errors'];
+    for (let i = 0; i < 300; i++) L.push(`2026-02-${String(1 + (i % 28)).padStart(2, '0')},${['us', 'eu', 'apac'][i % 3]},${100 + (i % 17)},${i === 222 ? 940 : i % 3}`);
+    const text = L.join('\n');
+    expect(detectContent(text)).toBe('table');
+    const o = routeText(text, tctx())!;
+    expect(o.text).toContain(L[223]);
+    expect(o.keptItems).toBeLessThan(40);
+  });
+
+  it('a log whose lines hold commas is not taken for CSV', () => {
+    const log = Array.from({ length: 60 }, (_, i) => `2026-02-01T10:00:${String(i % 60).padStart(2, '0')}Z Progress: resolved ${i}, reused ${i}, downloaded 0, added ${i}`).join('\n');
+    expect(detectContent(log)).toBe('log');
+  });
+});
+
 // ------------------------------------------------------------------------------------------
 describe('listings and the question', () => {
   function monorepo(extra: string[]): string {

@@ -1,9 +1,9 @@
 /**
  * Content detection: what a tool output looks like, from cheap checks on its first lines.
  * Order: JSON (a document, or JSON Lines), unified diff, HTML, infrastructure plans
- * (terraform/tofu, helm diff), column-aligned tables (`kubectl get`, `docker ps`), search
- * results (`path:line:content`), build/test/log output, file listings, source code, else
- * plain text. Log lines are judged by their message behind timestamps, BuildKit step
+ * (terraform/tofu, helm diff), search results (`path:line:content`), tables (`kubectl get`,
+ * `docker ps`, `psql`, CSV), build/test/log output, file listings, source code, else plain
+ * text. Log lines are judged by their message behind timestamps, BuildKit step
  * numbers, service columns and ANSI codes; a timestamp or step prefix is itself a log sign.
  */
 import { splitLogPrefix } from './log-prefix.js';
@@ -89,7 +89,6 @@ export function detectContent(text: string): ContentKind {
   }
 
   if (looksLikePlan(head, lines)) return 'plan';
-  if (looksLikeTextTable(lines)) return 'table';
 
   const sample = lines.slice(0, 200);
   const nonEmpty = sample.filter((l) => l.trim());
@@ -97,6 +96,7 @@ export function detectContent(text: string): ContentKind {
   let search = 0;
   for (const l of nonEmpty.slice(0, 100)) if (SEARCH_LINE_RE.test(l) && !/^\s*\d{4}-\d{2}-\d{2}/.test(l) && !/^https?:/.test(l)) search++;
   if (search / Math.min(ne, 100) >= 0.5) return 'search';
+  if (looksLikeTextTable(lines)) return 'table';
 
   let logHits = 0;
   for (const l of nonEmpty) {

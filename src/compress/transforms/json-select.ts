@@ -55,7 +55,8 @@ export function errorSignal(v: unknown, key = '', depth = 0): 0 | 1 | 2 {
     if (ERROR_KEY_RE.test(key) && Object.keys(v).length > 0) return 2;
     for (const k in v) {
       const x = v[k];
-      if (ERROR_KEY_RE.test(k) && truthy(x) && !/(count|_?total|rate)$/i.test(k)) return 2;
+      // a number under an error-named key is a count (errors: 3), judged as a measurement instead
+      if (ERROR_KEY_RE.test(k) && truthy(x) && typeof x !== 'number' && !isRawNumber(x) && !/(count|_?total|rate)$/i.test(k)) return 2;
       const s = errorSignal(x, k, depth + 1);
       if (s === 2) return 2;
       if (s > best) best = s;
