@@ -275,6 +275,16 @@ describe('listings and the question', () => {
     expect(out.text).toContain('src/services/payment_gateway.py');
   });
 
+  it('a rare key or value deep inside nested cells marks its row (one stopped instance among running ones)', () => {
+    const res = Array.from({ length: 40 }, (_, i) => ({
+      ReservationId: `r-${i}`,
+      Instances: [{ InstanceId: `i-${(0x9f000 + i).toString(16)}`, State: { Code: i === 12 ? 80 : 16, Name: i === 12 ? 'stopped' : 'running' }, ...(i === 12 ? { StateReason: { Code: 'Server.SpotInstanceTermination' } } : {}), Tags: [{ Key: 'Name', Value: `web-${i}` }] }],
+    }));
+    const out = crushJson(JSON.stringify({ Reservations: res }, null, 2), tctx('list instances'))!;
+    expect(out.lossy).toBe(true);
+    expect(out.text).toContain('Server.SpotInstanceTermination');
+  });
+
   it('the session\'s task counts when the latest message names nothing', () => {
     const rows = Array.from({ length: 150 }, (_, i) => ({ file: `pkg/${['http', 'db', 'cache'][i % 3]}/file_${i}.go`, match: `func handle${i}(ctx context.Context) error {` }));
     rows[97]!.file = 'pkg/throttle/rate_limiter.go';

@@ -132,6 +132,8 @@ export function selectRows(rows: readonly Row[], columns: readonly Column[], tex
   note('rare_key', rareKeyRows(rows, columns));
   // 4. rare category values
   note('rare_value', rareValueRows(rows, columns));
+  // 4b. the same inside nested values (lists of objects, objects of varying shape)
+  note('rare_nested', rareNestedRows(rows, columns));
   // 5. numeric anomalies and change points
   const numeric = numericColumns(rows, columns);
   note('anomaly', anomalyRows(rows, numeric, k));
@@ -274,6 +276,80 @@ function warningRows(rows: readonly Row[], columns: readonly Column[]): number[]
     if (cols.some((c) => { const v = getPath(r, c.path); return typeof v === 'string' && WARN_VALUE_RE.test(v.trim()); })) out.push(i);
   });
   return out;
+}
+
+const MAX_LEAVES = 64;
+const MAX_NESTED_ROWS = 5000;
+
+/** Leaf paths (`Instances[].State.Name`) and short scalar values of a nested value. */
+function leaves(v: unknown, path: string, out: Map<string, string>, depth: number): void {
+  if (out.size >= MAX_LEAVES || depth > 5) return;
+  if (Array.isArray(v)) {
+    for (const x of v.slice(0, 8)) leaves(x, `${path}[]`, out, depth + 1);
+    return;
+  }
+  if (isPlainObject(v)) {
+    for (const k in v) leaves(v[k], `${path}.${k}`, out, depth + 1);
+    return;
+  }
+  if (v === null || v === undefined) return;
+  const text = typeof v === 'string' ? (isRawNumber(v) ? '#' : v.length <= 40 ? v : '…') : typeof v === 'boolean' ? String(v) : '#';
+  if (!out.has(path)) out.set(path, text);
+}
+
+/**
+ * Rows whose nested values (JSON cells) hold a key path few rows have (a `StateReason` only
+ * the stopped instance carries) or a rare category value at a path where a few values cover
+ * most rows (`State.Name: stopped` among `running`).
+ */
+function rareNestedRows(rows: readonly Row[], columns: readonly Column[]): number[] {
+  const n = rows.length;
+  const cols = columns.filter((c) => c.type === 'json');
+  if (n < 10 || n > MAX_NESTED_ROWS || !cols.length) return [];
+  const perRow: Map<string, string>[] = rows.map((r) => {
+    const m = new Map<string, string>();
+    for (const c of cols) leaves(getPath(r, c.path), c.name, m, 0);
+    return m;
+  });
+  const pathCount = new Map<string, number>();
+  const valueCount = new Map<string, Map<string, number>>();
+  for (const m of perRow) {
+    for (const [p, v] of m) {
+      pathCount.set(p, (pathCount.get(p) ?? 0) + 1);
+      let vc = valueCount.get(p);
+      if (!vc) valueCount.set(p, (vc = new Map()));
+      if (vc.size <= 50 || vc.has(v)) vc.set(v, (vc.get(v) ?? 0) + 1);
+    }
+  }
+  const limit = Math.max(1, Math.floor(0.05 * n));
+  // per path: the values covering 80% of the rows, when there are few of them
+  const common = new Map<string, Set<string>>();
+  for (const [p, vc] of valueCount) {
+    if ((pathCount.get(p) ?? 0) < 0.8 * n || vc.size < 2 || vc.size > 50) continue;
+    const order = [...vc.entries()].sort((a, b) => b[1] - a[1]);
+    const set = new Set<string>();
+    let covered = 0;
+    for (const [v, cnt] of order) {
+      if (covered >= 0.8 * n) break;
+      set.add(v);
+      covered += cnt;
+    }
+    if (set.size <= 5) common.set(p, set);
+  }
+  const out: number[] = [];
+  perRow.forEach((m, i) => {
+    for (const [p, v] of m) {
+      const rarePath = (pathCount.get(p) ?? 0) <= limit;
+      const set = common.get(p);
+      const rareValue = set !== undefined && !set.has(v) && (valueCount.get(p)?.get(v) ?? 0) <= limit;
+      if (rarePath || rareValue) {
+        out.push(i);
+        return;
+      }
+    }
+  });
+  // when most rows are "rare", nothing is
+  return out.length <= Math.max(2, 0.1 * n) ? out : [];
 }
 
 function rareKeyRows(rows: readonly Row[], columns: readonly Column[]): number[] {
