@@ -203,6 +203,8 @@ export function selectRows(rows: readonly Row[], columns: readonly Column[], tex
 const MAX_FIELD_CHARS = 300;
 /** Share of distinct values that makes a field identifying. */
 const MIN_FIELD_DISTINCT = 0.3;
+/** A word of three letters, not all hex digits (`payment`, `Form`; not `3f2a9c01`, `2026-03-02T10:00Z`). */
+const WORD_RE = /(?=[A-Za-z]*[g-zG-Z])[A-Za-z]{3}/;
 
 /**
  * Rows whose short string fields answer the question's terms (word pieces, stems,
@@ -223,10 +225,16 @@ function fieldMatchRows(rows: readonly Row[], columns: readonly Column[], texts:
     if (chars / sample > MAX_FIELD_CHARS / 2) return false;
     // identifying fields (paths, names, titles) tell rows apart; categories (a service, a level)
     // do not (judged on up to 200 evenly spaced rows)
+    // do not (judged on up to 200 evenly spaced rows); ids, hashes and timestamps hold no words
     const m = Math.min(n, 200);
     const distinct = new Set<unknown>();
-    for (let i = 0; i < m; i++) distinct.add(getPath(rows[Math.floor((i * n) / m)] as Row, c.path));
-    return distinct.size >= MIN_FIELD_DISTINCT * m;
+    let worded = 0;
+    for (let i = 0; i < m; i++) {
+      const v = getPath(rows[Math.floor((i * n) / m)] as Row, c.path);
+      distinct.add(v);
+      if (typeof v === 'string' && WORD_RE.test(v)) worded++;
+    }
+    return distinct.size >= MIN_FIELD_DISTINCT * m && worded >= 0.5 * m;
   });
   if (!cols.length) return [];
   // a cheap prefilter: the first letters of a term must appear in the row, then in the value
@@ -242,8 +250,9 @@ function fieldMatchRows(rows: readonly Row[], columns: readonly Column[], texts:
     for (const i of candidates) {
       const v = getPath(rows[i] as Row, c.path);
       if (typeof v !== 'string' || v.length > MAX_FIELD_CHARS || isRawNumber(v)) continue;
+      if (!probe.test(v)) continue;
       let terms = memo.get(v);
-      if (terms === undefined) memo.set(v, (terms = probe.test(v) ? matchedTerms(query, v) : []));
+      if (terms === undefined) memo.set(v, (terms = matchedTerms(query, v)));
       for (const t of terms) hits[t]?.push(i);
     }
     for (const list of hits) {
