@@ -36,6 +36,7 @@ export function customTagSpans(text: string): Span[] {
   const spans: Span[] = [];
   if (!text.includes('<')) return spans;
   const openers = new Map<string, RegExp>();
+  const noClose = new Set<string>();
   let unmatched = 0;
   OPEN_TAG_RE.lastIndex = 0;
   for (let m = OPEN_TAG_RE.exec(text); m; m = OPEN_TAG_RE.exec(text)) {
@@ -46,6 +47,12 @@ export function customTagSpans(text: string): Span[] {
     const start = m.index;
     if (m[2] === '/') {
       spans.push({ start, end: start + m[0].length });
+      continue;
+    }
+    // a name whose close tag is nowhere after this open (`<none>` cells of kubectl output)
+    // cannot close later either: remembered, so each name costs one scan
+    if (noClose.has(name)) {
+      unmatched++;
       continue;
     }
     // the matching close, counting nested same-name opens
@@ -69,6 +76,7 @@ export function customTagSpans(text: string): Span[] {
       if (depth === 0) end = at;
     }
     if (end === -1) {
+      if (text.indexOf(close, start) === -1) noClose.add(name);
       unmatched++;
       continue; // unmatched open tags are ordinary text
     }
