@@ -298,6 +298,16 @@ describe('listings and the question', () => {
     expect(JSON.stringify(r.messages)).toContain('pkg/throttle/rate_limiter.go');
   });
 
+  it('the odd lines out of repetitive command output survive (git status)', () => {
+    const L = ['On branch feature/codegen', 'Changes not staged for commit:', '  (use "git add <file>..." to update what will be committed)'];
+    for (let i = 0; i < 220; i++) L.push(`\tmodified:   src/generated/client_${i}.ts`);
+    L.push('\tdeleted:    src/auth/session_guard.ts', '', 'Untracked files:', '  (use "git add <file>..." to include in what will be committed)', '\t.env.staging', '', 'no changes added to commit (use "git add" and/or "git commit -a")');
+    const o = routeText(L.join('\n'), tctx('what changed?'))!;
+    expect(o.text).toContain('deleted:    src/auth/session_guard.ts');
+    expect(o.text).toContain('.env.staging');
+    expect(o.text.split('\n').filter((l) => l.includes('modified:')).length).toBeLessThan(120);
+  });
+
   it('short terms need a whole word piece (env is not environment)', () => {
     const q = parseQuery('any env files?');
     expect(q.terms).toContain('env');
