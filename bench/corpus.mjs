@@ -14,7 +14,8 @@
  * `--readme` also rewrites the table in README.md between the bench-corpus markers.
  *
  * Options: --quick (one timed run per case), --only=<substring of case ids>, --no-proxy,
- *          --readme
+ *          --turns (send each case to the proxy as the agent built it: one request per model
+ *          turn, then the case's request, which is measured), --readme
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -29,6 +30,7 @@ const { silentLogger } = await import(join(REPO, 'dist/telemetry/logger.js'));
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=')).map(([k, v]) => [k, v ?? 'true']));
 const quick = args.quick === 'true';
+const TURNS = args.turns === 'true';
 const RUNS = quick ? 1 : 5;
 const KEYS = { anthropic: 'sk-ant-bench-fake-key-000000000000', openai: 'sk-test-bench-fake-key-00000000000' };
 const MODELS = { anthropic: 'claude-sonnet-4-5', openai: 'gpt-4o' };
@@ -92,9 +94,20 @@ async function proxyRun(url, upstream, c) {
   const headers = anthropic
     ? { 'content-type': 'application/json', 'x-api-key': key, 'anthropic-version': '2023-06-01', 'x-mock-tools': 'off' }
     : { 'content-type': 'application/json', authorization: `Bearer ${key}`, 'x-mock-tools': 'off' };
+  const path = `${url}${anthropic ? '/v1/messages' : '/v1/chat/completions'}`;
+  // --turns: the conversation as the agent built it, one request per model turn (each ending
+  // before an assistant message), so every tool output was the newest input once
+  if (TURNS) {
+    for (let i = 1; i < c.messages.length; i++) {
+      if (c.messages[i].role !== 'assistant' || c.messages[i - 1].role === 'system') continue;
+      const prefix = JSON.stringify(requestOf({ ...c, messages: c.messages.slice(0, i) }, MODELS[c.format]));
+      const r = await fetch(path, { method: 'POST', headers, body: prefix });
+      await r.text();
+    }
+  }
   upstream.reset?.();
   const t0 = performance.now();
-  const res = await fetch(`${url}${anthropic ? '/v1/messages' : '/v1/chat/completions'}`, { method: 'POST', headers, body });
+  const res = await fetch(path, { method: 'POST', headers, body });
   await res.text();
   const ms = performance.now() - t0;
   if (res.status !== 200) throw new Error(`${c.id}: proxy answered ${res.status}`);
@@ -214,7 +227,7 @@ for (const side of sides) {
     totalLines.push(`- ${side}, ${s.name} (${s.cases} case${s.cases > 1 ? 's' : ''}): whole request ${s.requestSavedPct}% saved (tool results ${s.toolSavedPct}%), Headroom ${s.headroomPct ?? '-'}%${s.headroomPct === null ? '' : s.met ? ' (met)' : ' (NOT met)'}`);
   }
 }
-const env = `Node ${process.version}, ${(await import('node:os')).cpus().length} cores (shared machine); o200k tokens; library ms = median of ${RUNS} compress() call${RUNS > 1 ? 's' : ''}`;
+const env = `Node ${process.version}, ${(await import('node:os')).cpus().length} cores (shared machine); o200k tokens; library ms = median of ${RUNS} compress() call${RUNS > 1 ? 's' : ''}${TURNS ? '; proxy: each case sent turn by turn, the last request measured' : '; proxy: each case sent as one request'}`;
 const md = `${env}\n\n${header}\n${rows.map(line).join('\n')}\n\nTotals:\n${totalLines.join('\n')}\n`;
 process.stdout.write(`## Corpus benchmark\n\n${md}`);
 mkdirSync(join(REPO, 'bench/results'), { recursive: true });
