@@ -218,7 +218,9 @@ function renderStrings(items: string[], ctx: TransformContext, offset = 0): Rend
     const compact = stringifyExact(items);
     return lossless(full.length < compact.length ? full : compact);
   }
-  const k = adaptiveK(n, diversityOf(items), Math.min(8, n), Math.max(8, ctx.maxItems * 2), ctx.targetRatio);
+  // a list of one shape (`log: request 17 completed` x 100) needs fewer examples than a varied one
+  const diversity = diversityOf(items);
+  const k = adaptiveK(n, diversity, Math.min(diversity < 0.05 ? 5 : 8, n), Math.max(8, ctx.maxItems * 2), ctx.targetRatio);
   const lower = items.map((s) => s.toLowerCase());
   const keep = new Set<number>();
   const seen = new Set<string>();
@@ -249,7 +251,9 @@ function renderStrings(items: string[], ctx: TransformContext, offset = 0): Rend
 function renderNumbers(items: (number | string)[], ctx: TransformContext, offset = 0): Rendered {
   const n = items.length;
   const compact = stringifyExact(items);
-  if (ctx.losslessOnly || n < LOSSY_MIN_ITEMS || compact.length < LOSSY_MIN_CHARS || ctx.expired()) return lossless(compact);
+  // numbers carry no words a reader needs whole: their summary and outliers say more, so they
+  // are cut from half the usual size
+  if (ctx.losslessOnly || n < LOSSY_MIN_ITEMS || compact.length < LOSSY_MIN_CHARS / 2 || ctx.expired()) return lossless(compact);
   const xs = items.map((v) => (typeof v === 'number' ? v : Number(v.slice(RAW_NUMBER.length))));
   const sorted = [...xs].sort((a, b) => a - b);
   const q = (p: number) => sorted[Math.min(n - 1, Math.floor(p * (n - 1)))] as number;
@@ -260,7 +264,8 @@ function renderNumbers(items: (number | string)[], ctx: TransformContext, offset
   xs.forEach((v, i) => {
     if (mad > 0 ? (0.6745 * Math.abs(v - med)) / mad > 3.5 : v !== med) keep.add(i);
   });
-  const k = adaptiveK(n, 1, 10, Math.max(10, ctx.maxItems * 2), ctx.targetRatio);
+  // besides min/max, quartiles, the mean and every outlier, a few evenly spaced values
+  const k = adaptiveK(n, 0, 8, 8, ctx.targetRatio);
   if (keep.size < k) strideFill(0, n, k - keep.size, keep);
   const order = [...keep].sort((a, b) => a - b);
   const raw = (i: number) => {
