@@ -19,7 +19,7 @@ import { type CompressSettings, isExcludedTool } from './options.js';
 import { anthropicShape } from './request/anthropic.js';
 import { chatShape } from './request/openai-chat.js';
 import { responsesShape } from './request/responses.js';
-import { type ApiShape, RETRIEVE_TOOL_RE, type RequestShape, type Slot } from './request/slots.js';
+import { type ApiShape, queryFrom, RETRIEVE_TOOL_RE, type RequestShape, type Slot } from './request/slots.js';
 import { routeText } from './router.js';
 import { clearParseCache } from './transforms/json-values.js';
 import { applySplices, jsonStringBytes, type Splice } from './splice.js';
@@ -124,7 +124,7 @@ export const MAX_SLOT_CHARS = 4 * 1024 * 1024;
  * beyond it, or past the deadline, is estimated.
  */
 export const BPE_COUNT_CHARS = 64 * 1024;
-/** Short error-bearing tool outputs stay verbatim. */
+/** Short error-bearing tool outputs keep every error line/row: only lossless compaction and cuts of the rest. */
 const ERROR_PROTECT_CHARS = 8000;
 const ANALYSIS_RE =
   /\b(?:analy[sz]e|review|audit|inspect|security|vulnerab\w*|bugs?|issues?|problems?|explain|understand|how does|what does|debug|fix|errors?|wrong|broken|refactor|improve|optimi[sz]e|clean up)\b/i;
@@ -147,8 +147,26 @@ export function requestShape(buf: Buffer, root: JNode, api: ApiShape, allLive: b
   return responsesShape(buf, root, allLive, includeSystem);
 }
 
+/**
+ * The question used for relevance: the user's latest text, and the first one (the task the
+ * session was started with) when they differ. Agents follow a task with turns such as "based
+ * on all this, what do you recommend?", which name nothing the tool outputs could match.
+ */
+function withTask(buf: Buffer, shape: RequestShape): string {
+  const first = shape.slots.find((s) => s.role === 'user' && s.kind === 'text' && s.node.e - s.node.s <= 8000);
+  if (!first) return shape.queryText;
+  const task = queryFrom(decodeString(buf, first.node));
+  if (!task || shape.queryText.includes(task)) return shape.queryText;
+  return shape.queryText ? `${task}\n${shape.queryText}` : task;
+}
+
 interface Gate {
   reason: string | null;
+  /**
+   * A short error-bearing tool output: lossless compaction, and lossy cuts that keep every
+   * error (two distinct error words); lossless compaction only (flagged `is_error`).
+   */
+  errors?: 'keep_all' | 'lossless' | null;
 }
 
 function gate(text: string, key: string, slot: Slot, s: CompressSettings, counter: TokenCounter, analysis: boolean, kind: ReturnType<typeof detectContent>): Gate & { tokens: number } {
@@ -161,13 +179,14 @@ function gate(text: string, key: string, slot: Slot, s: CompressSettings, counte
   if (slot.role === 'system' && !s.compressSystemMessages) return no('system_message');
   const tokens = countMemo(counter, key, text);
   if (tokens < s.minTokensToCompress) return no('below_min_tokens', tokens);
-  if (slot.role === 'tool' && text.length <= ERROR_PROTECT_CHARS && (slot.isError || distinctErrorKeywords(text) >= 2)) return no('error_output', tokens);
+  const short = slot.role === 'tool' && text.length <= ERROR_PROTECT_CHARS;
+  const errors = !short ? null : slot.isError ? 'lossless' : distinctErrorKeywords(text) >= 2 ? 'keep_all' : null;
   if (kind === 'code') {
     if (slot.messagesFromEnd <= s.protectRecent) return no('recent_code', tokens);
     if (s.protectAnalysisContext && analysis) return no('analysis_context', tokens);
     return no('code', tokens);
   }
-  return { reason: null, tokens };
+  return { reason: null, tokens, errors };
 }
 
 export function compressRequest(input: EngineInput): EngineResult {
@@ -200,7 +219,7 @@ function compressRequestInner(input: EngineInput): EngineResult {
   const pressure = window ? Math.min(1, buf.length / 3.5 / window) : 0.5;
   const lossyLimit = pressure >= 0.8 ? 0.9 : 0.75;
   const shape = requestShape(buf, root, input.api, input.scope === 'all', input.scope === 'all' && s.compressSystemMessages);
-  const queryText = input.query ?? shape.queryText;
+  const queryText = input.query ?? withTask(buf, shape);
   // parsed once, and only when a slot is actually compressed (most requests have none)
   let parsedQuery: Query | null = null;
   const analysis = ANALYSIS_RE.test(queryText);
@@ -289,7 +308,7 @@ function compressRequestInner(input: EngineInput): EngineResult {
       continue;
     }
     parsedQuery ??= parseQuery(queryText);
-    const ctx: TransformContext = { query: parsedQuery, targetRatio: s.targetRatio, maxItems: s.maxItems, hash: key, expired };
+    const ctx: TransformContext = { query: parsedQuery, targetRatio: s.targetRatio, maxItems: s.maxItems, hash: key, expired, keepAllErrors: g.errors != null, losslessOnly: g.errors === 'lossless' };
     const t0 = clock?.();
     const routed = routeText(text, ctx, kind);
     if (clock && t0 !== undefined) {
@@ -302,15 +321,15 @@ function compressRequestInner(input: EngineInput): EngineResult {
       record(null);
       continue;
     }
-    if (!routed || !routed.text.trim()) {
-      report.reason = routed ? 'empty_output' : `no_gain_${kind}`;
+    if (!routed || !routed.text.trim() || (g.errors === 'lossless' && routed.lossy)) {
+      report.reason = g.errors === 'lossless' ? 'error_output' : routed ? 'empty_output' : `no_gain_${kind}`;
       record(null);
       continue;
     }
     const after = counter.count(routed.text);
     const limit = routed.lossy ? lossyLimit : 0.9;
     if (after > g.tokens * limit) {
-      report.reason = 'not_smaller';
+      report.reason = g.errors === 'lossless' ? 'error_output' : 'not_smaller';
       record(null);
       continue;
     }

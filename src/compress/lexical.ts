@@ -9,6 +9,27 @@ export const ERROR_WORD_RE =
 
 export const WARN_WORD_RE = /\b(?:warn|warning|warnings|deprecated)\b/i;
 
+/**
+ * Exception and error class names (`ModuleNotFoundError`, `java.lang.NullPointerException`,
+ * `TypeError`), Go/Rust panics, `FATAL`, Python tracebacks, `ERR!` and `ERR_*` codes, jest and
+ * mocha failure marks: failure signals the word list above misses. Case-sensitive.
+ */
+export const ERROR_CLASS_RE =
+  /(?:^|[^A-Za-z0-9_])[A-Z][A-Za-z0-9]*(?:Error|Exception|Fault)(?![a-z])|\bpanic(?:ked)?\b|\bFATAL\b|\bTraceback \(most recent call last\)|\bERR!|\bERR_[A-Z_]{3,}|^\s*[●✕✗×✘]\s/;
+
+/** A cheap necessary condition of ERROR_CLASS_RE (literal alternatives only). */
+const ERROR_CLASS_HINT_RE = /Error|Exception|Fault|panic|FATAL|Traceback|ERR|[●✕✗×✘]/;
+
+/** ERROR_CLASS_RE, skipping the full pattern for texts that cannot match it. */
+export function hasErrorClass(text: string): boolean {
+  return ERROR_CLASS_HINT_RE.test(text) && ERROR_CLASS_RE.test(text);
+}
+
+/** True when a text (a line, a value) carries a failure signal: an error word or class name. */
+export function hasErrorSignal(text: string): boolean {
+  return ERROR_WORD_RE.test(text) || hasErrorClass(text);
+}
+
 /** Keywords that make a short tool output "error-bearing" (two distinct ones are required). */
 const ERROR_PROTECT_WORDS = ['error', 'fail', 'exception', 'traceback', 'fatal', 'panic', 'crash'];
 
@@ -38,8 +59,10 @@ export interface Query {
   text: string;
   /** Lower-cased exact anchors: UUIDs, long numbers, ids with digits, quoted strings, emails, hosts. */
   anchors: string[];
-  /** Lower-cased BM25 terms (deduplicated, sorted). */
+  /** Lower-cased BM25 terms of 3+ characters (deduplicated, sorted). */
   terms: string[];
+  /** The terms' stems (plural endings removed), in the same order as `terms`. */
+  stems: string[];
 }
 
 const STOP = new Set(
@@ -50,7 +73,7 @@ const STOP = new Set(
     'under why let lets need want like file files').split(' '),
 );
 
-export const EMPTY_QUERY: Query = { text: '', anchors: [], terms: [] };
+export const EMPTY_QUERY: Query = { text: '', anchors: [], terms: [], stems: [] };
 
 /** Extracts exact anchors and BM25 terms from the user's latest message. */
 export function parseQuery(text: string | null | undefined): Query {
@@ -68,8 +91,80 @@ export function parseQuery(text: string | null | undefined): Query {
   for (const m of t.matchAll(/"([^"\n]{2,60})"|'([^'\n]{2,60})'|`([^`\n]{2,60})`/g)) add(m[1] ?? m[2] ?? m[3] ?? '');
   for (const m of t.matchAll(/\b(?:[a-z0-9-]+\.)+(?:com|net|org|io|dev|internal|local|cloud|ai)\b/gi)) add(m[0]);
   const terms = new Set<string>();
-  for (const w of tokenize(t)) if (w.length > 2 && !STOP.has(w)) terms.add(w);
-  return { text: t, anchors: [...anchors].sort(), terms: [...terms].sort() };
+  const anchorList = [...anchors];
+  // pieces of an anchor (the hex groups of a UUID, an id's number) are matched as the anchor
+  for (const w of tokenize(t)) if (w.length > 2 && !STOP.has(w) && !(/\d/.test(w) && anchorList.some((a) => a.includes(w)))) terms.add(w);
+  const sorted = [...terms].sort();
+  return { text: t, anchors: [...anchors].sort(), terms: sorted, stems: sorted.map(stem) };
+}
+
+/** A lower-case word without its plural ending: `forms` -> `form`, `policies` -> `policy`, `boxes` -> `box`. */
+export function stem(word: string): string {
+  const w = word.toLowerCase();
+  if (w.length <= 3) return w;
+  if (w.endsWith('ies') && w.length > 4) return `${w.slice(0, -3)}y`;
+  if (w.endsWith('sses')) return w.slice(0, -2);
+  if (/(?:x|z|ch|sh)es$/.test(w)) return w.slice(0, -2);
+  if (w.endsWith('s') && !/(?:ss|us|is)$/.test(w)) return w.slice(0, -1);
+  return w;
+}
+
+/**
+ * The word pieces of an identifier-rich text, lower-cased: split at non-alphanumerics, at
+ * camelCase humps and between letters and digits (`FormComponent2` -> form, component, 2;
+ * `auth_middleware.py` -> auth, middleware, py; `.env.production` -> env, production).
+ */
+export function wordPieces(text: string): string[] {
+  const out: string[] = [];
+  const re = /[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) out.push(m[0].toLowerCase());
+  return out;
+}
+
+/**
+ * True when a word piece answers a query term: the same word, the same stem (`Form` for
+ * "forms"), an abbreviation the term starts with (`auth` for "authentication", 4+ letters), or
+ * the same word with another ending (`limiter` for "limiting").
+ */
+export function pieceMatches(piece: string, term: string, termStem: string): boolean {
+  if (piece === term || piece === termStem) return true;
+  if (piece.length < 4) return false;
+  if (stem(piece) === termStem) return true;
+  if (term.length >= piece.length + 3 && term.startsWith(piece)) return true;
+  // the same word with another ending (`limiter` / `limiting`, `deploy` / `deployed`): a shared
+  // beginning of 5+ letters covering three quarters of the shorter word
+  const short = Math.min(piece.length, term.length);
+  if (short < 5 || piece.charCodeAt(0) !== term.charCodeAt(0)) return false;
+  let k = 0;
+  while (k < short && piece.charCodeAt(k) === term.charCodeAt(k)) k++;
+  return k >= 5 && k >= 0.75 * short;
+}
+
+/**
+ * A case-insensitive test that a text may answer one of the query's terms (it holds the first
+ * letters of a term's stem): a cheap filter before `matchedTerms`. Null without terms.
+ */
+export function termProbe(query: Query): RegExp | null {
+  if (query.terms.length === 0) return null;
+  const probes = new Set(query.terms.map((t, i) => (query.stems[i] as string).slice(0, Math.min(4, t.length))));
+  return new RegExp([...probes].map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'i');
+}
+
+/** Indices of the query terms some piece of `text` answers. */
+export function matchedTerms(query: Query, text: string): number[] {
+  if (query.terms.length === 0) return [];
+  const pieces = new Set(wordPieces(text));
+  const out: number[] = [];
+  query.terms.forEach((t, i) => {
+    const st = query.stems[i] as string;
+    for (const p of pieces) {
+      if (pieceMatches(p, t, st)) {
+        out.push(i);
+        return;
+      }
+    }
+  });
+  return out;
 }
 
 /** Lower-cased word tokens: UUIDs, numbers of 4+ digits, and `[a-z0-9_]+` runs. */
@@ -96,7 +191,8 @@ export function bm25(query: Query, docs: readonly string[]): number[] {
   const n = docs.length;
   // Terms found (as substrings) in more than half of the documents carry no weight: drop them
   // before tokenizing, so common words do not force tokenizing every document.
-  let terms = query.terms;
+  // matching is by stem (`forms` finds `form`): a stem is a substring of every form of the word
+  let terms = [...new Set(query.stems)];
   if (n > 4) {
     terms = terms.filter((t) => {
       let c = 0;
@@ -128,7 +224,14 @@ export function bm25(query: Query, docs: readonly string[]): number[] {
     lengths[i] = words.length;
     total += words.length;
     const tf = new Map<string, number>();
-    for (const w of words) if (termSet.has(w)) tf.set(w, (tf.get(w) ?? 0) + 1);
+    for (const w of words) {
+      let key: string | null = w;
+      if (!termSet.has(w)) {
+        const st = w.length > 3 && w.charCodeAt(w.length - 1) === 115 ? stem(w) : null; // only plurals end in `s`
+        key = st !== null && termSet.has(st) ? st : null;
+      }
+      if (key !== null) tf.set(key, (tf.get(key) ?? 0) + 1);
+    }
     for (const w of tf.keys()) df.set(w, (df.get(w) ?? 0) + 1);
     tfs[i] = tf;
   }

@@ -9,9 +9,11 @@ import { compressHtml } from './transforms/html.js';
 import { crushJson } from './transforms/json-crusher.js';
 import { compressListing } from './transforms/listing.js';
 import { compressLog } from './transforms/log.js';
+import { compressPlan } from './transforms/plan.js';
 import { compressSearch } from './transforms/search.js';
 import { splitSections } from './transforms/sections.js';
 import { compressProse } from './transforms/text.js';
+import { compressTextTable } from './transforms/text-table.js';
 import type { ContentKind, TransformContext, TransformOutput } from './types.js';
 
 export interface RouteResult {
@@ -27,6 +29,8 @@ export interface RouteResult {
 const MIN_SECTION_CHARS = 800;
 
 function single(kind: ContentKind, text: string, ctx: TransformContext): TransformOutput | null {
+  // only the JSON crusher has a lossless form; every other transform cuts
+  if (ctx.losslessOnly && kind !== 'json' && kind !== 'jsonl') return null;
   switch (kind) {
     case 'json':
       return crushJson(text, ctx, false);
@@ -40,10 +44,15 @@ function single(kind: ContentKind, text: string, ctx: TransformContext): Transfo
       return compressSearch(text, ctx);
     case 'log':
       return compressLog(text, ctx);
+    case 'plan':
+      return compressPlan(text, ctx);
+    case 'table':
+      return compressTextTable(text, ctx);
     case 'listing':
       return compressListing(text, ctx);
     case 'text':
-      return compressProse(text, ctx);
+      // prose is cut by sentence scores: it cannot promise to keep every error line
+      return ctx.keepAllErrors ? null : compressProse(text, ctx);
     default:
       return null; // source code and empty text are not compressed
   }

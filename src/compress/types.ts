@@ -2,7 +2,7 @@
 import type { Query } from './lexical.js';
 
 /** What a text looks like. */
-export type ContentKind = 'json' | 'jsonl' | 'diff' | 'html' | 'search' | 'log' | 'listing' | 'code' | 'text' | 'empty';
+export type ContentKind = 'json' | 'jsonl' | 'diff' | 'html' | 'search' | 'log' | 'plan' | 'table' | 'listing' | 'code' | 'text' | 'empty';
 
 export interface TransformContext {
   query: Query;
@@ -10,6 +10,13 @@ export interface TransformContext {
   targetRatio: number | null;
   /** Upper bound on kept rows/items for adaptive sizing. */
   maxItems: number;
+  /**
+   * The text is a short error-bearing tool output: every error row/line must survive (no caps,
+   * no collapsing of repeated errors) and transforms that cannot promise that (prose) stay off.
+   */
+  keepAllErrors?: boolean;
+  /** Only lossless compaction is allowed (a tool result flagged `is_error`): nothing may be cut. */
+  losslessOnly?: boolean;
   /** Hash of the slot's original text: every marker in the slot points to it. */
   hash: string;
   /** True once the caller's time budget is spent; long transforms give up. */

@@ -9,13 +9,17 @@ import { ERROR_WORD_RE, matchesAnchor } from '../lexical.js';
 import { formatMarker, shownSummary } from '../markers.js';
 import type { TransformContext, TransformOutput } from '../types.js';
 
-const FILE_START_RE = /^diff (?:--git|--combined|--cc) /;
+/** `git diff`, combined diffs, and `diff -u`/`diff -ruN` (kubectl diff, plain diff) file starts. */
+const FILE_START_RE = /^diff (?:--git|--combined|--cc|(?:-[\w=-]+ )+)/;
 const HUNK_RE = /^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@(.*)$/;
 const CONTEXT = 2;
 const MAX_FILES = 20;
 const MAX_HUNKS = 10;
 const MAX_RUN = 60;
 const MIN_LINES = 50;
+/** A change seen in this many hunks is shown SAME_CHANGE_SHOWN times, then referred to. */
+const SAME_CHANGE_MIN = 3;
+const SAME_CHANGE_SHOWN = 2;
 
 interface Hunk {
   header: string;
@@ -25,6 +29,9 @@ interface Hunk {
   lines: string[];
   changed: number;
   score: number;
+  /** Old and new lines the header announces but the body has not given yet. */
+  oldLeft: number;
+  newLeft: number;
 }
 
 interface FileDiff {
@@ -35,6 +42,8 @@ interface FileDiff {
   removed: number;
   raw: string[];
   order: number;
+  /** Lines after the file's last hunk that belong to no hunk (`git log -p` commit headers): printed as they are. */
+  trailer: string[];
 }
 
 function parse(lines: string[]): { pre: string[]; files: FileDiff[] } {
@@ -42,9 +51,14 @@ function parse(lines: string[]): { pre: string[]; files: FileDiff[] } {
   const files: FileDiff[] = [];
   let file: FileDiff | null = null;
   let hunk: Hunk | null = null;
-  for (const line of lines) {
-    if (FILE_START_RE.test(line) || (line.startsWith('--- ') && !hunk && file === null)) {
-      file = { header: [line], name: line.replace(/^diff (?:--git|--combined|--cc) /, '').replace(/^--- (a\/)?/, ''), hunks: [], added: 0, removed: 0, raw: [line], order: files.length };
+  for (let li = 0; li < lines.length; li++) {
+    const line = lines[li] as string;
+    // a hunk ends when its announced line counts are used up: a `--- x` / `+++ y` pair after
+    // it starts the next file even without a `diff` line (plain `diff -u` output, patches)
+    const hunkDone = hunk !== null && hunk.oldLeft <= 0 && hunk.newLeft <= 0;
+    const bareStart = line.startsWith('--- ') && (lines[li + 1] ?? '').startsWith('+++ ') && (hunk === null || hunkDone) && !(file !== null && hunk === null && file.hunks.length === 0);
+    if (FILE_START_RE.test(line) || bareStart) {
+      file = { header: [line], name: line.replace(/^diff (?:--git|--combined|--cc|(?:-[\w=-]+ )+)/, '').replace(/^--- (a\/)?/, '').replace(/\t.*$/, ''), hunks: [], added: 0, removed: 0, raw: [line], order: files.length, trailer: [] };
       files.push(file);
       hunk = null;
       continue;
@@ -56,12 +70,18 @@ function parse(lines: string[]): { pre: string[]; files: FileDiff[] } {
     file.raw.push(line);
     const h = HUNK_RE.exec(line);
     if (h) {
-      hunk = { header: line, oldStart: Number(h[1]), newStart: Number(h[3]), tail: h[5] ?? '', lines: [], changed: 0, score: 0 };
+      const oldN = h[2] === undefined ? 1 : Number(h[2]);
+      const newN = h[4] === undefined ? 1 : Number(h[4]);
+      hunk = { header: line, oldStart: Number(h[1]), newStart: Number(h[3]), tail: h[5] ?? '', lines: [], changed: 0, score: 0, oldLeft: oldN, newLeft: newN };
       file.hunks.push(hunk);
       continue;
     }
+    if (hunkDone) {
+      file.trailer.push(line);
+      continue;
+    }
     if (!hunk || line.startsWith('@@@')) {
-      if (line.startsWith('+++ ')) file.name = line.slice(4).replace(/^b\//, '');
+      if (line.startsWith('+++ ')) file.name = line.slice(4).replace(/^b\//, '').replace(/\t.*$/, '');
       file.header.push(line);
       continue;
     }
@@ -69,9 +89,14 @@ function parse(lines: string[]): { pre: string[]; files: FileDiff[] } {
     if (line.startsWith('+')) {
       file.added++;
       hunk.changed++;
+      hunk.newLeft--;
     } else if (line.startsWith('-')) {
       file.removed++;
       hunk.changed++;
+      hunk.oldLeft--;
+    } else if (!line.startsWith('\\')) {
+      hunk.oldLeft--;
+      hunk.newLeft--;
     }
   }
   return { pre, files };
@@ -163,15 +188,52 @@ export function compressDiff(text: string, ctx: TransformContext): TransformOutp
       h.score = s;
     }
   }
+  // the same change repeated across hunks (an import moved in 30 files, a rename): shown in
+  // full twice, then named by the file that shows it
+  const sigCount = new Map<string, number>();
+  const sigOf = new Map<Hunk, string>();
+  for (const f of files) {
+    for (const h of f.hunks) {
+      if (h.changed === 0) continue;
+      const sig = h.lines.filter((l) => l[0] === '+' || l[0] === '-').join('\n');
+      sigOf.set(h, sig);
+      sigCount.set(sig, (sigCount.get(sig) ?? 0) + 1);
+    }
+  }
+  const sigSeen = new Map<string, { n: number; file: string }>();
+  const repeat = new Set<Hunk>();
+  const repeatOf = new Map<Hunk, string>();
+  for (const f of files) {
+    for (const h of f.hunks) {
+      const sig = sigOf.get(h);
+      if (sig === undefined || (sigCount.get(sig) ?? 0) < SAME_CHANGE_MIN) continue;
+      const seen = sigSeen.get(sig);
+      if (!seen) sigSeen.set(sig, { n: 1, file: f.name });
+      else if (seen.n < SAME_CHANGE_SHOWN) seen.n++;
+      else {
+        repeat.add(h);
+        repeatOf.set(h, seen.file);
+      }
+    }
+  }
+  const onlyRepeats = (f: FileDiff) => f.hunks.length > 0 && f.hunks.every((h) => repeat.has(h) || h.changed === 0);
   const fileScore = (f: FileDiff) => Math.max(0, ...f.hunks.map((h) => h.score)) * 1000 + f.added + f.removed;
-  const shown = files.length <= MAX_FILES ? files : [...files].sort((a, b) => fileScore(b) - fileScore(a) || a.order - b.order).slice(0, MAX_FILES).sort((a, b) => a.order - b.order);
-  const shownSet = new Set(shown);
+  // files holding nothing but repeated changes cost a line each: they do not count against the cap
+  const distinct = files.filter((f) => !onlyRepeats(f));
+  const keptDistinct = distinct.length <= MAX_FILES ? distinct : [...distinct].sort((a, b) => fileScore(b) - fileScore(a) || a.order - b.order).slice(0, MAX_FILES);
+  const shownSet = new Set([...keptDistinct, ...files.filter(onlyRepeats)]);
 
   const out: string[] = [...pre];
   let hunksOmitted = 0;
   let linesDropped = 0;
   for (const f of files) {
     if (!shownSet.has(f)) continue;
+    if (onlyRepeats(f)) {
+      const like = [...new Set(f.hunks.map((h) => repeatOf.get(h)).filter((x): x is string => x !== undefined))];
+      out.push(f.header[0] as string, `[${f.hunks.length === 1 ? 'the same change' : `the same ${f.hunks.length} changes`} as in ${like.join(', ')}]`);
+      linesDropped += f.raw.length - 1;
+      continue;
+    }
     out.push(...f.header);
     let hunks = f.hunks;
     if (hunks.length > MAX_HUNKS) {
@@ -183,7 +245,14 @@ export function compressDiff(text: string, ctx: TransformContext): TransformOutp
       for (const h of hunks) if (!chosen.has(h)) linesDropped += h.lines.length + 1;
       hunks = hunks.filter((h) => chosen.has(h));
     }
-    for (const h of hunks) linesDropped += trimHunk(h, out).dropped;
+    for (const h of hunks) {
+      const like = repeatOf.get(h);
+      if (like !== undefined) {
+        out.push(`[hunk at -${h.oldStart} +${h.newStart}: the same change as in ${like}]`);
+        linesDropped += h.lines.length + 1;
+      } else linesDropped += trimHunk(h, out).dropped;
+    }
+    out.push(...f.trailer);
   }
   const omittedFiles = files.filter((f) => !shownSet.has(f));
   for (const f of omittedFiles) linesDropped += f.raw.length;

@@ -45,7 +45,8 @@ export function extractHtmlText(html: string): string {
 export function compressHtml(html: string, ctx: TransformContext): TransformOutput | null {
   const text = extractHtmlText(html);
   if (!text || text.length >= html.length * 0.9) return null;
-  const prose = compressProse(text, ctx);
+  // an error page keeps all of its text
+  const prose = ctx.keepAllErrors ? null : compressProse(text, ctx);
   const body = prose ? prose.text.slice(0, prose.text.lastIndexOf('\n[headroom: ')) : text;
   const shown = body.length;
   const summary = prose

@@ -1,12 +1,15 @@
 /**
  * The JSON crusher. Lossless first: uniform object arrays become typed tables (nested
- * objects flattened), maps of id -> object become tables with a key column, string lists
- * one item per line, and whitespace is removed everywhere else. Only when an array is large
- * and a cut shrinks it to at most half of its lossless form is it cut (see json-select.ts for
- * which rows are kept); each cut table says how many rows it shows, and the slot ends with the
- * retrieval marker. Numbers are printed exactly as written (`1.0`, 20-digit ids).
+ * objects flattened, constant and position-linear columns stated once), maps of id -> object
+ * become tables with a key column, string lists one item per line (repeated strings once, with
+ * their positions), arrays mixing objects, strings and numbers in runs are rendered run by
+ * run, and whitespace is removed everywhere else. An array of 25+ items is cut only when its
+ * lossless form is over ~1 KB and the cut at least halves it (see json-select.ts for which rows
+ * are kept; short error-bearing outputs keep every error row); each cut says how many items it
+ * shows, and the slot ends with the retrieval marker. Numbers are printed exactly as written
+ * (`1.0`, 20-digit ids).
  */
-import { adaptiveK, bm25, diversityOf, ERROR_WORD_RE, matchesAnchor, strideFill } from '../lexical.js';
+import { adaptiveK, bm25, diversityOf, hasErrorSignal, matchesAnchor, strideFill } from '../lexical.js';
 import { formatMarker, shownSummary } from '../markers.js';
 import type { TransformContext, TransformOutput } from '../types.js';
 import { buildColumns, estimateTableLength, renderTable } from './json-table.js';
@@ -16,7 +19,9 @@ import { isPlainObject, isRawNumber, parseJsonExact, RAW_NUMBER, stringifyExact 
 type Row = Record<string, unknown>;
 
 /** Below this many characters of lossless output an array is never cut. */
-export const LOSSY_MIN_CHARS = 3000;
+export const LOSSY_MIN_CHARS = 1000;
+/** Arrays with fewer items are short enough to be read whole: never cut. */
+const LOSSY_MIN_ITEMS = 25;
 /** A cut must at least halve the lossless form to be worth losing rows (unless a target ratio asks for less). */
 const LOSSY_MAX_SHARE = 0.5;
 const maxShare = (ctx: TransformContext) => (ctx.targetRatio === null ? LOSSY_MAX_SHARE : Math.min(0.9, Math.max(LOSSY_MAX_SHARE, ctx.targetRatio + 0.3)));
@@ -108,29 +113,69 @@ function renderDocument(obj: Row, prefix: string, ctx: TransformContext): Render
   return { text: lines.join('\n'), original, kept, unit };
 }
 
-function renderArray(arr: unknown[], ctx: TransformContext): Rendered {
-  const n = arr.length;
-  if (n < 2 || ctx.expired()) return lossless(stringifyExact(arr));
-  if (arr.every(isPlainObject)) return renderRows(arr as Row[], ctx);
-  if (arr.every((v) => typeof v === 'string' && !isRawNumber(v))) return renderStrings(arr as string[], ctx);
-  if (arr.every((v) => typeof v === 'number' || isRawNumber(v))) return renderNumbers(arr as (number | string)[], ctx);
-  return lossless(stringifyExact(arr));
+type ItemKind = 'object' | 'string' | 'number' | 'other';
+
+function itemKind(v: unknown): ItemKind {
+  if (isPlainObject(v)) return 'object';
+  if (typeof v === 'number' || isRawNumber(v)) return 'number';
+  if (typeof v === 'string') return 'string';
+  return 'other';
 }
 
-function renderRows(rows: Row[], ctx: TransformContext): Rendered {
+/** Runs of a mixed array shorter than this are not worth their own section. */
+const MIN_RUN = 5;
+const MAX_RUNS = 12;
+
+function renderArray(arr: unknown[], ctx: TransformContext, offset = 0): Rendered {
+  const n = arr.length;
+  if (n < 2 || ctx.expired()) return lossless(stringifyExact(arr));
+  if (arr.every(isPlainObject)) return renderRows(arr as Row[], ctx, offset);
+  if (arr.every((v) => typeof v === 'string' && !isRawNumber(v))) return renderStrings(arr as string[], ctx, offset);
+  if (arr.every((v) => typeof v === 'number' || isRawNumber(v))) return renderNumbers(arr as (number | string)[], ctx, offset);
+  return renderMixed(arr, ctx, offset);
+}
+
+/** Arrays mixing objects, strings and numbers in long runs: each run rendered as its own array. */
+function renderMixed(arr: unknown[], ctx: TransformContext, offset: number): Rendered {
+  const runs: { kind: ItemKind; from: number; to: number }[] = [];
+  for (let i = 0; i < arr.length; i++) {
+    const kind = itemKind(arr[i]);
+    const last = runs[runs.length - 1];
+    if (last && last.kind === kind) last.to = i + 1;
+    else runs.push({ kind, from: i, to: i + 1 });
+    if (runs.length > MAX_RUNS) return lossless(stringifyExact(arr));
+  }
+  if (runs.some((r) => r.to - r.from < MIN_RUN || r.kind === 'other')) return lossless(stringifyExact(arr));
+  const label = { object: 'objects', string: 'strings', number: 'numbers', other: 'values' };
+  const parts = [`[array: ${arr.length} items in ${runs.length} runs: ${runs.map((r) => `${r.from + offset}-${r.to - 1 + offset} ${label[r.kind]}`).join(', ')}]`];
+  let cut = false;
+  let kept = 0;
+  for (const r of runs) {
+    const sub = renderArray(arr.slice(r.from, r.to), ctx, offset + r.from);
+    parts.push(`items ${r.from + offset}-${r.to - 1 + offset}:`, sub.text);
+    cut ||= sub.original > 0;
+    kept += sub.original > 0 ? sub.kept : r.to - r.from;
+  }
+  const text = parts.join('\n');
+  const compact = stringifyExact(arr);
+  if (!cut) return lossless(text.length < compact.length ? text : compact);
+  return { text, original: arr.length, kept, unit: 'items' };
+}
+
+function renderRows(rows: Row[], ctx: TransformContext, offset = 0): Rendered {
   const compact = () => stringifyExact(rows);
   const columns = buildColumns(rows);
   if (columns.length === 0) return lossless(compact());
   const tableLen = estimateTableLength(rows, columns);
-  if (rows.length >= MIN_ARRAY * 2 && tableLen >= LOSSY_MIN_CHARS && !ctx.expired()) {
+  if (!ctx.losslessOnly && rows.length >= LOSSY_MIN_ITEMS && tableLen >= LOSSY_MIN_CHARS && !ctx.expired()) {
     const sel = selectRows(rows, columns, rowTexts(rows), ctx);
     if (sel.keep.length < rows.length) {
       const subset = sel.keep.map((i) => rows[i] as Row);
-      const cut = renderTable(rows, buildColumns(subset), sel.keep);
+      const cut = renderTable(rows, buildColumns(subset), sel.keep, offset);
       if (cut.length <= maxShare(ctx) * tableLen) return { text: cut, original: rows.length, kept: sel.keep.length, unit: 'rows' };
     }
   }
-  const table = renderTable(rows, columns, null);
+  const table = renderTable(rows, columns, null, offset);
   const c = compact();
   return lossless(table.length < c.length ? table : c);
 }
@@ -151,14 +196,31 @@ function quoteLine(s: string): string {
   return s === '' || s.charCodeAt(0) === 34 || /[\n\r]/.test(s) || s !== s.trim() ? JSON.stringify(s) : s;
 }
 
-function renderStrings(items: string[], ctx: TransformContext): Rendered {
+/** A list with many repeats, losslessly: each distinct string once, with the positions it holds. */
+function groupedStrings(items: readonly string[], offset: number): string | null {
+  const positions = new Map<string, number[]>();
+  items.forEach((s, i) => {
+    let p = positions.get(s);
+    if (!p) positions.set(s, (p = []));
+    p.push(i + offset);
+  });
+  if (positions.size > 0.5 * items.length) return null;
+  const lines = [...positions.entries()].map(([s, p]) => `${quoteLine(s)}\t@${p.join(',')}`);
+  return `[list: ${items.length} strings, ${positions.size} distinct; each once, then a tab and @ the positions it holds]\n${lines.join('\n')}`;
+}
+
+function renderStrings(items: string[], ctx: TransformContext, offset = 0): Rendered {
   const n = items.length;
-  const full = `[list: ${n} strings, one per line]\n${items.map(quoteLine).join('\n')}`;
-  if (n < MIN_ARRAY * 2 || full.length < LOSSY_MIN_CHARS || ctx.expired()) {
+  let full = `[list: ${n} strings, one per line]\n${items.map(quoteLine).join('\n')}`;
+  const grouped = n >= MIN_ARRAY * 2 ? groupedStrings(items, offset) : null;
+  if (grouped && grouped.length < full.length) full = grouped;
+  if (ctx.losslessOnly || n < LOSSY_MIN_ITEMS || full.length < LOSSY_MIN_CHARS || ctx.expired()) {
     const compact = stringifyExact(items);
     return lossless(full.length < compact.length ? full : compact);
   }
-  const k = adaptiveK(n, diversityOf(items), Math.min(8, n), Math.max(8, ctx.maxItems * 2), ctx.targetRatio);
+  // a list of one shape (`log: request 17 completed` x 100) needs fewer examples than a varied one
+  const diversity = diversityOf(items);
+  const k = adaptiveK(n, diversity, Math.min(diversity < 0.05 ? 5 : 8, n), Math.max(8, ctx.maxItems * 2), ctx.targetRatio);
   const lower = items.map((s) => s.toLowerCase());
   const keep = new Set<number>();
   const seen = new Set<string>();
@@ -169,8 +231,9 @@ function renderStrings(items: string[], ctx: TransformContext): Rendered {
   };
   for (const i of [0, 1, 2, n - 2, n - 1]) take(i);
   for (let i = 0; i < n; i++) if (matchesAnchor(ctx.query, lower[i] as string)) take(i);
-  const errors = items.map((s, i) => (ERROR_WORD_RE.test(s) ? i : -1)).filter((i) => i >= 0);
-  if (errors.length <= Math.max(k, 0.1 * n)) for (const i of errors) take(i);
+  const errors = items.map((s, i) => (hasErrorSignal(s) ? i : -1)).filter((i) => i >= 0);
+  if (ctx.keepAllErrors) for (const i of errors) keep.add(i);
+  else if (errors.length <= Math.max(k, 0.1 * n)) for (const i of errors) take(i);
   if (ctx.query.terms.length) {
     const scores = bm25(ctx.query, lower);
     scores.forEach((s, i) => s >= 0.5 && take(i));
@@ -180,15 +243,17 @@ function renderStrings(items: string[], ctx: TransformContext): Rendered {
     for (const i of strideFill(0, n, k - keep.size, taken)) take(i);
   }
   const order = [...keep].sort((a, b) => a - b);
-  const cut = `[list: ${order.length} of ${n} strings, # = position in the original]\n${order.map((i) => `${i}\t${quoteLine(items[i] as string)}`).join('\n')}`;
+  const cut = `[list: ${order.length} of ${n} strings, # = position in the original]\n${order.map((i) => `${i + offset}\t${quoteLine(items[i] as string)}`).join('\n')}`;
   if (order.length < n && cut.length <= maxShare(ctx) * full.length) return { text: cut, original: n, kept: order.length, unit: 'items' };
   return lossless(full);
 }
 
-function renderNumbers(items: (number | string)[], ctx: TransformContext): Rendered {
+function renderNumbers(items: (number | string)[], ctx: TransformContext, offset = 0): Rendered {
   const n = items.length;
   const compact = stringifyExact(items);
-  if (n < 20 || compact.length < LOSSY_MIN_CHARS || ctx.expired()) return lossless(compact);
+  // numbers carry no words a reader needs whole: their summary and outliers say more, so they
+  // are cut from half the usual size
+  if (ctx.losslessOnly || n < LOSSY_MIN_ITEMS || compact.length < LOSSY_MIN_CHARS / 2 || ctx.expired()) return lossless(compact);
   const xs = items.map((v) => (typeof v === 'number' ? v : Number(v.slice(RAW_NUMBER.length))));
   const sorted = [...xs].sort((a, b) => a - b);
   const q = (p: number) => sorted[Math.min(n - 1, Math.floor(p * (n - 1)))] as number;
@@ -199,7 +264,8 @@ function renderNumbers(items: (number | string)[], ctx: TransformContext): Rende
   xs.forEach((v, i) => {
     if (mad > 0 ? (0.6745 * Math.abs(v - med)) / mad > 3.5 : v !== med) keep.add(i);
   });
-  const k = adaptiveK(n, 1, 10, Math.max(10, ctx.maxItems * 2), ctx.targetRatio);
+  // besides min/max, quartiles, the mean and every outlier, a few evenly spaced values
+  const k = adaptiveK(n, 0, 8, 8, ctx.targetRatio);
   if (keep.size < k) strideFill(0, n, k - keep.size, keep);
   const order = [...keep].sort((a, b) => a - b);
   const raw = (i: number) => {
@@ -209,7 +275,7 @@ function renderNumbers(items: (number | string)[], ctx: TransformContext): Rende
   const fmt = (x: number) => String(Math.round(x * 1e4) / 1e4);
   const text =
     `[numbers: ${order.length} of ${n} values shown as position:value; min=${fmt(sorted[0] as number)} max=${fmt(sorted[n - 1] as number)} ` +
-    `mean=${fmt(mean)} median=${fmt(med)} p25=${fmt(q(0.25))} p75=${fmt(q(0.75))}]\n${order.map((i) => `${i}:${raw(i)}`).join(', ')}`;
+    `mean=${fmt(mean)} median=${fmt(med)} p25=${fmt(q(0.25))} p75=${fmt(q(0.75))}]\n${order.map((i) => `${i + offset}:${raw(i)}`).join(', ')}`;
   if (order.length < n && text.length <= maxShare(ctx) * compact.length) return { text, original: n, kept: order.length, unit: 'items' };
   return lossless(compact);
 }

@@ -5,7 +5,7 @@
  * (exact anchors and BM25), then evenly spaced rows up to the adaptive budget. Identical rows
  * are kept once. Kept rows keep their original order.
  */
-import { adaptiveK, bm25, diversityOf, ERROR_WORD_RE, matchesAnchor, strideFill } from '../lexical.js';
+import { adaptiveK, bm25, diversityOf, ERROR_WORD_RE, hasErrorClass, matchedTerms, matchesAnchor, type Query, strideFill, termProbe } from '../lexical.js';
 import type { TransformContext } from '../types.js';
 import type { Column } from './json-table.js';
 import { isPlainObject, isRawNumber, RAW_NUMBER } from './json-values.js';
@@ -16,6 +16,8 @@ const ERROR_KEY_RE = /error|exception|fail|fault|panic|crash/i;
 const STATUS_KEY_RE = /^(status|state|level|severity|outcome|result|conclusion|health|lvl)$/i;
 const BAD_STATUS_RE =
   /^(error|errored|err|failed|failure|fail|fatal|critical|crit|crashed|aborted|abort|timeout|timed[_ -]?out|cancel+ed|rejected|denied|unhealthy|down|ko|emerg|emergency|alert|panic|degraded|5\d\d)$/i;
+/** Status values that name a failure inside a longer word (`CrashLoopBackOff`, `Exited (1)`). */
+const BAD_STATUS_PART_RE = /backoff|oomkilled|crashloop|errimagepull|evicted|notready|unhealthy|exited \([1-9]|failed|error/i;
 const OK_FALSE_KEY_RE = /^(ok|success|succeeded|passed|healthy|is_?valid)$/i;
 const ID_NAME_RE = /(^|[_.-])(id|uuid|guid|key|idx|index|seq|sequence|offset|line|lineno|row)$/i;
 const TIME_NAME_RE = /(time|date|timestamp|_at|_ts|epoch)$/i;
@@ -28,9 +30,10 @@ export function errorSignal(v: unknown, key = '', depth = 0): 0 | 1 | 2 {
   if (depth > 6) return 0;
   if (typeof v === 'string') {
     if (isRawNumber(v) || v.length === 0) return 0;
-    if (STATUS_KEY_RE.test(key) && BAD_STATUS_RE.test(v.trim())) return 2;
-    if (!ERROR_WORD_RE.test(v)) return 0;
-    return ERROR_KEY_RE.test(key) || /^\W*(error|exception|fatal|panic|traceback)\b/i.test(v) ? 2 : 1;
+    if (STATUS_KEY_RE.test(key) && (BAD_STATUS_RE.test(v.trim()) || (v.length <= 40 && BAD_STATUS_PART_RE.test(v)))) return 2;
+    const word = ERROR_WORD_RE.test(v);
+    if (!word && !hasErrorClass(v)) return 0;
+    return ERROR_KEY_RE.test(key) || /^\W*(error|exception|fatal|panic|traceback)\b/i.test(v) || /^\W*[\w.$]*[A-Z]\w*(?:Error|Exception)\b/.test(v) ? 2 : 1;
   }
   if (typeof v === 'number') return /^(status|status_?code|http_?status|code)$/i.test(key) && v >= 500 && v <= 599 ? 2 : 0;
   if (typeof v === 'boolean') {
@@ -52,7 +55,8 @@ export function errorSignal(v: unknown, key = '', depth = 0): 0 | 1 | 2 {
     if (ERROR_KEY_RE.test(key) && Object.keys(v).length > 0) return 2;
     for (const k in v) {
       const x = v[k];
-      if (ERROR_KEY_RE.test(k) && truthy(x) && !/(count|_?total|rate)$/i.test(k)) return 2;
+      // a number under an error-named key is a count (errors: 3), judged as a measurement instead
+      if (ERROR_KEY_RE.test(k) && truthy(x) && typeof x !== 'number' && !isRawNumber(x) && !/(count|_?total|rate)$/i.test(k)) return 2;
       const s = errorSignal(x, k, depth + 1);
       if (s === 2) return 2;
       if (s > best) best = s;
@@ -117,15 +121,27 @@ export function selectRows(rows: readonly Row[], columns: readonly Column[], tex
     if (sig === 2) strong.push(i);
     else if (sig === 1) weak.push(i);
   }
+  // a short error-bearing output keeps every row that mentions an error, beyond any cap
+  const always = ctx.keepAllErrors ? [...strong, ...weak] : [];
   note('error', strong);
+  // 2b. the question's terms in a field that tells rows apart (a path, a name, a title): a
+  // term found in most rows elsewhere (`process_payment` in every snippet) still ranks the rows
+  // whose own field holds it (`payment_processor.py`)
+  if (ctx.query.terms.length) note('field_match', fieldMatchRows(rows, columns, texts, ctx.query, k));
   // 3. structural outliers: keys few rows have
   note('rare_key', rareKeyRows(rows, columns));
   // 4. rare category values
   note('rare_value', rareValueRows(rows, columns));
+  // 4b. the same inside nested values (lists of objects, objects of varying shape)
+  note('rare_nested', rareNestedRows(rows, columns));
   // 5. numeric anomalies and change points
   const numeric = numericColumns(rows, columns);
   note('anomaly', anomalyRows(rows, numeric, k));
   if (weak.length <= Math.max(2, 0.05 * n)) note('error_mention', weak);
+  // warnings (a warn/warning level or status): the signal when they are the most severe level
+  // present (and a minority); beside errors, only while rare
+  const warned = warningRows(rows, columns);
+  if (warned.length <= (strong.length ? Math.max(2, 0.05 * n) : Math.max(k, 0.2 * n))) note('warning', warned);
   note('change_point', changePointRows(rows, numeric));
   // 6. the best rows by a score column (search results, rankings)
   const score = scoreColumn(rows, columns);
@@ -162,6 +178,10 @@ export function selectRows(rows: readonly Row[], columns: readonly Column[], tex
   };
   // positional anchors: the first three and last two rows
   for (const i of [0, 1, 2, n - 2, n - 1]) if (i >= 0 && i < n) take(i);
+  for (const i of always) {
+    kept.add(i); // even a duplicate of a kept row: every error row keeps its position
+    seenText.add(texts[i] as string);
+  }
   for (const list of forced) {
     for (const i of list) {
       if (kept.size >= cap) break;
@@ -177,6 +197,167 @@ export function selectRows(rows: readonly Row[], columns: readonly Column[], tex
     }
   }
   return { keep: [...kept].sort((a, b) => a - b), reasons };
+}
+
+/** Longer strings are free text (BM25's domain), not identifying fields. */
+const MAX_FIELD_CHARS = 300;
+/** Share of distinct values that makes a field identifying. */
+const MIN_FIELD_DISTINCT = 0.3;
+/** A word of three letters, not all hex digits (`payment`, `Form`; not `3f2a9c01`, `2026-03-02T10:00Z`). */
+const WORD_RE = /(?=[A-Za-z]*[g-zG-Z])[A-Za-z]{3}/;
+
+/**
+ * Rows whose short string fields answer the question's terms (word pieces, stems,
+ * abbreviations), scored by how rare the term is in that field (a term in more than half of a
+ * field's values does not tell rows apart there). The best rows, up to half the budget.
+ */
+function fieldMatchRows(rows: readonly Row[], columns: readonly Column[], texts: readonly string[], query: Query, k: number): number[] {
+  const n = rows.length;
+  // short string fields (judged on a sample of rows): long ones are free text, BM25's domain
+  const sample = Math.min(n, 20);
+  const cols = columns.filter((c) => {
+    if (c.type !== 'str' || c.present < 0.5 * n) return false;
+    let chars = 0;
+    for (let i = 0; i < sample; i++) {
+      const v = getPath(rows[Math.floor((i * n) / sample)] as Row, c.path);
+      chars += typeof v === 'string' ? v.length : 0;
+    }
+    if (chars / sample > MAX_FIELD_CHARS / 2) return false;
+    // identifying fields (paths, names, titles) tell rows apart; categories (a service, a level)
+    // do not (judged on up to 200 evenly spaced rows)
+    // do not (judged on up to 200 evenly spaced rows); ids, hashes and timestamps hold no words
+    const m = Math.min(n, 200);
+    const distinct = new Set<unknown>();
+    let worded = 0;
+    for (let i = 0; i < m; i++) {
+      const v = getPath(rows[Math.floor((i * n) / m)] as Row, c.path);
+      distinct.add(v);
+      if (typeof v === 'string' && WORD_RE.test(v)) worded++;
+    }
+    return distinct.size >= MIN_FIELD_DISTINCT * m && worded >= 0.5 * m;
+  });
+  if (!cols.length) return [];
+  // a cheap prefilter: the first letters of a term must appear in the row, then in the value
+  const probe = termProbe(query);
+  if (!probe) return [];
+  const candidates: number[] = [];
+  for (let i = 0; i < n; i++) if (probe.test(texts[i] as string)) candidates.push(i);
+  if (!candidates.length) return [];
+  const score = new Map<number, number>();
+  const memo = new Map<string, number[]>();
+  for (const c of cols) {
+    const hits: number[][] = query.terms.map(() => []);
+    for (const i of candidates) {
+      const v = getPath(rows[i] as Row, c.path);
+      if (typeof v !== 'string' || v.length > MAX_FIELD_CHARS || isRawNumber(v)) continue;
+      if (!probe.test(v)) continue;
+      let terms = memo.get(v);
+      if (terms === undefined) memo.set(v, (terms = matchedTerms(query, v)));
+      for (const t of terms) hits[t]?.push(i);
+    }
+    for (const list of hits) {
+      const df = list.length;
+      if (df === 0 || df > n / 2) continue;
+      const idf = Math.log(1 + (n - df + 0.5) / (df + 0.5));
+      for (const i of list) score.set(i, Math.max(score.get(i) ?? 0, 0) + idf);
+    }
+  }
+  if (!score.size) return [];
+  let best = 0;
+  for (const v of score.values()) best = Math.max(best, v);
+  return [...score.entries()]
+    .filter(([, v]) => v >= 0.5 * best)
+    .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+    .slice(0, Math.max(3, Math.ceil(k / 2)))
+    .map(([i]) => i)
+    .sort((a, b) => a - b);
+}
+
+const WARN_VALUE_RE = /^(?:warn|warning|warnings|deprecated|degraded)$/i;
+
+/** Rows whose level/status column says warning. */
+function warningRows(rows: readonly Row[], columns: readonly Column[]): number[] {
+  const cols = columns.filter((c) => c.type === 'str' && STATUS_KEY_RE.test(c.path[c.path.length - 1] as string));
+  if (!cols.length) return [];
+  const out: number[] = [];
+  rows.forEach((r, i) => {
+    if (cols.some((c) => { const v = getPath(r, c.path); return typeof v === 'string' && WARN_VALUE_RE.test(v.trim()); })) out.push(i);
+  });
+  return out;
+}
+
+const MAX_LEAVES = 64;
+const MAX_NESTED_ROWS = 5000;
+
+/** Leaf paths (`Instances[].State.Name`) and short scalar values of a nested value. */
+function leaves(v: unknown, path: string, out: Map<string, string>, depth: number): void {
+  if (out.size >= MAX_LEAVES || depth > 5) return;
+  if (Array.isArray(v)) {
+    for (const x of v.slice(0, 8)) leaves(x, `${path}[]`, out, depth + 1);
+    return;
+  }
+  if (isPlainObject(v)) {
+    for (const k in v) leaves(v[k], `${path}.${k}`, out, depth + 1);
+    return;
+  }
+  if (v === null || v === undefined) return;
+  const text = typeof v === 'string' ? (isRawNumber(v) ? '#' : v.length <= 40 ? v : '…') : typeof v === 'boolean' ? String(v) : '#';
+  if (!out.has(path)) out.set(path, text);
+}
+
+/**
+ * Rows whose nested values (JSON cells) hold a key path few rows have (a `StateReason` only
+ * the stopped instance carries) or a rare category value at a path where a few values cover
+ * most rows (`State.Name: stopped` among `running`).
+ */
+function rareNestedRows(rows: readonly Row[], columns: readonly Column[]): number[] {
+  const n = rows.length;
+  const cols = columns.filter((c) => c.type === 'json');
+  if (n < 10 || n > MAX_NESTED_ROWS || !cols.length) return [];
+  const perRow: Map<string, string>[] = rows.map((r) => {
+    const m = new Map<string, string>();
+    for (const c of cols) leaves(getPath(r, c.path), c.name, m, 0);
+    return m;
+  });
+  const pathCount = new Map<string, number>();
+  const valueCount = new Map<string, Map<string, number>>();
+  for (const m of perRow) {
+    for (const [p, v] of m) {
+      pathCount.set(p, (pathCount.get(p) ?? 0) + 1);
+      let vc = valueCount.get(p);
+      if (!vc) valueCount.set(p, (vc = new Map()));
+      if (vc.size <= 50 || vc.has(v)) vc.set(v, (vc.get(v) ?? 0) + 1);
+    }
+  }
+  const limit = Math.max(1, Math.floor(0.05 * n));
+  // per path: the values covering 80% of the rows, when there are few of them
+  const common = new Map<string, Set<string>>();
+  for (const [p, vc] of valueCount) {
+    if ((pathCount.get(p) ?? 0) < 0.8 * n || vc.size < 2 || vc.size > 50) continue;
+    const order = [...vc.entries()].sort((a, b) => b[1] - a[1]);
+    const set = new Set<string>();
+    let covered = 0;
+    for (const [v, cnt] of order) {
+      if (covered >= 0.8 * n) break;
+      set.add(v);
+      covered += cnt;
+    }
+    if (set.size <= 5) common.set(p, set);
+  }
+  const out: number[] = [];
+  perRow.forEach((m, i) => {
+    for (const [p, v] of m) {
+      const rarePath = (pathCount.get(p) ?? 0) <= limit;
+      const set = common.get(p);
+      const rareValue = set !== undefined && !set.has(v) && (valueCount.get(p)?.get(v) ?? 0) <= limit;
+      if (rarePath || rareValue) {
+        out.push(i);
+        return;
+      }
+    }
+  });
+  // when most rows are "rare", nothing is
+  return out.length <= Math.max(2, 0.1 * n) ? out : [];
 }
 
 function rareKeyRows(rows: readonly Row[], columns: readonly Column[]): number[] {

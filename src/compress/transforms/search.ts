@@ -58,7 +58,8 @@ export function compressSearch(text: string, ctx: TransformContext): TransformOu
   const anchors = matches.filter((m) => m.anchor).slice(0, MAX_FORCED);
   for (const m of anchors) keep.add(m.line);
   const errors = matches.filter((m) => m.error && !m.anchor);
-  if (errors.length <= Math.max(8, 0.03 * matches.length)) for (const m of errors.slice(0, MAX_FORCED)) keep.add(m.line);
+  if (ctx.keepAllErrors) for (const m of errors) keep.add(m.line);
+  else if (errors.length <= Math.max(8, 0.03 * matches.length)) for (const m of errors.slice(0, MAX_FORCED)) keep.add(m.line);
   // files ranked by best score, then by number of matches, then by first appearance
   const files = [...byFile.entries()]
     .map(([file, list], order) => ({ file, list, best: Math.max(...list.map((m) => m.score)), order }))

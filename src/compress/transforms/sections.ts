@@ -1,7 +1,9 @@
 /**
  * Splits a text into sections that are routed separately: protected blocks (custom XML-like
- * tags such as `<system-reminder>...</system-reminder>`, and fenced code blocks) stay verbatim;
- * embedded JSON documents and the free text between them are compressed on their own.
+ * tags such as `<system-reminder>...</system-reminder>`, fenced code blocks, PEM blocks and
+ * line-wrapped base64) stay verbatim; embedded JSON documents and the free text between them
+ * are compressed on their own. Base64 is never cut line by line: a partial key or certificate
+ * is worthless, and its lines carry no meaning a selection could rank.
  */
 
 export type SectionKind = 'protected' | 'json' | 'free';
@@ -34,6 +36,7 @@ export function customTagSpans(text: string): Span[] {
   const spans: Span[] = [];
   if (!text.includes('<')) return spans;
   const openers = new Map<string, RegExp>();
+  const noClose = new Set<string>();
   let unmatched = 0;
   OPEN_TAG_RE.lastIndex = 0;
   for (let m = OPEN_TAG_RE.exec(text); m; m = OPEN_TAG_RE.exec(text)) {
@@ -44,6 +47,12 @@ export function customTagSpans(text: string): Span[] {
     const start = m.index;
     if (m[2] === '/') {
       spans.push({ start, end: start + m[0].length });
+      continue;
+    }
+    // a name whose close tag is nowhere after this open (`<none>` cells of kubectl output)
+    // cannot close later either: remembered, so each name costs one scan
+    if (noClose.has(name)) {
+      unmatched++;
       continue;
     }
     // the matching close, counting nested same-name opens
@@ -67,6 +76,7 @@ export function customTagSpans(text: string): Span[] {
       if (depth === 0) end = at;
     }
     if (end === -1) {
+      if (text.indexOf(close, start) === -1) noClose.add(name);
       unmatched++;
       continue; // unmatched open tags are ordinary text
     }
@@ -93,6 +103,67 @@ function fenceSpans(text: string): Span[] {
     re.lastIndex = end;
   }
   return spans;
+}
+
+const PEM_BEGIN_RE = /^[ \t]*-----BEGIN ([A-Z0-9 ]{1,60})-----[ \t]*$/gm;
+/** A line of wrapped base64 (40+ characters; at least one that is not a hex digit, so hash lists are not taken). */
+const B64_LINE_RE = /^[ \t]*(?=[A-Za-z0-9+/]*[g-zG-Z+/])[A-Za-z0-9+/]{40,}={0,2}[ \t]*$/;
+const MIN_B64_LINES = 3;
+
+/** PEM blocks (`-----BEGIN X-----` ... `-----END X-----`) and runs of equal-width base64 lines. */
+export function base64Spans(text: string): Span[] {
+  const spans: Span[] = [];
+  if (text.includes('-----BEGIN ')) {
+    PEM_BEGIN_RE.lastIndex = 0;
+    for (let m = PEM_BEGIN_RE.exec(text); m; m = PEM_BEGIN_RE.exec(text)) {
+      const endMark = `-----END ${m[1] as string}-----`;
+      const e = text.indexOf(endMark, m.index + m[0].length);
+      if (e === -1) continue;
+      const end = e + endMark.length;
+      spans.push({ start: m.index, end });
+      PEM_BEGIN_RE.lastIndex = end;
+    }
+  }
+  // runs of wrapped base64 outside PEM blocks: equal widths, the last line may be shorter
+  let at = 0;
+  let runStart = -1;
+  let runEnd = -1;
+  let width = -1;
+  let count = 0;
+  let closed = false;
+  const flush = () => {
+    if (count >= MIN_B64_LINES && !spans.some((s) => runStart >= s.start && runStart < s.end)) spans.push({ start: runStart, end: runEnd });
+    runStart = -1;
+    count = 0;
+    width = -1;
+    closed = false;
+  };
+  while (at <= text.length) {
+    const nl = text.indexOf('\n', at);
+    const end = nl === -1 ? text.length : nl;
+    if (end - at < 16) {
+      flush();
+      if (nl === -1) break;
+      at = nl + 1;
+      continue;
+    }
+    const line = text.slice(at, end);
+    const w = line.trim().length;
+    if (w >= 16 && (w >= 40 || count > 0) && !closed && (count === 0 || w <= width) && (w >= 40 ? B64_LINE_RE.test(line) : /^[ \t]*[A-Za-z0-9+/]+={0,2}[ \t]*$/.test(line))) {
+      if (count === 0) {
+        runStart = at;
+        width = w;
+      } else if (w < width) closed = true; // a shorter line ends the block
+      runEnd = end;
+      count++;
+    } else {
+      flush();
+    }
+    if (nl === -1) break;
+    at = nl + 1;
+  }
+  flush();
+  return spans.sort((a, b) => a.start - b.start);
 }
 
 /** A balanced JSON document starting at `start` (which holds `{` or `[`), or -1. */
@@ -139,7 +210,8 @@ function jsonSpans(text: string, taken: Span[]): Span[] {
 export function splitSections(text: string): Section[] {
   const fences = fenceSpans(text);
   const tags = customTagSpans(text).filter((t) => !fences.some((f) => t.start < f.end && t.end > f.start));
-  const protectedSpans = [...fences, ...tags].sort((a, b) => a.start - b.start);
+  const b64 = base64Spans(text).filter((t) => ![...fences, ...tags].some((f) => t.start < f.end && t.end > f.start));
+  const protectedSpans = [...fences, ...tags, ...b64].sort((a, b) => a.start - b.start);
   const json = jsonSpans(text, protectedSpans);
   const all = [...protectedSpans.map((s) => ({ ...s, kind: 'protected' as const })), ...json.map((s) => ({ ...s, kind: 'json' as const }))].sort((a, b) => a.start - b.start);
   const out: Section[] = [];

@@ -5,7 +5,7 @@
  * target share of characters is reached, near-duplicates (85% of 3-word shingles already
  * kept) are skipped, and kept sentences are printed in their original order.
  */
-import { bm25, ERROR_WORD_RE, tokenize } from '../lexical.js';
+import { bm25, ERROR_WORD_RE, hasErrorSignal, lineTemplate, tokenize } from '../lexical.js';
 import { formatMarker, shownSummary } from '../markers.js';
 import type { TransformContext, TransformOutput } from '../types.js';
 
@@ -41,6 +41,22 @@ function salience(s: Segment): number {
   return n / (s.words.length + 1);
 }
 
+/** Segments whose shape (line template) is unique, when a few shapes cover most segments. */
+function oddLines(segs: readonly Segment[]): number[] {
+  const n = segs.length;
+  // prose (long sentences) has no "shapes"; machine output has short, repetitive lines
+  let words = 0;
+  for (const s of segs) words += s.words.length;
+  if (words > 12 * n) return [];
+  const shapes = segs.map((s) => lineTemplate(s.text.slice(0, 100), 80));
+  const counts = new Map<string, number>();
+  for (const t of shapes) counts.set(t, (counts.get(t) ?? 0) + 1);
+  const top = [...counts.values()].sort((a, b) => b - a).slice(0, 3).reduce((a, c) => a + c, 0);
+  if (top < 0.6 * n) return [];
+  const odd = shapes.map((t, i) => ((counts.get(t) ?? 0) === 1 ? i : -1)).filter((i) => i >= 0);
+  return odd.length <= Math.max(3, 0.15 * n) ? odd : [];
+}
+
 function shingles(words: string[]): string[] {
   if (words.length < 3) return [words.join(' ')];
   const out: string[] = [];
@@ -65,13 +81,28 @@ export function compressProse(text: string, ctx: TransformContext): TransformOut
   const target = Math.max(1, Math.floor(total * (ctx.targetRatio ?? DEFAULT_KEEP)));
   const order = segs.map((_, i) => i).sort((a, b) => (scores[b] as number) - (scores[a] as number) || a - b);
   const kept = new Set<number>();
+  // sentences and lines reporting a failure are always kept while they are a minority; so are
+  // the odd lines out of machine output (`deleted: x` among 200 `modified: y`, an untracked
+  // file after them), when most lines share a few shapes
+  const failing = segs.map((s, i) => (hasErrorSignal(s.text) ? i : -1)).filter((i) => i >= 0);
+  const failingSet = new Set(failing);
+  for (const i of oddLines(segs)) if (!failingSet.has(i)) failing.push(i);
   const seen = new Set<string>();
   const exact = new Set<string>();
   let chars = 0;
+  if (failing.length <= 0.3 * n) {
+    for (const i of failing) {
+      const s = segs[i] as Segment;
+      kept.add(i);
+      exact.add(s.text);
+      for (const x of shingles(s.words)) seen.add(x);
+      chars += s.text.length;
+    }
+  }
   for (const i of order) {
     if (chars >= target) break;
     const s = segs[i] as Segment;
-    if (exact.has(s.text)) continue;
+    if (kept.has(i) || exact.has(s.text)) continue;
     const sh = shingles(s.words);
     const dup = sh.filter((x) => seen.has(x)).length;
     if (sh.length && dup / sh.length >= 0.85) continue;
