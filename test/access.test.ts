@@ -8,6 +8,7 @@ import { healthPlugin } from '../src/server/health.js';
 import { sendJson } from '../src/server/http.js';
 import { FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, type Harness, startHarness } from './helpers/harness.js';
 import { anthropicHeaders, openaiHeaders, type RawResponse, send as sendLocal } from './helpers/http.js';
+import { rawStream } from './helpers/live-client.js';
 import { remoteRouteForFile } from './helpers/remote.js';
 
 const TOKEN = 'test-proxy-token-0123456789';
@@ -96,5 +97,63 @@ describe('loopback callers', () => {
     expect(nf.json()).toMatchObject({ error: { type: 'not_found' } });
     const na = await sendLocal(`${h.url}/health`, { method: 'POST', body: '{}' });
     expect(na.status).toBe(405);
+  });
+});
+
+describe('a reverse proxy on this machine: loopback peer, forwarding headers', () => {
+  let h: Harness;
+  const forwarded = { 'x-forwarded-for': '203.0.113.7' };
+  const withToken = { 'x-headroom-proxy-token': TOKEN };
+  const llm = (headers: Record<string, string>) =>
+    sendLocal(`${h.url}/v1/messages`, { body: '{"model":"m","max_tokens":4,"messages":[{"role":"user","content":"x"}]}', headers: { ...anthropicHeaders(FAKE_ANTHROPIC_KEY), ...headers } });
+  const stream = async (headers: Record<string, string>): Promise<number> => {
+    const s = await rawStream(h.url, headers);
+    s.close();
+    return s.status;
+  };
+  beforeAll(async () => {
+    h = await startHarness({ config: { proxyToken: TOKEN } });
+  });
+  afterAll(() => h.close());
+
+  it('a forwarded request without the token is refused on LLM routes (401, provider shape, counted)', async () => {
+    const headers: Record<string, string>[] = [forwarded, { forwarded: 'for=203.0.113.7;proto=https' }, { 'x-real-ip': '203.0.113.7' }, { 'x-forwarded-host': 'headroom.example.internal' }, { 'x-forwarded-proto': 'https' }];
+    for (const header of headers) {
+      const r = await llm(header);
+      expect(r.status, JSON.stringify(header)).toBe(401);
+      expect(r.json()).toMatchObject({ type: 'error', error: { type: 'authentication_error' } });
+    }
+    const outs = await h.waitForOutcomes(5);
+    expect(outs.map((o) => o.errorType)).toEqual(Array(5).fill('unauthorized'));
+    expect(h.mock.requests).toHaveLength(0);
+  });
+
+  it('with the token it goes through; without a forwarding header loopback passes as before', async () => {
+    await h.reset();
+    expect((await llm({ ...forwarded, ...withToken })).status).toBe(200);
+    expect((await llm({})).status).toBe(200);
+    expect(h.mock.requests).toHaveLength(2);
+  });
+
+  it('admin and gated routes treat it as remote', async () => {
+    const denied = await sendLocal(`${h.url}/stats/reset`, { method: 'POST', headers: forwarded });
+    expect(denied.status).toBe(404);
+    expect((await sendLocal(`${h.url}/stats/reset`, { method: 'POST', headers: { ...forwarded, ...withToken } })).status).toBe(200);
+    expect((await sendLocal(`${h.url}/stats/reset`, { method: 'POST' })).status).toBe(200);
+    expect((await sendLocal(`${h.url}/stats`, { headers: forwarded })).status).toBe(401);
+    expect((await sendLocal(`${h.url}/stats`, { headers: { ...forwarded, ...withToken } })).status).toBe(200);
+    // loopback-only views are left out, and the dashboard page opens on its sign-in screen
+    expect((await sendLocal(`${h.url}/health`, { headers: forwarded })).json().config).toBeUndefined();
+    expect((await sendLocal(`${h.url}/health`)).json().config).toBeDefined();
+    expect((await sendLocal(`${h.url}/dashboard`, { headers: forwarded })).status).toBe(401);
+  });
+
+  it('the live stream needs the token (or its session cookie) too', async () => {
+    expect(await stream(forwarded)).toBe(401);
+    expect(await stream({ ...forwarded, ...withToken })).toBe(200);
+    expect(await stream({})).toBe(200);
+    const session = await sendLocal(`${h.url}/metrics/active-requests/stream/session`, { method: 'POST', headers: { ...forwarded, ...withToken } });
+    const cookie = String(session.headers['set-cookie']).split(';')[0]!;
+    expect(await stream({ ...forwarded, cookie })).toBe(200);
   });
 });

@@ -1,8 +1,9 @@
 /**
  * The CCR store: hash lookups (case, prefixes, `hash=`), sliding TTL, byte and entry budgets
- * (least recently used first), why a miss happened, retrieval counts, sticky conversations,
- * and the SQLite backend surviving a restart.
+ * (least recently used first), why a miss happened, retrieval counts, and the SQLite backend
+ * surviving a restart (and opening files written by earlier versions).
  */
+import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +24,7 @@ function clock(start = 1_000_000) {
 }
 
 const base = (c: { now: () => number }, extra: Partial<CcrStoreOptions> = {}): CcrStoreOptions => ({
-  ttlMs: 60_000, maxBytes: 10 * 1024 * 1024, maxEntries: 1000, stickyTtlMs: 3_600_000, now: c.now, ...extra,
+  ttlMs: 60_000, maxBytes: 10 * 1024 * 1024, maxEntries: 1000, now: c.now, ...extra,
 });
 
 const dirs: string[] = [];
@@ -104,19 +105,10 @@ describe('memory store', () => {
     expect(l.status === 'available' && l.entry.retrievals).toBe(2);
     expect(s.recentRetrievals().map((r) => r.retrievalType)).toEqual(['search', 'full']);
   });
-
-  it('sticky conversations expire after their TTL', () => {
-    const c = clock();
-    const s = new MemoryCcrStore(base(c, { stickyTtlMs: 1000 }));
-    s.markSticky('conv');
-    expect(s.isSticky('conv')).toBe(true);
-    c.advance(1001);
-    expect(s.isSticky('conv')).toBe(false);
-  });
 });
 
 describe('SQLite store', () => {
-  it('survives a restart: originals, retrieval counts and sticky conversations', () => {
+  it('survives a restart: originals and retrieval counts', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ccr-store-'));
     dirs.push(dir);
     const path = join(dir, 'ccr_store.db');
@@ -126,7 +118,6 @@ describe('SQLite store', () => {
     a.put([e]);
     a.get(e.hash, { touch: true });
     a.recordRetrieval({ hash: e.hash, query: null, itemsRetrieved: 100, totalItems: 100, toolName: 'search', retrievalType: 'full', via: 'api', at: c.now() });
-    a.markSticky('conv-1');
     a.close();
 
     const b = new SqliteCcrStore({ ...base(c), path });
@@ -136,9 +127,45 @@ describe('SQLite store', () => {
       expect(l.entry.original).toBe(e.original);
       expect(l.entry).toMatchObject({ toolName: 'search', originalItems: 100, keptItems: 10, unit: 'rows', transforms: ['json_rows'], retrievals: 1 });
     }
-    expect(b.isSticky('conv-1')).toBe(true);
     expect(b.stats()).toMatchObject({ backend: 'sqlite', entries: 1, path });
     b.close();
+    // the file holds the originals' table only
+    const db = new Database(path, { readonly: true });
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[];
+    db.close();
+    expect(tables.map((t) => t.name)).toEqual(['ccr_originals']);
+  });
+
+  it('opens a file written by an earlier version (with its ccr_sessions table) and serves its originals', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ccr-store-'));
+    dirs.push(dir);
+    const path = join(dir, 'ccr_store.db');
+    const c = clock(Date.now());
+    const a = new SqliteCcrStore({ ...base(c), path });
+    const e = entry('original from an earlier version '.repeat(40));
+    a.put([e]);
+    a.close();
+    // what earlier versions also kept in the file: conversations given the retrieve tool
+    const old = new Database(path);
+    old.exec('CREATE TABLE IF NOT EXISTS ccr_sessions (key TEXT PRIMARY KEY, last_used INTEGER NOT NULL)');
+    old.prepare('INSERT INTO ccr_sessions (key, last_used) VALUES (?, ?)').run('conv-1', c.now());
+    old.close();
+
+    const b = new SqliteCcrStore({ ...base(c), path });
+    const l = b.get(e.hash);
+    expect(l.status === 'available' && l.entry.original).toBe(e.original);
+    const s = b.stats();
+    expect(s).toMatchObject({ backend: 'sqlite', entries: 1, degraded: false, lastError: null, movedAside: null });
+    expect(s).not.toHaveProperty('stickyConversations');
+    // new writes go on working with the old table present
+    const e2 = entry('a new original '.repeat(40));
+    b.put([e2]);
+    b.flush();
+    expect(b.stats()).toMatchObject({ pendingWrites: 0, lastError: null });
+    b.close();
+    const again = new SqliteCcrStore({ ...base(c), path });
+    expect(again.get(e2.hash).status).toBe('available');
+    again.close();
   });
 
   it('does not load expired originals at startup and persists evictions', () => {

@@ -80,6 +80,7 @@ describe('one outcome per request, through the proxy', () => {
 
   it('success, upstream error, local error and rejection each produce exactly one outcome', async () => {
     const ids: string[] = [];
+    const base = h.app.funnel.stats();
     const r1 = await send(`${h.url}/v1/chat/completions`, { body: '{"model":"gpt-4o","messages":[]}', headers: openaiHeaders(FAKE_OPENAI_KEY) });
     const r2 = await send(`${h.url}/v1/chat/completions`, { body: '{"model":"gpt-4o","messages":[]}', headers: { ...openaiHeaders(FAKE_OPENAI_KEY), 'x-mock-scenario': 'status:500', 'x-headroom-stack': 'BAD STACK!' } });
     const r3 = await send(`${h.url}/v1/messages`, { body: 'nope', headers: anthropicHeaders(FAKE_ANTHROPIC_KEY) });
@@ -88,15 +89,23 @@ describe('one outcome per request, through the proxy', () => {
     expect(r4.status).toBe(429);
     expect(r4.headers['retry-after']).toBe('7');
     expect(r4.json()).toMatchObject({ type: 'error', error: { type: 'rate_limit_error', message: 'slow down' } });
-    const outs = await h.waitForOutcomes(4);
-    await new Promise((r) => setTimeout(r, 50));
-    expect(h.outcomes).toHaveLength(4);
-    expect(outs.map((o) => o.requestId)).toEqual(ids);
+    await h.waitForOutcomes(4);
+    // A fifth request as a barrier: outcomes are delivered in the order they are emitted, so
+    // once its outcome is in, anything the first four emitted (a second outcome on close, ...)
+    // is in too.
+    const r5 = await send(`${h.url}/v1/chat/completions`, { body: '{"model":"gpt-4o","messages":[]}', headers: openaiHeaders(FAKE_OPENAI_KEY) });
+    const barrier = String(r5.headers['x-headroom-request-id']);
+    await h.waitForOutcomes(5);
+    expect(h.outcomes.at(-1)!.requestId).toBe(barrier);
+    expect(h.outcomes.map((o) => o.requestId)).toEqual([...ids, barrier]);
+    const funnel = h.app.funnel.stats();
+    expect([funnel.starts - base.starts, funnel.outcomes - base.outcomes]).toEqual([5, 5]);
+    const outs = h.outcomes.slice(0, 4);
     expect(outs.map((o) => [o.status, o.errorType])).toEqual([
       [200, null], [500, 'upstream_server_error'], [400, 'invalid_request'], [429, 'rate_limited'],
     ]);
     expect(outs[1]!.stack).toBeNull(); // invalid stack slug ignored
-    expect(h.starts.map((s) => s.requestId)).toEqual(ids);
+    expect(h.starts.map((s) => s.requestId)).toEqual([...ids, barrier]);
     expect(seen).toEqual(expect.arrayContaining(ids));
     expect(h.app.funnel.stats().sinks.find((s) => s.name === 'throws')!.errors).toBeGreaterThanOrEqual(4);
   });

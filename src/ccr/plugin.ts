@@ -17,9 +17,6 @@ import { SqliteCcrStore } from './sqlite-store.js';
 import { ccrStage } from './stage.js';
 import { type CcrStore, type CcrStoreOptions, MemoryCcrStore } from './store.js';
 
-/** Conversations stay sticky (keep the tool) this long after their last request. */
-const STICKY_TTL_MS = 7 * 86_400_000;
-
 export function createCcrStore(app: App): CcrStore {
   return openCcrStore(app.config, app.log);
 }
@@ -30,7 +27,6 @@ export function openCcrStore(config: Config, log: Logger): CcrStore {
     ttlMs: config.ccrTtlSeconds * 1000,
     maxBytes: config.ccrMaxBytes,
     maxEntries: config.ccrMaxEntries,
-    stickyTtlMs: STICKY_TTL_MS,
   };
   if (config.stateless || config.ccrBackend === 'memory') return new MemoryCcrStore(opts);
   const path = ccrStorePath(config);

@@ -2,7 +2,7 @@
  * The CCR store persisted in SQLite (`<workspace>/ccr_store.db`, WAL). Memory stays the
  * working copy (every read on the request path is a map lookup).
  *
- * - New originals and sticky conversations are durable before the request that produced them
+ * - New originals are durable before the request that produced them
  *   goes upstream: the compression stage awaits `durable()`, and every request waiting in one
  *   event-loop turn shares one transaction (`src/storage/group-commit.ts`). Refreshes,
  *   retrieval counts and evictions are written in batches off the request path.
@@ -15,8 +15,10 @@
  * - An original memory does not hold (stored by another process sharing the workspace) is
  *   read from the database when it is asked for.
  *
- * Tables `ccr_originals` and `ccr_sessions` (Headroom's own store uses `ccr_entries`, so both
- * proxies can share a workspace directory).
+ * Table `ccr_originals` (Headroom's own store uses `ccr_entries`, so both proxies can share a
+ * workspace directory). Files written by earlier versions also hold a `ccr_sessions` table; it
+ * is left alone, unread (a process of such a version may still share the workspace during a
+ * rolling restart, and it writes there).
  */
 import type Database from 'better-sqlite3';
 import { GroupCommit } from '../storage/group-commit.js';
@@ -69,7 +71,6 @@ CREATE TABLE IF NOT EXISTS ccr_originals (
   retrievals INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS ccr_originals_last_used ON ccr_originals(last_used);
-CREATE TABLE IF NOT EXISTS ccr_sessions (key TEXT PRIMARY KEY, last_used INTEGER NOT NULL);
 `;
 
 function fromRow(r: Row): StoredOriginal {
@@ -102,11 +103,10 @@ export class SqliteCcrStore extends MemoryCcrStore {
   private readonly file: SqliteFile;
   private readonly commit: GroupCommit;
   private pending = new Map<string, Pending>();
-  private pendingSticky = new Map<string, number>();
-  /** New originals or sticky conversations not yet written (what `durable()` waits for). */
+  /** New originals not yet written (what `durable()` waits for). */
   private unsaved = 0;
   private timer: NodeJS.Timeout | null = null;
-  private st: Record<'upsert' | 'touch' | 'delete' | 'purge' | 'selectOne' | 'selectPrefix' | 'stickyUpsert' | 'stickyPurge', Database.Statement> | null = null;
+  private st: Record<'upsert' | 'touch' | 'delete' | 'purge' | 'selectOne' | 'selectPrefix', Database.Statement> | null = null;
   private lastPurge = 0;
   private closed = false;
   private droppedWrites = 0;
@@ -146,17 +146,14 @@ export class SqliteCcrStore extends MemoryCcrStore {
       purge: db.prepare('DELETE FROM ccr_originals WHERE last_used < ?'),
       selectOne: db.prepare('SELECT * FROM ccr_originals WHERE hash = ?'),
       selectPrefix: db.prepare('SELECT * FROM ccr_originals WHERE hash >= ? AND hash < ? LIMIT 2'),
-      stickyUpsert: db.prepare('INSERT INTO ccr_sessions (key, last_used) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET last_used = MAX(last_used, excluded.last_used)'),
-      stickyPurge: db.prepare('DELETE FROM ccr_sessions WHERE last_used < ?'),
     };
     const now = this.now();
     st.purge.run(now - this.opts.ttlMs);
-    st.stickyPurge.run(now - this.opts.stickyTtlMs);
     this.lastPurge = now;
     this.load(db, late);
     this.db = db;
     this.st = st;
-    if (late && (this.pending.size > 0 || this.pendingSticky.size > 0)) {
+    if (late && this.pending.size > 0) {
       try {
         this.writePending();
       } catch (err) {
@@ -180,8 +177,6 @@ export class SqliteCcrStore extends MemoryCcrStore {
       rows.push(e);
     }
     for (let i = rows.length - 1; i >= 0; i--) this.insert(rows[i] as StoredOriginal);
-    const sessions = db.prepare('SELECT key, last_used FROM ccr_sessions WHERE last_used >= ? ORDER BY last_used ASC').all(now - this.opts.stickyTtlMs) as { key: string; last_used: number }[];
-    for (const s of sessions) if (!this.sticky.has(s.key)) this.sticky.set(s.key, s.last_used);
     if (onlyMissing) this.evict(now);
   }
 
@@ -227,13 +222,6 @@ export class SqliteCcrStore extends MemoryCcrStore {
     this.schedule();
   }
 
-  protected override stickyTouched(key: string, now: number, previous: number | undefined): void {
-    // a conversation's row is rewritten only when it moved by more than a tenth of the TTL
-    if (previous !== undefined && now - previous < this.opts.stickyTtlMs / 10) return;
-    this.pendingSticky.set(key, now);
-    this.schedule();
-  }
-
   protected override loadMissing(hash: string, now: number): StoredOriginal | null {
     if (this.closed || !this.st) return null;
     try {
@@ -257,12 +245,12 @@ export class SqliteCcrStore extends MemoryCcrStore {
   }
 
   /**
-   * Resolves once every new original and sticky conversation recorded so far is on disk;
+   * Resolves once every new original recorded so far is on disk;
    * rejects (with the reason) when the file is unavailable or the write failed.
    */
   durable(): Promise<void> {
     if (this.closed) return Promise.resolve();
-    if (this.unsaved === 0 && this.pendingSticky.size === 0) return Promise.resolve();
+    if (this.unsaved === 0) return Promise.resolve();
     if (!this.st) return Promise.reject(new Error(`the CCR store is unavailable: ${this.file.health().reason ?? 'not open'}`));
     return this.commit.wait();
   }
@@ -287,13 +275,11 @@ export class SqliteCcrStore extends MemoryCcrStore {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    if (this.pending.size === 0 && this.pendingSticky.size === 0) return;
+    if (this.pending.size === 0) return;
     const st = this.st;
     if (!st || !this.db) throw new Error(`the CCR store is unavailable: ${this.file.health().reason ?? 'not open'}`);
     const batch = this.pending;
-    const sticky = this.pendingSticky;
     this.pending = new Map();
-    this.pendingSticky = new Map();
     this.unsaved = 0;
     try {
       this.db.transaction(() => {
@@ -309,20 +295,16 @@ export class SqliteCcrStore extends MemoryCcrStore {
             });
           }
         }
-        for (const [key, at] of sticky) st.stickyUpsert.run(key, at);
         const now = this.now();
         if (now - this.lastPurge > 60_000) {
           st.purge.run(now - this.opts.ttlMs);
-          st.stickyPurge.run(now - this.opts.stickyTtlMs);
           this.lastPurge = now;
         }
       })();
     } catch (err) {
       // keep the batch (behind anything recorded since, which is newer) for the retry
       for (const [hash, p] of this.pending) batch.set(hash, p);
-      for (const [key, at] of this.pendingSticky) sticky.set(key, at);
       this.pending = batch;
-      this.pendingSticky = sticky;
       this.unsaved = 0;
       for (const p of batch.values()) if (p.kind === 'full') this.unsaved++;
       throw err;
@@ -347,7 +329,7 @@ export class SqliteCcrStore extends MemoryCcrStore {
       ...super.stats(),
       backend: 'sqlite',
       path: this.sopts.path,
-      pendingWrites: this.pending.size + this.pendingSticky.size,
+      pendingWrites: this.pending.size,
       lastError: this.lastError ?? (f.open ? null : `the CCR store could not be opened (originals kept in memory; the file is kept and opening it is retried): ${f.reason}`),
       degraded: !f.open || this.lastError !== null,
       movedAside: f.movedAside,
@@ -363,7 +345,7 @@ export class SqliteCcrStore extends MemoryCcrStore {
     this.file.close(false);
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    const unwritten = this.pending.size + this.pendingSticky.size;
+    const unwritten = this.pending.size;
     if (unwritten > 0) (this.sopts.log ?? silentLogger()).error({ pending: unwritten, err: this.lastError }, 'CCR store closed with unwritten changes');
     this.db?.close();
     this.db = null;

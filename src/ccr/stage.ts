@@ -75,9 +75,6 @@ async function run(ex: Exchange, host: ProxyHost, store: CcrStore, deps: CcrStag
   summary.toolInjected = decision.reason;
   summary.markers = decision.markers;
   ex.setForwardBody(decision.body);
-  // a conversation given the tool keeps it after a restart (the tools array never flips); a
-  // failed write only risks that, so the request goes on either way
-  if (store.durable && !countOnly) await store.durable().catch(() => undefined);
   ex.overheadMs += performance.now() - t0;
   const codec = countOnly ? null : codecFor(ex.route.api);
   if (!codec) return forward(ex, host);

@@ -12,9 +12,6 @@
  *   A miss says why: never stored, expired (with its age) or evicted.
  * - Reads and writes touch memory only; `SqliteCcrStore` persists them (new originals before
  *   the request that made them goes upstream, see `durable()`).
- *
- * The store also remembers which conversations were given the `headroom_retrieve` tool
- * (sticky injection, `src/ccr/inject.ts`).
  */
 import type { CcrEntry } from '../compress/engine.js';
 import { estimateCounter } from '../compress/tokens.js';
@@ -75,7 +72,6 @@ export interface CcrStoreStats {
   evictions: number;
   /** Retrievals recorded by this process (proxy and API). */
   retrievals: number;
-  stickyConversations: number;
   pendingWrites: number;
   lastError: string | null;
   /** The file is unavailable or its writes fail (originals then live in memory only). */
@@ -94,11 +90,6 @@ export interface CcrStore extends OriginalsSink {
   /** Records a retrieval (counters, `/v1/retrieve/stats` recent list, the entry's retrieval count). */
   recordRetrieval(event: RetrievalEvent): number;
   recentRetrievals(): RetrievalEvent[];
-  /** Conversations that were given the retrieve tool (sticky injection). */
-  isSticky(key: string): boolean;
-  markSticky(key: string): void;
-  /** Whether any conversation is sticky (lets callers skip computing a conversation key). */
-  readonly hasSticky: boolean;
   stats(): CcrStoreStats;
   readonly ttlSeconds: number;
   /** Writes pending changes now (tests, shutdown). */
@@ -110,15 +101,12 @@ export interface CcrStoreOptions {
   ttlMs: number;
   maxBytes: number;
   maxEntries: number;
-  /** How long a conversation stays "sticky" after its last request. */
-  stickyTtlMs: number;
   now?: () => number;
 }
 
 /** Fixed memory charged per entry besides its text (object, map slot, metadata). */
 const ENTRY_OVERHEAD = 256;
 const MAX_TOMBSTONES = 10_000;
-const MAX_STICKY = 50_000;
 const RECENT = 20;
 
 /** Normalises a hash given by a model or client: case, spaces, a `hash=` prefix; null when not hex. */
@@ -140,7 +128,6 @@ export class MemoryCcrStore implements CcrStore {
   protected bytes = 0;
   protected readonly now: () => number;
   private readonly tombstones = new Map<string, { reason: 'expired' | 'evicted'; lastUsed: number }>();
-  protected readonly sticky = new Map<string, number>();
   private readonly recent: RetrievalEvent[] = [];
   private originalTokens = 0;
   private compressedTokens = 0;
@@ -293,33 +280,6 @@ export class MemoryCcrStore implements CcrStore {
     return [...this.recent];
   }
 
-  isSticky(key: string): boolean {
-    const t = this.sticky.get(key);
-    if (t === undefined) return false;
-    if (this.now() - t > this.opts.stickyTtlMs) {
-      this.sticky.delete(key);
-      return false;
-    }
-    return true;
-  }
-
-  markSticky(key: string): void {
-    const now = this.now();
-    const had = this.sticky.get(key);
-    this.sticky.delete(key);
-    this.sticky.set(key, now);
-    if (this.sticky.size > MAX_STICKY) {
-      const first = this.sticky.keys().next().value;
-      if (first !== undefined) this.sticky.delete(first);
-    }
-    this.stickyTouched(key, now, had);
-  }
-
-  /** Whether any conversation is sticky (lets the stage skip computing a conversation key). */
-  get hasSticky(): boolean {
-    return this.sticky.size > 0;
-  }
-
   stats(): CcrStoreStats {
     return {
       backend: 'memory',
@@ -332,7 +292,6 @@ export class MemoryCcrStore implements CcrStore {
       originalTokens: this.originalTokens,
       compressedTokens: this.compressedTokens,
       ...this.counters,
-      stickyConversations: this.sticky.size,
       pendingWrites: 0,
       lastError: this.lastError,
     };
@@ -342,7 +301,6 @@ export class MemoryCcrStore implements CcrStore {
   protected written(_e: StoredOriginal): void {}
   protected touched(_e: StoredOriginal): void {}
   protected removed(_hash: string): void {}
-  protected stickyTouched(_key: string, _now: number, _previous: number | undefined): void {}
   /** A backend may find an original memory does not hold (another process stored it). */
   protected loadMissing(_hash: string, _now: number): StoredOriginal | null {
     return null;

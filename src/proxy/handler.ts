@@ -12,7 +12,7 @@ import type { Agent } from 'undici';
 import { jsonTooDeep, tooDeepMessage } from '../compress/json-depth.js';
 import type { ProviderRoute } from '../providers/routes.js';
 import { DecodeError, decodeRequestBody, parseContentEncoding } from '../server/content-encoding.js';
-import { hostAllowed, hostRefusal, isLoopbackAddress, presentedToken, tokenMatches } from '../server/identity.js';
+import { hostAllowed, hostRefusal, isLocalCaller, presentedToken, tokenMatches } from '../server/identity.js';
 import { nonJsonBodyProblem, readBody } from '../server/http.js';
 import type { Funnel } from '../telemetry/funnel.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -100,7 +100,8 @@ function refuse(ex: Exchange, status: number, type: Parameters<Exchange['replyEr
 }
 
 /**
- * Who may call: with a proxy token configured, non-loopback callers must present it; on a
+ * Who may call: with a proxy token configured, callers that are not local (`isLocalCaller`:
+ * a request forwarded by a reverse proxy on this machine is not) must present it; on a
  * loopback-bound proxy the `Host` must name loopback or an allowed host (DNS rebinding),
  * unless the token is presented.
  */
@@ -112,7 +113,7 @@ function gate(ex: Exchange): boolean {
     return true;
   }
   if (!hostAllowed(ex.req, ex.config)) return refuse(ex, 403, 'unauthorized', hostRefusal(ex.req));
-  if (!expected || isLoopbackAddress(ex.req.socket.remoteAddress)) return true;
+  if (!expected || isLocalCaller(ex.req)) return true;
   return refuse(ex, 401, 'unauthorized', given ? 'Invalid proxy token.' : 'Missing proxy token (X-Headroom-Proxy-Token).');
 }
 

@@ -87,7 +87,7 @@ export class HeadroomClient {
   readonly metricsPath: string;
   private readonly options: CompressOptions;
   private readonly store: SdkMetricsStore;
-  private readonly originals = new MemoryCcrStore({ ttlMs: 3_600_000, maxBytes: 64 * 1024 * 1024, maxEntries: 10_000, stickyTtlMs: 0 });
+  private readonly originals = new MemoryCcrStore({ ttlMs: 3_600_000, maxBytes: 64 * 1024 * 1024, maxEntries: 10_000 });
   /** Compression decisions of earlier turns, replayed to wrapped calls (1 h idle, 64 MiB). */
   private readonly replay = new MemoryReplayStore({ ttlMs: 3_600_000, maxBytes: 64 * 1024 * 1024 });
   private readonly providersUsed = new Set<ProviderId>();

@@ -1,6 +1,6 @@
 /**
  * Who is calling: integration stack, project, client name, API-key hash, `x-headroom-*` tags,
- * and whether the caller is on loopback.
+ * and whether the caller is local (`isLocalCaller`: the one rule every access decision uses).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
@@ -115,12 +115,31 @@ export function isLoopbackAddress(addr: string | undefined): boolean {
   return addr === '::1' || addr.startsWith('127.') || addr.startsWith('::ffff:127.') || addr === 'localhost';
 }
 
+/** Headers a reverse proxy adds to name the client it forwards for (RFC 7239 and the de-facto ones). */
+const FORWARDING_HEADERS = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-real-ip'] as const;
+
+/** Whether the request says it came through a reverse proxy (one of `FORWARDING_HEADERS` is present). */
+export function isForwarded(headers: IncomingHttpHeaders): boolean {
+  for (const name of FORWARDING_HEADERS) if (headers[name] !== undefined) return true;
+  return false;
+}
+
+/**
+ * The local-caller rule: the peer is on loopback and the request was not forwarded. A reverse
+ * proxy on this machine connects from 127.0.0.1, so a loopback request carrying a forwarding
+ * header is someone else's and is treated as remote (it needs the proxy token where remote
+ * callers do). The addresses in those headers are never trusted for anything else.
+ */
+export function isLocalCaller(req: IncomingMessage): boolean {
+  return isLoopbackAddress(req.socket.remoteAddress) && !isForwarded(req.headers);
+}
+
 const LOOPBACK_HOST = /^(?:127(?:\.\d{1,3}){3}|localhost|\[::1\])(?::\d+)?$/i;
 
-/** Peer on loopback AND Host header naming loopback (defends against DNS rebinding). */
+/** A local caller (`isLocalCaller`) whose Host header names loopback (defends against DNS rebinding). */
 export function isStrictLoopback(req: IncomingMessage): boolean {
   const host = req.headers.host;
-  return isLoopbackAddress(req.socket.remoteAddress) && typeof host === 'string' && LOOPBACK_HOST.test(host);
+  return isLocalCaller(req) && typeof host === 'string' && LOOPBACK_HOST.test(host);
 }
 
 /** The proxy token a caller presented (X-Headroom-Proxy-Token, else a Bearer token). */

@@ -6,13 +6,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config/index.js';
 import { sendJson } from './http.js';
-import { hostAllowed, hostRefusal, isLoopbackAddress, isStrictLoopback, presentedToken, tokenMatches } from './identity.js';
+import { hostAllowed, hostRefusal, isLocalCaller, isStrictLoopback, presentedToken, tokenMatches } from './identity.js';
 
 /**
  * - `open`: anyone (health probes).
- * - `gated`: with a proxy token configured, non-loopback callers must present it; on a
+ * - `gated`: with a proxy token configured, callers that are not local (`isLocalCaller`: a
+ *   loopback peer whose request was not forwarded by a reverse proxy) must present it; on a
  *   loopback-bound server the `Host` must name loopback or an allowed host (or the token be presented).
- * - `admin`: strict loopback (peer and Host), or a valid proxy token; otherwise 404.
+ * - `admin`: strict loopback (a local caller naming loopback in Host), or a valid proxy token; otherwise 404.
  * - `self`: the handler enforces access itself (LLM routes).
  */
 export type Access = 'open' | 'gated' | 'admin' | 'self';
@@ -123,11 +124,11 @@ function tokenPresented(req: IncomingMessage, config: Config): boolean {
 /**
  * The `gated` rule without answering: the token presented, or a `Host` the server answers
  * (see `hostAllowed`) from a caller the token does not apply to (none configured, or a
- * loopback peer).
+ * local caller, see `isLocalCaller`).
  */
 export function passesGate(req: IncomingMessage, config: Config): boolean {
   if (tokenPresented(req, config)) return true;
-  return hostAllowed(req, config) && (!config.proxyToken || isLoopbackAddress(req.socket.remoteAddress));
+  return hostAllowed(req, config) && (!config.proxyToken || isLocalCaller(req));
 }
 
 /** Enforces a route's access level; returns false after answering when access is denied. */

@@ -22,7 +22,7 @@ export const serverFields = {
   }),
   proxyToken: field.optionalString({
     flag: 'proxy-token', env: ['HEADROOM_PROXY_TOKEN'], default: null, group: 'server',
-    doc: 'When set, non-loopback callers must send it (`Authorization: Bearer` or `X-Headroom-Proxy-Token`), and admin routes accept it from non-loopback callers.',
+    doc: 'When set, callers that are not local must send it (`Authorization: Bearer` or `X-Headroom-Proxy-Token`), and admin routes accept it from them. Local: a loopback peer whose request carries no forwarding header (`Forwarded`, `X-Forwarded-For`, `X-Forwarded-Host`, `X-Forwarded-Proto`, `X-Real-IP`), so requests a reverse proxy on the same machine forwards need the token.',
   }),
   allowedHosts: field.list({
     flag: 'allowed-hosts', env: ['HEADROOM_ALLOWED_HOSTS'], default: [], group: 'server', defaultText: 'none',
