@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configWith, createApp } from '../dist/index.js';
 import { generateOutput } from '../dist/mock/agent-outputs.js';
-import { silentLogger } from '../dist/telemetry/logger.js';
+import { silentLogger } from '../dist/core/logger.js';
 import { ROOT, startProcess } from './lib/servers.mjs';
 
 const N = Number(process.env.BENCH_ITER ?? 300);

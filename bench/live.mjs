@@ -1,11 +1,11 @@
 // Per-request cost of the live-monitoring sink (start + 2 progress + outcome), measured on the
 // built code (`npm run bench:live` builds first). Also: the cost of one SSE snapshot with 200
 // requests in flight, and of one running-totals view. Figures are medians of 5 runs.
-import { activeSnapshot } from '../dist/live/views.js';
-import { runningTotals } from '../dist/live/totals.js';
-import { LiveTracker } from '../dist/live/tracker.js';
-import { SseHub } from '../dist/live/sse.js';
-import { emptyCompression } from '../dist/telemetry/outcome.js';
+import { activeSnapshot } from '../dist/capabilities/live/views.js';
+import { runningTotals } from '../dist/capabilities/live/totals.js';
+import { LiveTracker } from '../dist/capabilities/live/tracker.js';
+import { SseHub } from '../dist/capabilities/live/sse.js';
+import { emptyCompression } from '../dist/core/outcome.js';
 
 const N = Number(process.env.BENCH_N ?? 200_000);
 const MODELS = ['claude-sonnet-5-5', 'claude-haiku-5-5', 'gpt-4o', 'gpt-4o-mini', 'kwaipilot/kat-coder-pro:free'];

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { configWith, createApp } from '../dist/index.js';
 import { anthropicTurn, chatTurn, spendOf } from '../dist/mock/cached-session.js';
 import { MockUpstream } from '../dist/mock/upstream.js';
-import { silentLogger } from '../dist/telemetry/logger.js';
+import { silentLogger } from '../dist/core/logger.js';
 
 const TURNS = Number(process.env.BENCH_TURNS ?? 14);
 const ANTHROPIC_KEY = 'sk-ant-bench-fake-key-000000000000';

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { configWith, createApp } from '../dist/index.js';
 import { cacheSummary, prefixReport, runAnthropicSession, runChatSession } from '../dist/mock/agent-session.js';
 import { MockUpstream } from '../dist/mock/upstream.js';
-import { silentLogger } from '../dist/telemetry/logger.js';
+import { silentLogger } from '../dist/core/logger.js';
 import { ROOT } from './lib/servers.mjs';
 
 const HEADERS = {

@@ -9,8 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configWith, createApp } from '../dist/index.js';
-import { statsServiceOf } from '../dist/stats/service.js';
-import { silentLogger } from '../dist/telemetry/logger.js';
+import { statsServiceOf } from '../dist/capabilities/stats/service.js';
+import { silentLogger } from '../dist/core/logger.js';
 
 const DAY = 86_400_000;
 const now = Date.now();

@@ -3,9 +3,9 @@
  * on another network stack (see helpers/remote.ts), so the gate is exercised on every machine.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { proxyPlugin } from '../src/proxy/plugin.js';
-import { healthPlugin } from '../src/server/health.js';
-import { sendJson } from '../src/server/http.js';
+import { proxyPlugin } from '../src/capabilities/proxy/plugin.js';
+import { healthPlugin } from '../src/capabilities/health/plugin.js';
+import { sendJson } from '../src/core/http.js';
 import { FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, type Harness, startHarness } from './helpers/harness.js';
 import { anthropicHeaders, openaiHeaders, type RawResponse, send as sendLocal } from './helpers/http.js';
 import { remoteRouteForFile } from './helpers/remote.js';

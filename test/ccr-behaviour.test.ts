@@ -8,7 +8,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { TOOL_BYTES } from '../src/ccr/tool.js';
+import { TOOL_BYTES } from '../src/capabilities/ccr/tool.js';
 import { generateOutput } from '../src/mock/agent-outputs.js';
 import { FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, type Harness, startHarness } from './helpers/harness.js';
 

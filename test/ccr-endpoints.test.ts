@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { originalsSinkFor } from '../src/ccr/originals.js';
+import { originalsSinkFor } from '../src/originals/sink.js';
 import { contentHash } from '../src/compress/hash.js';
 import { findMarkers } from '../src/compress/markers.js';
 import { generateOutput } from '../src/mock/agent-outputs.js';

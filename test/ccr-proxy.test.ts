@@ -10,7 +10,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { findMarkers } from '../src/compress/markers.js';
 import { generateOutput } from '../src/mock/agent-outputs.js';
-import type { RequestOutcome } from '../src/telemetry/outcome.js';
+import type { RequestOutcome } from '../src/core/outcome.js';
 import { messageSlices } from './helpers/bodies.js';
 import { FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, type Harness, startHarness } from './helpers/harness.js';
 

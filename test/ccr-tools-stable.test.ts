@@ -6,8 +6,8 @@
  * share their system prompt and first two messages.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { topLevel } from '../src/ccr/body.js';
-import { TOOL_BYTES } from '../src/ccr/tool.js';
+import { topLevel } from '../src/providers/body.js';
+import { TOOL_BYTES } from '../src/capabilities/ccr/tool.js';
 import { findMarkers } from '../src/compress/markers.js';
 import { generateOutput } from '../src/mock/agent-outputs.js';
 import { FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, type Harness, startHarness } from './helpers/harness.js';

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { BoundedOriginals, originalsSinkFor, setOriginalsSink } from '../src/ccr/originals.js';
-import { MemoryReplayStore, SqliteReplayStore } from '../src/ccr/replay.js';
+import { BoundedOriginals, originalsSinkFor, setOriginalsSink } from '../src/originals/sink.js';
+import { MemoryReplayStore, SqliteReplayStore } from '../src/compress/replay.js';
 
 const HOUR = 3_600_000;
 const dirs: string[] = [];

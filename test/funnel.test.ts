@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { proxyPlugin } from '../src/proxy/plugin.js';
-import type { ProxyStage } from '../src/proxy/stage.js';
-import { healthPlugin } from '../src/server/health.js';
-import { Funnel } from '../src/telemetry/funnel.js';
-import type { RequestOutcome } from '../src/telemetry/outcome.js';
+import { proxyPlugin } from '../src/capabilities/proxy/plugin.js';
+import type { ProxyStage } from '../src/capabilities/proxy/stage.js';
+import { healthPlugin } from '../src/capabilities/health/plugin.js';
+import { Funnel } from '../src/core/funnel.js';
+import type { RequestOutcome } from '../src/core/outcome.js';
 import { FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, type Harness, startHarness } from './helpers/harness.js';
 import { anthropicHeaders, openaiHeaders, send } from './helpers/http.js';
 

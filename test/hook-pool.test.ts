@@ -1,9 +1,9 @@
 /** The hook's worker pool: failures and replacement, saturation, affinity hits and spills, shutdown. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS } from '../src/compress/options.js';
-import { affinityKey, slotFor } from '../src/hook/affinity.js';
-import { type PoolOptions, PoolError, WorkerPool } from '../src/hook/pool.js';
-import { silentLogger } from '../src/telemetry/logger.js';
+import { affinityKey, slotFor } from '../src/capabilities/hook/affinity.js';
+import { type PoolOptions, PoolError, WorkerPool } from '../src/capabilities/hook/pool.js';
+import { silentLogger } from '../src/core/logger.js';
 import { FAKE_WORKER, postHook, startHookServer, type HookHarness } from './helpers/hook.js';
 
 const pools: WorkerPool[] = [];

@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { acceptsGzip, MAX_DECODED_BYTES, normaliseCoding } from '../src/hook/encoding.js';
-import { decodeRequestBody } from '../src/server/content-encoding.js';
+import { acceptsGzip, MAX_DECODED_BYTES, normaliseCoding } from '../src/capabilities/hook/encoding.js';
+import { decodeRequestBody } from '../src/providers/content-encoding.js';
 import { fileListingEnvelope } from '../src/mock/file-listing.js';
 import { postHook, startHookServer, type HookHarness } from './helpers/hook.js';
 

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { liveMonitorOf } from '../src/live/plugin.js';
-import { STREAM_COOKIE, STREAM_PATH, StreamSessions } from '../src/live/stream-auth.js';
+import { liveMonitorOf } from '../src/capabilities/live/plugin.js';
+import { STREAM_COOKIE, STREAM_PATH, StreamSessions } from '../src/capabilities/live/stream-auth.js';
 import { FAKE_ANTHROPIC_KEY, type Harness, startHarness } from './helpers/harness.js';
 import { getJson, until, watch } from './helpers/live-client.js';
 import { remoteRouteForFile } from './helpers/remote.js';

@@ -6,12 +6,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MockUpstream } from '../src/mock/upstream.js';
-import type { LiveMonitor } from '../src/live/monitor.js';
-import { liveMonitorOf } from '../src/live/plugin.js';
-import type { RunningTotals } from '../src/live/totals.js';
-import type { TraceEntry } from '../src/live/tracker.js';
-import type { ActiveSnapshot } from '../src/live/views.js';
-import type { ErrorType, RequestOutcome } from '../src/telemetry/outcome.js';
+import type { LiveMonitor } from '../src/capabilities/live/monitor.js';
+import { liveMonitorOf } from '../src/capabilities/live/plugin.js';
+import type { RunningTotals } from '../src/capabilities/live/totals.js';
+import type { TraceEntry } from '../src/capabilities/live/tracker.js';
+import type { ActiveSnapshot } from '../src/capabilities/live/views.js';
+import type { ErrorType, RequestOutcome } from '../src/core/outcome.js';
 import { FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, type Harness, startHarness } from './helpers/harness.js';
 import { COLON_MODEL, getJson, until, watch, type Watcher } from './helpers/live-client.js';
 import { UpstreamGate } from './helpers/upstream-gate.js';

@@ -1,9 +1,9 @@
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { liveMonitorOf } from '../src/live/plugin.js';
-import type { RunningTotals } from '../src/live/totals.js';
-import type { TraceEntry } from '../src/live/tracker.js';
-import type { ActiveSnapshot } from '../src/live/views.js';
+import { liveMonitorOf } from '../src/capabilities/live/plugin.js';
+import type { RunningTotals } from '../src/capabilities/live/totals.js';
+import type { TraceEntry } from '../src/capabilities/live/tracker.js';
+import type { ActiveSnapshot } from '../src/capabilities/live/views.js';
 import { FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, type Harness, startHarness } from './helpers/harness.js';
 import { activeIds, COLON_MODEL, getJson, rawStream, until, watch } from './helpers/live-client.js';
 

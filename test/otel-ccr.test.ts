@@ -6,7 +6,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { generateOutput } from '../src/mock/agent-outputs.js';
-import { otelRuntimeOf } from '../src/telemetry/otel/plugin.js';
+import { otelRuntimeOf } from '../src/capabilities/otel/plugin.js';
 import { FAKE_ANTHROPIC_KEY, type Harness, startHarness } from './helpers/harness.js';
 import { childrenOf, rootSpans } from './helpers/otlp-assert.js';
 import { OtlpReceiver } from './helpers/otlp-receiver.js';

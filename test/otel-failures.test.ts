@@ -5,7 +5,7 @@
  */
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { otelRuntimeOf } from '../src/telemetry/otel/plugin.js';
+import { otelRuntimeOf } from '../src/capabilities/otel/plugin.js';
 import { FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, type Harness, startHarness } from './helpers/harness.js';
 import { anthropicHeaders, openaiHeaders, send } from './helpers/http.js';
 import { OtlpReceiver } from './helpers/otlp-receiver.js';

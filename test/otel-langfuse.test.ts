@@ -5,7 +5,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/index.js';
-import { otelRuntimeOf } from '../src/telemetry/otel/plugin.js';
+import { otelRuntimeOf } from '../src/capabilities/otel/plugin.js';
 import { FAKE_ANTHROPIC_KEY, type Harness, startHarness } from './helpers/harness.js';
 import { send } from './helpers/http.js';
 import { childrenOf, rootSpans } from './helpers/otlp-assert.js';

@@ -6,9 +6,9 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { defaultPlugins } from '../src/server/plugins.js';
-import { GENAI_DURATION_BUCKETS, GENAI_TOKEN_BUCKETS, OVERHEAD_BUCKETS, COMPRESSION_BUCKETS } from '../src/telemetry/otel/names.js';
-import { otelRuntimeOf } from '../src/telemetry/otel/plugin.js';
+import { defaultPlugins } from '../src/compose/proxy.js';
+import { GENAI_DURATION_BUCKETS, GENAI_TOKEN_BUCKETS, OVERHEAD_BUCKETS, COMPRESSION_BUCKETS } from '../src/capabilities/otel/names.js';
+import { otelRuntimeOf } from '../src/capabilities/otel/plugin.js';
 import { VERSION } from '../src/version.js';
 import { fakeCompressorPlugin } from './helpers/fake-compressor.js';
 import { FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, type Harness, startHarness } from './helpers/harness.js';

@@ -8,9 +8,9 @@ import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateOutput } from '../src/mock/agent-outputs.js';
 import { priceFor } from '../src/providers/pricing.js';
-import { NO_CONTINUITY } from '../src/stats/cache-continuity.js';
-import { newInputPercent, savingsInputOf, savingsOf as savingsOfInput, spendSavedPercent, wholeWirePercent } from '../src/stats/savings.js';
-import type { CacheContinuity, SavedByCache, SavedPlacement } from '../src/telemetry/outcome.js';
+import { NO_CONTINUITY } from '../src/capabilities/accounting/cache-continuity.js';
+import { newInputPercent, savingsInputOf, savingsOf as savingsOfInput, spendSavedPercent, wholeWirePercent } from '../src/savings/savings.js';
+import type { CacheContinuity, SavedByCache, SavedPlacement } from '../src/core/outcome.js';
 import { FAKE_ANTHROPIC_KEY, type Harness, startHarness } from './helpers/harness.js';
 import { type OutcomeOverrides, outcome, usage } from './helpers/outcomes.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { accountingOf } from '../src/stats/accounting.js';
-import { CacheContinuityTracker } from '../src/stats/cache-continuity.js';
-import { ProcessStats } from '../src/stats/process/process-stats.js';
+import { accountingOf } from '../src/capabilities/accounting/accounting.js';
+import { CacheContinuityTracker } from '../src/capabilities/accounting/cache-continuity.js';
+import { ProcessStats } from '../src/capabilities/stats/process/process-stats.js';
 import { compressed, outcome, usage } from './helpers/outcomes.js';
 
 type Json = Record<string, any>;

@@ -12,10 +12,10 @@ import type { Command } from 'commander';
 import { request } from 'undici';
 import { configWith } from '../config/index.js';
 import { MockUpstream } from '../mock/upstream.js';
-import { createApp } from '../server/app.js';
+import { createApp } from '../core/app.js';
 import { conversationAfter, SYSTEM_PROMPT, TOOLS } from './demo-session.js';
 import { fetchJson, totalsOf } from './proxy-client.js';
-import { wholeWirePercent } from '../stats/savings.js';
+import { wholeWirePercent } from '../savings/savings.js';
 import { int, pct, usd } from './table.js';
 
 const FAKE_KEY = 'sk-ant-demo-not-a-real-key';

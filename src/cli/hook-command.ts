@@ -1,9 +1,9 @@
 /** `headroom-ts hook`: the standalone Aperture pre_request hook server, until SIGINT/SIGTERM. */
 import type { Command } from 'commander';
-import { HookServer } from '../hook/server.js';
-import { hookConfigPath, hookPoolSize } from '../hook/service.js';
+import { HookServer } from '../capabilities/hook/server.js';
+import { hookConfigPath, hookPoolSize } from '../capabilities/hook/service.js';
 import { allFields, type ConfigKey } from '../config/index.js';
-import { createLogger } from '../telemetry/logger.js';
+import { createLogger } from '../core/logger.js';
 import { VERSION } from '../version.js';
 import { unknownEnvWarnings } from './env-check.js';
 import { addConfigOptions, configFromOptions } from './options.js';

@@ -5,8 +5,8 @@
  * log line otherwise).
  */
 import type { Command } from 'commander';
-import { createApp } from '../server/app.js';
-import { isLoopbackAddress } from '../server/identity.js';
+import { createApp } from '../core/app.js';
+import { isLoopbackAddress } from '../core/identity.js';
 import { unknownEnvWarnings } from './env-check.js';
 import { firstContactLine, startFacts } from './first-contact.js';
 import { addHeadroomOnlyOptions, headroomOnlyWarnings } from './headroom-compat.js';

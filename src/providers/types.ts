@@ -1,4 +1,4 @@
-import type { ApiKind, ErrorType, ProviderId, TokenUsage, ToolCounts } from '../telemetry/outcome.js';
+import type { ApiKind, ErrorType, ProviderId, TokenUsage, ToolCounts } from '../core/outcome.js';
 
 /** What a request body tells us before it is forwarded. */
 export interface RequestFacts {

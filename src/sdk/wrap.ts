@@ -9,7 +9,7 @@
  * OpenAI `chat.completions.create` and `responses.create`. Streaming chat calls report output
  * tokens only when the request asks for them (`stream_options: { include_usage: true }`).
  */
-import type { ProviderId } from '../telemetry/outcome.js';
+import type { ProviderId } from '../core/outcome.js';
 import { type CallRecord, HeadroomClient, type HeadroomClientOptions } from './client.js';
 import { type SdkApi, UsageTap } from './usage.js';
 

@@ -3,8 +3,8 @@
  * characters is cut to its first 200 characters (the body is re-serialised, which a real
  * compressor would avoid). It reports its work on `ex.compression` like a real one.
  */
-import type { Plugin } from '../../src/server/app.js';
-import type { ProxyStage } from '../../src/proxy/stage.js';
+import type { Plugin } from '../../src/core/app.js';
+import type { ProxyStage } from '../../src/capabilities/proxy/stage.js';
 
 const approx = (s: string) => Math.ceil(Buffer.byteLength(s) / 4);
 

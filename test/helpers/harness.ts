@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import type { RawValue } from '../../src/config/field.js';
 import { type ConfigKey, configWith } from '../../src/config/index.js';
 import { MockUpstream, type MockUpstreamOptions } from '../../src/mock/upstream.js';
-import { type App, createApp, type Plugin } from '../../src/server/app.js';
-import { createLogger } from '../../src/telemetry/logger.js';
-import type { RequestOutcome, RequestProgress, RequestStart } from '../../src/telemetry/outcome.js';
+import { type App, createApp, type Plugin } from '../../src/core/app.js';
+import { createLogger } from '../../src/core/logger.js';
+import type { RequestOutcome, RequestProgress, RequestStart } from '../../src/core/outcome.js';
 
 export interface Harness {
   mock: MockUpstream;

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RawValue } from '../../src/config/field.js';
 import { type ConfigKey, configWith } from '../../src/config/index.js';
-import { HookServer, type HookServerOptions } from '../../src/hook/server.js';
-import { createLogger } from '../../src/telemetry/logger.js';
-import type { RequestOutcome } from '../../src/telemetry/outcome.js';
+import { HookServer, type HookServerOptions } from '../../src/capabilities/hook/server.js';
+import { createLogger } from '../../src/core/logger.js';
+import type { RequestOutcome } from '../../src/core/outcome.js';
 
 export const FAKE_WORKER = new URL('../fixtures/hook-fake-worker.mjs', import.meta.url);
 

@@ -1,5 +1,5 @@
 /** Synthetic RequestOutcomes for unit tests of sinks (every field filled, overridable). */
-import { emptyCompression, type RequestOutcome, type TokenUsage } from '../../src/telemetry/outcome.js';
+import { emptyCompression, type RequestOutcome, type TokenUsage } from '../../src/core/outcome.js';
 
 let seq = 0;
 

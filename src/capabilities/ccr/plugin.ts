@@ -1,0 +1,110 @@
+/**
+ * The CCR capability: the store of originals (SQLite `<workspace>/ccr_store.db` by default,
+ * memory with `--ccr-backend memory` or `--stateless`) installed as the originals sink of the
+ * compression stage, the `ccr` proxy stage (tool injection and proxy-side retrieval), the
+ * `/v1/retrieve*` endpoints, a `ccr` health check and a `ccr` block in `/stats`.
+ *
+ * Must be installed before the compression plugin (which keeps its own in-memory sink when no
+ * store was installed).
+ */
+import { join } from 'node:path';
+import type { Config } from '../../config/index.js';
+import type { App, Plugin } from '../../core/app.js';
+import type { Logger } from '../../core/logger.js';
+import { setOriginalsSink } from '../../originals/sink.js';
+import { registerRetrieveRoutes } from './routes.js';
+import { SqliteCcrStore } from '../../originals/sqlite-store.js';
+import { ccrStage } from './stage.js';
+import { type CcrStore, type CcrStoreOptions, MemoryCcrStore } from '../../originals/store.js';
+
+/** Conversations stay sticky (keep the tool) this long after their last request. */
+const STICKY_TTL_MS = 7 * 86_400_000;
+
+export function createCcrStore(app: App): CcrStore {
+  return openCcrStore(app.config, app.log);
+}
+
+/** The store of originals a config names (also used by `headroom-ts compress` to store its originals). */
+export function openCcrStore(config: Config, log: Logger): CcrStore {
+  const opts: CcrStoreOptions = {
+    ttlMs: config.ccrTtlSeconds * 1000,
+    maxBytes: config.ccrMaxBytes,
+    maxEntries: config.ccrMaxEntries,
+    stickyTtlMs: STICKY_TTL_MS,
+  };
+  if (config.stateless || config.ccrBackend === 'memory') return new MemoryCcrStore(opts);
+  const path = ccrStorePath(config);
+  // a file that cannot be opened is kept and retried; meanwhile lossy cuts are not forwarded (see durable())
+  let lastLogged: string | null = null;
+  return new SqliteCcrStore({
+    ...opts,
+    path,
+    log: log,
+    onError: (err) => {
+      const message = (err as Error)?.message ?? String(err);
+      if (message !== lastLogged) log.error({ err: message, path }, 'CCR store write failed; kept in memory and retried');
+      lastLogged = message;
+    },
+  });
+}
+
+export const ccrStorePath = (config: Config): string => join(config.workspaceDir, 'ccr_store.db');
+
+function statsBlock(store: CcrStore): Record<string, unknown> {
+  const s = store.stats();
+  return {
+    backend: s.backend,
+    entries: s.entries,
+    bytes: s.bytes,
+    max_bytes: s.maxBytes,
+    ttl_seconds: s.ttlSeconds,
+    stored: s.puts,
+    refreshed: s.refreshes,
+    hits: s.hits,
+    misses: s.misses,
+    expired: s.expired,
+    evictions: s.evictions,
+    retrievals: s.retrievals,
+  };
+}
+
+export const ccrPlugin: Plugin = {
+  name: 'ccr',
+  setup(app: App) {
+    const store = createCcrStore(app);
+    setOriginalsSink(app, store);
+    app.addStage(ccrStage({ config: app.config, log: app.log, store, host: () => app }));
+    registerRetrieveRoutes(app.router, store);
+    app.healthChecks.set('ccr', () => {
+      const s = store.stats();
+      return {
+        enabled: true,
+        // originals that cannot be written only cost savings (requests go uncompressed); not out of service
+        ready: true,
+        degraded: s.degraded ?? false,
+        backend: s.backend,
+        persistent: s.backend === 'sqlite',
+        path: s.path,
+        inject_tool: app.config.ccrInjectTool,
+        entries: s.entries,
+        bytes: s.bytes,
+        pending_writes: s.pendingWrites,
+        error: s.lastError,
+        moved_aside: s.movedAside ?? null,
+      };
+    });
+    app.statsSections.set('ccr', () => statsBlock(store));
+    // Headroom's `compression` block: the store of originals as Headroom reports its own
+    app.statsSections.set('compression', () => {
+      const s = store.stats();
+      return {
+        ccr_entries: s.entries,
+        ccr_max_entries: s.maxEntries,
+        original_tokens_cached: s.originalTokens,
+        compressed_tokens_cached: s.compressedTokens,
+        ccr_retrievals: s.retrievals,
+      };
+    });
+    app.onClose(() => store.close());
+  },
+};
