@@ -23,7 +23,7 @@ function events(i) {
   const ok = i % 10 !== 0;
   const outcome = {
     ...start, endedAt: start.startedAt + 900, model, status: ok ? 200 : 529, ok, errorType: ok ? null : 'upstream_overloaded',
-    errorMessage: ok ? null : 'upstream returned HTTP 529', finishReason: 'end_turn', cached: false, modified: false, bytesOut: 3000,
+    errorMessage: ok ? null : 'upstream returned HTTP 529', finishReason: 'end_turn', cached: false, modified: false, ext: {}, bytesOut: 3000,
     usage: { input: 1200, output: 250, uncached: 200, cacheRead: 1000, cacheWrite: 0, cacheWrite5m: 0, cacheWrite1h: 0, reasoning: 0, source: 'sse' },
     compression: emptyCompression(),
     timing: { totalMs: 900.12, overheadMs: 1.2, ttfbMs: 200, upstreamMs: 180, upstreamAttempts: 1, stagesMs: {} },

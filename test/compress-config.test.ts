@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { settingsFromConfig } from '../src/capabilities/compression/plugin.js';
 import { configTableMarkdown } from '../src/config/docs.js';
 import { configWith, ConfigError } from '../src/config/index.js';
-import { requestedMode } from '../src/capabilities/compression/stage.js';
+import { requestedMode } from '../src/core/request-mode.js';
 
 describe('compression configuration', () => {
   it('reads HEADROOM_* variables', () => {

@@ -6,7 +6,7 @@ import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { estimateRequest, reservationFor } from '../src/capabilities/controls/estimate.js';
 import { MockUpstream } from '../src/mock/upstream.js';
-import { accountingOf } from '../src/capabilities/accounting/accounting.js';
+import { accountingOf } from '../src/capabilities/stats/accounting.js';
 import { startControlsHarness, logged, until } from './helpers/controls.js';
 import { FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, type Harness } from './helpers/harness.js';
 import { anthropicHeaders, openaiHeaders, send } from './helpers/http.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Plugin } from '../src/core/app.js';
+import { definePlugin } from '../src/core/plugin.js';
 import { defaultPlugins } from '../src/compose/proxy.js';
 import { RotatingJsonlFile } from '../src/capabilities/stats/log-file.js';
 import pino from 'pino';
@@ -112,10 +112,11 @@ describe('--log-file', () => {
 
 describe('correlation ids', () => {
   it('every log line written while handling a request carries that request\'s id, under concurrency', async () => {
-    const probe: Plugin = {
+    const probe = definePlugin({
       name: 'probe',
-      setup(app) {
-        app.addStage({
+      needs: ['proxy'],
+      setup({ app, need }) {
+        need('proxy').addStage({
           name: 'probe',
           async beforeUpstream(ex) {
             const marker = String(((ex.json?.messages as Json[])[0] as Json).content);
@@ -125,7 +126,7 @@ describe('correlation ids', () => {
           },
         });
       },
-    };
+    });
     h = await startHarness({ plugins: [...defaultPlugins(), probe], mock: { latencyMs: 5 } });
     const client = new Anthropic({ apiKey: FAKE_ANTHROPIC_KEY, baseURL: h.url, maxRetries: 0 });
     const results = await Promise.all(

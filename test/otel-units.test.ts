@@ -4,7 +4,7 @@ import { AggregationTemporality, type HistogramMetricData, MeterProvider, Metric
 import { describe, expect, it } from 'vitest';
 import { configWith, loadConfig } from '../src/config/index.js';
 import { parseKeyValues } from '../src/config/fields/otel.js';
-import { accountingOf } from '../src/capabilities/accounting/accounting.js';
+import { accountingOf } from '../src/capabilities/stats/accounting.js';
 import { BoundedValues, otelValueSets } from '../src/capabilities/otel/bounded.js';
 import { parentContext } from '../src/capabilities/otel/emit.js';
 import { OtelInstruments } from '../src/capabilities/otel/instruments.js';

@@ -17,7 +17,7 @@ import type { ReplayDecision } from './engine.js';
 import { GroupCommit } from '../storage/group-commit.js';
 import { describeError } from '../storage/sqlite-errors.js';
 import { readSnapshot, SqliteFile, type StoreFileHealth } from '../storage/sqlite-file.js';
-import { type Logger, silentLogger } from '../core/logger.js';
+import { type Logger, silentLogger } from '../storage/logger.js';
 
 export interface ReplayWrite {
   key: string;

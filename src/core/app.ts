@@ -1,32 +1,25 @@
 /**
- * The headroom-ts application: one HTTP server, one router, one outcome funnel, one upstream
- * client, and the plugins (capabilities) that register routes, stages and sinks on them.
+ * The headroom-ts application core: one HTTP server, one router, one outcome funnel, and the
+ * registries capabilities contribute to (health checks, `/stats` sections, close hooks,
+ * services). It knows no capability: plugins (`plugin.ts`) register routes, sinks and
+ * services on it, in dependency order.
  *
- * Graceful shutdown (`drain`, then `close`): readiness turns 503 and new LLM requests are
- * refused with a provider-shaped 503; requests in flight get the grace period to finish;
- * what is left then ends with the provider's error (an SSE `error` event on streams, 503
- * before any byte) recorded as `shutdown`; then every store is flushed and closed.
+ * Graceful shutdown (`drain`, then `close`): readiness turns 503 and capabilities refuse new
+ * work (`draining`); requests in flight (`track`) get the grace period to finish; what is left
+ * then is ended by its owner (`InFlight.endForShutdown`); then every close hook runs (stores
+ * flushed and closed), in reverse install order.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Agent } from 'undici';
 import type { Config } from '../config/index.js';
-import type { Exchange } from '../capabilities/proxy/exchange.js';
-import type { ProxyHost } from '../capabilities/proxy/handler.js';
-import type { ProxyStage } from '../capabilities/proxy/stage.js';
-import { createUpstreamAgent } from '../capabilities/proxy/upstream.js';
-import { Funnel, type Sink } from './funnel.js';
-import { createLogger, logContext, type Logger } from './logger.js';
 import { VERSION } from '../version.js';
+import { Funnel, type Sink } from './funnel.js';
 import { deferContinue, sendJson, unsupportedTransferEncoding } from './http.js';
 import { splitProjectPrefix } from './identity.js';
+import { createLogger, logContext, type Logger } from './logger.js';
 import { normalisePath } from './path.js';
+import { installOrder, type Plugin, type PluginContext, PluginError, type ServiceName, type Services } from './plugin.js';
 import { checkAccess, type RouteRequest, Router } from './router.js';
-
-export interface Plugin {
-  readonly name: string;
-  setup(app: App): void | Promise<void>;
-}
 
 export interface HealthCheck {
   enabled: boolean;
@@ -34,19 +27,23 @@ export interface HealthCheck {
   [extra: string]: unknown;
 }
 
-export interface AppOptions {
-  logger?: Logger;
-  /** Capabilities to install, in order. Defaults to the built-in set. */
-  plugins?: readonly Plugin[];
-  agent?: Agent;
+/** A piece of work in flight that a graceful shutdown waits for, then ends. */
+export interface InFlight {
+  /** The grace period is over: end now (the owner answers the client and records the outcome). */
+  endForShutdown(): void;
 }
 
-export class App implements ProxyHost {
+export interface AppOptions {
+  logger?: Logger;
+  /** The capabilities to install (any order: they are installed in dependency order). */
+  plugins: readonly Plugin[];
+}
+
+export class App {
   readonly version = VERSION;
   readonly startedAt = Date.now();
   readonly router = new Router();
   readonly funnel: Funnel;
-  readonly stages: ProxyStage[] = [];
   readonly healthChecks = new Map<string, () => HealthCheck>();
   /**
    * Blocks other capabilities contribute to `GET /stats` (e.g. `cache`, `rate_limiter`,
@@ -55,7 +52,6 @@ export class App implements ProxyHost {
    */
   readonly statsSections = new Map<string, () => unknown>();
   readonly server: Server;
-  readonly agent: Agent;
   ready = false;
   /** Shutting down: new LLM requests are refused, readiness is 503. */
   draining = false;
@@ -65,17 +61,17 @@ export class App implements ProxyHost {
   private idCounter = 0;
   private closing: Promise<void> | null = null;
   private draining$: Promise<DrainResult> | null = null;
-  /** Requests in flight (proxied and `/v1/compress`). */
-  private readonly inflight = new Set<Exchange>();
+  /** Work in flight (proxied requests, `/v1/compress`, hook calls). */
+  private readonly inflight = new Set<InFlight>();
+  private readonly services = new Map<ServiceName, unknown>();
+  private installed: readonly Plugin[] | null = null;
   private idleWaiters: (() => void)[] = [];
   private endGrace: (() => void) | null = null;
 
   constructor(
     readonly config: Config,
     readonly log: Logger,
-    agent?: Agent,
   ) {
-    this.agent = agent ?? createUpstreamAgent(config);
     this.funnel = new Funnel((sink, phase, err) => {
       log.error({ sink, phase, err: err instanceof Error ? err.message : String(err) }, 'outcome sink failed');
     });
@@ -85,6 +81,48 @@ export class App implements ProxyHost {
       deferContinue(req, res);
       this.dispatch(req, res);
     });
+  }
+
+  /**
+   * Installs the plugins in dependency order (see `installOrder`); throws a `PluginError` when
+   * the set cannot be installed or a setup did not return a service it declared.
+   */
+  async install(plugins: readonly Plugin[]): Promise<void> {
+    if (this.installed) throw new PluginError('plugins are installed once, when the app is created');
+    const order = installOrder(plugins);
+    this.installed = order;
+    for (const plugin of order) {
+      const provided = await plugin.setup(this.contextFor(plugin));
+      for (const name of plugin.provides) {
+        const value = (provided as Record<string, unknown> | undefined)?.[name];
+        if (value === undefined) throw new PluginError(`plugin "${plugin.name}" declares it provides "${name}" but its setup did not return it`);
+        this.services.set(name, value);
+      }
+    }
+  }
+
+  /** The installed plugins, in the order they were installed. */
+  get plugins(): readonly Plugin[] {
+    return this.installed ?? [];
+  }
+
+  /** A service by name (undefined when no installed plugin provides it). */
+  service<K extends ServiceName>(name: K): Services[K] | undefined {
+    return this.services.get(name) as Services[K] | undefined;
+  }
+
+  private contextFor(plugin: Plugin): PluginContext<ServiceName, ServiceName> {
+    const lookup = (name: ServiceName, declared: readonly ServiceName[], kind: string) => {
+      if (!declared.includes(name)) throw new PluginError(`plugin "${plugin.name}" asked for "${name}" without declaring it in ${kind}`);
+      return this.services.get(name);
+    };
+    return {
+      app: this,
+      config: this.config,
+      log: this.log,
+      need: <K extends ServiceName>(name: K) => lookup(name, plugin.needs, 'needs') as Services[K],
+      optional: <K extends ServiceName>(name: K) => lookup(name, plugin.optional, 'optional') as Services[K] | undefined,
+    };
   }
 
   /** `hr_<unix seconds>_<6-digit per-process counter>`. */
@@ -97,15 +135,12 @@ export class App implements ProxyHost {
     this.funnel.add(sink);
   }
 
-  addStage(stage: ProxyStage): void {
-    this.stages.push(stage);
-  }
-
   onClose(fn: () => void | Promise<void>): void {
     this.closers.push(fn);
   }
 
-  track(ex: Exchange): () => void {
+  /** Registers work in flight (graceful shutdown waits for it); returns its removal. */
+  track(ex: InFlight): () => void {
     this.inflight.add(ex);
     return () => {
       this.inflight.delete(ex);
@@ -222,19 +257,20 @@ export class App implements ProxyHost {
     void logContext.run({ requestId: '' }, run);
   }
 
-  async listen(): Promise<{ host: string; port: number; url: string }> {
+  /** Listens on `port` and `host` (default: the configured `port` and `host`). */
+  async listen(port = this.config.port, host = this.config.host): Promise<{ host: string; port: number; url: string }> {
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error) => reject(err);
       this.server.once('error', onError);
-      this.server.listen(this.config.port, this.config.host, () => {
+      this.server.listen(port, host, () => {
         this.server.off('error', onError);
         resolve();
       });
     });
     const addr = this.server.address() as AddressInfo;
     this.ready = true;
-    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-    return { host: addr.address, port: addr.port, url: `http://${host}:${addr.port}` };
+    const shown = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    return { host: addr.address, port: addr.port, url: `http://${shown}:${addr.port}` };
   }
 
   /**
@@ -263,7 +299,6 @@ export class App implements ProxyHost {
         }
       }
       await this.funnel.close();
-      await this.agent.close().catch(() => undefined);
     })();
     return this.closing;
   }
@@ -278,11 +313,10 @@ export interface DrainResult {
   waitedMs: number;
 }
 
-/** Builds an app with the given plugins (default: every built-in capability). */
-export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
+/** Builds an app and installs the given plugins (in dependency order). */
+export async function createApp(config: Config, opts: AppOptions): Promise<App> {
   const log = opts.logger ?? createLogger({ level: config.logLevel });
-  const app = new App(config, log, opts.agent);
-  const plugins = opts.plugins ?? (await import('../compose/proxy.js')).defaultPlugins();
-  for (const plugin of plugins) await plugin.setup(app);
+  const app = new App(config, log);
+  await app.install(opts.plugins);
   return app;
 }

@@ -56,7 +56,4 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   );
 }
 
-/** A logger that discards everything (library use, tests). */
-export function silentLogger(): Logger {
-  return pino({ level: 'silent' });
-}
+export { silentLogger } from '../storage/logger.js';

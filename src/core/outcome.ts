@@ -3,59 +3,13 @@
  * hook, rejected, aborted). Every sink (metrics, stats, store, logs, traces, live view,
  * budget) reads these and nothing else.
  */
+import type { ApiKind, ErrorType, ProviderId, TokenUsage, ToolCounts } from '../providers/types.js';
 
-export type ProviderId = 'anthropic' | 'openai' | 'unknown';
-
-/** Which API surface a request used. */
-export type ApiKind =
-  | 'messages'
-  | 'count_tokens'
-  | 'chat'
-  | 'responses'
-  | 'models'
-  | 'passthrough'
-  | 'compress'
-  | 'hook';
+export { emptyTools } from '../providers/types.js';
+export type { ApiKind, ErrorType, ProviderId, TokenUsage, ToolCounts } from '../providers/types.js';
 
 /** What produced the outcome. */
 export type OutcomeKind = 'proxy' | 'compress' | 'hook';
-
-export type ErrorType =
-  | 'invalid_request' // bad JSON, missing fields, bad headers
-  | 'body_too_large'
-  | 'body_timeout' // the client's request body stalled
-  | 'unauthorized'
-  | 'rate_limited' // rejected by our rate limiter
-  | 'budget_exceeded' // rejected by our budget
-  | 'upstream_connect' // could not connect / connection refused / reset before a response
-  | 'upstream_timeout' // no response headers or a stalled body within the timeout
-  | 'upstream_rate_limited' // upstream 429
-  | 'upstream_overloaded' // upstream 529 / 503
-  | 'upstream_client_error' // other upstream 4xx
-  | 'upstream_server_error' // other upstream 5xx
-  | 'upstream_stream' // upstream broke or sent an error event mid-stream
-  | 'client_abort' // the client went away before the response finished
-  | 'shutdown' // ended by a graceful shutdown (still in flight after --shutdown-grace-seconds, or arrived during it)
-  | 'compression' // compression failed (request still forwarded: fail open)
-  | 'internal';
-
-/** Token usage normalised across providers. */
-export interface TokenUsage {
-  /** All prompt tokens the provider processed: uncached + cacheRead + cacheWrite. */
-  input: number;
-  output: number;
-  /** Prompt tokens billed at the full input price. */
-  uncached: number;
-  cacheRead: number;
-  /** Cache-write tokens (Anthropic `cache_creation_input_tokens`; OpenAI reports none). */
-  cacheWrite: number;
-  cacheWrite5m: number;
-  cacheWrite1h: number;
-  /** OpenAI reasoning tokens (part of output). */
-  reasoning: number;
-  /** Where the figures came from. */
-  source: 'json' | 'sse';
-}
 
 export interface CompressionSummary {
   /** Tokens of the request as the client sent it. */
@@ -87,53 +41,9 @@ export interface CompressionSummary {
   mode?: CompressionMode;
   /** Tokens compression saves or, in audit mode, would have saved. */
   potentialTokensSaved?: number;
-  /**
-   * Where the saved tokens sit (proxied requests the engine compressed): what the dollar
-   * figures price them at, as the provider would have billed the uncompressed request.
-   */
-  placement?: SavedPlacement;
-}
-
-/**
- * Tokens saved in one part of a request, by the prompt cache that would have held them in the
- * uncompressed request: under an Anthropic `cache_control` breakpoint (the nearest one at or
- * after them: a 1-hour TTL if any 1-hour breakpoint covers them, else 5 minutes), in an
- * automatically cached prompt (OpenAI), or after the last breakpoint (never cached).
- */
-export interface SavedByCache {
-  write1h: number;
-  write5m: number;
-  auto: number;
-  none: number;
-}
-
-/** Where a request's saved tokens sit, reported by the compression stage from the engine's slot results. */
-export interface SavedPlacement {
-  /** Saved by compressing content first seen in this request (the live zone). */
-  fresh: SavedByCache;
-  /** Saved by replaying an earlier request's decision on resent history. */
-  replayed: SavedByCache;
-  /** Tokens, before compression, of the live-zone texts compressed afresh (the new-input numerator's basis). */
-  freshBefore: number;
-  /**
-   * Every live tool result answers a `headroom_retrieve` call the client's own tool made: the
-   * whole request exists only because compression cut something (a retrieval turn).
-   */
-  retrieveTurn: boolean;
-  /** Fingerprint of the conversation (system prompt and first messages), to follow its prompt cache from turn to turn; null when the body has none. */
-  conversation: string | null;
 }
 
 export type CompressionMode = 'optimize' | 'audit' | 'passthrough' | 'bypass' | 'off';
-
-export interface ToolCounts {
-  /** Tool definitions sent in the request. */
-  definitions: number;
-  /** tool_result / role:tool / function_call_output items in the newest turn of the request. */
-  results: number;
-  /** Tool calls made by the model in the response. */
-  calls: number;
-}
 
 /** One upstream HTTP call made for a request (retries and follow-up rounds each add one). */
 export interface UpstreamCall {
@@ -234,85 +144,20 @@ export interface RequestOutcome extends RequestStart {
   traceparent?: string | null;
   /** The client's W3C `tracestate` header, when sent with a `traceparent`. */
   tracestate?: string | null;
-  /** CCR: the retrieve tool and proxy-side retrieval; present when the request was offered the tool or brings its own. */
-  ccr?: CcrSummary;
-  /** Facts of an Aperture hook call (kind `hook` only). */
-  hook?: HookFacts;
-  /** What the conversation's provider prompt cache did (set before the sinks see the outcome; Anthropic). */
-  cacheContinuity?: CacheContinuity;
+  /** Facts capabilities add (`OutcomeExtensions`): CCR, hook, prompt-cache continuity, savings placement, ... */
+  ext: OutcomeExtensions;
 }
 
-export type CacheMissReason = 'ttl_expiry' | 'prefix_change' | 'unknown';
-
-/** A request judged against its conversation's previous request (`stats/cache-continuity.ts`). */
-export interface CacheContinuity {
-  /** Prompt tokens the conversation's previous request left in the cache (read + written); null when there is no previous request. */
-  expected: number | null;
-  miss: CacheMissReason | null;
-  /** The miss was caused by headroom-ts rewriting the request. */
-  compressionBust: boolean;
-  /** Cached tokens the bust made the provider write again (expected - read). */
-  tokensLost: number;
-}
-
-export interface CcrSummary {
-  /** Why `headroom_retrieve` was added to the forwarded tools: this request shows a marker the store holds, or it was offered without one (the client brings tools). null: not added. */
-  toolInjected: 'marker' | 'offered' | null;
-  /** The client defines its own `headroom_retrieve` tool (it answers the calls itself). */
-  clientTool: boolean;
-  /** Distinct retrieval markers (ours) in the forwarded request. */
-  markers: number;
-  /** `headroom_retrieve` calls the proxy answered. */
-  retrievals: number;
-  /** ... of which found their original / did not (missing, expired, bad hash). */
-  hits: number;
-  misses: number;
-  /** Follow-up upstream calls made to continue the answer after retrievals (at most `--ccr-max-retrieval-rounds`). */
-  rounds: number;
-  /** Estimated tokens of original content handed to the model. */
-  tokensRetrieved: number;
-  /** Retrieve calls removed from the response unanswered (made next to the client's own tool calls, or past the round limit). */
-  dropped: number;
-  /** Hashes retrieved, in order (at most 20). */
-  hashes: string[];
-  /**
-   * Provider-reported usage of each upstream call the proxy resolved retrievals on, round 0
-   * (the client's own) first; with follow-up rounds, the outcome's `usage` is their sum.
-   */
-  roundUsage?: TokenUsage[];
-}
-
-/** What a hook call answered (tsheadroom's outcome names). */
-export type HookOutcomeName = 'modify' | 'noop' | 'error' | 'passthrough' | 'read_error' | 'decode_error' | 'reject_encoding';
-
-/** The per-call figures of a hook request (the `-v` line and the `tsheadroom_*` metrics read these). */
-export interface HookFacts {
-  outcome: HookOutcomeName;
-  /** `-v` reason: `modify`, `allow(noop)`, `allow(error)`, ..., `reject(encoding)`. */
-  reason: string;
-  /** Request Content-Encoding when the body arrived encoded. */
-  coding: string | null;
-  /** `metadata.provider` / `metadata.model` as sent (null when absent). */
-  metadataProvider: string | null;
-  metadataModel: string | null;
-  inMsgs: number;
-  inBytes: number;
-  outBytes: number;
-  wireBytes: number;
-  readMs: number;
-  writeMs: number;
-  /** Waiting for a worker. */
-  queueMs: number;
-  workerMs: number;
-  /** Serving worker slot (-1 when no worker ran). */
-  slot: number;
-  cold: boolean;
-  modelLimit: number;
-  /** How the pool dispatched the call: affinity `hit`, `spill`, `shared` (no key / affinity off); null when it never reached the pool. */
-  dispatch: 'hit' | 'spill' | 'shared' | null;
-  /** Tokens of the messages after compression (= before on noop). */
-  tokensAfter: number;
-}
+/**
+ * Facts capabilities add to an outcome, one optional key per capability. Each capability
+ * augments this interface from its `api.ts` (TypeScript declaration merging), so the core
+ * names none of them:
+ *
+ * ```ts
+ * declare module '../../core/outcome.js' { interface OutcomeExtensions { ccr?: CcrSummary } }
+ * ```
+ */
+export interface OutcomeExtensions {}
 
 /** Raw bodies kept for `--log-messages`; parsed by the log sink, off the request path. */
 export interface OutcomeMessages {
@@ -333,8 +178,6 @@ export const emptyCompression = (): CompressionSummary => ({
   timingsMs: {},
   error: null,
 });
-
-export const emptyTools = (): ToolCounts => ({ definitions: 0, results: 0, calls: 0 });
 
 /** Classifies an upstream HTTP status into an error type (null for success). */
 export function errorTypeForUpstreamStatus(status: number): ErrorType | null {

@@ -1,7 +1,8 @@
 /**
  * A small router: exact paths, `:param` segments and prefix catch-alls, each with an access
  * level. Access is enforced here for non-LLM routes; LLM routes check it themselves so that a
- * rejection is answered in the provider's error shape and counted as a request.
+ * rejection is answered in the provider's error shape and counted as a request. A route for
+ * method `*` answers every method its path has no route of its own for.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config/index.js';
@@ -77,20 +78,29 @@ export class Router {
     return this;
   }
 
+  /** Every route as `METHOD path` (prefix routes as `METHOD prefix*`), sorted: what the app serves. */
+  list(): string[] {
+    const out = new Set<string>();
+    for (const [key] of this.exact) out.add(key);
+    for (const r of this.patterns) for (const m of r.methods) out.add(`${m} ${r.path}`);
+    for (const { prefix, route } of this.prefixes) for (const m of route.methods) out.add(`${m} ${prefix}*`);
+    return [...out].sort();
+  }
+
   match(method: string, path: string): Match | 'method_not_allowed' | null {
-    const exact = this.exact.get(`${method} ${path}`);
+    const exact = this.exact.get(`${method} ${path}`) ?? this.exact.get(`* ${path}`);
     if (exact) return { handler: exact.handler, access: exact.access, params: {} };
     let pathKnown = this.exactPaths.has(path);
     const parts = path.split('/');
     for (const r of this.patterns) {
       const params = matchSegments(r.segments!, parts);
       if (!params) continue;
-      if (r.methods.has(method)) return { handler: r.handler, access: r.access, params };
+      if (r.methods.has(method) || r.methods.has('*')) return { handler: r.handler, access: r.access, params };
       pathKnown = true;
     }
     for (const { prefix, route } of this.prefixes) {
       if (!path.startsWith(prefix)) continue;
-      if (route.methods.has(method)) return { handler: route.handler, access: route.access, params: {} };
+      if (route.methods.has(method) || route.methods.has('*')) return { handler: route.handler, access: route.access, params: {} };
     }
     return pathKnown ? 'method_not_allowed' : null;
   }

@@ -1,8 +1,7 @@
 /**
- * Where the originals of lossy cuts go, keyed by the hash their markers carry. The CCR store
- * (`src/ccr/store.ts`, installed by the CCR plugin) replaces the default sink with
- * `setOriginalsSink(app, store)`; without it the compression stage keeps originals in a
- * bounded in-memory map (`BoundedOriginals`).
+ * Where the originals of lossy cuts go, keyed by the hash their markers carry: the store of
+ * originals (`store.ts`, `sqlite-store.ts`; the CCR capability provides it as the
+ * `originals` service), or, without it, a bounded in-memory map (`BoundedOriginals`).
  */
 import type { CcrEntry } from '../compress/engine.js';
 
@@ -60,15 +59,4 @@ export class BoundedOriginals implements OriginalsSink {
   stats(): { entries: number; bytes: number; maxBytes: number } {
     return { entries: this.map.size, bytes: this.bytes, maxBytes: this.maxBytes };
   }
-}
-
-const sinks = new WeakMap<object, OriginalsSink>();
-
-/** The sink in use for an app (set by the compression plugin, replaced by the CCR store). */
-export function originalsSinkFor(app: object): OriginalsSink | undefined {
-  return sinks.get(app);
-}
-
-export function setOriginalsSink(app: object, sink: OriginalsSink): void {
-  sinks.set(app, sink);
 }

@@ -22,7 +22,7 @@ import type Database from 'better-sqlite3';
 import { GroupCommit } from '../storage/group-commit.js';
 import { describeError } from '../storage/sqlite-errors.js';
 import { readSnapshot, SqliteFile, type StoreFileHealth } from '../storage/sqlite-file.js';
-import { type Logger, silentLogger } from '../core/logger.js';
+import { type Logger, silentLogger } from '../storage/logger.js';
 import { type CcrStoreOptions, type CcrStoreStats, entryBytes, MemoryCcrStore, type StoredOriginal } from './store.js';
 
 export interface SqliteCcrStoreOptions extends CcrStoreOptions {

@@ -18,7 +18,37 @@
 import { createHash } from 'node:crypto';
 import type { SlotReport } from '../compress/engine.js';
 import { RETRIEVE_TOOL_RE, type ApiShape } from '../compress/request/slots.js';
-import type { SavedByCache, SavedPlacement } from '../core/outcome.js';
+
+/**
+ * Tokens saved in one part of a request, by the prompt cache that would have held them in the
+ * uncompressed request: under an Anthropic `cache_control` breakpoint (the nearest one at or
+ * after them: a 1-hour TTL if any 1-hour breakpoint covers them, else 5 minutes), in an
+ * automatically cached prompt (OpenAI), or after the last breakpoint (never cached).
+ */
+export interface SavedByCache {
+  write1h: number;
+  write5m: number;
+  auto: number;
+  none: number;
+}
+
+/** Where a request's saved tokens sit, reported by the compression stage from the engine's slot results. */
+export interface SavedPlacement {
+  /** Saved by compressing content first seen in this request (the live zone). */
+  fresh: SavedByCache;
+  /** Saved by replaying an earlier request's decision on resent history. */
+  replayed: SavedByCache;
+  /** Tokens, before compression, of the live-zone texts compressed afresh (the new-input numerator's basis). */
+  freshBefore: number;
+  /**
+   * Every live tool result answers a `headroom_retrieve` call the client's own tool made: the
+   * whole request exists only because compression cut something (a retrieval turn).
+   */
+  retrieveTurn: boolean;
+  /** Fingerprint of the conversation (system prompt and first messages), to follow its prompt cache from turn to turn; null when the body has none. */
+  conversation: string | null;
+}
+
 
 type Json = Record<string, unknown>;
 

@@ -2,8 +2,7 @@
  * The one savings formula of headroom-ts: what compression saved on a request, in dollars a
  * user can check against the bill, and the two savings percentages with their bases. Every
  * figure anywhere (`/stats`, `/stats-history`, `/metrics`, OTEL, the dashboard, `wrap`'s
- * summary, the demo, the SDK client) comes from here, through `accountingOf()` (the SDK
- * calls it directly). Stated with a worked example
+ * summary, the demo, the SDK client) comes from here: through the accounting capability for the proxy, directly for the SDK. Stated with a worked example
  * in docs/observability.md ("Savings that match the bill").
  *
  * The saving of a request is counterfactual minus actual:
@@ -12,7 +11,7 @@
  *   reads, 5-minute and 1-hour cache writes, output), every upstream call priced on its own;
  * - counterfactual: what it would have billed for the client's uncompressed request given the
  *   cache state that request would have had. The saved tokens are added back where they sit
- *   (`CompressionSummary.placement`): saved in replayed history that the provider read from
+ *   (`SavedPlacement`, reported by the compression stage): saved in replayed history that the provider read from
  *   its cache are cache reads (the uncompressed history would have been cached the same way);
  *   saved in content under a breakpoint that was not read are cache writes (5 m / 1 h, by the
  *   breakpoint); the rest uncached input. Saved tokens are the compressor's count (the
@@ -22,14 +21,15 @@
  *   tool), or, for a request whose new content only answers the client's own
  *   `headroom_retrieve` calls, that request's whole input;
  * - minus a compression-caused cache bust: the previous request's cached prefix that this one
- *   had to write again because headroom-ts rewrote it (`cache-continuity.ts`), priced as the
+ *   had to write again because headroom-ts rewrote it (`continuity.ts`), priced as the
  *   difference between what those tokens cost and what reading them would have cost.
  *
  * The net can be negative (compression cost more than it saved); it is reported as it is.
  */
 import { costOf, type ModelPrice, ratesAt, tokenCost } from '../providers/pricing.js';
-import type { RequestOutcome, SavedByCache, SavedPlacement, TokenUsage } from '../core/outcome.js';
-import type { CacheContinuity } from '../capabilities/accounting/cache-continuity.js';
+import type { TokenUsage } from '../providers/types.js';
+import type { CacheContinuity } from './continuity.js';
+import type { SavedByCache, SavedPlacement } from './placement.js';
 
 export interface SavingsBreakdown {
   /** Saved tokens priced at the counterfactual request's rates (before deductions). */
@@ -74,15 +74,6 @@ export interface SavingsInput {
   /** Usage of each upstream round when the proxy made retrieval rounds. */
   roundUsage?: TokenUsage[] | undefined;
 }
-
-export const savingsInputOf = (o: RequestOutcome): SavingsInput => ({
-  providerCall: o.kind === 'proxy',
-  ok: o.ok,
-  usage: o.usage,
-  tokensAfter: o.compression.tokensAfter,
-  placement: o.compression.placement,
-  roundUsage: o.ccr?.roundUsage,
-});
 
 /**
  * The placement of a request's saved tokens, scaled to `tokensSaved`. Without one (the

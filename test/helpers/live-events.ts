@@ -51,6 +51,7 @@ export function fakeOutcome(start: RequestStart, over: Partial<RequestOutcome> =
     finishReason: 'stop',
     cached: false,
     modified: false,
+    ext: {},
     ...over,
   };
 }

@@ -23,7 +23,7 @@
  */
 import { findMarkers } from '../../compress/markers.js';
 import { RETRIEVE_TOOL_RE } from '../../compress/request/slots.js';
-import type { Exchange } from '../proxy/exchange.js';
+import type { Exchange } from '../proxy/api.js';
 import { appendField, appendToArray, applySplices, topLevel } from '../../providers/body.js';
 import type { CcrStore } from '../../originals/store.js';
 import { TOOL_BYTES, type ToolFormat } from './tool.js';

@@ -1,28 +1,23 @@
 /**
  * The CCR capability: the store of originals (SQLite `<workspace>/ccr_store.db` by default,
- * memory with `--ccr-backend memory` or `--stateless`) installed as the originals sink of the
- * compression stage, the `ccr` proxy stage (tool injection and proxy-side retrieval), the
- * `/v1/retrieve*` endpoints, a `ccr` health check and a `ccr` block in `/stats`.
- *
- * Must be installed before the compression plugin (which keeps its own in-memory sink when no
- * store was installed).
+ * memory with `--ccr-backend memory` or `--stateless`) provided as the `originals` service
+ * (the compression stage and the hook write their lossy cuts' originals there; without this
+ * capability compression keeps them in memory), the `ccr` proxy stage (tool injection and
+ * proxy-side retrieval), the `/v1/retrieve*` endpoints, a `ccr` health check and a `ccr`
+ * block in `/stats`.
  */
 import { join } from 'node:path';
 import type { Config } from '../../config/index.js';
-import type { App, Plugin } from '../../core/app.js';
 import type { Logger } from '../../core/logger.js';
-import { setOriginalsSink } from '../../originals/sink.js';
-import { registerRetrieveRoutes } from './routes.js';
+import { definePlugin } from '../../core/plugin.js';
 import { SqliteCcrStore } from '../../originals/sqlite-store.js';
-import { ccrStage } from './stage.js';
 import { type CcrStore, type CcrStoreOptions, MemoryCcrStore } from '../../originals/store.js';
+import type {} from './api.js';
+import { registerRetrieveRoutes } from './routes.js';
+import { ccrStage } from './stage.js';
 
 /** Conversations stay sticky (keep the tool) this long after their last request. */
 const STICKY_TTL_MS = 7 * 86_400_000;
-
-export function createCcrStore(app: App): CcrStore {
-  return openCcrStore(app.config, app.log);
-}
 
 /** The store of originals a config names (also used by `headroom-ts compress` to store its originals). */
 export function openCcrStore(config: Config, log: Logger): CcrStore {
@@ -68,12 +63,16 @@ function statsBlock(store: CcrStore): Record<string, unknown> {
   };
 }
 
-export const ccrPlugin: Plugin = {
+export const ccrPlugin = definePlugin({
   name: 'ccr',
-  setup(app: App) {
-    const store = createCcrStore(app);
-    setOriginalsSink(app, store);
-    app.addStage(ccrStage({ config: app.config, log: app.log, store, host: () => app }));
+  needs: ['proxy'],
+  provides: ['originals'],
+  setup(ctx) {
+    const { app } = ctx;
+    const proxy = ctx.need('proxy');
+    const store = openCcrStore(app.config, app.log);
+    const host = { log: app.log, funnel: app.funnel, forward: proxy.forward, runResponseStages: proxy.runResponseStages };
+    proxy.addStage(ccrStage({ config: app.config, log: app.log, store, host }));
     registerRetrieveRoutes(app.router, store);
     app.healthChecks.set('ccr', () => {
       const s = store.stats();
@@ -106,5 +105,6 @@ export const ccrPlugin: Plugin = {
       };
     });
     app.onClose(() => store.close());
+    return { originals: store };
   },
-};
+});

@@ -15,22 +15,20 @@
  * (nothing is ever cut, so there is nothing to retrieve).
  */
 import type { Config } from '../../config/index.js';
-import type { Exchange } from '../proxy/exchange.js';
-import { forward } from '../proxy/forward.js';
-import type { ProxyHost } from '../proxy/handler.js';
-import type { ProxyStage } from '../proxy/stage.js';
-import { requestedMode } from '../compression/stage.js';
 import type { Logger } from '../../core/logger.js';
-import type { CcrSummary } from '../../core/outcome.js';
-import { decideInjection } from './inject.js';
-import { codecFor, resolveExchange } from './resolve/session.js';
+import { requestedMode } from '../../core/request-mode.js';
 import type { CcrStore } from '../../originals/store.js';
+import type { Exchange, ProxyStage } from '../proxy/api.js';
+import type { CcrSummary } from './api.js';
+import { decideInjection } from './inject.js';
+import { codecFor, type ResolveHost, resolveExchange } from './resolve/session.js';
 
 export interface CcrStageDeps {
   config: Config;
   log: Logger;
   store: CcrStore;
-  host: () => ProxyHost;
+  /** The proxy's forwarder, the app's funnel and log. */
+  host: ResolveHost;
 }
 
 const APIS = new Set(['messages', 'count_tokens', 'chat', 'responses']);
@@ -43,15 +41,16 @@ export function ccrStage(deps: CcrStageDeps): ProxyStage {
   const { store, log } = deps;
   return {
     name: 'ccr',
+    order: 200,
     beforeUpstream(ex: Exchange) {
       if (!deps.config.ccrInjectTool || !APIS.has(ex.route.api) || !ex.json) return;
       if (requestedMode(ex.req.headers, deps.config.optimize) !== 'optimize') return;
-      ex.forwardWith = (e) => run(e, deps.host(), store, deps, log);
+      ex.forwardWith = (e) => run(e, deps.host, store, deps, log);
     },
   };
 }
 
-async function run(ex: Exchange, host: ProxyHost, store: CcrStore, deps: CcrStageDeps, log: Logger): Promise<void> {
+async function run(ex: Exchange, host: ResolveHost, store: CcrStore, deps: CcrStageDeps, log: Logger): Promise<void> {
   const t0 = performance.now();
   const body = ex.modified ? ex.forwardBody : ex.plainBody;
   const countOnly = ex.route.api === 'count_tokens';
@@ -60,17 +59,17 @@ async function run(ex: Exchange, host: ProxyHost, store: CcrStore, deps: CcrStag
     decision = decideInjection(ex, body, store);
   } catch (err) {
     log.warn({ err: (err as Error)?.message }, 'CCR tool injection failed; forwarding unchanged');
-    return forward(ex, host);
+    return host.forward(ex);
   }
   if (decision.kind === 'none') {
     ex.overheadMs += performance.now() - t0;
-    return forward(ex, host);
+    return host.forward(ex);
   }
   const summary = emptyCcrSummary();
-  ex.ccr = summary;
+  ex.ext.ccr = summary;
   if (decision.kind === 'client_tool') {
     summary.clientTool = true;
-    return forward(ex, host);
+    return host.forward(ex);
   }
   summary.toolInjected = decision.reason;
   summary.markers = decision.markers;
@@ -80,6 +79,6 @@ async function run(ex: Exchange, host: ProxyHost, store: CcrStore, deps: CcrStag
   if (store.durable && !countOnly) await store.durable().catch(() => undefined);
   ex.overheadMs += performance.now() - t0;
   const codec = countOnly ? null : codecFor(ex.route.api);
-  if (!codec) return forward(ex, host);
+  if (!codec) return host.forward(ex);
   return resolveExchange(ex, host, codec, { store, maxRounds: deps.config.ccrMaxRetrievalRounds, summary });
 }

@@ -1,17 +1,20 @@
 /**
  * The compression capability: the proxy stage, `POST /v1/compress`, the replay map (SQLite in
- * the workspace directory, or memory when `--stateless`), the default originals sink and a
- * `compression` health check.
+ * the workspace directory, or memory when `--stateless`), the `compression` service and a
+ * `compression` health check. Originals of lossy cuts go to the `originals` service (the CCR
+ * store) when it is installed, else to a bounded in-memory map.
  */
 import { join } from 'node:path';
 import { type CompressSettings, DEFAULT_SETTINGS, PROFILE_SETTINGS, resolveSettings, type SavingsProfile } from '../../compress/options.js';
 import { tokenizersReady, warmTokenizersInBackground } from '../../compress/tokens.js';
-import { BoundedOriginals, originalsSinkFor, setOriginalsSink } from '../../originals/sink.js';
 import { MemoryReplayStore, type ReplayStore, SqliteReplayStore } from '../../compress/replay.js';
 import type { Config } from '../../config/index.js';
-import { compressionStage } from './stage.js';
-import type { App, Plugin } from '../../core/app.js';
+import type { Logger } from '../../core/logger.js';
+import { definePlugin } from '../../core/plugin.js';
+import { BoundedOriginals } from '../../originals/sink.js';
+import type { CompressionService } from './api.js';
 import { compressHandler } from './route.js';
+import { compressionStage } from './stage.js';
 
 /**
  * Server-side settings: defaults, then the savings profile, then every option whose value
@@ -36,8 +39,7 @@ export function settingsFromConfig(config: Config): CompressSettings {
   return resolveSettings(explicit, base);
 }
 
-export function createReplayStore(app: App): ReplayStore {
-  const { config } = app;
+export function createReplayStore(config: Config, log: Logger): ReplayStore {
   const opts = { ttlMs: config.replayTtlSeconds * 1000, maxBytes: config.replayMaxBytes };
   if (config.stateless) return new MemoryReplayStore(opts);
   const path = join(config.workspaceDir, 'replay.db');
@@ -46,23 +48,29 @@ export function createReplayStore(app: App): ReplayStore {
   return new SqliteReplayStore({
     ...opts,
     path,
-    log: app.log,
+    log,
     onError: (err) => {
       const message = (err as Error)?.message ?? String(err);
-      if (message !== lastLogged) app.log.error({ err: message, path }, 'replay map write failed; kept in memory and retried');
+      if (message !== lastLogged) log.error({ err: message, path }, 'replay map write failed; kept in memory and retried');
       lastLogged = message;
     },
   });
 }
 
-export const compressionPlugin: Plugin = {
+export const compressionPlugin = definePlugin({
   name: 'compression',
-  setup(app: App) {
+  needs: ['proxy'],
+  optional: ['originals'],
+  provides: ['compression'],
+  setup(ctx) {
+    const { app } = ctx;
+    const proxy = ctx.need('proxy');
     const settings = settingsFromConfig(app.config);
-    const replay = createReplayStore(app);
-    const fallback = new BoundedOriginals();
-    if (!originalsSinkFor(app)) setOriginalsSink(app, fallback);
-    const originals = () => originalsSinkFor(app);
+    const replay = createReplayStore(app.config, app.log);
+    const store = ctx.optional('originals');
+    const fallback = store ? null : new BoundedOriginals();
+    const sink = store ?? fallback!;
+    const originals = () => sink;
     if (app.config.optimize) {
       // in the background: /livez answers at once; /readyz waits (a request needing a vocabulary
       // before it is loaded would finish loading it on the spot, a stall of up to a second)
@@ -71,8 +79,8 @@ export const compressionPlugin: Plugin = {
       app.warming.push(warm);
       app.healthChecks.set('tokenizers', () => ({ enabled: true, ready: tokenizersReady(), state: tokenizersReady() ? 'loaded' : 'loading in the background' }));
     }
-    app.addStage(compressionStage({ config: app.config, log: app.log, settings, replay, originals }));
-    app.router.add('POST', '/v1/compress', compressHandler({ host: app, config: app.config, log: app.log, settings, originals }), 'admin');
+    proxy.addStage(compressionStage({ config: app.config, log: app.log, settings, replay, originals }));
+    app.router.add('POST', '/v1/compress', compressHandler({ proxy, config: app.config, log: app.log, settings, originals }), 'admin');
     app.healthChecks.set('compression', () => {
       const s = replay.stats();
       return {
@@ -84,9 +92,11 @@ export const compressionPlugin: Plugin = {
           backend: s.backend, path: s.path, entries: s.entries, bytes: s.bytes, hits: s.hits, misses: s.misses,
           pending_writes: s.pendingWrites, error: s.lastError ?? null, moved_aside: s.movedAside ?? null,
         },
-        originals: originalsSinkFor(app) === fallback ? { backend: 'memory', entries: fallback.size } : { backend: 'external' },
+        originals: fallback ? { backend: 'memory', entries: fallback.size } : { backend: 'external' },
       };
     });
     app.onClose(() => replay.close());
+    const service: CompressionService = { settings, originals: sink };
+    return { compression: service };
   },
-};
+});

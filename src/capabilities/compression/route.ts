@@ -14,7 +14,7 @@ import type { OriginalsSink } from '../../originals/sink.js';
 import type { Config } from '../../config/index.js';
 import type { ProviderRoute } from '../../providers/routes.js';
 import type { ErrorShapes } from '../../providers/types.js';
-import { Exchange, type ExchangeHost } from '../proxy/exchange.js';
+import type { ProxyService } from '../proxy/api.js';
 import { DecodeError, decodeRequestBody, parseContentEncoding } from '../../providers/content-encoding.js';
 import { nonJsonBodyProblem, readBody } from '../../core/http.js';
 import type { RouteRequest } from '../../core/router.js';
@@ -23,7 +23,8 @@ import type { Logger } from '../../core/logger.js';
 import { emptyTools, type ErrorType } from '../../core/outcome.js';
 
 export interface CompressRouteDeps {
-  host: ExchangeHost;
+  /** The proxy, for the exchange that records the call's one outcome. */
+  proxy: Pick<ProxyService, 'exchange'>;
   config: Config;
   log: Logger;
   settings: CompressSettings;
@@ -50,7 +51,7 @@ const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof
 export function compressHandler(deps: CompressRouteDeps) {
   const { config, log } = deps;
   return async (r: RouteRequest): Promise<void> => {
-    const ex = new Exchange(deps.host, r.req, r.res, ROUTE, r.path, r.search, r.prefixProject, 'compress');
+    const ex = deps.proxy.exchange(r, ROUTE, 'compress');
     const headers = r.req.headers;
     const problem = nonJsonBodyProblem(r.req, true);
     if (problem) {

@@ -2,8 +2,9 @@
  * The compression stage of the proxy path. For Anthropic Messages, OpenAI Chat and Responses
  * requests it runs the engine over the body (newest turn compressed, history replayed),
  * records the decisions in the replay map and the originals of lossy cuts in the originals
- * sink, fills `ex.compression`, and forwards new bytes only when something changed. Any
- * failure forwards the original bytes and records the error (fail open).
+ * sink, fills `ex.compression` and `ex.ext.placement` (where the saved tokens sit), and
+ * forwards new bytes only when something changed. Any failure forwards the original bytes and
+ * records the error (fail open).
  *
  * `count_tokens` requests are compressed the same way (so counts match what will be sent)
  * without recording decisions. Per request, `x-headroom-bypass: true` or
@@ -18,7 +19,6 @@
  * When either cannot be written (full disk, unwritable workspace), the request is forwarded
  * exactly as the client sent it and `compression.error` says why.
  */
-import type { IncomingHttpHeaders } from 'node:http';
 import { compressRequest } from '../../compress/engine.js';
 import type { CompressSettings } from '../../compress/options.js';
 import type { ApiShape } from '../../compress/request/slots.js';
@@ -26,10 +26,10 @@ import type { OriginalsSink } from '../../originals/sink.js';
 import type { ReplayStore } from '../../compress/replay.js';
 import type { Config } from '../../config/index.js';
 import type { Logger } from '../../core/logger.js';
-import type { CompressionMode } from '../../core/outcome.js';
-import type { Exchange } from '../proxy/exchange.js';
+import { requestedMode } from '../../core/request-mode.js';
 import { savedPlacement } from '../../savings/placement.js';
-import type { ProxyStage } from '../proxy/stage.js';
+import type { Exchange, ProxyStage } from '../proxy/api.js';
+import type {} from './api.js';
 
 export interface CompressionStageDeps {
   config: Config;
@@ -41,18 +41,6 @@ export interface CompressionStageDeps {
 }
 
 const API_SHAPES: Partial<Record<string, ApiShape>> = { messages: 'messages', count_tokens: 'messages', chat: 'chat', responses: 'responses' };
-
-/** The compression mode a request asks for (headers), given the configured default. */
-export function requestedMode(headers: IncomingHttpHeaders, optimize: boolean): CompressionMode {
-  if (!optimize) return 'off';
-  const bypass = headers['x-headroom-bypass'];
-  if (typeof bypass === 'string' && bypass.trim().toLowerCase() === 'true') return 'bypass';
-  const mode = headers['x-headroom-mode'];
-  const m = typeof mode === 'string' ? mode.trim().toLowerCase() : '';
-  if (m === 'passthrough') return 'passthrough';
-  if (m === 'audit' || m === 'simulate') return 'audit';
-  return 'optimize';
-}
 
 const round3 = (n: number) => Math.round(n * 1000) / 1000;
 
@@ -81,6 +69,7 @@ export function compressionStage(deps: CompressionStageDeps): ProxyStage {
   const { config, log, settings, replay } = deps;
   return {
     name: 'compression',
+    order: 300,
     beforeUpstream(ex: Exchange): void | Promise<void> {
       const api = API_SHAPES[ex.route.api];
       if (!api || !ex.json) return;
@@ -121,9 +110,10 @@ export function compressionStage(deps: CompressionStageDeps): ProxyStage {
           c.tokensAfter = r.tokensAfter;
           c.tokensSaved = r.tokensSaved;
           // where the saved tokens sit (fresh vs replayed, under which cache breakpoint): the dollar figures price them from it
-          c.placement = savedPlacement(api, ex.json, r.slots);
+          const placement = savedPlacement(api, ex.json, r.slots);
+          ex.ext.placement = placement;
           // the live zone as sent, and at least the compressed texts in it (two counts of the same content)
-          c.newInputTokens = Math.max(r.newInputTokens, c.placement.freshBefore);
+          c.newInputTokens = Math.max(r.newInputTokens, placement.freshBefore);
           if (r.tokensSaved > 0) c.savedByTransform = r.savedByTransform;
           if (r.replayWrites.length) replay.putMany(r.replayWrites);
           const originals = deps.originals();

@@ -3,18 +3,19 @@
  * stages, plus the outcome sink that settles them, their `/stats` blocks (`budget`,
  * `rate_limiter`, `cache`), health checks, Prometheus families and `POST /cache/clear`.
  *
- * Stage order (this plugin must be installed before the compression plugin and the proxy):
- *   0. `unpriced`: billable requests no control can price are refused (with a budget or limit);
- *   1. `rate_limit`: the cheapest refusal, and it must count every request;
- *   2. `response_cache`: keyed on the body as the client sent it; a hit costs nothing, so it
- *      is served even when the budget is spent;
- *   3. `budget`: reserves the request's worst-case cost;
- *   then compression (another capability), then the upstream call.
+ * Needs the proxy (its stages) and the stats service (a request's cost); adds its families to
+ * the metrics registry when the metrics capability is installed. Stage order (`order`, see
+ * `proxy/stage.ts`), whatever order the plugins are listed in:
+ *   100 `unpriced`: billable requests no control can price are refused (with a budget or limit);
+ *   110 `rate_limit`: the cheapest refusal, and it must count every request;
+ *   120 `response_cache`: keyed on the body as the client sent it; a hit costs nothing, so it
+ *       is served even when the budget is spent;
+ *   130 `budget`: reserves the request's worst-case cost;
+ *   then CCR and compression (other capabilities), then the upstream call.
  */
 import type { Config } from '../../config/index.js';
-import { metricsRegistryOf } from '../metrics/plugin.js';
-import type { App, Plugin } from '../../core/app.js';
 import { sendJson } from '../../core/http.js';
+import { definePlugin, type Plugin } from '../../core/plugin.js';
 import { checkAccess, type RouteRequest } from '../../core/router.js';
 import { BudgetControl, budgetConfigured } from './budget/control.js';
 import { openBudgetDb } from './budget/store.js';
@@ -33,18 +34,9 @@ export interface ControlsOptions {
   budgetFlushMs?: number;
 }
 
-export interface Controls {
-  budget: BudgetControl | null;
-  limiter: RateLimiter | null;
-  cache: ResponseCacheStage | null;
-}
+import type { Controls } from './api.js';
 
-const controlsByApp = new WeakMap<App, Controls>();
-
-/** The app's controls (installed by the controls plugin), if any. */
-export function controlsOf(app: App): Controls | undefined {
-  return controlsByApp.get(app);
-}
+export type { Controls } from './api.js';
 
 /** Effective limiter rates: `--rpm`/`--tpm` as given; `--rate-limit` alone means 60 requests/min. */
 export function limiterRates(c: Pick<Config, 'rateLimit' | 'rpm' | 'tpm'>): { rpm: number | null; tpm: number | null } {
@@ -53,9 +45,15 @@ export function limiterRates(c: Pick<Config, 'rateLimit' | 'rpm' | 'tpm'>): { rp
 }
 
 export function createControlsPlugin(opts: ControlsOptions = {}): Plugin {
-  return {
+  return definePlugin({
     name: 'controls',
-    setup(app: App) {
+    needs: ['proxy', 'stats'],
+    optional: ['metrics'],
+    provides: ['controls'],
+    setup(ctx) {
+      const { app } = ctx;
+      const proxy = ctx.need('proxy');
+      const stats = ctx.need('stats');
       const c = app.config;
       const now = opts.now ?? Date.now;
       const controls: Controls = { budget: null, limiter: null, cache: null };
@@ -64,7 +62,7 @@ export function createControlsPlugin(opts: ControlsOptions = {}): Plugin {
       if (budgetConfigured(c)) {
         const store = openBudgetDb(c, app.log);
         budgetStore = store;
-        const budget = new BudgetControl({ config: c, store, log: app.log, now, ...(opts.budgetFlushMs ? { flushMs: opts.budgetFlushMs } : {}) });
+        const budget = new BudgetControl({ config: c, store, log: app.log, accounting: (o) => stats.accountingOf(o), now, ...(opts.budgetFlushMs ? { flushMs: opts.budgetFlushMs } : {}) });
         controls.budget = budget;
         app.onClose(() => {
           budget.close();
@@ -85,12 +83,11 @@ export function createControlsPlugin(opts: ControlsOptions = {}): Plugin {
         });
       }
       const { budget, limiter, cache } = controls;
-      controlsByApp.set(app, controls);
 
-      if (limiter || budget) app.addStage(unpricedStage([budget ? 'a budget' : null, limiter ? 'a rate limit' : null].filter(Boolean).join(' and ')));
-      if (limiter) app.addStage(limiter);
-      if (cache) app.addStage(cache);
-      if (budget) app.addStage(budget);
+      if (limiter || budget) proxy.addStage(unpricedStage([budget ? 'a budget' : null, limiter ? 'a rate limit' : null].filter(Boolean).join(' and ')));
+      if (limiter) proxy.addStage(limiter);
+      if (cache) proxy.addStage(cache);
+      if (budget) proxy.addStage(budget);
       if (limiter || budget) {
         app.addSink({
           name: 'controls',
@@ -135,8 +132,8 @@ export function createControlsPlugin(opts: ControlsOptions = {}): Plugin {
         }, 'admin request');
       }, 'self');
 
-      const registry = metricsRegistryOf(app);
-      if (registry) registerControlMetrics(registry, controls);
+      const metrics = ctx.optional('metrics');
+      if (metrics) registerControlMetrics(metrics, controls);
 
       if (budget || limiter || cache) {
         app.log.info({
@@ -145,8 +142,9 @@ export function createControlsPlugin(opts: ControlsOptions = {}): Plugin {
           cache: cache ? { ttl_seconds: c.cacheTtl, max_bytes: c.cacheMaxBytes, max_entries: c.cacheMaxEntries } : null,
         }, 'controls enabled');
       }
+      return { controls };
     },
-  };
+  });
 }
 
 export const controlsPlugin: Plugin = createControlsPlugin();

@@ -1,5 +1,5 @@
 /** Per-request facts the control stages share: whether a request is metered, and its estimate (computed once). */
-import type { Exchange } from '../proxy/exchange.js';
+import type { Exchange } from '../proxy/api.js';
 import { estimateRequest, type RequestEstimate } from './estimate.js';
 
 /** LLM calls that cost money: Messages, Chat Completions, Responses (not count_tokens, models or passthrough). */

@@ -4,13 +4,13 @@
  * fine-tuning, ...: see `unpricedBillable`) is refused with 403 in the provider's shape instead
  * of being forwarded past the limits. Without either control such requests pass through.
  */
-import type { ProxyStage, StageReply } from '../proxy/stage.js';
 import { unpricedBillable } from '../../providers/routes.js';
-import type { Exchange } from '../proxy/exchange.js';
+import type { Exchange, ProxyStage, StageReply } from '../proxy/api.js';
 
 export function unpricedStage(controls: string): ProxyStage {
   return {
     name: 'unpriced',
+    order: 100,
     beforeUpstream(ex: Exchange): StageReply | undefined {
       if (ex.route.adapter) return;
       const what = unpricedBillable(ex.info.method, ex.path);

@@ -8,7 +8,7 @@
  * one is required; nothing is rendered on the server and nothing is loaded from elsewhere.
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { Plugin } from '../../core/app.js';
+import { definePlugin, type Plugin } from '../../core/plugin.js';
 import { sendJson } from '../../core/http.js';
 import { passesGate } from '../../core/router.js';
 import { type Asset, loadDashboardAssets } from './assets.js';
@@ -40,9 +40,10 @@ function sendAsset(req: IncomingMessage, res: ServerResponse, status: number, as
 }
 
 /** The dashboard capability; `assetDirs` overrides where the built files are looked for (tests). */
-export const createDashboardPlugin = (assetDirs?: readonly URL[]): Plugin => ({
+export const createDashboardPlugin = (assetDirs?: readonly URL[]): Plugin =>
+  definePlugin({
   name: 'dashboard',
-  async setup(app) {
+  async setup({ app }) {
     if (!app.config.dashboard) return;
     const assets = await loadDashboardAssets(assetDirs);
     if (!assets) app.log.warn('dashboard assets not found (dist/dashboard/assets): run `npm run build`; /dashboard answers 503');

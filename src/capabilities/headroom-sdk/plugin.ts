@@ -16,7 +16,7 @@
  *   GET  /v1/toin/pattern/:prefix       404 (no pattern)
  */
 import { isExcludedTool } from '../../compress/options.js';
-import type { App, Plugin } from '../../core/app.js';
+import { definePlugin } from '../../core/plugin.js';
 import { sendJson } from '../../core/http.js';
 import type { RouteRequest } from '../../core/router.js';
 
@@ -36,9 +36,9 @@ const toinStats = () => ({ enabled: false, patterns_tracked: 0, total_compressio
 
 const NOT_COLLECTED = 'headroom-ts collects no compression telemetry and learns nothing from retrievals';
 
-export const headroomSdkPlugin: Plugin = {
+export const headroomSdkPlugin = definePlugin({
   name: 'headroom-sdk',
-  setup(app: App) {
+  setup({ app }) {
     const json = (body: unknown, status = 200) => ({ res }: RouteRequest) => sendJson(res, status, body);
     app.router
       .add('GET', '/v1/telemetry', ({ res }) => sendJson(res, 200, telemetryStats()), 'gated')
@@ -73,4 +73,4 @@ export const headroomSdkPlugin: Plugin = {
       .add('GET', '/v1/toin/patterns', json([]), 'gated')
       .add('GET', '/v1/toin/pattern/:prefix', ({ res, params }) => sendJson(res, 404, { detail: `No TOIN pattern found with hash starting with: ${params.prefix}` }), 'gated');
   },
-};
+});

@@ -1,8 +1,9 @@
 /**
- * `/livez`, `/readyz` and `/health` in Headroom's shape. Checks: startup, http_client,
- * cache, rate_limiter, memory (process heap), upstream (probe, cached 30 s, off with
- * `HEADROOM_SKIP_UPSTREAM_CHECK`), plus whatever capabilities add to `app.healthChecks`
- * (e.g. `store`). `/readyz` answers 503 until every enabled check is ready.
+ * `/livez`, `/readyz` and `/health` in Headroom's shape. Checks: startup, memory (process
+ * heap), upstream (probe, cached 30 s, off with `HEADROOM_SKIP_UPSTREAM_CHECK`), plus
+ * whatever capabilities add to `app.healthChecks` (`http_client` from the proxy, `cache` and
+ * `rate_limiter` from controls, `store`, ...; Headroom's first keys are listed disabled until
+ * a capability registers them). `/readyz` answers 503 until every enabled check is ready.
  *
  * None of them waits behind request traffic: `/livez` and `/health` answer from what is known
  * now (a stale upstream result starts a new probe in the background), and `/readyz` waits
@@ -11,8 +12,9 @@
  * cannot be opened) reports `status: "degraded"` with its reason.
  */
 import { getHeapStatistics } from 'node:v8';
-import type { App, HealthCheck, Plugin } from '../../core/app.js';
-import { healthConfig } from '../stats/config-view.js';
+import type { App, HealthCheck } from '../../core/app.js';
+import { definePlugin } from '../../core/plugin.js';
+import { healthConfig } from '../../config/view.js';
 import { sendJson } from '../../core/http.js';
 import { isStrictLoopback } from '../../core/identity.js';
 import { probeAgent, UpstreamProbe } from './upstream-probe.js';
@@ -61,7 +63,8 @@ export function healthPayload(app: App, includeConfig: boolean): Record<string, 
   };
   let ready = app.ready;
   const all = new Map<string, () => HealthCheck>([
-    ['http_client', () => ({ enabled: true, ready: !app.agent.closed && !app.agent.destroyed })],
+    // the proxy capability registers the real one (its upstream client)
+    ['http_client', disabled],
     ['cache', disabled],
     ['rate_limiter', disabled],
     ['memory', memoryCheck],
@@ -97,9 +100,9 @@ export function healthPayload(app: App, includeConfig: boolean): Record<string, 
   return payload;
 }
 
-export const healthPlugin: Plugin = {
+export const healthPlugin = definePlugin({
   name: 'health',
-  setup(app) {
+  setup({ app }) {
     const skip = app.config.skipUpstreamCheck;
     const agent = probeAgent();
     const probe = new UpstreamProbe(app.config.anthropicApiUrl, agent);
@@ -144,4 +147,4 @@ export const healthPlugin: Plugin = {
         sendJson(res, 200, healthPayload(app, isStrictLoopback(req)));
       }, 'open');
   },
-};
+});

@@ -4,7 +4,7 @@ import type { RequestOutcome } from '../../core/outcome.js';
 const ms = (n: number) => String(Math.round(n));
 
 export function hookLogLine(o: RequestOutcome): string | null {
-  const h = o.hook;
+  const h = o.ext.hook;
   if (o.kind !== 'hook' || !h) return null;
   const prefix = h.coding ? `request(${h.coding})` : 'request';
   if (h.outcome === 'reject_encoding') return `${prefix} wire_bytes=${h.wireBytes} read_ms=${ms(h.readMs)} -> ${h.reason}`;

@@ -6,7 +6,8 @@
  * scrape time (pool slots, in-flight requests).
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { HookOutcomeName, RequestOutcome } from '../../core/outcome.js';
+import type { RequestOutcome } from '../../core/outcome.js';
+import type { HookOutcomeName } from './facts.js';
 import type { InboundCounter } from './handler.js';
 import type { WorkerPool } from './pool.js';
 
@@ -26,7 +27,7 @@ export function registerHookFamilies(registry: Registry, pool: WorkerPool): Reco
   const hits = new Counter({ name: 'tsheadroom_affinity_hits_total', help: 'Calls queued on their session\'s worker', registers: r });
   const spills = new Counter({ name: 'tsheadroom_affinity_spills_total', help: 'Session calls served by another worker because theirs was taken', registers: r });
   return (o) => {
-    const h = o.hook;
+    const h = o.ext.hook;
     if (o.kind !== 'hook' || !h) return;
     byOutcome.inc({ outcome: h.outcome });
     if (h.outcome === 'modify' || h.outcome === 'noop') tokensAfter.inc(h.tokensAfter);
@@ -60,7 +61,7 @@ export function registerHeadroomSubset(registry: Registry, inbound: InboundCount
   const byProvider = new Counter({ name: 'headroom_requests_by_provider', help: 'Hook requests by provider (metadata.provider)', labelNames: ['provider'], registers: r });
   const byModel = new Counter({ name: 'headroom_requests_by_model', help: 'Hook requests by model (metadata.model, else the body model)', labelNames: ['model'], registers: r });
   return (o) => {
-    const h = o.hook;
+    const h = o.ext.hook;
     if (o.kind !== 'hook' || !h) return;
     requests.inc();
     if (h.outcome === 'error') failed.inc();

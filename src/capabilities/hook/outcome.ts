@@ -6,11 +6,11 @@ import {
   emptyCompression,
   emptyTools,
   type ErrorType,
-  type HookFacts,
   type ProviderId,
   type RequestOutcome,
   type RequestStart,
 } from '../../core/outcome.js';
+import type { HookFacts } from './facts.js';
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
 
@@ -80,6 +80,6 @@ export function hookOutcome(start: RequestStart, end: HookEnd): RequestOutcome {
     finishReason: null,
     cached: false,
     modified: end.modified,
-    hook: f,
+    ext: { hook: f },
   };
 }

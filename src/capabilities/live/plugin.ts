@@ -1,24 +1,18 @@
-/** Installs live monitoring: the tracker sink, the SSE hub, the summary log and the routes. */
-import type { App, Plugin } from '../../core/app.js';
+/** Installs live monitoring: the tracker sink, the SSE hub, the summary log, the routes and the `live` service. */
+import { definePlugin } from '../../core/plugin.js';
+import type {} from './api.js';
 import { createLiveMonitor, type LiveMonitor } from './monitor.js';
 import { registerLiveRoutes } from './routes.js';
 import { StreamSessions } from './stream-auth.js';
 
-const monitors = new WeakMap<App, LiveMonitor>();
-
-/** The live monitor of an app (null when live monitoring is off or not installed). */
-export function liveMonitorOf(app: App): LiveMonitor | null {
-  return monitors.get(app) ?? null;
-}
-
-export const liveMetricsPlugin: Plugin = {
+export const liveMetricsPlugin = definePlugin({
   name: 'live-metrics',
-  setup(app) {
+  provides: ['live'],
+  setup({ app }) {
     let mon: LiveMonitor | null = null;
     if (app.config.liveMetrics) {
       const m = createLiveMonitor(app.config, app.log);
       mon = m;
-      monitors.set(app, m);
       app.addSink(m.tracker);
       app.onClose(() => m.close());
     }
@@ -28,5 +22,6 @@ export const liveMetricsPlugin: Plugin = {
         ? { enabled: true, ready: true, active_requests: mon.tracker.active.size, sse_clients: mon.hub.size }
         : { enabled: false, ready: true },
     );
+    return { live: mon };
   },
-};
+});

@@ -8,7 +8,7 @@
  * `LEGACY_NAMED_FAMILIES` and emitted only with `--metrics-headroom-names` (default on).
  */
 import type { Registry } from 'prom-client';
-import type { StatsService } from '../stats/service.js';
+import type { StatsService } from '../stats/api.js';
 import { aggregate, ReadFamily, type Sample } from './family.js';
 import type { MetricLabels } from './labels.js';
 

@@ -5,8 +5,8 @@
  * Fed by the metrics sink; reset by `/stats/reset`.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { Accounting } from '../accounting/accounting.js';
-import type { StatsService } from '../stats/service.js';
+import type { Accounting } from '../stats/api.js';
+import type { StatsService } from '../stats/api.js';
 import { isTransformTiming, type RequestOutcome } from '../../core/outcome.js';
 import { VERSION } from '../../version.js';
 import { ReadFamily } from './family.js';

@@ -1,14 +1,17 @@
 /**
  * `GET /metrics` (Prometheus text 0.0.4): Headroom's `headroom_*` families, headroom-ts's
- * histograms and per-model counters, and Node.js process metrics. Installed after the stats
- * plugin, whose state it reads.
+ * histograms and per-model counters, and Node.js process metrics. Needs the stats service,
+ * whose counters and figures it reads; provides the registry to capabilities that add
+ * families (controls, hook).
  */
 import { collectDefaultMetrics, type Metric, Registry } from 'prom-client';
-import type { Plugin } from '../../core/app.js';
+import type { Config } from '../../config/index.js';
 import { sendText } from '../../core/http.js';
+import { definePlugin } from '../../core/plugin.js';
 import { redactSecrets } from '../../core/redact.js';
-import { accountingOf } from '../accounting/accounting.js';
-import { statsServiceOf } from '../stats/service.js';
+import type { StatsService } from '../stats/api.js';
+import type { MetricsService } from './api.js';
+import { ReadFamily } from './family.js';
 import { ConditionalFamily, registerHeadroomFamilies } from './headroom-families.js';
 import { metricLabels } from './labels.js';
 import { NativeMetrics } from './native.js';
@@ -38,34 +41,28 @@ function registerProcessMetrics(registry: Registry): void {
   }
 }
 
-export function createMetricsRegistry(app: Parameters<Plugin['setup']>[0]): { registry: Registry; native: NativeMetrics } {
-  const svc = statsServiceOf(app);
-  if (!svc) throw new Error('the metrics plugin needs the stats plugin installed first');
+export function createMetricsRegistry(config: Config, svc: StatsService): { registry: Registry; native: NativeMetrics } {
   const registry: Registry = new HeadroomRegistry();
   const labels = metricLabels();
-  registerHeadroomFamilies(registry, svc, labels, app.config.metricsHeadroomNames);
+  registerHeadroomFamilies(registry, svc, labels, config.metricsHeadroomNames);
   const native = new NativeMetrics(registry, labels, svc);
   registerProcessMetrics(registry);
   svc.onReset(() => native.reset());
   return { registry, native };
 }
 
-const registries = new WeakMap<object, Registry>();
-
-/** The app's Prometheus registry (installed by the metrics plugin), for capabilities that add families. */
-export function metricsRegistryOf(app: Parameters<Plugin['setup']>[0]): Registry | undefined {
-  return registries.get(app);
-}
-
-export const metricsPlugin: Plugin = {
+export const metricsPlugin = definePlugin({
   name: 'metrics',
-  setup(app) {
-    const { registry, native } = createMetricsRegistry(app);
-    registries.set(app, registry);
+  needs: ['stats'],
+  provides: ['metrics'],
+  setup(ctx) {
+    const { app } = ctx;
+    const stats = ctx.need('stats');
+    const { registry, native } = createMetricsRegistry(ctx.config, stats);
     app.addSink({
       name: 'metrics',
       outcome(o) {
-        const a = accountingOf(o);
+        const a = stats.accountingOf(o);
         if (a.counted) native.record(o, a);
       },
     });
@@ -73,5 +70,10 @@ export const metricsPlugin: Plugin = {
       const text = await registry.metrics();
       sendText(res, 200, redactSecrets(text), { 'content-type': registry.contentType });
     }, 'gated');
+    const service: MetricsService = {
+      registry,
+      readFamily: (name, help, type, read) => void new ReadFamily(name, help, type, read).register(registry),
+    };
+    return { metrics: service };
   },
-};
+});

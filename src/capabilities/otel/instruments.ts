@@ -5,7 +5,7 @@
  * included), plus the GenAI client conventions for inference requests.
  */
 import type { Attributes, Histogram, Meter } from '@opentelemetry/api';
-import type { Accounting } from '../accounting/accounting.js';
+import type { Accounting } from '../stats/api.js';
 import { isProxyFailure, type RequestOutcome } from '../../core/outcome.js';
 import type { OtelValueSets } from './bounded.js';
 import { AggregatedCounter } from './counter.js';

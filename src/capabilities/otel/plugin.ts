@@ -1,28 +1,26 @@
 /**
  * The OpenTelemetry capability: OTEL metrics (managed or ambient), traces (managed, ambient
- * and/or Langfuse), `/stats.otel`, `/stats.langfuse` and the `otel` health check. One sink on
+ * and/or Langfuse), `/stats.otel`, `/stats.langfuse`, the `otel` health check and the `otel`
+ * service (its runtime). It needs the stats service for the figures of each outcome. One sink on
  * the outcome funnel does all the per-request work after the response was written; exports
  * run on the SDK's timers and never touch a request.
  */
-import type { App, Plugin } from '../../core/app.js';
+import { definePlugin } from '../../core/plugin.js';
+import type {} from './api.js';
 import { OtelRuntime } from './runtime.js';
 import { langfuseStatsBlock, otelHealth, otelStatsBlock } from './status.js';
-
-const runtimes = new WeakMap<App, OtelRuntime>();
-
-/** The app's OTEL runtime (installed by the otel plugin), if any. */
-export function otelRuntimeOf(app: App): OtelRuntime | undefined {
-  return runtimes.get(app);
-}
 
 /** Environment variables the OTLP exporters also merge into every export (Langfuse included). */
 const INHERITED_HEADER_ENV = ['OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_TRACES_HEADERS'];
 
-export const otelPlugin: Plugin = {
+export const otelPlugin = definePlugin({
   name: 'otel',
-  setup(app) {
+  needs: ['stats'],
+  provides: ['otel'],
+  setup(ctx) {
+    const { app } = ctx;
+    const stats = ctx.need('stats');
     const rt = new OtelRuntime(app.config, app.log);
-    runtimes.set(app, rt);
     const c = app.config;
     if (rt.langfuse.active) {
       const inherited = INHERITED_HEADER_ENV.filter((k) => process.env[k]);
@@ -39,8 +37,9 @@ export const otelPlugin: Plugin = {
     app.healthChecks.set('otel', () => otelHealth(rt));
     app.addSink({
       name: 'otel',
-      outcome: (o) => rt.record(o),
+      outcome: (o) => rt.record(o, stats.accountingOf(o)),
       close: () => rt.shutdown(),
     });
+    return { otel: rt };
   },
-};
+});

@@ -1,7 +1,7 @@
 /**
  * The OTEL capability's state: which providers are in use (managed or ambient), the metric
  * instruments, the trace destinations (OTEL collector or the application's tracer, and
- * Langfuse), and their export figures. `record(outcome)` is the whole per-request work; it
+ * Langfuse), and their export figures. `record(outcome, figures)` is the whole per-request work; it
  * runs in the funnel's outcome delivery, after the response was written.
  */
 import type { Meter, Tracer } from '@opentelemetry/api';
@@ -9,7 +9,7 @@ import type { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { TracerProvider } from '@opentelemetry/sdk-trace';
 import type { Config } from '../../config/index.js';
 import { upstreamBase } from '../../providers/routes.js';
-import { accountingOf } from '../accounting/accounting.js';
+import type { Accounting } from '../stats/api.js';
 import { VERSION } from '../../version.js';
 import type { Logger } from '../../core/logger.js';
 import type { ProviderId, RequestOutcome } from '../../core/outcome.js';
@@ -147,8 +147,8 @@ export class OtelRuntime {
     return e;
   };
 
-  record(o: RequestOutcome): void {
-    const a = accountingOf(o);
+  /** Records one outcome, with its figures (the stats service's `accountingOf`). */
+  record(o: RequestOutcome, a: Accounting): void {
     if (!a.counted) return;
     this.recorded++;
     // a compression-caused prompt-cache bust, as the outcome's conversation tracking judged it

@@ -13,7 +13,8 @@
  * before the first upstream call, or before the response when no call was made).
  */
 import { type Attributes, SpanKind } from '@opentelemetry/api';
-import type { Accounting } from '../accounting/accounting.js';
+import type {} from '../ccr/api.js'; // ext.ccr
+import type { Accounting } from '../stats/api.js';
 import type { ProviderId, RequestOutcome, UpstreamCall } from '../../core/outcome.js';
 import { clip } from './bounded.js';
 import { compressionRan, compressionStage, isInternalTiming, pipelineMs } from './compression-facts.js';
@@ -74,7 +75,7 @@ function rootAttributes(o: RequestOutcome, a: Accounting, op: string | null): At
   // net (can be negative: retrieval rounds or a cache bust cost more than compression saved)
   if (a.compressionSavingsUsd !== 0) attrs['headroom.savings_usd'] = Math.round(a.compressionSavingsUsd * 1e8) / 1e8;
   if (o.errorType) attrs['error.type'] = o.errorType;
-  const ccr = o.ccr;
+  const ccr = o.ext.ccr;
   if (ccr && (ccr.retrievals > 0 || ccr.toolInjected !== null)) {
     attrs['headroom.ccr.retrievals'] = ccr.retrievals;
     attrs['headroom.ccr.rounds'] = ccr.rounds;

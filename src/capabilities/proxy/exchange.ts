@@ -9,13 +9,14 @@ import { Aborter } from './aborter.js';
 import type { ProviderRoute } from '../../providers/routes.js';
 import type { RequestFacts, ResponseFacts } from '../../providers/types.js';
 import { apiKeyHashFrom, clientFrom, projectFrom, stackFrom, tagsFrom } from '../../core/identity.js';
+import type { InFlight } from '../../core/app.js';
 import type { Funnel } from '../../core/funnel.js';
 import {
-  type CcrSummary,
   type CompressionSummary,
   emptyCompression,
   emptyTools,
   type ErrorType,
+  type OutcomeExtensions,
   type OutcomeKind,
   type RequestOutcome,
   type RequestStart,
@@ -27,7 +28,7 @@ export interface ExchangeHost {
   readonly funnel: Funnel;
   nextRequestId(): string;
   /** Registers a request in flight (graceful shutdown waits for them); returns its removal. */
-  track?(ex: Exchange): () => void;
+  track?(ex: InFlight): () => void;
   /** The host is shutting down: new requests are refused. */
   readonly draining?: boolean;
 }
@@ -38,7 +39,7 @@ export const SHUTDOWN_MESSAGE = 'headroom-ts is shutting down and ended this req
 const round2 = (n: number) => Math.round(n * 100) / 100;
 const headerString = (v: string | string[] | undefined): string | null => (typeof v === 'string' ? v : null);
 
-export class Exchange {
+export class Exchange implements InFlight {
   readonly id: string;
   readonly startedAt = Date.now();
   /** performance.now() at arrival. */
@@ -77,8 +78,8 @@ export class Exchange {
   authorizationIsProxyToken = false;
   /** The response being relayed to the client is an event stream (set when its headers are sent). */
   sse = false;
-  /** CCR facts for the outcome (set by the CCR stage). */
-  ccr: CcrSummary | null = null;
+  /** Facts other capabilities add to the outcome (e.g. `ccr` by the CCR stage, `placement` by compression). */
+  readonly ext: OutcomeExtensions = {};
   /**
    * Replaces the plain forward when a stage needs to drive the upstream exchange itself
    * (CCR: answering `headroom_retrieve` calls with follow-up rounds). Null: `forward()`.
@@ -314,8 +315,8 @@ export class Exchange {
       modified: this.modified,
       traceparent: headerString(this.req.headers.traceparent),
       tracestate: headerString(this.req.headers.tracestate),
+      ext: this.ext,
     };
-    if (this.ccr) outcome.ccr = this.ccr;
     if (this.host.config.logMessages && this.body.length > 0) {
       const enc = this.req.headers['content-encoding'];
       const encoding = this.decoded === null && typeof enc === 'string' ? enc : null;

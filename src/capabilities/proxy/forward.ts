@@ -15,7 +15,7 @@ import type { StreamObserver } from '../../providers/types.js';
 import { type LogContext, logContext } from '../../core/logger.js';
 import { errorTypeForUpstreamStatus, type UpstreamCall } from '../../core/outcome.js';
 import type { Exchange } from './exchange.js';
-import type { ProxyHost } from './handler.js';
+import type { ProxyHost } from './host.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import { backoffMs, delayForStatus, type RetryPolicy, sleep } from './retry.js';
 import type { CompletedResponse } from './stage.js';

@@ -8,24 +8,14 @@
  * its Content-Encoding once (capped at `--max-body-bytes` decoded, 413 beyond), and the
  * decoded bytes are what every stage reads.
  */
-import type { Agent } from 'undici';
 import { jsonTooDeep, tooDeepMessage } from '../../compress/json-depth.js';
 import type { ProviderRoute } from '../../providers/routes.js';
 import { DecodeError, decodeRequestBody, parseContentEncoding } from '../../providers/content-encoding.js';
 import { hostAllowed, hostRefusal, isLoopbackAddress, presentedToken, tokenMatches } from '../../core/identity.js';
 import { nonJsonBodyProblem, readBody } from '../../core/http.js';
-import type { Funnel } from '../../core/funnel.js';
-import type { Logger } from '../../core/logger.js';
-import type { Exchange, ExchangeHost } from './exchange.js';
+import type { Exchange } from './exchange.js';
 import { forward } from './forward.js';
-import type { ProxyStage } from './stage.js';
-
-export interface ProxyHost extends ExchangeHost {
-  readonly agent: Agent;
-  readonly stages: readonly ProxyStage[];
-  readonly log: Logger;
-  readonly funnel: Funnel;
-}
+import type { ProxyHost } from './host.js';
 
 export async function handleProxy(ex: Exchange, host: ProxyHost): Promise<void> {
   if (!gate(ex)) return;

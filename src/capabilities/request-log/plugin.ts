@@ -1,5 +1,5 @@
 /** A sink that writes one JSON log line per finished request. */
-import type { Plugin } from '../../core/app.js';
+import { definePlugin } from '../../core/plugin.js';
 import type { Sink } from '../../core/funnel.js';
 import type { Logger } from '../../core/logger.js';
 import type { RequestOutcome } from '../../core/outcome.js';
@@ -36,9 +36,9 @@ export function requestLogSink(log: Logger): Sink {
   };
 }
 
-export const requestLogPlugin: Plugin = {
+export const requestLogPlugin = definePlugin({
   name: 'request-log',
-  setup(app) {
+  setup({ app }) {
     if (app.config.logRequests) app.addSink(requestLogSink(app.log));
   },
-};
+});

@@ -3,12 +3,12 @@
  * off, answers a small JSON description; `HEAD /` answers 200 (Claude Code sends a `HEAD /`
  * preflight to its base URL before the first request). Open: it tells no more than `/health`.
  */
-import type { Plugin } from '../../core/app.js';
+import { definePlugin } from '../../core/plugin.js';
 import { sendJson } from '../../core/http.js';
 
-export const rootPlugin: Plugin = {
+export const rootPlugin = definePlugin({
   name: 'root',
-  setup(app) {
+  setup({ app }) {
     app.router.add(['GET', 'HEAD'], '/', ({ req, res }) => {
       if (req.method === 'HEAD') {
         res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache' });
@@ -30,4 +30,4 @@ export const rootPlugin: Plugin = {
       }, { 'cache-control': 'no-cache' });
     }, 'open');
   },
-};
+});

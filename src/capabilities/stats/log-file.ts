@@ -5,8 +5,7 @@
  */
 import { createWriteStream, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, type WriteStream } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { Plugin } from '../../core/app.js';
-import { statsServiceOf } from './service.js';
+import { definePlugin } from '../../core/plugin.js';
 import type { Logger } from '../../core/logger.js';
 import { redactSecrets } from '../../core/redact.js';
 import { requestRecord } from './request-record.js';
@@ -76,9 +75,12 @@ export class RotatingJsonlFile {
   }
 }
 
-export const logFilePlugin: Plugin = {
+export const logFilePlugin = definePlugin({
   name: 'log-file',
-  setup(app) {
+  needs: ['stats'],
+  setup(ctx) {
+    const { app } = ctx;
+    const svc = ctx.need('stats');
     const path = app.config.logFile;
     if (!path) return;
     if (app.config.stateless) {
@@ -91,13 +93,10 @@ export const logFilePlugin: Plugin = {
       name: 'log-file',
       outcome(o) {
         const { record, imagesRedacted } = requestRecord(o, { withMessages });
-        if (imagesRedacted > 0) {
-          const svc = statsServiceOf(app);
-          if (svc) svc.imagesRedacted += imagesRedacted;
-        }
+        if (imagesRedacted > 0) svc.imagesRedacted += imagesRedacted;
         file.write(redactSecrets(JSON.stringify(record)));
       },
       close: () => file.close(),
     });
   },
-};
+});

@@ -6,7 +6,7 @@
  */
 import { FALLBACK_RATES, PRICE_SOURCE, priceFor } from '../../providers/pricing.js';
 import type { App } from '../../core/app.js';
-import { dashboardConfig } from './config-view.js';
+import { dashboardConfig } from '../../config/view.js';
 import { recordWithoutBodies, requestRecord } from './request-record.js';
 import { HOURLY_SERIES_DAYS, historyJson, MAX_RESPONSE_HISTORY_POINTS } from './history.js';
 import { newInputPercent, SAVINGS_FORMULA, spendSavedPercent, wholeWirePercent } from '../../savings/savings.js';
@@ -320,7 +320,7 @@ export async function buildStats(app: App, svc: StatsService): Promise<Record<st
     note: 'Models unknown to the price data are priced at their provider\'s fallback rates and listed in fallback_models (never $0).',
   };
   out.dollar_figures = {
-    source: 'Every dollar figure is priced once per request (providers/pricing.ts, stats/savings.ts).',
+    source: 'Every dollar figure is priced once per request (providers/pricing.ts, savings/savings.ts).',
     savings_formula: SAVINGS_FORMULA,
     scopes: {
       cost: 'process: since start or the last POST /stats/reset',

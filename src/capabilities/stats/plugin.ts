@@ -1,15 +1,15 @@
 /**
  * The stats capability: opens the durable store, counts every inbound request, follows each
  * conversation's prompt cache (a funnel annotator), and installs two sinks on the outcome
- * funnel (process counters; durable savings events), the `store`
+ * funnel (process counters; durable savings events), the `stats` service, the `store`
  * health check and the `/stats`, `/stats/reset`, `/stats-history` routes.
  */
-import type { Plugin } from '../../core/app.js';
 import type { RequestOutcome } from '../../core/outcome.js';
-import { type Accounting, accountingOf } from '../accounting/accounting.js';
-import { CacheContinuityTracker } from '../accounting/cache-continuity.js';
+import { definePlugin } from '../../core/plugin.js';
+import { type Accounting, accountingOf } from './accounting.js';
+import { CacheContinuityTracker } from './cache-continuity.js';
 import { registerStatsRoutes } from './routes.js';
-import { setStatsService, StatsService } from './service.js';
+import { StatsService } from './service.js';
 import { openStatsStore } from './store/open.js';
 import type { SavingsEvent } from './store/types.js';
 
@@ -32,16 +32,16 @@ export function savingsEvent(o: RequestOutcome, a: Accounting): SavingsEvent {
   };
 }
 
-export const statsPlugin: Plugin = {
+export const statsPlugin = definePlugin({
   name: 'stats',
-  setup(app) {
+  provides: ['stats'],
+  setup({ app }) {
     const store = openStatsStore({ config: app.config, log: app.log });
     const svc = new StatsService(store);
     app.log.info({ stats_store: store.location, backend: store.backend, imported_from: store.importedFrom }, 'stats store ready');
-    setStatsService(app, svc);
     // the conversation's prompt-cache state, before any sink computes an outcome's figures
     const continuity = new CacheContinuityTracker();
-    app.funnel.annotate({ name: 'cache-continuity', annotate: (o) => void (o.cacheContinuity = continuity.observe(o)) });
+    app.funnel.annotate({ name: 'cache-continuity', annotate: (o) => void (o.ext.cacheContinuity = continuity.observe(o)) });
     svc.inbound.attach(app.server);
     app.addSink({
       name: 'stats',
@@ -71,5 +71,6 @@ export const statsPlugin: Plugin = {
       };
     });
     registerStatsRoutes(app, svc);
+    return { stats: svc };
   },
-};
+});

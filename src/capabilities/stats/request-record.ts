@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { jsonTooDeep } from '../../compress/json-depth.js';
-import { accountingOf } from '../accounting/accounting.js';
+import { accountingOf } from './accounting.js';
 import type { RequestOutcome } from '../../core/outcome.js';
 import { redactSecrets } from '../../core/redact.js';
 

@@ -1,8 +1,10 @@
 /**
- * The stats capability's state, shared by its sinks and routes and by capabilities built on
- * it (metrics, budgets): process counters, inbound counters and the durable store.
+ * The stats capability's state (the `stats` service), shared by its sinks and routes and by
+ * capabilities built on it (metrics, budgets, OTEL): process counters, inbound counters, the
+ * durable store and the figures of an outcome (`accountingOf`).
  */
-import type { App } from '../../core/app.js';
+import type { RequestOutcome } from '../../core/outcome.js';
+import { type Accounting, accountingOf } from './accounting.js';
 import { InboundStats } from './inbound.js';
 import { ProcessStats } from './process/process-stats.js';
 import type { StatsStore } from './store/types.js';
@@ -16,6 +18,11 @@ export class StatsService {
 
   constructor(readonly store: StatsStore) {}
 
+  /** The figures of an outcome (computed once per outcome): every dollar figure comes from here. */
+  accountingOf(o: RequestOutcome): Accounting {
+    return accountingOf(o);
+  }
+
   /** Runs `fn` on `/stats/reset` (e.g. to zero histograms). */
   onReset(fn: () => void): void {
     this.resetHooks.push(fn);
@@ -28,15 +35,4 @@ export class StatsService {
     this.imagesRedacted = 0;
     for (const fn of this.resetHooks) fn();
   }
-}
-
-const services = new WeakMap<App, StatsService>();
-
-export function setStatsService(app: App, service: StatsService): void {
-  services.set(app, service);
-}
-
-/** The app's stats service (installed by the stats plugin), if any. */
-export function statsServiceOf(app: App): StatsService | undefined {
-  return services.get(app);
 }

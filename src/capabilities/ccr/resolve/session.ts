@@ -15,13 +15,14 @@
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import { decodeResponseBody } from '../../../providers/content-encoding.js';
-import type { Exchange } from '../../proxy/exchange.js';
-import { forward, type RelayTap, runResponseStages } from '../../proxy/forward.js';
-import type { ProxyHost } from '../../proxy/handler.js';
+import type { Funnel } from '../../../core/funnel.js';
+import type { Logger } from '../../../core/logger.js';
+import type { Exchange, ProxyService, RelayTap } from '../../proxy/api.js';
 import { mergeAnthropicUsage, newUsageState, toUsage } from '../../../providers/anthropic.js';
 import { chatUsage, responsesUsage } from '../../../providers/openai.js';
 import type { StreamObserver } from '../../../providers/types.js';
-import { type CcrSummary, type ErrorType, errorTypeForUpstreamStatus, type TokenUsage } from '../../../core/outcome.js';
+import { type ErrorType, errorTypeForUpstreamStatus, type TokenUsage } from '../../../core/outcome.js';
+import type { CcrSummary } from '../api.js';
 import type { CcrStore } from '../../../originals/store.js';
 import { answerRetrieve, parseRetrieveArgs } from '../tool.js';
 import { AnthropicCodec } from './anthropic.js';
@@ -29,6 +30,12 @@ import { ChatCodec } from './chat.js';
 import { FrameSplitter } from './frames.js';
 import { ResponsesCodec } from './responses.js';
 import { type Codec, type Json, type RetrieveCall, safeJson, type ToolAnswer } from './types.js';
+
+/** What resolution runs on: the proxy's forwarder (each round is a plain forward with a tap), the app's funnel and log. */
+export interface ResolveHost extends Pick<ProxyService, 'forward' | 'runResponseStages'> {
+  readonly log: Logger;
+  readonly funnel: Funnel;
+}
 
 export interface ResolveOptions {
   store: CcrStore;
@@ -74,7 +81,7 @@ function noteRound(summary: CcrSummary, api: string, raw: Json | null): void {
   (summary.roundUsage ??= []).push(roundUsageOf(api, raw));
 }
 
-function answerCalls(calls: readonly RetrieveCall[], opts: ResolveOptions, host: ProxyHost, round: number): ToolAnswer[] {
+function answerCalls(calls: readonly RetrieveCall[], opts: ResolveOptions, host: ResolveHost, round: number): ToolAnswer[] {
   const s = opts.summary;
   return calls.map((c) => {
     const a = answerRetrieve(opts.store, parseRetrieveArgs(c.args), 'proxy');
@@ -91,7 +98,7 @@ function answerCalls(calls: readonly RetrieveCall[], opts: ResolveOptions, host:
 }
 
 /** Runs the client's request with resolution; resolves when the client's response is complete or abandoned. */
-export async function resolveExchange(ex: Exchange, host: ProxyHost, codec: Codec, opts: ResolveOptions): Promise<void> {
+export async function resolveExchange(ex: Exchange, host: ResolveHost, codec: Codec, opts: ResolveOptions): Promise<void> {
   const stream = ex.info.stream;
   const adapter = ex.route.adapter;
   let observer: StreamObserver | null = null;
@@ -172,7 +179,7 @@ export async function resolveExchange(ex: Exchange, host: ProxyHost, codec: Code
         r.failure = failure;
       },
     };
-    await forward(ex, host, { ...(body ? { body } : {}), tap, round });
+    await host.forward(ex, { ...(body ? { body } : {}), tap, round });
     if (ex.closed) return;
     if (!r.tapped) {
       // round 0 was answered with an error or failed before any response: relayed as is
@@ -275,7 +282,7 @@ export async function resolveExchange(ex: Exchange, host: ProxyHost, codec: Code
   }
 }
 
-function sendFinal(ex: Exchange, host: ProxyHost, r: RoundResult, bytes: Buffer, json: unknown): void {
+function sendFinal(ex: Exchange, host: ResolveHost, r: RoundResult, bytes: Buffer, json: unknown): void {
   const headers = { ...r.headers, 'content-length': bytes.length };
   ex.status = r.status;
   if (ex.ttfbMs === null) ex.ttfbMs = ex.elapsed();
@@ -292,6 +299,6 @@ function sendFinal(ex: Exchange, host: ProxyHost, r: RoundResult, bytes: Buffer,
     } catch {
       return;
     }
-    runResponseStages(ex, host, { status: r.status, headers, body: plain });
+    host.runResponseStages(ex, { status: r.status, headers, body: plain });
   }
 }

@@ -9,9 +9,8 @@
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Config } from '../../../config/index.js';
-import type { Exchange } from '../../proxy/exchange.js';
-import type { ProxyStage, StageReply } from '../../proxy/stage.js';
-import { accountingOf } from '../../accounting/accounting.js';
+import type { Exchange, ProxyStage, StageReply } from '../../proxy/api.js';
+import type { Accounting } from '../../stats/api.js';
 import type { Logger } from '../../../core/logger.js';
 import type { RequestOutcome } from '../../../core/outcome.js';
 import { reservationFor } from '../estimate.js';
@@ -45,12 +44,15 @@ export interface BudgetControlOptions {
   config: BudgetConfig;
   store: BudgetDb;
   log: Logger;
+  /** The figures of an outcome (the stats service's `accountingOf`): spend is its provider-billed cost. */
+  accounting: (o: RequestOutcome) => Accounting;
   now?: () => number;
   flushMs?: number;
 }
 
 export class BudgetControl implements ProxyStage {
   readonly name = 'budget';
+  readonly order = 130;
   readonly ledger: BudgetLedger;
   readonly clock: PeriodClock;
   readonly timezone: string;
@@ -152,7 +154,7 @@ export class BudgetControl implements ProxyStage {
 
   /** Replaces the request's reservation with its actual cost (from the outcome funnel). */
   settle(o: RequestOutcome): void {
-    const a = accountingOf(o);
+    const a = this.opts.accounting(o);
     const actual = a.cost ? a.cost.totalUsd : 0;
     const r = this.reservations.get(o.requestId);
     if (r) {

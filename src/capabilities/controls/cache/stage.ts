@@ -8,8 +8,7 @@
  * still stored); `no-store` neither reads nor stores.
  */
 import type { OutgoingHttpHeaders } from 'node:http';
-import type { Exchange } from '../../proxy/exchange.js';
-import type { CompletedResponse, ProxyStage, StageReply } from '../../proxy/stage.js';
+import type { CompletedResponse, Exchange, ProxyStage, StageReply } from '../../proxy/api.js';
 import { isMetered } from '../request.js';
 import { cacheKey } from './key.js';
 import { entrySize, LruCache } from './lru.js';
@@ -37,6 +36,7 @@ function directives(ex: Exchange): { noCache: boolean; noStore: boolean } {
 
 export class ResponseCacheStage implements ProxyStage {
   readonly name = 'response_cache';
+  readonly order = 120;
   readonly lru: LruCache;
   /** Requests sent with `Cache-Control: no-cache` / `no-store`. */
   bypassed = 0;

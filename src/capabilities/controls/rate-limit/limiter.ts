@@ -7,8 +7,7 @@
  * and OpenAI-style `x-ratelimit-*` headers; the official SDKs wait that long and retry.
  */
 import type { OutgoingHttpHeaders } from 'node:http';
-import type { Exchange } from '../../proxy/exchange.js';
-import type { ProxyStage, StageReply } from '../../proxy/stage.js';
+import type { Exchange, ProxyStage, StageReply } from '../../proxy/api.js';
 import type { RequestOutcome } from '../../../core/outcome.js';
 import { estimateOf, isMetered } from '../request.js';
 import { TokenBuckets } from './buckets.js';
@@ -36,6 +35,7 @@ export function resetText(ms: number): string {
 
 export class RateLimiter implements ProxyStage {
   readonly name = 'rate_limit';
+  readonly order = 110;
   readonly requests: TokenBuckets | null;
   readonly tokens: TokenBuckets | null;
   /** Refusals since start, by the limit that refused. */

@@ -3,7 +3,7 @@
  * (`X-Client` / User-Agent), else the integration stack, else a model family, else the provider.
  */
 import type { RequestOutcome } from '../../../core/outcome.js';
-import type { Accounting } from '../../accounting/accounting.js';
+import type { Accounting } from '../accounting.js';
 
 interface AgentRow {
   agent: string;

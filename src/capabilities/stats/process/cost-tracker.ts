@@ -3,7 +3,7 @@
  * `/stats.cost` and `/stats.summary.cost`. Every figure comes from `accountingOf()`; the
  * savings are net (`savings.ts`) and `savings_breakdown` shows their parts.
  */
-import type { Accounting } from '../../accounting/accounting.js';
+import type { Accounting } from '../accounting.js';
 
 export interface ModelCost {
   provider: string;

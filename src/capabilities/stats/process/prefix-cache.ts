@@ -7,8 +7,8 @@
  * outcome's accounting, so `/stats` and the savings figures judge a request the same way.
  */
 import type { RequestOutcome } from '../../../core/outcome.js';
-import type { Accounting } from '../../accounting/accounting.js';
-import type { MissReason } from '../../accounting/cache-continuity.js';
+import type { Accounting } from '../accounting.js';
+import type { MissReason } from '../cache-continuity.js';
 
 export type { MissReason };
 

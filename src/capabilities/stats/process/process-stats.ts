@@ -15,7 +15,7 @@
  */
 import { isCountedError, isProxyFailure, isTransformTiming, type RequestOutcome } from '../../../core/outcome.js';
 import { localIso } from '../request-record.js';
-import { type Accounting, accountingOf } from '../../accounting/accounting.js';
+import { type Accounting, accountingOf } from '../accounting.js';
 import { AgentUsage } from './agent-usage.js';
 import { CostTracker } from './cost-tracker.js';
 import { PrefixCacheStats } from './prefix-cache.js';

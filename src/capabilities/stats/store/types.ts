@@ -23,7 +23,7 @@ export interface SavingsEvent {
   newInputTokens: number;
   cacheReadTokens: number;
   cacheWriteTokens: number;
-  /** Net dollars compression saved on this request (`stats/savings.ts`; can be negative). */
+  /** Net dollars compression saved on this request (`savings/savings.ts`; can be negative). */
   savingsUsd: number;
   /** Prompt-side spend (uncached + cache reads + cache writes). */
   inputCostUsd: number;

@@ -3,7 +3,7 @@
  * `/stats.config`). Keys whose capability is not part of this build are reported as null;
  * secrets (proxy token, API keys) are never included.
  */
-import type { Config } from '../../config/index.js';
+import type { Config } from './index.js';
 
 /** Headroom key -> headroom-ts config key (read dynamically: capabilities add their fields). */
 const DASHBOARD_KEYS: [string, string][] = [

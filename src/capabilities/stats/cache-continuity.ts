@@ -17,11 +17,12 @@
  *
  * Requests that made follow-up retrieval rounds are judged on their first round (the later
  * rounds read the same prefix again). State survives `/stats/reset` (it is not a counter).
- * One tracker per app, run as a funnel annotator: it sets `outcome.cacheContinuity`.
+ * One tracker per app, run as a funnel annotator: it sets `outcome.ext.cacheContinuity`.
  */
-import type { CacheContinuity, CacheMissReason, RequestOutcome, TokenUsage } from '../../core/outcome.js';
+import type { RequestOutcome, TokenUsage } from '../../core/outcome.js';
+import { type CacheContinuity, type CacheMissReason, NO_CONTINUITY } from '../../savings/continuity.js';
 
-export type { CacheContinuity };
+export { type CacheContinuity, NO_CONTINUITY };
 export type MissReason = CacheMissReason;
 
 interface Turn {
@@ -34,20 +35,18 @@ const FIVE_MIN = 5 * 60_000;
 const ONE_HOUR = 60 * 60_000;
 const MAX_CONVERSATIONS = 10_000;
 
-export const NO_CONTINUITY: CacheContinuity = { expected: null, miss: null, compressionBust: false, tokensLost: 0 };
-
 export class CacheContinuityTracker {
   private readonly turns = new Map<string, Turn>();
 
   /** Records one outcome (once, in delivery order) and judges it against the conversation's previous request. */
   observe(o: RequestOutcome): CacheContinuity {
     const model = o.model ?? o.requestedModel ?? 'unknown';
-    const rounds = o.ccr?.roundUsage;
+    const rounds = o.ext.ccr?.roundUsage;
     const firstRound: TokenUsage | null = rounds && rounds.length > 1 ? (rounds[0] ?? null) : o.usage;
     if (o.provider !== 'anthropic' || !firstRound || !o.ok) return NO_CONTINUITY;
     const read = firstRound.cacheRead;
     const write = firstRound.cacheWrite;
-    const conversation = o.compression.placement?.conversation ?? '';
+    const conversation = o.ext.placement?.conversation ?? '';
     const key = [o.provider, o.apiKeyHash, o.project, o.stack, o.client, model, o.tags['session-id'] ?? '', conversation].join('\u0000');
     const prev = this.turns.get(key);
     let result: CacheContinuity = prev ? { ...NO_CONTINUITY, expected: prev.cachedPrefix } : NO_CONTINUITY;

@@ -3,12 +3,15 @@
  * sink that needs them: the process stats, the durable store, metrics, OTEL, the log file,
  * budgets. All dollar figures of headroom-ts come from here, priced by `providers/pricing.ts`;
  * the savings formula is `savings.ts`; the conversation's cache state comes with the outcome
- * (`cache-continuity.ts`, a funnel annotator).
+ * (`cache-continuity.ts`, a funnel annotator, sets `ext.cacheContinuity`).
  */
 import { type CostBreakdown, costOf, type ModelPrice, priceFor } from '../../providers/pricing.js';
 import type { RequestOutcome, TokenUsage } from '../../core/outcome.js';
-import { type CacheContinuity, NO_CONTINUITY } from './cache-continuity.js';
-import { type SavingsBreakdown, savingsInputOf, savingsOf } from '../../savings/savings.js';
+import { type CacheContinuity, NO_CONTINUITY } from '../../savings/continuity.js';
+import { type SavingsBreakdown, type SavingsInput, savingsOf } from '../../savings/savings.js';
+// the outcome extensions read here: ext.ccr and ext.placement are declared by these (ext.cacheContinuity by ./api.ts)
+import type {} from '../ccr/api.js';
+import type {} from '../compression/api.js';
 
 export interface Accounting {
   /** False for outcomes kept out of the figures (unauthenticated callers). */
@@ -61,6 +64,16 @@ export interface Accounting {
   cached: boolean;
 }
 
+/** What the savings formula reads of an outcome. */
+export const savingsInputOf = (o: RequestOutcome): SavingsInput => ({
+  providerCall: o.kind === 'proxy',
+  ok: o.ok,
+  usage: o.usage,
+  tokensAfter: o.compression.tokensAfter,
+  placement: o.ext.placement,
+  roundUsage: o.ext.ccr?.roundUsage,
+});
+
 const memo = new WeakMap<RequestOutcome, Accounting>();
 
 /**
@@ -96,8 +109,8 @@ function compute(o: RequestOutcome): Accounting {
   const price = priceFor(o.provider, o.model ?? o.requestedModel);
   const tokensSaved = Math.max(0, c.tokensSaved);
   const inputTokens = u ? u.input : Math.max(0, c.tokensAfter);
-  const cost = u ? costOfCalls(u, o.ccr?.roundUsage, price) : null;
-  const continuity = o.cacheContinuity ?? NO_CONTINUITY;
+  const cost = u ? costOfCalls(u, o.ext.ccr?.roundUsage, price) : null;
+  const continuity = o.ext.cacheContinuity ?? NO_CONTINUITY;
   const savings = savingsOf(savingsInputOf(o), tokensSaved, price, continuity);
   const outputTokens = u?.output ?? 0;
   const passthrough = o.api === 'models' || o.api === 'passthrough' || o.api === 'count_tokens';
@@ -123,7 +136,7 @@ function compute(o: RequestOutcome): Accounting {
     compressionSavingsUsd: savings.netUsd,
     savings,
     freshSavedTokens: savings.freshSaved,
-    retrievedTokens: o.ccr?.tokensRetrieved ?? 0,
+    retrievedTokens: o.ext.ccr?.tokensRetrieved ?? 0,
     continuity,
     cacheSavingsUsd: cost?.cacheReadSavingsUsd ?? 0,
     cacheWritePremiumUsd: cost?.cacheWritePremiumUsd ?? 0,
