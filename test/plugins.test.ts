@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createHookApp } from '../src/compose/hook.js';
 import { defaultPlugins } from '../src/compose/proxy.js';
 import { configWith } from '../src/config/index.js';
 import { createApp } from '../src/core/app.js';
@@ -175,4 +176,34 @@ describe('the built-in plugins in any order', () => {
       expect(await shapeOf(list), names(list).join(',')).toEqual(reference);
     }
   }, 120_000);
+});
+
+describe('services between capabilities', () => {
+  it('compression keeps originals in the CCR store when the ccr capability is installed, in its own bounded map otherwise', async () => {
+    const originalsOf = async (plugins: Plugin[]) => {
+      const app = await createApp(config, { logger: silent, plugins });
+      try {
+        const { url } = await app.listen();
+        const health = (await (await fetch(`${url}/health`)).json()) as { checks: { compression: { originals: { backend: string } } } };
+        return { backend: health.checks.compression.originals.backend, sameAsStore: app.service('compression')!.originals === app.service('originals') };
+      } finally {
+        await app.close(0);
+      }
+    };
+    expect(await originalsOf(defaultPlugins())).toEqual({ backend: 'external', sameAsStore: true });
+    expect(await originalsOf(defaultPlugins().filter((p) => p.name !== 'ccr'))).toEqual({ backend: 'memory', sameAsStore: false });
+  });
+
+  it('the standalone hook server is the App with the hook, its metrics and its health capabilities', async () => {
+    const workspace = mkdtempSync(join(tmpdir(), 'headroom-hook-app-'));
+    const app = await createHookApp(configWith({ hookPort: 0, workspaceDir: workspace, hookPoolSize: 1 }), silent);
+    try {
+      expect(names(app.plugins)).toEqual(['hook', 'hook-health', 'hook-metrics']);
+      expect(app.router.list()).toEqual(['* /*', '* /config', '* /metrics', 'GET /health', 'GET /livez', 'GET /readyz']);
+      expect(app.service('hook')).not.toBeNull();
+    } finally {
+      await app.close(0);
+      rmSync(workspace, { recursive: true, force: true });
+    }
+  });
 });
