@@ -9,9 +9,9 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { configWith, createApp } from '../dist/index.js';
+import { configWith, createProxyApp } from '../dist/index.js';
 import { generateOutput } from '../dist/mock/agent-outputs.js';
-import { silentLogger } from '../dist/telemetry/logger.js';
+import { silentLogger } from '../dist/core/logger.js';
 import { ROOT, startProcess } from './lib/servers.mjs';
 
 const N = Number(process.env.BENCH_ITER ?? 300);
@@ -53,7 +53,7 @@ async function run(url, stream, scenario) {
 
 const mock = await startProcess([join(ROOT, 'bench/servers/mock.mjs')]);
 const workspace = mkdtempSync(join(tmpdir(), 'bench-ccr-'));
-const app = await createApp(configWith({ port: 0, anthropicApiUrl: mock.url, openaiApiUrl: mock.url, workspaceDir: workspace, logLevel: 'silent' }), { logger: silentLogger() });
+const app = await createProxyApp(configWith({ port: 0, anthropicApiUrl: mock.url, openaiApiUrl: mock.url, workspaceDir: workspace, logLevel: 'silent' }), { logger: silentLogger() });
 const { url } = await app.listen();
 const results = {};
 try {

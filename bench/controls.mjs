@@ -11,11 +11,10 @@ import { EventEmitter } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { configWith, createApp } from '../dist/index.js';
-import { controlsOf } from '../dist/controls/plugin.js';
-import { Exchange } from '../dist/proxy/exchange.js';
+import { configWith, createProxyApp } from '../dist/index.js';
+import { Exchange } from '../dist/capabilities/proxy/exchange.js';
 import { resolveProviderRoute } from '../dist/providers/routes.js';
-import { silentLogger } from '../dist/telemetry/logger.js';
+import { silentLogger } from '../dist/core/logger.js';
 import { cpuMicros } from './lib/cpu.mjs';
 import { throughput } from './lib/load.mjs';
 import { ROOT, startProcess } from './lib/servers.mjs';
@@ -62,7 +61,7 @@ function outcomeFor(ex) {
     ...ex.info, endedAt: Date.now(), model: ex.info.requestedModel, status: 200, ok: true, errorType: null, errorMessage: null, usage: u,
     compression: { tokensBefore: 0, tokensAfter: 0, tokensSaved: 0, newInputTokens: 0, transforms: [], timingsMs: {}, error: null },
     timing: { totalMs: 1, overheadMs: 0.1, ttfbMs: 1, upstreamMs: 1, upstreamAttempts: 1, stagesMs: {}, upstreamCalls: [] },
-    bytesOut: 1000, finishReason: 'end_turn', cached: false, modified: false,
+    bytesOut: 1000, finishReason: 'end_turn', cached: false, modified: false, ext: {},
   };
 }
 
@@ -73,8 +72,8 @@ function prepared(app, json, raw) {
 
 async function appWith(config) {
   const dir = mkdtempSync(join(tmpdir(), 'headroom-bench-controls-'));
-  const app = await createApp(configWith({ port: 0, workspaceDir: dir, logRequests: false, skipUpstreamCheck: true, ...config }), { logger: silentLogger() });
-  return { app, dir, controls: controlsOf(app) };
+  const app = await createProxyApp(configWith({ port: 0, workspaceDir: dir, logRequests: false, skipUpstreamCheck: true, ...config }), { logger: silentLogger() });
+  return { app, dir, controls: app.service('controls') };
 }
 
 const fmt = (n, d = 1) => n.toFixed(d);

@@ -1,11 +1,11 @@
 // Per-request cost of the live-monitoring sink (start + 2 progress + outcome), measured on the
 // built code (`npm run bench:live` builds first). Also: the cost of one SSE snapshot with 200
 // requests in flight, and of one running-totals view. Figures are medians of 5 runs.
-import { activeSnapshot } from '../dist/live/views.js';
-import { runningTotals } from '../dist/live/totals.js';
-import { LiveTracker } from '../dist/live/tracker.js';
-import { SseHub } from '../dist/live/sse.js';
-import { emptyCompression } from '../dist/telemetry/outcome.js';
+import { activeSnapshot } from '../dist/capabilities/live/views.js';
+import { runningTotals } from '../dist/capabilities/live/totals.js';
+import { LiveTracker } from '../dist/capabilities/live/tracker.js';
+import { SseHub } from '../dist/capabilities/live/sse.js';
+import { emptyCompression } from '../dist/core/outcome.js';
 
 const N = Number(process.env.BENCH_N ?? 200_000);
 const MODELS = ['claude-sonnet-5-5', 'claude-haiku-5-5', 'gpt-4o', 'gpt-4o-mini', 'kwaipilot/kat-coder-pro:free'];
@@ -23,7 +23,7 @@ function events(i) {
   const ok = i % 10 !== 0;
   const outcome = {
     ...start, endedAt: start.startedAt + 900, model, status: ok ? 200 : 529, ok, errorType: ok ? null : 'upstream_overloaded',
-    errorMessage: ok ? null : 'upstream returned HTTP 529', finishReason: 'end_turn', cached: false, modified: false, bytesOut: 3000,
+    errorMessage: ok ? null : 'upstream returned HTTP 529', finishReason: 'end_turn', cached: false, modified: false, ext: {}, bytesOut: 3000,
     usage: { input: 1200, output: 250, uncached: 200, cacheRead: 1000, cacheWrite: 0, cacheWrite5m: 0, cacheWrite1h: 0, reasoning: 0, source: 'sse' },
     compression: emptyCompression(),
     timing: { totalMs: 900.12, overheadMs: 1.2, ttfbMs: 200, upstreamMs: 180, upstreamAttempts: 1, stagesMs: {} },

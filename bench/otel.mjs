@@ -15,9 +15,10 @@ import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configWith } from '../dist/config/index.js';
-import { createLogger } from '../dist/telemetry/logger.js';
-import { OtelRuntime } from '../dist/telemetry/otel/runtime.js';
-import { emptyCompression } from '../dist/telemetry/outcome.js';
+import { createLogger } from '../dist/core/logger.js';
+import { OtelRuntime } from '../dist/capabilities/otel/runtime.js';
+import { accountingOf } from '../dist/capabilities/stats/accounting.js';
+import { emptyCompression } from '../dist/core/outcome.js';
 import { cpuMicros } from './lib/cpu.mjs';
 import { fixedRate, throughput } from './lib/load.mjs';
 import { startProcess } from './lib/servers.mjs';
@@ -47,7 +48,7 @@ function outcomeFor(i) {
       totalMs: 900.12, overheadMs: 1.2, ttfbMs: 200, upstreamMs: 180, upstreamAttempts: 1, stagesMs: { compression: 2.1 },
       upstreamCalls: [{ attempt: 1, startedAt: startedAt + 3, durationMs: 180, status: ok ? 200 : 529, error: null }],
     },
-    bytesOut: 3000, finishReason: 'end_turn', cached: false, modified: compressedRun, traceparent: null, tracestate: null,
+    bytesOut: 3000, finishReason: 'end_turn', cached: false, modified: compressedRun, ext: {}, traceparent: null, tracestate: null,
   };
 }
 const outcomes = Array.from({ length: N }, (_, i) => outcomeFor(i));
@@ -67,7 +68,7 @@ async function feed(rt) {
   const cpu0 = process.cpuUsage();
   for (let i = 0; i < N; i += 50) {
     const t0 = process.hrtime.bigint();
-    for (let k = i; k < i + 50 && k < N; k++) rt.record(outcomes[k]);
+    for (let k = i; k < i + 50 && k < N; k++) rt.record(outcomes[k], accountingOf(outcomes[k]));
     syncNs += process.hrtime.bigint() - t0;
     await new Promise((r) => setImmediate(r));
   }

@@ -11,10 +11,10 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { configWith, createApp } from '../dist/index.js';
+import { configWith, createProxyApp } from '../dist/index.js';
 import { anthropicTurn, chatTurn, spendOf } from '../dist/mock/cached-session.js';
 import { MockUpstream } from '../dist/mock/upstream.js';
-import { silentLogger } from '../dist/telemetry/logger.js';
+import { silentLogger } from '../dist/core/logger.js';
 
 const TURNS = Number(process.env.BENCH_TURNS ?? 14);
 const ANTHROPIC_KEY = 'sk-ant-bench-fake-key-000000000000';
@@ -24,7 +24,7 @@ async function start(tokenizer) {
   const mock = new MockUpstream({ tokenizer });
   await mock.start();
   const workspace = mkdtempSync(join(tmpdir(), 'bench-savings-'));
-  const app = await createApp(configWith({ port: 0, anthropicApiUrl: mock.url, openaiApiUrl: mock.url, workspaceDir: workspace, logLevel: 'silent', logRequests: false }), { logger: silentLogger() });
+  const app = await createProxyApp(configWith({ port: 0, anthropicApiUrl: mock.url, openaiApiUrl: mock.url, workspaceDir: workspace, logLevel: 'silent', logRequests: false }), { logger: silentLogger() });
   const { url } = await app.listen();
   return {
     mock, url,

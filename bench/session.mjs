@@ -10,10 +10,10 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { configWith, createApp } from '../dist/index.js';
+import { configWith, createProxyApp } from '../dist/index.js';
 import { cacheSummary, prefixReport, runAnthropicSession, runChatSession } from '../dist/mock/agent-session.js';
 import { MockUpstream } from '../dist/mock/upstream.js';
-import { silentLogger } from '../dist/telemetry/logger.js';
+import { silentLogger } from '../dist/core/logger.js';
 import { ROOT } from './lib/servers.mjs';
 
 const HEADERS = {
@@ -35,7 +35,7 @@ const int = (n) => n.toLocaleString('en-US');
 const mock = new MockUpstream();
 await mock.start();
 const workspace = mkdtempSync(join(tmpdir(), 'bench-session-'));
-const app = await createApp(configWith({ port: 0, anthropicApiUrl: mock.url, openaiApiUrl: mock.url, workspaceDir: workspace, logLevel: 'silent' }), { logger: silentLogger() });
+const app = await createProxyApp(configWith({ port: 0, anthropicApiUrl: mock.url, openaiApiUrl: mock.url, workspaceDir: workspace, logLevel: 'silent' }), { logger: silentLogger() });
 const { url } = await app.listen();
 const results = [];
 try {

@@ -8,9 +8,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { configWith, createApp } from '../dist/index.js';
-import { statsServiceOf } from '../dist/stats/service.js';
-import { silentLogger } from '../dist/telemetry/logger.js';
+import { configWith, createProxyApp } from '../dist/index.js';
+import { silentLogger } from '../dist/core/logger.js';
 
 const DAY = 86_400_000;
 const now = Date.now();
@@ -30,16 +29,16 @@ function outcome(i, model, ts = now) {
     usage: { input: uncached + cacheRead + cacheWrite, output: 300, uncached, cacheRead, cacheWrite, cacheWrite5m: cacheWrite, cacheWrite1h: 0, reasoning: 0, source: 'sse' },
     compression: { tokensBefore: uncached + cacheRead + cacheWrite + saved, tokensAfter: uncached + cacheRead + cacheWrite, tokensSaved: saved, newInputTokens: saved ? 3000 : 0, transforms: saved ? ['smart_crusher'] : [], timingsMs: saved ? { smart_crusher: 1.2 } : {}, error: null },
     timing: { totalMs: 900, overheadMs: 1.1, ttfbMs: 300, upstreamMs: 850, upstreamAttempts: 1, stagesMs: { compression: 1.3 } },
-    bytesOut: 5000, finishReason: 'end_turn', cached: false, modified: saved > 0,
+    bytesOut: 5000, finishReason: 'end_turn', cached: false, modified: saved > 0, ext: {},
   };
 }
 
 const MODELS = Array.from({ length: 200 }, (_, i) => (i % 2 ? `claude-sonnet-4-5-variant-${i}` : `gpt-4o-variant-${i}`));
 
 async function app(dir, extra = {}) {
-  const a = await createApp(configWith({ port: 0, workspaceDir: dir, skipUpstreamCheck: true, logRequests: false, ...extra }), { logger: silentLogger() });
+  const a = await createProxyApp(configWith({ port: 0, workspaceDir: dir, skipUpstreamCheck: true, logRequests: false, ...extra }), { logger: silentLogger() });
   const { url } = await a.listen();
-  return { a, url, svc: statsServiceOf(a) };
+  return { a, url, svc: a.service('stats') };
 }
 
 const stats = (xs) => {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Bundles the dashboard (src/dashboard/ui) into dist/dashboard/assets: one script, one
+ * Bundles the dashboard (src/capabilities/dashboard/ui) into dist/dashboard/assets: one script, one
  * stylesheet and the icon, each with a content hash in its name, and index.html naming them.
  * Everything the page needs is in that folder; it loads nothing from anywhere else.
  */
@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const src = join(root, 'src/dashboard/ui');
+const src = join(root, 'src/capabilities/dashboard/ui');
 const out = join(root, 'dist/dashboard/assets');
 
 await rm(out, { recursive: true, force: true });

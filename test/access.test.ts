@@ -3,18 +3,19 @@
  * on another network stack (see helpers/remote.ts), so the gate is exercised on every machine.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { proxyPlugin } from '../src/proxy/plugin.js';
-import { healthPlugin } from '../src/server/health.js';
-import { sendJson } from '../src/server/http.js';
+import { proxyPlugin } from '../src/capabilities/proxy/plugin.js';
+import { healthPlugin } from '../src/capabilities/health/plugin.js';
+import { sendJson } from '../src/core/http.js';
+import { definePlugin } from '../src/core/plugin.js';
 import { FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, type Harness, startHarness } from './helpers/harness.js';
 import { anthropicHeaders, openaiHeaders, type RawResponse, send as sendLocal } from './helpers/http.js';
 import { rawStream } from './helpers/live-client.js';
 import { remoteRouteForFile } from './helpers/remote.js';
 
 const TOKEN = 'test-proxy-token-0123456789';
-const adminPlugin = { name: 'test-admin', setup: (app: Harness['app']) => void app.router.add('GET', '/admin/ping', ({ res }) => sendJson(res, 200, { pong: true }), 'admin') };
+const adminPlugin = definePlugin({ name: 'test-admin', setup: ({ app }) => void app.router.add('GET', '/admin/ping', ({ res }) => sendJson(res, 200, { pong: true }), 'admin') });
 /** Answers with the peer address the server saw. */
-const peerPlugin = { name: 'test-peer', setup: (app: Harness['app']) => void app.router.add('GET', '/test/peer', ({ req, res }) => sendJson(res, 200, { peer: req.socket.remoteAddress }), 'open') };
+const peerPlugin = definePlugin({ name: 'test-peer', setup: ({ app }) => void app.router.add('GET', '/test/peer', ({ req, res }) => sendJson(res, 200, { peer: req.socket.remoteAddress }), 'open') });
 
 const remote = await remoteRouteForFile();
 

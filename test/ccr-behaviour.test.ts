@@ -8,7 +8,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { TOOL_BYTES } from '../src/ccr/tool.js';
+import { TOOL_BYTES } from '../src/capabilities/ccr/tool.js';
 import { generateOutput } from '../src/mock/agent-outputs.js';
 import { FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, type Harness, startHarness } from './helpers/harness.js';
 
@@ -58,8 +58,8 @@ describe('CCR behaviour through the proxy', () => {
     await post(h, '/v1/messages', noTools, { 'x-mock-scenario': 'retrieve' });
     expect(h.mock.requests[1]!.body.toString()).toBe(noTools);
     const [a, b] = await h.waitForOutcomes(2);
-    expect(a!.ccr).toMatchObject({ toolInjected: 'offered', markers: 0, retrievals: 0, rounds: 0 });
-    expect(b!.ccr).toBeUndefined();
+    expect(a!.ext.ccr).toMatchObject({ toolInjected: 'offered', markers: 0, retrievals: 0, rounds: 0 });
+    expect(b!.ext.ccr).toBeUndefined();
   });
 
   it('the tool bytes are the same with and without a marker, so the prefix cache holds across the first cut', async () => {
@@ -72,7 +72,7 @@ describe('CCR behaviour through the proxy', () => {
     const head = (b: Buffer) => b.toString().slice(0, b.toString().indexOf('"messages"'));
     expect(head(second.body)).toBe(head(first.body));
     const outcomes = await h.waitForOutcomes(2);
-    expect(outcomes.map((o) => o.ccr?.toolInjected ?? null)).toEqual(['offered', 'marker']);
+    expect(outcomes.map((o) => o.ext.ccr?.toolInjected ?? null)).toEqual(['offered', 'marker']);
   });
 
   for (const stream of [false, true]) {
@@ -85,7 +85,7 @@ describe('CCR behaviour through the proxy', () => {
       expect(uses.map((u) => u.name)).toEqual(['search']);
       expect(msg.stop_reason).toBe('tool_use');
       const [o] = await h.waitForOutcomes(1);
-      expect(o!.ccr).toMatchObject({ retrievals: 0, rounds: 0, dropped: 1 });
+      expect(o!.ext.ccr).toMatchObject({ retrievals: 0, rounds: 0, dropped: 1 });
       expect(o!.tools.calls).toBe(1);
     });
 
@@ -98,7 +98,7 @@ describe('CCR behaviour through the proxy', () => {
       expect(msg.content).toHaveLength(4);
       expect(msg.stop_reason).toBe('end_turn');
       const [o] = await h.waitForOutcomes(1);
-      expect(o!.ccr).toMatchObject({ retrievals: 3, hits: 3, rounds: 3, dropped: 1 });
+      expect(o!.ext.ccr).toMatchObject({ retrievals: 3, hits: 3, rounds: 3, dropped: 1 });
     });
   }
 
@@ -111,7 +111,7 @@ describe('CCR behaviour through the proxy', () => {
     expect(String(result.content)).toMatch(/no original is stored for hash=ffffffffffffffffffffffff.*run the tool or command/);
     expect(msg.content.some((b) => b.type === 'tool_use')).toBe(false);
     const [o] = await h.waitForOutcomes(1);
-    expect(o!.ccr).toMatchObject({ retrievals: 1, hits: 0, misses: 1, tokensRetrieved: 0 });
+    expect(o!.ext.ccr).toMatchObject({ retrievals: 1, hits: 0, misses: 1, tokensRetrieved: 0 });
   });
 
   it('a client that defines headroom_retrieve itself gets no injection and sees its calls', async () => {
@@ -120,7 +120,7 @@ describe('CCR behaviour through the proxy', () => {
     expect(h.mock.requests).toHaveLength(1);
     expect(toolNames(h.mock.requests[0]!.json)).toEqual(['search', 'mcp__headroom__headroom_retrieve']);
     const [o] = await h.waitForOutcomes(1);
-    expect(o!.ccr).toMatchObject({ clientTool: true, toolInjected: null });
+    expect(o!.ext.ccr).toMatchObject({ clientTool: true, toolInjected: null });
   });
 
   it('a response that does not call the tool reaches the client byte for byte (stream and not)', async () => {
@@ -160,7 +160,7 @@ describe('CCR behaviour through the proxy', () => {
     expect(tText).toContain('upstream stream ended before its final event');
     const outcomes = await h.waitForOutcomes(2);
     expect(outcomes.map((o) => o.errorType)).toEqual(['upstream_stream', 'upstream_stream']);
-    expect(outcomes.every((o) => o.ccr?.toolInjected === 'marker')).toBe(true);
+    expect(outcomes.every((o) => o.ext.ccr?.toolInjected === 'marker')).toBe(true);
   });
 
   it('bypass requests are left alone; count_tokens gets the tool (counts match what is sent)', async () => {
@@ -206,6 +206,6 @@ describe('CCR resolution and client disconnects', () => {
     await h.mock.waitForPeerAbort();
     const [o] = await h.waitForOutcomes(1);
     expect(o!.errorType).toBe('client_abort');
-    expect(o!.ccr).toMatchObject({ retrievals: 1, rounds: 1 });
+    expect(o!.ext.ccr).toMatchObject({ retrievals: 1, rounds: 1 });
   });
 });

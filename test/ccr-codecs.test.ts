@@ -4,10 +4,10 @@
  * signatures included, then the answers), without a network.
  */
 import { describe, expect, it } from 'vitest';
-import { AnthropicCodec } from '../src/ccr/resolve/anthropic.js';
-import { ChatCodec } from '../src/ccr/resolve/chat.js';
-import { FrameSplitter } from '../src/ccr/resolve/frames.js';
-import type { Codec } from '../src/ccr/resolve/types.js';
+import { AnthropicCodec } from '../src/capabilities/ccr/resolve/anthropic.js';
+import { ChatCodec } from '../src/capabilities/ccr/resolve/chat.js';
+import { FrameSplitter } from '../src/capabilities/ccr/resolve/frames.js';
+import type { Codec } from '../src/capabilities/ccr/resolve/types.js';
 
 type Json = Record<string, unknown>;
 const ev = (event: string | null, data: unknown) => `${event ? `event: ${event}\n` : ''}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;

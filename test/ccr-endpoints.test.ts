@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { originalsSinkFor } from '../src/ccr/originals.js';
 import { contentHash } from '../src/compress/hash.js';
 import { findMarkers } from '../src/compress/markers.js';
 import { generateOutput } from '../src/mock/agent-outputs.js';
@@ -32,7 +31,7 @@ describe('/v1/retrieve endpoints', () => {
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness();
-    originalsSinkFor(h.app)!.put([{ hash, original, toolName: 'run', originalItems: 300, keptItems: 20, unit: 'lines', transforms: ['log'] }]);
+    h.app.service('originals')!.put([{ hash, original, toolName: 'run', originalItems: 300, keptItems: 20, unit: 'lines', transforms: ['log'] }]);
   });
   afterAll(() => h.close());
 

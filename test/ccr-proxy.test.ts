@@ -10,7 +10,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { findMarkers } from '../src/compress/markers.js';
 import { generateOutput } from '../src/mock/agent-outputs.js';
-import type { RequestOutcome } from '../src/telemetry/outcome.js';
+import type { RequestOutcome } from '../src/core/outcome.js';
 import { messageSlices } from './helpers/bodies.js';
 import { FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, type Harness, startHarness } from './helpers/harness.js';
 
@@ -77,8 +77,8 @@ function checkRounds(h: Harness, kind: 'anthropic' | 'chat'): string {
 
 function checkOutcome(o: RequestOutcome, hash: string): void {
   expect(o.ok).toBe(true);
-  expect(o.ccr).toMatchObject({ toolInjected: 'marker', markers: 1, retrievals: 1, hits: 1, misses: 0, rounds: 1, dropped: 0, hashes: [hash] });
-  expect(o.ccr!.tokensRetrieved).toBeGreaterThan(1000);
+  expect(o.ext.ccr).toMatchObject({ toolInjected: 'marker', markers: 1, retrievals: 1, hits: 1, misses: 0, rounds: 1, dropped: 0, hashes: [hash] });
+  expect(o.ext.ccr!.tokensRetrieved).toBeGreaterThan(1000);
   expect(o.timing.upstreamCalls.map((c) => c.round ?? 0)).toEqual([0, 1]);
 }
 
@@ -184,7 +184,7 @@ describe('CCR resolution through the official SDKs', () => {
     expect(r.output.some((i) => i.type === 'function_call')).toBe(false);
     expect(r.output_text).toContain(`Retrieved the original (${sample.text.length} chars)`);
     const [o] = await h.waitForOutcomes(1);
-    expect(o!.ccr).toMatchObject({ retrievals: 1, hits: 1, rounds: 1 });
+    expect(o!.ext.ccr).toMatchObject({ retrievals: 1, hits: 1, rounds: 1 });
   });
 
   it('OpenAI Responses, streaming: one created event, consecutive sequence numbers and output indexes, no retrieve call', async () => {
@@ -211,7 +211,7 @@ describe('CCR resolution through the official SDKs', () => {
     expect(final.output.some((i) => i.type === 'function_call')).toBe(false);
     expect(final.output_text).toContain(`Retrieved the original (${sample.text.length} chars)`);
     const [o] = await h.waitForOutcomes(1);
-    expect(o!.ccr).toMatchObject({ retrievals: 1, hits: 1, rounds: 1 });
+    expect(o!.ext.ccr).toMatchObject({ retrievals: 1, hits: 1, rounds: 1 });
     const u = h.mock.requests.map((q) => {
       const text = Buffer.concat(q.response).toString();
       const done = text.split('\n').filter((l) => l.startsWith('data: ') && l.includes('"response.completed"'))[0]!;

@@ -8,10 +8,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { OriginalEntry } from '../src/ccr/originals.js';
-import { SqliteCcrStore } from '../src/ccr/sqlite-store.js';
-import { type CcrStoreOptions, MemoryCcrStore, normaliseLookupHash } from '../src/ccr/store.js';
-import { answerRetrieve, parseRetrieveArgs } from '../src/ccr/tool.js';
+import type { OriginalEntry } from '../src/originals/sink.js';
+import { SqliteCcrStore } from '../src/originals/sqlite-store.js';
+import { type CcrStoreOptions, MemoryCcrStore, normaliseLookupHash } from '../src/originals/store.js';
+import { answerRetrieve, parseRetrieveArgs } from '../src/capabilities/ccr/tool.js';
 import { contentHash } from '../src/compress/hash.js';
 
 function entry(original: string, extra: Partial<OriginalEntry> = {}): OriginalEntry {

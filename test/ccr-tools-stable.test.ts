@@ -6,8 +6,8 @@
  * share their system prompt and first two messages.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { topLevel } from '../src/ccr/body.js';
-import { TOOL_BYTES } from '../src/ccr/tool.js';
+import { topLevel } from '../src/providers/body.js';
+import { TOOL_BYTES } from '../src/capabilities/ccr/tool.js';
 import { findMarkers } from '../src/compress/markers.js';
 import { generateOutput } from '../src/mock/agent-outputs.js';
 import { FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, type Harness, startHarness } from './helpers/harness.js';
@@ -70,7 +70,7 @@ describe('the tools array of a conversation never changes', () => {
     expect(first).toContain('"headroom_retrieve"');
     for (const [i, b] of fwd.entries()) expect(toolsBytes(b), `turn ${i}`).toBe(first);
     const outcomes = await h.waitForOutcomes(5);
-    expect(outcomes.map((o) => o.ccr?.toolInjected)).toEqual(['offered', 'offered', 'marker', 'marker', 'marker']);
+    expect(outcomes.map((o) => o.ext.ccr?.toolInjected)).toEqual(['offered', 'offered', 'marker', 'marker', 'marker']);
   });
 
   it('OpenAI chat and Responses: identical tools bytes on every turn', async () => {
@@ -142,6 +142,6 @@ describe('the tools array of a conversation never changes', () => {
     expect(toolsBytes(fwd[1]!)).toContain('"headroom_retrieve"');
     expect(toolsBytes(fwd[2]!)).toBe(toolsBytes(fwd[1]!));
     const outcomes = await h.waitForOutcomes(3);
-    expect(outcomes.map((o) => o.ccr?.toolInjected ?? null)).toEqual([null, 'marker', 'marker']);
+    expect(outcomes.map((o) => o.ext.ccr?.toolInjected ?? null)).toEqual([null, 'marker', 'marker']);
   });
 });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { settingsFromConfig } from '../src/compress-api/plugin.js';
+import { settingsFromConfig } from '../src/capabilities/compression/plugin.js';
 import { configTableMarkdown } from '../src/config/docs.js';
 import { configWith, ConfigError } from '../src/config/index.js';
-import { requestedMode } from '../src/proxy/stages/compression.js';
+import { requestedMode } from '../src/core/request-mode.js';
 
 describe('compression configuration', () => {
   it('reads HEADROOM_* variables', () => {

@@ -12,15 +12,15 @@ import { gzipSync } from 'node:zlib';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { MemoryReplayStore } from '../src/ccr/replay.js';
-import { settingsFromConfig } from '../src/compress-api/plugin.js';
+import { MemoryReplayStore } from '../src/compress/replay.js';
+import { settingsFromConfig } from '../src/capabilities/compression/plugin.js';
 import { contentHash } from '../src/compress/hash.js';
 import { findMarkers } from '../src/compress/markers.js';
 import { generateOutput, type OutputType } from '../src/mock/agent-outputs.js';
-import { proxyPlugin } from '../src/proxy/plugin.js';
-import { compressionStage } from '../src/proxy/stages/compression.js';
-import type { Plugin } from '../src/server/app.js';
-import { healthPlugin } from '../src/server/health.js';
+import { proxyPlugin } from '../src/capabilities/proxy/plugin.js';
+import { compressionStage } from '../src/capabilities/compression/stage.js';
+import { definePlugin } from '../src/core/plugin.js';
+import { healthPlugin } from '../src/capabilities/health/plugin.js';
 import { messageSlices } from './helpers/bodies.js';
 import { FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, type Harness, startHarness } from './helpers/harness.js';
 
@@ -263,12 +263,13 @@ describe('fail open and configuration', () => {
     broken.get = () => {
       throw new Error('replay map unavailable');
     };
-    const failing: Plugin = {
+    const failing = definePlugin({
       name: 'failing-compression',
-      setup(app) {
-        app.addStage(compressionStage({ config: app.config, log: app.log, settings: settingsFromConfig(app.config), replay: broken, originals: () => undefined }));
+      needs: ['proxy'],
+      setup({ app, need }) {
+        need('proxy').addStage(compressionStage({ config: app.config, log: app.log, settings: settingsFromConfig(app.config), replay: broken, originals: () => undefined }));
       },
-    };
+    });
     h = await startHarness({ plugins: [healthPlugin, failing, proxyPlugin] });
     const res = await post(h.url);
     expect(res.status).toBe(200);

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { BoundedOriginals, originalsSinkFor, setOriginalsSink } from '../src/ccr/originals.js';
-import { MemoryReplayStore, SqliteReplayStore } from '../src/ccr/replay.js';
+import { BoundedOriginals } from '../src/originals/sink.js';
+import { MemoryReplayStore, SqliteReplayStore } from '../src/compress/replay.js';
 
 const HOUR = 3_600_000;
 const dirs: string[] = [];
@@ -105,7 +105,7 @@ describe('replay map (SQLite)', () => {
 });
 
 describe('originals sink', () => {
-  it('keeps recent originals within its budget and can be replaced per app', () => {
+  it('keeps recent originals within its budget', () => {
     const sink = new BoundedOriginals(150, 10);
     const entry = (hash: string, original: string) => ({ hash, original, toolName: null, originalItems: 1, keptItems: 0, unit: 'rows', transforms: [] });
     sink.put([entry('a', 'x'.repeat(30)), entry('b', 'y'.repeat(30))]);
@@ -113,10 +113,6 @@ describe('originals sink', () => {
     sink.put([entry('c', 'z'.repeat(30))]);
     expect(sink.get('a')).toBeUndefined();
     expect(sink.size).toBe(2);
-    const app = {};
-    expect(originalsSinkFor(app)).toBeUndefined();
-    setOriginalsSink(app, sink);
-    expect(originalsSinkFor(app)).toBe(sink);
   });
 });
 

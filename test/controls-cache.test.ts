@@ -1,8 +1,8 @@
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cacheKey, canonicalBody } from '../src/controls/cache/key.js';
-import { type CachedResponse, entrySize, LruCache } from '../src/controls/cache/lru.js';
-import { accountingOf } from '../src/stats/accounting.js';
+import { cacheKey, canonicalBody } from '../src/capabilities/controls/cache/key.js';
+import { type CachedResponse, entrySize, LruCache } from '../src/capabilities/controls/cache/lru.js';
+import { accountingOf } from '../src/capabilities/stats/accounting.js';
 import { startControlsHarness } from './helpers/controls.js';
 import { FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, type Harness } from './helpers/harness.js';
 import { anthropicHeaders, rawRequest, REMOTE_HOST, send } from './helpers/http.js';
@@ -237,7 +237,7 @@ describe('response cache through the proxy', () => {
     expect(s.budget.spent_usd).toBeCloseTo(accountingOf(o1!).cost!.totalUsd, 6);
     expect(s.budget.reserved_usd).toBe(0);
     expect((await post(h, base)).status).toBe(429); // third request in the minute
-    const limiter = (await import('../src/controls/plugin.js')).controlsOf(h.app)!.limiter!;
+    const limiter = h.app.service('controls')!.limiter!;
     // the hit's token charge was refunded: only the first request's usage is taken
     expect(limiter.tokens!.available(`key:${o1!.apiKeyHash}`, Date.parse('2026-05-05T05:05:05Z'))).toBe(1_000_000 - o1!.usage!.input - o1!.usage!.output);
   });

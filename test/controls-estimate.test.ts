@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { estimateRequest, reservationFor, reservationUsd, TOKENS_PER_IMAGE } from '../src/controls/estimate.js';
+import { estimateRequest, reservationFor, reservationUsd, TOKENS_PER_IMAGE } from '../src/capabilities/controls/estimate.js';
 import { priceFor } from '../src/providers/pricing.js';
 
 describe('request estimate', () => {

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BudgetLedger, initBudgetSchema, LEASE_TTL_MS, type ScopeRef } from '../src/controls/budget/ledger.js';
-import { BUDGET_FILE, openBudgetDb } from '../src/controls/budget/store.js';
-import { type BudgetPeriod, periodWindow } from '../src/controls/period.js';
-import { createLogger, silentLogger } from '../src/telemetry/logger.js';
+import { BudgetLedger, initBudgetSchema, LEASE_TTL_MS, type ScopeRef } from '../src/capabilities/controls/budget/ledger.js';
+import { BUDGET_FILE, openBudgetDb } from '../src/capabilities/controls/budget/store.js';
+import { type BudgetPeriod, periodWindow } from '../src/capabilities/controls/period.js';
+import { createLogger, silentLogger } from '../src/core/logger.js';
 
 let dir: string;
 const open: Database.Database[] = [];

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { estimateRequest, reservationFor } from '../src/controls/estimate.js';
+import { estimateRequest, reservationFor } from '../src/capabilities/controls/estimate.js';
 import { MockUpstream } from '../src/mock/upstream.js';
 import { until } from './helpers/controls.js';
 import { FAKE_ANTHROPIC_KEY } from './helpers/harness.js';

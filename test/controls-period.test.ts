@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/config/index.js';
-import { PeriodClock, periodWindow, resolveTimezone } from '../src/controls/period.js';
+import { PeriodClock, periodWindow, resolveTimezone } from '../src/capabilities/controls/period.js';
 
 const utc = (s: string) => Date.parse(s);
 const iso = (ms: number) => new Date(ms).toISOString();

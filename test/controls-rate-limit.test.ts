@@ -2,9 +2,9 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configWith } from '../src/config/index.js';
-import { controlsOf, limiterRates } from '../src/controls/plugin.js';
-import { TokenBuckets } from '../src/controls/rate-limit/buckets.js';
-import { resetText } from '../src/controls/rate-limit/limiter.js';
+import { limiterRates } from '../src/capabilities/controls/plugin.js';
+import { TokenBuckets } from '../src/capabilities/controls/rate-limit/buckets.js';
+import { resetText } from '../src/capabilities/controls/rate-limit/limiter.js';
 import { startControlsHarness } from './helpers/controls.js';
 import { FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, type Harness } from './helpers/harness.js';
 import { anthropicHeaders, send } from './helpers/http.js';
@@ -71,7 +71,7 @@ describe('rate limiter through the proxy', () => {
   it('off by default: no limiter stage, /stats.rate_limiter is null', async () => {
     h = await startControlsHarness({ config: {} });
     for (let i = 0; i < 5; i++) expect((await message(h)).status).toBe(200);
-    expect(controlsOf(h.app)!.limiter).toBeNull();
+    expect(h.app.service('controls')!.limiter).toBeNull();
     expect((await stats(h)).rate_limiter).toBeNull();
     expect((await send(`${h.url}/health`)).json<Json>().checks.rate_limiter).toMatchObject({ enabled: false, status: 'disabled' });
   });
@@ -120,7 +120,7 @@ describe('rate limiter through the proxy', () => {
   it('tokens per minute: the estimate is taken on arrival and corrected to the reported usage', async () => {
     const t = 5_000_000;
     h = await startControlsHarness({ config: { tpm: 100_000 }, now: () => t });
-    const limiter = controlsOf(h.app)!.limiter!;
+    const limiter = h.app.service('controls')!.limiter!;
     expect((await message(h)).status).toBe(200);
     const [o] = await h.waitForOutcomes(1);
     const key = `key:${o!.apiKeyHash}`;

@@ -7,9 +7,8 @@ import { readFileSync } from 'node:fs';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fmtInt, fmtUsd } from '../src/dashboard/ui/format.js';
-import { liveMonitorOf } from '../src/live/plugin.js';
-import { defaultPlugins } from '../src/server/plugins.js';
+import { fmtInt, fmtUsd } from '../src/capabilities/dashboard/ui/format.js';
+import { defaultPlugins } from '../src/compose/proxy.js';
 import { type Browser, browserAvailable, foreignRequests, launchBrowser } from './helpers/browser.js';
 import { fakeCompressorPlugin } from './helpers/fake-compressor.js';
 import { FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, type Harness, startHarness } from './helpers/harness.js';
@@ -224,7 +223,7 @@ describe.skipIf(!browserAvailable)('dashboard in chromium', () => {
 
   it('live view: reconnects after the stream drops, and closes it while the tab is hidden', async () => {
     const state = b.page.getByTestId('stream-state');
-    const hub = liveMonitorOf(h.app)!.hub;
+    const hub = h.app.service('live')!.hub;
     expect(await state.getAttribute('data-retries')).toBe('0');
     hub.closeAll();
     await poll(() => state.getAttribute('data-retries')).toBe('1');

@@ -1,9 +1,9 @@
 /** The dashboard's pure logic: number formatting, history buckets and gap filling, reconnect backoff. */
 import { describe, expect, it } from 'vitest';
-import { backoffMs } from '../src/dashboard/ui/backoff.js';
-import { durationTone, fmtBucket, fmtInt, fmtMs, fmtPct, fmtRatio, fmtSpan, fmtUsd } from '../src/dashboard/ui/format.js';
-import { bucketStart, chartSeries, MAX_POINTS, MIN_BUCKETS, modelsIn, nextBucket } from '../src/dashboard/ui/history-data.js';
-import type { Bucket, Delta } from '../src/dashboard/ui/types.js';
+import { backoffMs } from '../src/capabilities/dashboard/ui/backoff.js';
+import { durationTone, fmtBucket, fmtInt, fmtMs, fmtPct, fmtRatio, fmtSpan, fmtUsd } from '../src/capabilities/dashboard/ui/format.js';
+import { bucketStart, chartSeries, MAX_POINTS, MIN_BUCKETS, modelsIn, nextBucket } from '../src/capabilities/dashboard/ui/history-data.js';
+import type { Bucket, Delta } from '../src/capabilities/dashboard/ui/types.js';
 
 describe('formatting', () => {
   it('dollars: cents kept visible for LLM-sized amounts, signs and dust explicit', () => {

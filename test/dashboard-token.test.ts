@@ -7,8 +7,8 @@
 import { readFileSync } from 'node:fs';
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fmtUsd } from '../src/dashboard/ui/format.js';
-import { defaultPlugins } from '../src/server/plugins.js';
+import { fmtUsd } from '../src/capabilities/dashboard/ui/format.js';
+import { defaultPlugins } from '../src/compose/proxy.js';
 import { type Browser, browserAvailable, foreignRequests, launchBrowser } from './helpers/browser.js';
 import { fakeCompressorPlugin } from './helpers/fake-compressor.js';
 import { FAKE_ANTHROPIC_KEY, type Harness, startHarness } from './helpers/harness.js';

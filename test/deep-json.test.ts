@@ -47,7 +47,7 @@ describe('100k-deep nesting', () => {
       expect(r.status).toBe(200);
       expect(r.json()).toEqual({ action: 'allow' });
       const [o] = await h.waitForOutcomes(1);
-      expect(o!.hook).toMatchObject({ outcome: 'passthrough' });
+      expect(o!.ext.hook).toMatchObject({ outcome: 'passthrough' });
       expect(o!.errorMessage).toBe('request body nests JSON deeper than 256 levels.');
     });
   }

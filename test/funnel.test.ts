@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { proxyPlugin } from '../src/proxy/plugin.js';
-import type { ProxyStage } from '../src/proxy/stage.js';
-import { healthPlugin } from '../src/server/health.js';
-import { Funnel } from '../src/telemetry/funnel.js';
-import type { RequestOutcome } from '../src/telemetry/outcome.js';
+import { proxyPlugin } from '../src/capabilities/proxy/plugin.js';
+import type { ProxyStage } from '../src/capabilities/proxy/stage.js';
+import { healthPlugin } from '../src/capabilities/health/plugin.js';
+import { Funnel } from '../src/core/funnel.js';
+import { definePlugin } from '../src/core/plugin.js';
+import type { RequestOutcome } from '../src/core/outcome.js';
 import { FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, type Harness, startHarness } from './helpers/harness.js';
 import { anthropicHeaders, openaiHeaders, send } from './helpers/http.js';
 
@@ -70,7 +71,7 @@ describe('one outcome per request, through the proxy', () => {
   };
 
   beforeAll(async () => {
-    h = await startHarness({ plugins: [healthPlugin, proxyPlugin, { name: 'test-stage', setup: (app) => app.addStage(rewrite) }] });
+    h = await startHarness({ plugins: [healthPlugin, proxyPlugin, definePlugin({ name: 'test-stage', needs: ['proxy'], setup: (ctx) => ctx.need('proxy').addStage(rewrite) })] });
     // A slow sink and a throwing sink must not affect requests.
     h.app.addSink({ name: 'slow', outcome: (o) => { const end = Date.now() + 5; while (Date.now() < end); seen.push(o.requestId); } });
     h.app.addSink({ name: 'throws', outcome: () => { throw new Error('sink failure'); } });

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS } from '../src/compress/options.js';
-import { engineSettings, HOOK_DEFAULTS, mergeSettings, SettingsError } from '../src/hook/settings.js';
-import { SettingsStore } from '../src/hook/settings-store.js';
+import { engineSettings, HOOK_DEFAULTS, mergeSettings, SettingsError } from '../src/capabilities/hook/settings.js';
+import { SettingsStore } from '../src/capabilities/hook/settings-store.js';
 import { fileListingEnvelope } from '../src/mock/file-listing.js';
-import { silentLogger } from '../src/telemetry/logger.js';
+import { silentLogger } from '../src/core/logger.js';
 import { postHook, startHookServer, type HookHarness } from './helpers/hook.js';
 
 const json = async (r: Response | Promise<Response>): Promise<any> => (await r).json();

@@ -43,7 +43,7 @@ describe('standalone /metrics', () => {
     expect(r.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = await r.text();
     const s = samples(text);
-    const mod = os.filter((o) => o.hook!.outcome === 'modify' || o.hook!.outcome === 'noop');
+    const mod = os.filter((o) => o.ext.hook!.outcome === 'modify' || o.ext.hook!.outcome === 'noop');
     const sum = (f: (o: (typeof os)[number]) => number) => mod.reduce((a, o) => a + f(o), 0);
     expect(s.get('headroom_requests_total')).toBe(6);
     expect(s.get('headroom_requests_failed_total')).toBe(0);
@@ -70,7 +70,7 @@ describe('standalone /metrics', () => {
     expect(s.get('tsheadroom_pool_slots_busy')).toBe(0);
     expect(s.get('tsheadroom_affinity_hits_total')).toBe(3);
     expect(s.get('tsheadroom_affinity_spills_total')).toBe(0);
-    expect(s.get('tsheadroom_cold_starts_total')).toBe(os.filter((o) => o.hook!.cold).length);
+    expect(s.get('tsheadroom_cold_starts_total')).toBe(os.filter((o) => o.ext.hook!.cold).length);
     expect(s.get('tsheadroom_cold_starts_total')).toBeGreaterThanOrEqual(1);
     expect((await fetch(`${h.url}/metrics`, { method: 'POST' })).status).toBe(405);
     if (existsSync('/usr/bin/promtool')) {
@@ -88,7 +88,7 @@ describe('standalone /metrics', () => {
     const os = await h.waitForOutcomes(3);
     const s = samples(await (await fetch(`${h.url}/metrics`)).text());
     expect(s.get('tsheadroom_affinity_hits_total')! + s.get('tsheadroom_affinity_spills_total')!).toBe(3);
-    expect(s.get('tsheadroom_affinity_spills_total')).toBe(os.filter((o) => o.hook!.dispatch === 'spill').length);
+    expect(s.get('tsheadroom_affinity_spills_total')).toBe(os.filter((o) => o.ext.hook!.dispatch === 'spill').length);
     expect(s.get('tsheadroom_cold_starts_total')).toBe(1);
   });
 
@@ -113,7 +113,7 @@ describe('the hook on the main proxy (--hook)', () => {
     expect((await json(r)).action).toBe('modify');
     const [o] = await t.waitForOutcomes(1);
     expect(o).toMatchObject({ kind: 'hook', api: 'hook', path: '/hooks/aperture', provider: 'anthropic', status: 200, modified: true });
-    expect(o!.hook!.outcome).toBe('modify');
+    expect(o!.ext.hook!.outcome).toBe('modify');
     // originals of the lossy cuts went to the proxy's CCR store (so headroom_retrieve can serve them)
     const ccr = await json(fetch(`${t.url}/v1/retrieve/stats`));
     expect(ccr.store.entry_count).toBeGreaterThan(0);

@@ -1,9 +1,9 @@
 /** The hook's worker pool: failures and replacement, saturation, affinity hits and spills, shutdown. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS } from '../src/compress/options.js';
-import { affinityKey, slotFor } from '../src/hook/affinity.js';
-import { type PoolOptions, PoolError, WorkerPool } from '../src/hook/pool.js';
-import { silentLogger } from '../src/telemetry/logger.js';
+import { affinityKey, slotFor } from '../src/capabilities/hook/affinity.js';
+import { type PoolOptions, PoolError, WorkerPool } from '../src/capabilities/hook/pool.js';
+import { silentLogger } from '../src/core/logger.js';
 import { FAKE_WORKER, postHook, startHookServer, type HookHarness } from './helpers/hook.js';
 
 const pools: WorkerPool[] = [];
@@ -198,14 +198,14 @@ describe('pool failures through the hook', () => {
       expect(r.json).toEqual({ action: 'allow' });
     }
     const os = await h.waitForOutcomes(3);
-    expect(os.map((o) => o.hook!.outcome)).toEqual(['error', 'error', 'error']);
+    expect(os.map((o) => o.ext.hook!.outcome)).toEqual(['error', 'error', 'error']);
     expect(os.map((o) => o.errorType)).toEqual(['compression', 'compression', 'compression']);
     expect(os[1]!.errorMessage).toMatch(/cap/);
     expect(os.every((o) => o.ok === false && o.status === 200)).toBe(true);
     expect(h.lines.at(-1)).toMatch(/ -> allow\(error\)$/);
     const r = await postHook(h.url, env('ok'));
     expect(r.json).toEqual({ action: 'allow' });
-    expect((await h.waitForOutcomes(4))[3]!.hook!.outcome).toBe('noop');
+    expect((await h.waitForOutcomes(4))[3]!.ext.hook!.outcome).toBe('noop');
     const metrics = await (await fetch(`${h.url}/metrics`)).text();
     expect(metrics).toContain('headroom_requests_failed_total 3');
     expect(metrics).toContain('tsheadroom_requests_by_outcome{outcome="error"} 3');

@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { acceptsGzip, MAX_DECODED_BYTES, normaliseCoding } from '../src/hook/encoding.js';
-import { decodeRequestBody } from '../src/server/content-encoding.js';
+import { acceptsGzip, MAX_DECODED_BYTES, normaliseCoding } from '../src/capabilities/hook/encoding.js';
+import { decodeRequestBody } from '../src/providers/content-encoding.js';
 import { fileListingEnvelope } from '../src/mock/file-listing.js';
 import { postHook, startHookServer, type HookHarness } from './helpers/hook.js';
 
@@ -74,8 +74,8 @@ describe('hook protocol', () => {
     expect(out).toContain('headroom_retrieve');
     const [o] = (await h.waitForOutcomes(before + 1)).slice(before);
     expect(o).toMatchObject({ kind: 'hook', api: 'hook', provider: 'anthropic', requestedModel: 'claude-sonnet-4-5', status: 200, ok: true, modified: true, messageCount: 3 });
-    expect(o!.hook).toMatchObject({ outcome: 'modify', reason: 'modify', inMsgs: 3, metadataProvider: 'anthropic', metadataModel: 'claude-sonnet-4-5', modelLimit: 200000 });
-    expect(o!.hook!.slot).toBeGreaterThanOrEqual(0);
+    expect(o!.ext.hook).toMatchObject({ outcome: 'modify', reason: 'modify', inMsgs: 3, metadataProvider: 'anthropic', metadataModel: 'claude-sonnet-4-5', modelLimit: 200000 });
+    expect(o!.ext.hook!.slot).toBeGreaterThanOrEqual(0);
     expect(o!.compression.tokensSaved).toBeGreaterThan(0);
     expect(o!.compression.tokensAfter).toBe(o!.compression.tokensBefore - o!.compression.tokensSaved);
     expect(o!.compression.transforms.length).toBeGreaterThan(0);
@@ -89,7 +89,7 @@ describe('hook protocol', () => {
     await postHook(h.url, env);
     const [o] = (await h.waitForOutcomes(before + 1)).slice(before);
     expect(o!.requestedModel).toBe('claude-sonnet-4-5');
-    expect(o!.hook!.metadataModel).toBeNull();
+    expect(o!.ext.hook!.metadataModel).toBeNull();
   });
 
   it('noop: nothing worth compressing -> allow, and an empty message list -> allow', async () => {
@@ -100,8 +100,8 @@ describe('hook protocol', () => {
     const r2 = await postHook(h.url, small({ messages: [] }));
     expect(r2.json).toEqual({ action: 'allow' });
     const os = (await h.waitForOutcomes(before + 2)).slice(before);
-    expect(os.map((o) => o.hook!.outcome)).toEqual(['noop', 'noop']);
-    expect(os[0]!.hook!.slot).toBeGreaterThanOrEqual(0);
+    expect(os.map((o) => o.ext.hook!.outcome)).toEqual(['noop', 'noop']);
+    expect(os[0]!.ext.hook!.slot).toBeGreaterThanOrEqual(0);
     expect(os[0]!.modified).toBe(false);
     expect(h.lines.at(-2)).toMatch(/ -> allow\(noop\)$/);
   });
@@ -123,8 +123,8 @@ describe('hook protocol', () => {
       expect(r.status).toBe(200);
       expect(r.json).toEqual({ action: 'allow' });
       const [o] = (await h.waitForOutcomes(before + 1)).slice(before);
-      expect(o!.hook!.outcome).toBe('passthrough');
-      expect(o!.hook!.slot).toBe(-1);
+      expect(o!.ext.hook!.outcome).toBe('passthrough');
+      expect(o!.ext.hook!.slot).toBe(-1);
       expect(o!.errorMessage).toBeTruthy();
       expect(h.lines.at(-1)).toMatch(/ -> allow\(passthrough\)$/);
     });
@@ -164,7 +164,7 @@ describe('hook encodings', () => {
     expect(r.status).toBe(200);
     expect(JSON.parse(r.body.toString()).action).toBe('modify');
     const [o] = (await h.waitForOutcomes(before + 1)).slice(before);
-    expect(o!.hook).toMatchObject({ coding: 'gzip', wireBytes: body.length });
+    expect(o!.ext.hook).toMatchObject({ coding: 'gzip', wireBytes: body.length });
     expect(h.lines.at(-1)).toMatch(/^request\(gzip\) .* -> modify$/);
   });
 
@@ -194,7 +194,7 @@ describe('hook encodings', () => {
       expect(JSON.parse(r.body.toString())).toEqual({ action: 'allow' });
     }
     const os = (await h.waitForOutcomes(before + 2)).slice(before);
-    expect(os.map((o) => o.hook!.outcome)).toEqual(['decode_error', 'decode_error']);
+    expect(os.map((o) => o.ext.hook!.outcome)).toEqual(['decode_error', 'decode_error']);
     expect(h.lines.at(-1)).toMatch(/^request\(zstd\) .* -> allow\(decode-error\)$/);
   });
 
@@ -215,7 +215,7 @@ describe('hook encodings', () => {
       expect(r.body.toString()).toBe('unsupported content-encoding\n');
       expect(r.headers['accept-encoding']).toBe('zstd, gzip');
       const os = await off.waitForOutcomes(2);
-      expect(os[1]!.hook!.outcome).toBe('reject_encoding');
+      expect(os[1]!.ext.hook!.outcome).toBe('reject_encoding');
       expect(os[1]!.status).toBe(415);
       expect(off.lines.at(-1)).toBe('request(br) wire_bytes=2 read_ms=0 -> reject(encoding)');
     } finally {
@@ -272,7 +272,7 @@ describe('hook read errors', () => {
       }, 50);
     });
     const [o] = (await h.waitForOutcomes(before + 1)).slice(before);
-    expect(o!.hook!.outcome).toBe('read_error');
+    expect(o!.ext.hook!.outcome).toBe('read_error');
     expect(o!.status).toBe(499);
     expect(o!.errorType).toBe('client_abort');
   });

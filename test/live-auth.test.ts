@@ -1,7 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { liveMonitorOf } from '../src/live/plugin.js';
-import { STREAM_COOKIE, STREAM_PATH, StreamSessions } from '../src/live/stream-auth.js';
+import { STREAM_COOKIE, STREAM_PATH, StreamSessions } from '../src/capabilities/live/stream-auth.js';
 import { FAKE_ANTHROPIC_KEY, type Harness, startHarness } from './helpers/harness.js';
 import { getJson, until, watch } from './helpers/live-client.js';
 import { remoteRouteForFile } from './helpers/remote.js';
@@ -69,7 +68,7 @@ describe.skipIf(!remote)(`live endpoints with a proxy token, called from a non-l
     await r.text();
     const [o] = await h.waitForOutcomes(1);
     expect(o!.errorType).toBe('unauthorized');
-    expect(liveMonitorOf(h.app)!.tracker.active.size).toBe(0);
+    expect(h.app.service('live')!.tracker.active.size).toBe(0);
     const { body } = await getJson<{ errors: { request_id: string; error_type: string }[] }>(`${local}/metrics/logs`);
     expect(body.errors[0]).toMatchObject({ request_id: o!.requestId, error_type: 'unauthorized' });
   });
@@ -97,7 +96,7 @@ describe.skipIf(!remote)(`live endpoints with a proxy token, called from a non-l
     const w = watch(lan, { fetch: withCookie(cookie) });
     await until(() => w.updates.length >= 1, 'the snapshot');
     // It reconnects with the same cookie after the server drops it.
-    const mon = liveMonitorOf(h.app)!;
+    const mon = h.app.service('live')!;
     const served = mon.hub.stats().served;
     mon.hub.closeAll();
     await until(() => mon.hub.stats().served > served && mon.hub.size === 1, 'the reconnection');

@@ -6,12 +6,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MockUpstream } from '../src/mock/upstream.js';
-import type { LiveMonitor } from '../src/live/monitor.js';
-import { liveMonitorOf } from '../src/live/plugin.js';
-import type { RunningTotals } from '../src/live/totals.js';
-import type { TraceEntry } from '../src/live/tracker.js';
-import type { ActiveSnapshot } from '../src/live/views.js';
-import type { ErrorType, RequestOutcome } from '../src/telemetry/outcome.js';
+import type { LiveMonitor } from '../src/capabilities/live/monitor.js';
+import type { RunningTotals } from '../src/capabilities/live/totals.js';
+import type { TraceEntry } from '../src/capabilities/live/tracker.js';
+import type { ActiveSnapshot } from '../src/capabilities/live/views.js';
+import type { ErrorType, RequestOutcome } from '../src/core/outcome.js';
 import { FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, type Harness, startHarness } from './helpers/harness.js';
 import { COLON_MODEL, getJson, until, watch, type Watcher } from './helpers/live-client.js';
 import { UpstreamGate } from './helpers/upstream-gate.js';
@@ -101,7 +100,7 @@ describe('200 concurrent streaming requests through every failure path', () => {
         logLevel: 'info',
       },
     });
-    mon = liveMonitorOf(h.app)!;
+    mon = h.app.service('live')!;
   });
   afterAll(async () => {
     w?.close();
@@ -283,7 +282,7 @@ describe('timeouts and an unreachable upstream', () => {
       await r.text();
       const [o] = await dead.waitForOutcomes(1);
       expect(o!.errorType).toBe('upstream_connect');
-      const mon = liveMonitorOf(dead.app)!;
+      const mon = dead.app.service('live')!;
       expect(mon.tracker.active.size).toBe(0);
       const { body } = await getJson<{ errors: TraceEntry[] }>(`${dead.url}/metrics/logs`);
       expect(body.errors[0]).toMatchObject({ request_id: o!.requestId, error_type: 'upstream_connect', model: COLON_MODEL, upstream_attempts: 3 });

@@ -1,9 +1,8 @@
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { liveMonitorOf } from '../src/live/plugin.js';
-import type { RunningTotals } from '../src/live/totals.js';
-import type { TraceEntry } from '../src/live/tracker.js';
-import type { ActiveSnapshot } from '../src/live/views.js';
+import type { RunningTotals } from '../src/capabilities/live/totals.js';
+import type { TraceEntry } from '../src/capabilities/live/tracker.js';
+import type { ActiveSnapshot } from '../src/capabilities/live/views.js';
 import { FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, type Harness, startHarness } from './helpers/harness.js';
 import { activeIds, COLON_MODEL, getJson, rawStream, until, watch } from './helpers/live-client.js';
 
@@ -167,7 +166,7 @@ describe('live monitoring turned off', () => {
 
   it('tracks nothing and every endpoint says so', async () => {
     expect(off.app.funnel.sinkNames).not.toContain('live-metrics');
-    expect(liveMonitorOf(off.app)).toBeNull();
+    expect(off.app.service('live')).toBeNull();
     const a = await getJson<{ disabled: boolean; message: string; suggestion: string; active_requests: unknown[] }>(`${off.url}/metrics/active-requests`);
     expect(a.body).toMatchObject({ disabled: true, active_requests: [] });
     expect(a.body.suggestion).toContain('HEADROOM_LIVE_METRICS=true');

@@ -1,7 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LiveMonitor, } from '../src/live/monitor.js';
-import { liveMonitorOf } from '../src/live/plugin.js';
+import { type LiveMonitor, } from '../src/capabilities/live/monitor.js';
 import { FAKE_ANTHROPIC_KEY, type Harness, startHarness } from './helpers/harness.js';
 import { getJson, rawStream, until, watch, type Watcher } from './helpers/live-client.js';
 import { fakeOutcome, fakeStart } from './helpers/live-events.js';
@@ -19,7 +18,7 @@ beforeAll(async () => {
       liveSseMaxClients: 6,
     },
   });
-  mon = liveMonitorOf(h.app)!;
+  mon = h.app.service('live')!;
 });
 afterAll(() => h.close());
 

@@ -1,13 +1,13 @@
 import pino from 'pino';
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it, vi } from 'vitest';
-import { nameMatcher } from '../src/live/glob.js';
-import { Ring } from '../src/live/ring.js';
-import { SummaryLog } from '../src/live/summary.js';
-import { runningTotals, type TotalsQuery } from '../src/live/totals.js';
-import { LiveTracker, OTHER_MODEL } from '../src/live/tracker.js';
-import { activeSnapshot } from '../src/live/views.js';
-import { totalsYaml } from '../src/live/yaml.js';
+import { nameMatcher } from '../src/capabilities/live/glob.js';
+import { Ring } from '../src/capabilities/live/ring.js';
+import { SummaryLog } from '../src/capabilities/live/summary.js';
+import { runningTotals, type TotalsQuery } from '../src/capabilities/live/totals.js';
+import { LiveTracker, OTHER_MODEL } from '../src/capabilities/live/tracker.js';
+import { activeSnapshot } from '../src/capabilities/live/views.js';
+import { totalsYaml } from '../src/capabilities/live/yaml.js';
 import { fakeOutcome, fakeStart, usage } from './helpers/live-events.js';
 
 const tracker = (over: Partial<{ errorBuffer: number; traceBuffer: number; maxModels: number }> = {}) =>

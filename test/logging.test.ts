@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Plugin } from '../src/server/app.js';
-import { defaultPlugins } from '../src/server/plugins.js';
-import { RotatingJsonlFile } from '../src/telemetry/log-file.js';
+import { definePlugin } from '../src/core/plugin.js';
+import { defaultPlugins } from '../src/compose/proxy.js';
+import { RotatingJsonlFile } from '../src/capabilities/stats/log-file.js';
 import pino from 'pino';
 import { fakeCompressorPlugin } from './helpers/fake-compressor.js';
 import { FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, type Harness, startHarness } from './helpers/harness.js';
@@ -112,10 +112,11 @@ describe('--log-file', () => {
 
 describe('correlation ids', () => {
   it('every log line written while handling a request carries that request\'s id, under concurrency', async () => {
-    const probe: Plugin = {
+    const probe = definePlugin({
       name: 'probe',
-      setup(app) {
-        app.addStage({
+      needs: ['proxy'],
+      setup({ app, need }) {
+        need('proxy').addStage({
           name: 'probe',
           async beforeUpstream(ex) {
             const marker = String(((ex.json?.messages as Json[])[0] as Json).content);
@@ -125,7 +126,7 @@ describe('correlation ids', () => {
           },
         });
       },
-    };
+    });
     h = await startHarness({ plugins: [...defaultPlugins(), probe], mock: { latencyMs: 5 } });
     const client = new Anthropic({ apiKey: FAKE_ANTHROPIC_KEY, baseURL: h.url, maxRetries: 0 });
     const results = await Promise.all(

@@ -10,8 +10,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { otelRuntimeOf } from '../src/telemetry/otel/plugin.js';
-import { GENAI_TOKEN_BUCKETS } from '../src/telemetry/otel/names.js';
+import { GENAI_TOKEN_BUCKETS } from '../src/capabilities/otel/names.js';
 import { FAKE_ANTHROPIC_KEY, type Harness, startHarness } from './helpers/harness.js';
 import { anthropicHeaders, send } from './helpers/http.js';
 import { childrenOf, histogramPoint, rootSpans, sumPoint } from './helpers/otlp-assert.js';
@@ -122,7 +121,7 @@ describe('ambient OTEL (headroom-ts inside an application)', () => {
     h = await startHarness();
     expect((await ask(h.url, 'claude-before-register')).status).toBe(200);
     await delivered(1);
-    expect(otelRuntimeOf(h.app)!.metricsMode).toBe('off');
+    expect(h.app.service('otel')!.metricsMode).toBe('off');
     appOtel = registerAppProviders();
     expect((await ask(h.url, 'claude-after-register')).status).toBe(200);
     await delivered(2);
@@ -142,7 +141,7 @@ describe('ambient OTEL (headroom-ts inside an application)', () => {
     await appOtel.flush();
     expect(rx.metrics().get('headroom.proxy.requests')).toBeUndefined();
     expect(rx.spans()).toEqual([]);
-    expect(otelRuntimeOf(h.app)!.metricsMode).toBe('off');
+    expect(h.app.service('otel')!.metricsMode).toBe('off');
   });
 
   it('managed export is scoped to headroom-ts: the application\'s providers receive nothing from it', async () => {
@@ -159,7 +158,7 @@ describe('ambient OTEL (headroom-ts inside an application)', () => {
       expect((await ask(h.url, 'claude-managed-only')).status).toBe(200);
       await delivered(1);
       await appOtel.flush();
-      await otelRuntimeOf(h.app)!.flush();
+      await h.app.service('otel')!.flush();
       expect(rx.metrics().get('headroom.proxy.requests')).toBeUndefined();
       expect(rx.spans()).toEqual([]);
       expect(sumPoint(own.metrics().get('headroom.proxy.requests')!, { model: 'claude-managed-only' })?.value).toBe(1);

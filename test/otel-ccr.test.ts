@@ -6,7 +6,6 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { generateOutput } from '../src/mock/agent-outputs.js';
-import { otelRuntimeOf } from '../src/telemetry/otel/plugin.js';
 import { FAKE_ANTHROPIC_KEY, type Harness, startHarness } from './helpers/harness.js';
 import { childrenOf, rootSpans } from './helpers/otlp-assert.js';
 import { OtlpReceiver } from './helpers/otlp-receiver.js';
@@ -46,9 +45,9 @@ it('a retrieval round is a second client span with its round, not a retry', asyn
   const message = await stream.finalMessage();
   expect(message.content.some((b) => b.type === 'tool_use' && b.name === 'headroom_retrieve')).toBe(false);
   const [o] = await h.waitForOutcomes(1);
-  expect(o!.ccr).toMatchObject({ retrievals: 1, rounds: 1 });
+  expect(o!.ext.ccr).toMatchObject({ retrievals: 1, rounds: 1 });
   await new Promise((r) => setImmediate(r));
-  await otelRuntimeOf(h.app)!.flush();
+  await h.app.service('otel')!.flush();
   const spans = rx.spans();
   const [root] = rootSpans(spans);
   expect(root!.attributes).toMatchObject({ 'headroom.ccr.retrievals': 1, 'headroom.ccr.rounds': 1, 'headroom.ccr.misses': 0 });

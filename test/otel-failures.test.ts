@@ -5,7 +5,6 @@
  */
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { otelRuntimeOf } from '../src/telemetry/otel/plugin.js';
 import { FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, type Harness, startHarness } from './helpers/harness.js';
 import { anthropicHeaders, openaiHeaders, send } from './helpers/http.js';
 import { OtlpReceiver } from './helpers/otlp-receiver.js';
@@ -70,7 +69,7 @@ describe('collector failures never reach requests', () => {
   it('closed port: every request succeeds, failures are counted per destination, health stays ready', async () => {
     const port = await closedPort();
     h = await startHarness({ config: exportingTo(`http://127.0.0.1:${port}`) });
-    const rt = otelRuntimeOf(h.app)!;
+    const rt = h.app.service('otel')!;
     const statuses = await traffic(h.url, 24);
     expect(statuses.every((s) => s === 200)).toBe(true);
     await h.waitForOutcomes(24);
@@ -103,7 +102,7 @@ describe('collector failures never reach requests', () => {
     rx.mode = 'hang';
     await rx.start();
     h = await startHarness({ config: exportingTo(rx.url, { langfuseEnabled: false }) });
-    const rt = otelRuntimeOf(h.app)!;
+    const rt = h.app.service('otel')!;
     expect((await traffic(h.url, 4)).every((s) => s === 200)).toBe(true);
     // an export is now in flight and will never be answered
     await rx.waitFor(() => rx!.received.length > 0, 10_000, 'an export to reach the hanging collector');
@@ -123,7 +122,7 @@ describe('collector failures never reach requests', () => {
     rx.mode = 'status:503';
     await rx.start();
     h = await startHarness({ config: exportingTo(rx.url, { langfuseEnabled: false, otelTracesEnabled: false }) });
-    const rt = otelRuntimeOf(h.app)!;
+    const rt = h.app.service('otel')!;
     expect((await traffic(h.url, 4)).every((s) => s === 200)).toBe(true);
     await until(() => rt.managedMetrics!.stats.failed > 0, 'a failed export');
     rx.mode = 'ok';
@@ -139,7 +138,7 @@ describe('collector failures never reach requests', () => {
     rx = new OtlpReceiver();
     await rx.start();
     h = await startHarness({ config: { otelTracesEnabled: true, otelTracesEndpoint: `${rx.url}/v1/traces`, otelTracesExportIntervalMs: 3_600_000 } });
-    const rt = otelRuntimeOf(h.app)!;
+    const rt = h.app.service('otel')!;
     const ask = () => send(`${h!.url}/v1/messages`, { headers: anthropicHeaders(FAKE_ANTHROPIC_KEY), body: JSON.stringify({ model: 'claude-x', max_tokens: 4, messages: [{ role: 'user', content: 'x' }] }) });
     expect((await ask()).status).toBe(200);
     await h.waitForOutcomes(1);
@@ -148,7 +147,7 @@ describe('collector failures never reach requests', () => {
     expect(rt.recorded).toBe(1);
     // an outcome a buggy producer could emit
     const broken = { ...h.outcomes[0]!, timing: { ...h.outcomes[0]!.timing, upstreamCalls: null as never } };
-    expect(() => rt.record(broken)).not.toThrow();
+    expect(() => rt.record(broken, h!.app.service('stats')!.accountingOf(broken))).not.toThrow();
     expect(rt.recordErrors).toBe(1);
     expect(h.logs.some((l) => l.includes('OTEL recording failed'))).toBe(true);
     expect((await ask()).status).toBe(200);

@@ -5,7 +5,6 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/index.js';
-import { otelRuntimeOf } from '../src/telemetry/otel/plugin.js';
 import { FAKE_ANTHROPIC_KEY, type Harness, startHarness } from './helpers/harness.js';
 import { send } from './helpers/http.js';
 import { childrenOf, rootSpans } from './helpers/otlp-assert.js';
@@ -32,7 +31,7 @@ afterEach(async () => {
 async function delivered(n: number) {
   await h!.waitForOutcomes(n);
   await new Promise((r) => setImmediate(r));
-  await otelRuntimeOf(h!.app)!.flush();
+  await h!.app.service('otel')!.flush();
 }
 
 describe('Langfuse trace export', () => {
@@ -144,7 +143,7 @@ describe('Langfuse trace export', () => {
     h = await startHarness({ config: { langfusePublicKey: PUBLIC_KEY, langfuseSecretKey: SECRET_KEY, langfuseBaseUrl: rx.url } });
     const stats = (await send(`${h.url}/stats`)).json<{ langfuse: Record<string, unknown> }>();
     expect(stats.langfuse).toMatchObject({ configured: false, enabled: false, service_name: null, base_url: null, endpoint: null, public_key: null, error: null });
-    expect(otelRuntimeOf(h.app)!.langfuseStats).toBeNull();
+    expect(h.app.service('otel')!.langfuseStats).toBeNull();
   });
 
   it('reads Headroom\'s environment variables (LANGFUSE_BASE_URL, LANGFUSE_OTEL_HOST fallback), default cloud URL', () => {

@@ -6,9 +6,8 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { defaultPlugins } from '../src/server/plugins.js';
-import { GENAI_DURATION_BUCKETS, GENAI_TOKEN_BUCKETS, OVERHEAD_BUCKETS, COMPRESSION_BUCKETS } from '../src/telemetry/otel/names.js';
-import { otelRuntimeOf } from '../src/telemetry/otel/plugin.js';
+import { defaultPlugins } from '../src/compose/proxy.js';
+import { GENAI_DURATION_BUCKETS, GENAI_TOKEN_BUCKETS, OVERHEAD_BUCKETS, COMPRESSION_BUCKETS } from '../src/capabilities/otel/names.js';
 import { VERSION } from '../src/version.js';
 import { fakeCompressorPlugin } from './helpers/fake-compressor.js';
 import { FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, type Harness, startHarness } from './helpers/harness.js';
@@ -62,7 +61,7 @@ beforeEach(async () => {
 async function exported(n: number) {
   const outcomes = await h.waitForOutcomes(n);
   await new Promise((r) => setImmediate(r));
-  await otelRuntimeOf(h.app)!.flush();
+  await h.app.service('otel')!.flush();
   return outcomes;
 }
 
@@ -187,7 +186,7 @@ describe('managed OTEL metrics', () => {
   });
 
   it('model names are bounded: at most 32 distinct, later ones become "other"', async () => {
-    const rt = otelRuntimeOf(h.app)!;
+    const rt = h.app.service('otel')!;
     const before = rt.values.model.size;
     const n = 34 - before;
     for (let i = 0; i < n; i++) {

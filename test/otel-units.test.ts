@@ -4,12 +4,12 @@ import { AggregationTemporality, type HistogramMetricData, MeterProvider, Metric
 import { describe, expect, it } from 'vitest';
 import { configWith, loadConfig } from '../src/config/index.js';
 import { parseKeyValues } from '../src/config/fields/otel.js';
-import { accountingOf } from '../src/stats/accounting.js';
-import { BoundedValues, otelValueSets } from '../src/telemetry/otel/bounded.js';
-import { parentContext } from '../src/telemetry/otel/emit.js';
-import { OtelInstruments } from '../src/telemetry/otel/instruments.js';
-import { langfuseHeaders, langfuseSettings } from '../src/telemetry/otel/langfuse.js';
-import { planSpans, type PlannedSpan } from '../src/telemetry/otel/span-plan.js';
+import { accountingOf } from '../src/capabilities/stats/accounting.js';
+import { BoundedValues, otelValueSets } from '../src/capabilities/otel/bounded.js';
+import { parentContext } from '../src/capabilities/otel/emit.js';
+import { OtelInstruments } from '../src/capabilities/otel/instruments.js';
+import { langfuseHeaders, langfuseSettings } from '../src/capabilities/otel/langfuse.js';
+import { planSpans, type PlannedSpan } from '../src/capabilities/otel/span-plan.js';
 import { trace } from '@opentelemetry/api';
 import { compressed, outcome, usage } from './helpers/outcomes.js';
 

@@ -2,12 +2,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FrameSplitter } from '../src/ccr/resolve/frames.js';
+import { FrameSplitter } from '../src/capabilities/ccr/resolve/frames.js';
 import { anthropicMessages } from '../src/providers/anthropic.js';
 import { openaiChat, openaiResponses } from '../src/providers/openai.js';
 import { SseParser } from '../src/providers/sse.js';
 import type { ApiAdapter, ResponseFacts } from '../src/providers/types.js';
-import { backoffMs, delayForStatus, retryAfterMs } from '../src/proxy/retry.js';
+import { backoffMs, delayForStatus, retryAfterMs } from '../src/capabilities/proxy/retry.js';
 
 const frames = (pairs: [string | null, unknown][]) => pairs.map(([e, d]) => `${e ? `event: ${e}\n` : ''}data: ${typeof d === 'string' ? d : JSON.stringify(d)}\n\n`).join('');
 

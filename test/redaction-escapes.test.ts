@@ -4,7 +4,7 @@
  * JSON and YAML, `/metrics/active-requests`) as from the logs and `/stats`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { redactSecrets } from '../src/telemetry/redact.js';
+import { redactSecrets } from '../src/core/redact.js';
 import { FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, type Harness, startHarness } from './helpers/harness.js';
 import { anthropicHeaders, send } from './helpers/http.js';
 

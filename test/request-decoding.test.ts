@@ -12,8 +12,8 @@ import { anthropicHeaders, openaiHeaders, send } from './helpers/http.js';
 
 // Count decodes (the module is used by every route; the spy keeps its behaviour).
 const decodes = vi.hoisted(() => ({ request: 0 }));
-vi.mock('../src/server/content-encoding.js', async (importOriginal) => {
-  const m = await importOriginal<typeof import('../src/server/content-encoding.js')>();
+vi.mock('../src/providers/content-encoding.js', async (importOriginal) => {
+  const m = await importOriginal<typeof import('../src/providers/content-encoding.js')>();
   return {
     ...m,
     decodeRequestBody: (...args: Parameters<typeof m.decodeRequestBody>) => {

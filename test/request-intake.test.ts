@@ -6,7 +6,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ActiveSnapshot } from '../src/live/views.js';
+import type { ActiveSnapshot } from '../src/capabilities/live/views.js';
 import { FAKE_ANTHROPIC_KEY, type Harness, startHarness } from './helpers/harness.js';
 import { getJson } from './helpers/http.js';
 

@@ -1,5 +1,5 @@
 /**
- * The savings formula (stats/savings.ts) on hand-computed cases at Claude Sonnet 4.5 list
+ * The savings formula (savings/savings.ts) on hand-computed cases at Claude Sonnet 4.5 list
  * prices (USD per million tokens: input 3, cache read 0.30, 5-minute write 3.75, 1-hour write
  * 6, output 15) and GPT-4.1's (input 2, cached 0.50), and where the compression stage says the
  * saved tokens sit, through the proxy.
@@ -8,9 +8,10 @@ import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateOutput } from '../src/mock/agent-outputs.js';
 import { priceFor } from '../src/providers/pricing.js';
-import { NO_CONTINUITY } from '../src/stats/cache-continuity.js';
-import { newInputPercent, savingsInputOf, savingsOf as savingsOfInput, spendSavedPercent, wholeWirePercent } from '../src/stats/savings.js';
-import type { CacheContinuity, SavedByCache, SavedPlacement } from '../src/telemetry/outcome.js';
+import { savingsInputOf } from '../src/capabilities/stats/accounting.js';
+import { type CacheContinuity, NO_CONTINUITY } from '../src/savings/continuity.js';
+import type { SavedByCache, SavedPlacement } from '../src/savings/placement.js';
+import { newInputPercent, savingsOf as savingsOfInput, spendSavedPercent, wholeWirePercent } from '../src/savings/savings.js';
 import { FAKE_ANTHROPIC_KEY, type Harness, startHarness } from './helpers/harness.js';
 import { type OutcomeOverrides, outcome, usage } from './helpers/outcomes.js';
 
@@ -26,7 +27,7 @@ const placement = (fresh: Partial<SavedByCache>, replayed: Partial<SavedByCache>
 const total = (p: SavedPlacement) => Object.values(p.fresh).reduce((a, b) => a + b, 0) + Object.values(p.replayed).reduce((a, b) => a + b, 0);
 
 function saved(p: SavedPlacement, o: OutcomeOverrides, continuity: CacheContinuity = NO_CONTINUITY, price = SONNET) {
-  const out = outcome({ modified: true, ...o, compression: { tokensAfter: o.usage?.input ?? 1000, tokensSaved: total(p), placement: p, ...o.compression } });
+  const out = outcome({ modified: true, ...o, ext: { placement: p, ...o.ext }, compression: { tokensAfter: o.usage?.input ?? 1000, tokensSaved: total(p), ...o.compression } });
   return savingsOf(out, total(p), price, continuity);
 }
 
@@ -38,7 +39,7 @@ describe('savings formula', () => {
     const u1 = usage({ cacheRead: 46_000, uncached: 5_000, output: 400 });
     const sum = usage({ cacheRead: 86_000, cacheWrite5m: 6_000, uncached: 5_200, output: 460 });
     const ccr = { toolInjected: 'offered' as const, clientTool: false, markers: 1, retrievals: 1, hits: 1, misses: 0, rounds: 1, tokensRetrieved: 5_000, dropped: 0, hashes: [], roundUsage: [u0, u1] };
-    const s = saved(placement({ write5m: 20_000 }, { write5m: 60_000 }), { usage: sum, ccr });
+    const s = saved(placement({ write5m: 20_000 }, { write5m: 60_000 }), { usage: sum, ext: { ccr } });
     // 60,000 x 0.30 + 20,000 x 3.75 = $0.0930 (the old formula: 80,000 x 3 = $0.24)
     expect(s.compressionUsd).toBeCloseTo(60_000 * 0.3 * M + 20_000 * 3.75 * M, 9);
     // 46,000 x 0.30 + 5,000 x 3 (the follow-up's input) + 60 x 15 (the output that only asked for it) = $0.0297
@@ -94,7 +95,7 @@ describe('savings formula', () => {
   });
 
   it('no provider usage: a failed request saved nothing; /v1/compress is priced at the input price', () => {
-    const failed = outcome({ ok: false, status: 502, errorType: 'upstream_server_error', usage: null, compression: { tokensAfter: 1000, tokensSaved: 5000, placement: placement({ write5m: 5000 }) } });
+    const failed = outcome({ ok: false, status: 502, errorType: 'upstream_server_error', usage: null, ext: { placement: placement({ write5m: 5000 }) }, compression: { tokensAfter: 1000, tokensSaved: 5000 } });
     expect(savingsOf(failed, 5000, SONNET, NO_CONTINUITY).netUsd).toBe(0);
     const c = outcome({ kind: 'compress', api: 'compress', usage: null, compression: { tokensBefore: 6000, tokensAfter: 1000, tokensSaved: 5000 } });
     expect(savingsOf(c, 5000, SONNET, NO_CONTINUITY).netUsd).toBeCloseTo(5000 * 3 * M, 12);
@@ -142,7 +143,7 @@ describe('where the compression stage says saved tokens sit (through the proxy)'
     const a = logs(1);
     const b = logs(2);
     const first = await send(convo([a], '1h'));
-    const p1 = first.compression.placement!;
+    const p1 = first.ext.placement!;
     expect(first.compression.tokensSaved).toBeGreaterThan(0);
     expect(p1.fresh.write1h).toBe(first.compression.tokensSaved);
     expect(p1.replayed).toEqual({ write1h: 0, write5m: 0, auto: 0, none: 0 });
@@ -153,7 +154,7 @@ describe('where the compression stage says saved tokens sit (through the proxy)'
     const last = messages[messages.length - 1]!.content as Block[];
     (last[0] as Block & { cache_control: unknown }).cache_control = { type: 'ephemeral' };
     const second = await send(messages);
-    const p2 = second.compression.placement!;
+    const p2 = second.ext.placement!;
     expect(p2.replayed.write5m).toBe(p1.fresh.write1h);
     expect(p2.fresh.write5m).toBeGreaterThan(0);
     expect(p2.fresh.write5m + p2.replayed.write5m).toBe(second.compression.tokensSaved);
@@ -162,7 +163,7 @@ describe('where the compression stage says saved tokens sit (through the proxy)'
 
   it('without a breakpoint the saved tokens would never have been cached', async () => {
     const o = await send(convo([logs(3)], null));
-    expect(o.compression.placement!.fresh.none).toBe(o.compression.tokensSaved);
+    expect(o.ext.placement!.fresh.none).toBe(o.compression.tokensSaved);
     expect(o.compression.tokensSaved).toBeGreaterThan(0);
   });
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultPlugins } from '../src/server/plugins.js';
+import { defaultPlugins } from '../src/compose/proxy.js';
 import { fakeCompressorPlugin } from './helpers/fake-compressor.js';
 import { FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, type Harness, startHarness } from './helpers/harness.js';
 import { getJson, rawRequest, REMOTE_HOST } from './helpers/http.js';

@@ -4,8 +4,8 @@
  * payload stays bounded however many model names clients send, and the buckets still add up.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_SERIES_NAMES, OTHER_NAME, rollup } from '../src/stats/history.js';
-import type { RollupRow } from '../src/stats/store/types.js';
+import { MAX_SERIES_NAMES, OTHER_NAME, rollup } from '../src/capabilities/stats/history.js';
+import type { RollupRow } from '../src/capabilities/stats/store/types.js';
 import { FAKE_ANTHROPIC_KEY, type Harness, startHarness } from './helpers/harness.js';
 import { anthropicHeaders, send } from './helpers/http.js';
 

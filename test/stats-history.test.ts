@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { bucketStart, compactHistory, isoUtc, pyFloat, rollup, ROLLUP_CSV_COLUMNS, toCsv } from '../src/stats/history.js';
-import type { RollupRow } from '../src/stats/store/types.js';
+import { bucketStart, compactHistory, isoUtc, pyFloat, rollup, ROLLUP_CSV_COLUMNS, toCsv } from '../src/capabilities/stats/history.js';
+import type { RollupRow } from '../src/capabilities/stats/store/types.js';
 
 const row = (iso: string, over: Partial<RollupRow> = {}): RollupRow => ({
   start: Date.parse(iso), provider: 'anthropic', model: 'claude-sonnet-4-5', requests: 1, tokensSaved: 100, savingsUsd: 0.0003,
@@ -78,7 +78,7 @@ describe('CSV export', () => {
 
 describe('/stats?cached=1 snapshot', () => {
   it('is rebuilt at most once per TTL and on invalidation', async () => {
-    const { Snapshot } = await import('../src/stats/snapshot.js');
+    const { Snapshot } = await import('../src/capabilities/stats/snapshot.js');
     let now = 0;
     let builds = 0;
     const snap = new Snapshot<number>(5000, () => now);

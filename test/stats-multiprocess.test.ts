@@ -8,7 +8,7 @@ import pino from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { configWith } from '../src/config/index.js';
 import { MockUpstream } from '../src/mock/upstream.js';
-import { openStatsStore } from '../src/stats/store/open.js';
+import { openStatsStore } from '../src/capabilities/stats/store/open.js';
 import { FAKE_ANTHROPIC_KEY } from './helpers/harness.js';
 
 type Json = Record<string, any>;

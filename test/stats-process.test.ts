@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { accountingOf } from '../src/stats/accounting.js';
-import { CacheContinuityTracker } from '../src/stats/cache-continuity.js';
-import { ProcessStats } from '../src/stats/process/process-stats.js';
+import { accountingOf } from '../src/capabilities/stats/accounting.js';
+import { CacheContinuityTracker } from '../src/capabilities/stats/cache-continuity.js';
+import { ProcessStats } from '../src/capabilities/stats/process/process-stats.js';
 import { compressed, outcome, usage } from './helpers/outcomes.js';
 
 type Json = Record<string, any>;
@@ -98,7 +98,7 @@ describe('process stats from outcomes', () => {
     const t0 = Date.parse('2026-03-27T09:00:00Z');
     const turn = (at: number, u: ReturnType<typeof usage>, extra: Parameters<typeof outcome>[0] = {}) => {
       const o = outcome({ startedAt: at, endedAt: at + 100, usage: u, ...extra });
-      o.cacheContinuity = tracker.observe(o);
+      o.ext.cacheContinuity = tracker.observe(o);
       s.record(o);
     };
     turn(t0, usage({ uncached: 100, cacheWrite5m: 10_000 }));
@@ -120,7 +120,7 @@ describe('process stats from outcomes', () => {
     const s = new ProcessStats();
     const tracker = new CacheContinuityTracker();
     for (const o of [outcome({ usage: usage({ uncached: 100, cacheWrite5m: 10_000 }) }), outcome({ usage: usage({ uncached: 500 }) })]) {
-      o.cacheContinuity = tracker.observe(o);
+      o.ext.cacheContinuity = tracker.observe(o);
       s.record(o);
     }
     expect(s.prefixCache.misses.size).toBe(0);

@@ -5,9 +5,9 @@ import Database from 'better-sqlite3';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { configWith } from '../src/config/index.js';
-import { openStatsStore, storePaths } from '../src/stats/store/open.js';
-import type { SqliteStatsStore } from '../src/stats/store/sqlite.js';
-import type { SavingsEvent } from '../src/stats/store/types.js';
+import { openStatsStore, storePaths } from '../src/capabilities/stats/store/open.js';
+import type { SqliteStatsStore } from '../src/capabilities/stats/store/sqlite.js';
+import type { SavingsEvent } from '../src/capabilities/stats/store/types.js';
 
 let dir: string;
 let warnings: string[];

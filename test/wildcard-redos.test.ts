@@ -5,7 +5,7 @@
  * proxy in its own process, so a freeze shows as unanswered probes instead of hanging the test.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nameMatcher } from '../src/live/glob.js';
+import { nameMatcher } from '../src/capabilities/live/glob.js';
 import { isExcludedTool } from '../src/compress/options.js';
 import { MockUpstream } from '../src/mock/upstream.js';
 import { type ChildProxy, longestLivezGap, startChildProxy } from './helpers/child-proxy.js';

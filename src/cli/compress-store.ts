@@ -5,8 +5,8 @@
  * CLI printed. Returns the line that tells the user where they went, or that they were not stored.
  */
 import pino from 'pino';
-import { ccrStorePath, openCcrStore } from '../ccr/plugin.js';
-import type { OriginalEntry } from '../ccr/originals.js';
+import { ccrStorePath, openCcrStore } from '../capabilities/ccr/plugin.js';
+import type { OriginalEntry } from '../originals/sink.js';
 import { ConfigError, loadConfig } from '../config/index.js';
 
 export interface StoreOptions {

@@ -12,10 +12,10 @@ import type { Command } from 'commander';
 import { request } from 'undici';
 import { configWith } from '../config/index.js';
 import { MockUpstream } from '../mock/upstream.js';
-import { createApp } from '../server/app.js';
+import { createProxyApp } from '../compose/proxy.js';
 import { conversationAfter, SYSTEM_PROMPT, TOOLS } from './demo-session.js';
 import { fetchJson, totalsOf } from './proxy-client.js';
-import { wholeWirePercent } from '../stats/savings.js';
+import { wholeWirePercent } from '../savings/savings.js';
 import { int, pct, usd } from './table.js';
 
 const FAKE_KEY = 'sk-ant-demo-not-a-real-key';
@@ -54,7 +54,7 @@ export function registerDemoCommand(program: Command): void {
       const upstream = await mock.start();
       const workspace = mkdtempSync(join(tmpdir(), 'headroom-demo-'));
       const config = configWith({ port: opts.port, anthropicApiUrl: upstream, openaiApiUrl: upstream, workspaceDir: workspace, logLevel: 'warn', logRequests: false });
-      const app = await createApp(config);
+      const app = await createProxyApp(config);
       const { url } = await app.listen();
       const out = (s: string) => process.stdout.write(`${s}\n`);
       out(`headroom-ts demo: proxy ${url} -> mock model ${upstream} (no API key, nothing leaves this machine)`);

@@ -1,14 +1,17 @@
 /** `headroom-ts hook`: the standalone Aperture pre_request hook server, until SIGINT/SIGTERM. */
 import type { Command } from 'commander';
-import { HookServer } from '../hook/server.js';
-import { hookConfigPath, hookPoolSize } from '../hook/service.js';
+import { hookConfigPath, hookPoolSize } from '../capabilities/hook/service.js';
+import { createHookApp } from '../compose/hook.js';
 import { allFields, type ConfigKey } from '../config/index.js';
-import { createLogger } from '../telemetry/logger.js';
+import { createLogger } from '../core/logger.js';
 import { VERSION } from '../version.js';
 import { unknownEnvWarnings } from './env-check.js';
 import { addConfigOptions, configFromOptions } from './options.js';
 
 // `--port` of this command is the hook's port (the proxy's `--port` means nothing here).
+/** Hook calls in flight at shutdown get this long to finish. */
+const HOOK_GRACE_MS = 10_000;
+
 const HOOK_KEYS = (Object.keys(allFields) as ConfigKey[]).filter((k) => k !== 'port');
 
 export function registerHookCommand(program: Command): void {
@@ -26,7 +29,7 @@ export function registerHookCommand(program: Command): void {
     });
     // Operational logs on stderr; stdout carries the -v lines.
     const log = createLogger({ level: config.logLevel, destination: process.stderr });
-    const server = new HookServer(config, log);
+    const server = await createHookApp(config, log);
     for (const w of unknownEnvWarnings(process.env)) log.warn(w);
     // installed before the listening line: a supervisor may send SIGTERM as soon as it sees it
     let stopping = false;
@@ -36,16 +39,16 @@ export function registerHookCommand(program: Command): void {
       log.info({ signal }, 'shutting down');
       const force = setTimeout(() => process.exit(1), 20_000);
       force.unref();
-      void server.close().then(() => log.flush(() => process.exit(0)));
+      void server.close(HOOK_GRACE_MS).then(() => log.flush(() => process.exit(0)));
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
     let address;
     try {
-      address = await server.listen();
+      address = await server.listen(config.hookPort);
     } catch (err) {
       process.stderr.write(`headroom-ts: cannot listen on ${config.host}:${config.hookPort}: ${(err as Error).message}\n`);
-      await server.close();
+      await server.close(0);
       process.exit(1);
     }
     log.info(

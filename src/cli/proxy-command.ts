@@ -5,8 +5,8 @@
  * log line otherwise).
  */
 import type { Command } from 'commander';
-import { createApp } from '../server/app.js';
-import { isLoopbackAddress } from '../server/identity.js';
+import { createProxyApp } from '../compose/proxy.js';
+import { isLoopbackAddress } from '../core/identity.js';
 import { unknownEnvWarnings } from './env-check.js';
 import { firstContactLine, startFacts } from './first-contact.js';
 import { addHeadroomOnlyOptions, headroomOnlyWarnings } from './headroom-compat.js';
@@ -18,7 +18,7 @@ export function registerProxyCommand(program: Command): void {
   addHeadroomOnlyOptions(cmd);
   cmd.action(async (opts: Record<string, unknown>) => {
     const config = configFromOptions(opts);
-    const app = await createApp(config);
+    const app = await createProxyApp(config);
     for (const w of [...headroomOnlyWarnings(cmd, process.env), ...unknownEnvWarnings(process.env)]) app.log.warn(w);
     // installed before the listening line: a supervisor may send SIGTERM as soon as it sees it
     let stopping = false;

@@ -6,9 +6,9 @@ import { existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import pino from 'pino';
 import { expandHome, loadConfig } from '../config/index.js';
-import { sessionJson, totalsJson } from '../stats/payload.js';
-import { wholeWirePercent } from '../stats/savings.js';
-import { openStatsStore } from '../stats/store/open.js';
+import { sessionJson, totalsJson } from '../capabilities/stats/payload.js';
+import { wholeWirePercent } from '../savings/savings.js';
+import { openStatsStore } from '../capabilities/stats/store/open.js';
 import { fetchJson, isProxyUp, totalsOf } from './proxy-client.js';
 import { int, pct, table, usd } from './table.js';
 

@@ -8,7 +8,7 @@ import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { diffTotals, fetchJson, isProxyUp, totalsOf, type Totals } from './proxy-client.js';
 import { launchProxy, type LaunchedProxy } from './launch.js';
-import { wholeWirePercent } from '../stats/savings.js';
+import { wholeWirePercent } from '../savings/savings.js';
 import { int, pct, usd } from './table.js';
 
 const KNOWN: Record<string, string> = { claude: 'wrap_claude', codex: 'wrap_codex' };

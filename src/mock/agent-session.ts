@@ -12,7 +12,7 @@
  * consecutive requests (other than the breakpoint the client itself moved) and whether the
  * tools array changed. `cacheSummary` sums the usage the provider reported.
  */
-import { arrayItems, topLevel } from '../ccr/body.js';
+import { arrayItems, topLevel } from '../providers/body.js';
 import { generateOutput, type OutputType } from './agent-outputs.js';
 
 type Json = Record<string, unknown>;

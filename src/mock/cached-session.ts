@@ -14,7 +14,7 @@
  */
 import { mergeAnthropicUsage, newUsageState, toUsage } from '../providers/anthropic.js';
 import { costOf, priceFor } from '../providers/pricing.js';
-import type { ProviderId, TokenUsage } from '../telemetry/outcome.js';
+import type { ProviderId, TokenUsage } from '../providers/types.js';
 import { generateOutput, type OutputType } from './agent-outputs.js';
 import type { RecordedRequest } from './upstream.js';
 

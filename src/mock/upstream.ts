@@ -22,7 +22,7 @@ import { anthropicError, anthropicMessage, anthropicStream, type Frame } from '.
 import { chatCompletion, chatStream, openaiError, responsesObject, responsesStream } from './openai.js';
 import { approxTokens, type MockTokenizer, PromptCacheSim } from './prompt-cache.js';
 import { retrieveModeOf } from './retrieve.js';
-import { decodeResponseBody } from '../server/content-encoding.js';
+import { decodeResponseBody } from '../providers/content-encoding.js';
 
 type Json = Record<string, unknown>;
 

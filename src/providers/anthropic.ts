@@ -3,7 +3,7 @@
  * (`message_start` / `message_delta`, including cache read/write and the 5m/1h TTL buckets).
  */
 import { liveZone, messageSpeaker } from '../compress/request/live-zone.js';
-import type { TokenUsage } from '../telemetry/outcome.js';
+import type { TokenUsage } from './types.js';
 import { SseParser } from './sse.js';
 import {
   type ApiAdapter,

@@ -2,7 +2,7 @@
  * Error envelopes in each provider's own shape, so official SDKs raise their usual error
  * classes for errors headroom-ts produces (bad input, upstream down, budget, rate limit).
  */
-import type { ErrorType } from '../telemetry/outcome.js';
+import type { ErrorType } from './types.js';
 import { sseFrame } from './sse.js';
 import type { ErrorShapes } from './types.js';
 

@@ -3,7 +3,7 @@
  * SSE stream (the final usage chunk; `response.completed`), cached-token details included.
  */
 import { liveZone, messageSpeaker, responsesSpeaker } from '../compress/request/live-zone.js';
-import type { TokenUsage } from '../telemetry/outcome.js';
+import type { TokenUsage } from './types.js';
 import { safeParse } from './anthropic.js';
 import { SseParser } from './sse.js';
 import {

@@ -11,7 +11,7 @@
  *   cache writes by TTL, and output, with the tier chosen by the request's prompt size.
  */
 import { calcPrice, type ModelPrice as GenaiModelPrice, type TieredPrices } from '@pydantic/genai-prices';
-import type { ProviderId, TokenUsage } from '../telemetry/outcome.js';
+import type { ProviderId, TokenUsage } from './types.js';
 
 /** USD per million tokens. */
 export interface PriceRates {

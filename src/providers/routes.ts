@@ -4,7 +4,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Config } from '../config/index.js';
-import type { ApiKind, ProviderId } from '../telemetry/outcome.js';
+import type { ApiKind, ProviderId } from './types.js';
 import { anthropicCountTokens, anthropicMessages } from './anthropic.js';
 import { anthropicErrors, openaiErrors, openaiResponsesErrors } from './errors.js';
 import { openaiChat, openaiResponses } from './openai.js';

@@ -1,4 +1,69 @@
-import type { ApiKind, ErrorType, ProviderId, TokenUsage, ToolCounts } from '../telemetry/outcome.js';
+/**
+ * The provider vocabulary headroom-ts speaks (which provider and API a request used, its token
+ * usage normalised across providers, the error kinds it answers in a provider's shape) and
+ * the adapter interfaces each API implements.
+ */
+export type ProviderId = 'anthropic' | 'openai' | 'unknown';
+
+/** Which API surface a request used. */
+export type ApiKind =
+  | 'messages'
+  | 'count_tokens'
+  | 'chat'
+  | 'responses'
+  | 'models'
+  | 'passthrough'
+  | 'compress'
+  | 'hook';
+
+export type ErrorType =
+  | 'invalid_request' // bad JSON, missing fields, bad headers
+  | 'body_too_large'
+  | 'body_timeout' // the client's request body stalled
+  | 'unauthorized'
+  | 'rate_limited' // rejected by our rate limiter
+  | 'budget_exceeded' // rejected by our budget
+  | 'upstream_connect' // could not connect / connection refused / reset before a response
+  | 'upstream_timeout' // no response headers or a stalled body within the timeout
+  | 'upstream_rate_limited' // upstream 429
+  | 'upstream_overloaded' // upstream 529 / 503
+  | 'upstream_client_error' // other upstream 4xx
+  | 'upstream_server_error' // other upstream 5xx
+  | 'upstream_stream' // upstream broke or sent an error event mid-stream
+  | 'client_abort' // the client went away before the response finished
+  | 'shutdown' // ended by a graceful shutdown (still in flight after --shutdown-grace-seconds, or arrived during it)
+  | 'compression' // compression failed (request still forwarded: fail open)
+  | 'internal';
+
+/** Token usage normalised across providers. */
+export interface TokenUsage {
+  /** All prompt tokens the provider processed: uncached + cacheRead + cacheWrite. */
+  input: number;
+  output: number;
+  /** Prompt tokens billed at the full input price. */
+  uncached: number;
+  cacheRead: number;
+  /** Cache-write tokens (Anthropic `cache_creation_input_tokens`; OpenAI reports none). */
+  cacheWrite: number;
+  cacheWrite5m: number;
+  cacheWrite1h: number;
+  /** OpenAI reasoning tokens (part of output). */
+  reasoning: number;
+  /** Where the figures came from. */
+  source: 'json' | 'sse';
+}
+
+
+export interface ToolCounts {
+  /** Tool definitions sent in the request. */
+  definitions: number;
+  /** tool_result / role:tool / function_call_output items in the newest turn of the request. */
+  results: number;
+  /** Tool calls made by the model in the response. */
+  calls: number;
+}
+
+export const emptyTools = (): ToolCounts => ({ definitions: 0, results: 0, calls: 0 });
 
 /** What a request body tells us before it is forwarded. */
 export interface RequestFacts {

@@ -15,32 +15,21 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CompressOptionsError } from '../compress/options.js';
 import { priceFor, costOf } from '../providers/pricing.js';
-import { NO_CONTINUITY } from '../stats/cache-continuity.js';
-import { savedPlacement } from '../stats/placement.js';
-import { savingsOf } from '../stats/savings.js';
-import type { ProviderId, SavedPlacement, TokenUsage } from '../telemetry/outcome.js';
-import { MemoryReplayStore } from '../ccr/replay.js';
-import { MemoryCcrStore } from '../ccr/store.js';
-import { searchOriginal } from '../ccr/search.js';
+import { NO_CONTINUITY } from '../savings/continuity.js';
+import { savedPlacement } from '../savings/placement.js';
+import { savingsOf } from '../savings/savings.js';
+import type { ProviderId } from '../providers/types.js';
+import type { SavedPlacement } from '../savings/placement.js';
+import { MemoryReplayStore } from '../compress/replay.js';
+import { MemoryCcrStore } from '../originals/store.js';
+import { searchOriginal } from '../originals/search.js';
 import { type CompressOptions, type CompressResult, type MessageFormat, runCompress, settingsFrom } from './compress.js';
 import { type MetricsQuery, type MetricsSummary, type SdkRequestMetric, SdkMetricsStore } from './metrics-store.js';
+import type { CallRecord, HeadroomClientOptions, SdkMode } from './types.js';
 import type { SdkApi } from './usage.js';
-import { withHeadroom } from './wrap.js';
+import { wrapWith } from './wrap.js';
 
-export type SdkMode = 'optimize' | 'audit';
-
-export interface HeadroomClientOptions {
-  /** State root (default `HEADROOM_WORKSPACE_DIR`, else `~/.headroom`). */
-  workspaceDir?: string;
-  /** Metrics database (default `<workspace>/sdk_metrics.sqlite`; `:memory:` keeps nothing on disk). */
-  metricsPath?: string;
-  /** `optimize` sends compressed messages; `audit` measures and sends the originals. Default optimize. */
-  mode?: SdkMode;
-  /** The provider whose API key `validateSetup()` checks (default: whichever clients you wrap). */
-  provider?: ProviderId;
-  /** Compression options applied to every call (Headroom's CompressConfig keys, camelCase or snake_case). */
-  compress?: CompressOptions;
-}
+export type { CallRecord, HeadroomClientOptions, SdkMode } from './types.js';
 
 export interface SessionStats {
   session: {
@@ -63,19 +52,6 @@ export interface SetupReport {
   valid: boolean;
   issues: string[];
   checks: { provider_key: boolean; metrics_store: boolean; config: boolean };
-}
-
-/** What a wrapped call or `compress()` reports to the client. */
-export interface CallRecord {
-  provider: ProviderId;
-  api: SdkApi | 'compress';
-  model: string | null;
-  stream: boolean;
-  startedAt: number;
-  durationMs: number;
-  result: CompressResult | null;
-  usage: TokenUsage | null;
-  error: string | null;
 }
 
 const FORMAT_OF: Record<SdkApi, MessageFormat> = { messages: 'anthropic', chat: 'openai', responses: 'responses' };
@@ -111,7 +87,7 @@ export class HeadroomClient {
 
   /** Wraps an official `openai` or `@anthropic-ai/sdk` client so every call is compressed and measured. */
   wrap<C extends object>(client: C): C {
-    return withHeadroom(client, { headroom: this });
+    return wrapWith(client, this);
   }
 
   /** Compresses messages in-process (any supported format) and records the call. */
@@ -261,4 +237,18 @@ export class HeadroomClient {
   private keepOriginals(result: CompressResult): void {
     if (result.ccr.length) this.originals.put(result.ccr);
   }
+}
+
+export interface WithHeadroomOptions extends HeadroomClientOptions {
+  /** The client that compresses and keeps the metrics (default: a new one from these options). */
+  headroom?: HeadroomClient;
+}
+
+/**
+ * `withHeadroom(client)`: an official `openai` or `@anthropic-ai/sdk` client whose calls
+ * compress their messages in-process before they are sent and record tokens, savings and
+ * usage locally (`wrap.ts`).
+ */
+export function withHeadroom<C extends object>(client: C, opts: WithHeadroomOptions = {}): C {
+  return wrapWith(client, opts.headroom ?? new HeadroomClient(opts));
 }

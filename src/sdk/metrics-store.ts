@@ -10,7 +10,7 @@
 import Database from 'better-sqlite3';
 import { describeError } from '../storage/sqlite-errors.js';
 import { readSnapshot, SqliteFile } from '../storage/sqlite-file.js';
-import { silentLogger } from '../telemetry/logger.js';
+import { silentLogger } from '../storage/logger.js';
 
 type Db = InstanceType<typeof Database>;
 

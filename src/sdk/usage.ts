@@ -5,7 +5,7 @@
  */
 import { mergeAnthropicUsage, newUsageState, toUsage } from '../providers/anthropic.js';
 import { chatUsage, responsesUsage } from '../providers/openai.js';
-import type { TokenUsage } from '../telemetry/outcome.js';
+import type { TokenUsage } from '../providers/types.js';
 
 export type SdkApi = 'messages' | 'chat' | 'responses';
 

@@ -1,7 +1,7 @@
 /**
- * `withHeadroom(client)`: an official `openai` or `@anthropic-ai/sdk` client whose calls
- * compress their messages in-process before they are sent, and record tokens, savings and
- * usage locally (see `HeadroomClient`). Everything else about the client is unchanged: the
+ * Wraps an official `openai` or `@anthropic-ai/sdk` client so its calls compress their
+ * messages in-process before they are sent, and record tokens, savings and usage locally
+ * (`HeadroomClient.wrap`, `withHeadroom`). Everything else about the client is unchanged: the
  * wrapped `create` returns the SDK's own promise (`.withResponse()`, `.asResponse()` work),
  * streams stay streams and are measured as they are read.
  *
@@ -9,17 +9,12 @@
  * OpenAI `chat.completions.create` and `responses.create`. Streaming chat calls report output
  * tokens only when the request asks for them (`stream_options: { include_usage: true }`).
  */
-import type { ProviderId } from '../telemetry/outcome.js';
-import { type CallRecord, HeadroomClient, type HeadroomClientOptions } from './client.js';
+import type { ProviderId } from '../providers/types.js';
+import type { CallRecord, CallRecorder } from './types.js';
 import { type SdkApi, UsageTap } from './usage.js';
 
 type Json = Record<string, unknown>;
 type AnyFn = (...args: unknown[]) => unknown;
-
-export interface WithHeadroomOptions extends HeadroomClientOptions {
-  /** The client that compresses and keeps the metrics (default: a new one from these options). */
-  headroom?: HeadroomClient;
-}
 
 const isObj = (v: unknown): v is Json => v !== null && typeof v === 'object';
 const isIterable = (v: unknown): v is AsyncIterable<unknown> => isObj(v) && typeof (v as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function';
@@ -30,12 +25,12 @@ const WRAPPED: Record<string, { provider: ProviderId; api: SdkApi; field: 'messa
   'responses.create': { provider: 'openai', api: 'responses', field: 'input' },
 };
 
-/** Wraps an official OpenAI or Anthropic client (see the module comment). */
-export function withHeadroom<C extends object>(client: C, opts: WithHeadroomOptions = {}): C {
-  return wrapAt(client, '', opts.headroom ?? new HeadroomClient(opts));
+/** Wraps an official OpenAI or Anthropic client (see the module comment); `headroom` compresses and records. */
+export function wrapWith<C extends object>(client: C, headroom: CallRecorder): C {
+  return wrapAt(client, '', headroom);
 }
 
-function wrapAt<T extends object>(target: T, path: string, headroom: HeadroomClient): T {
+function wrapAt<T extends object>(target: T, path: string, headroom: CallRecorder): T {
   const cache = new Map<PropertyKey, unknown>();
   return new Proxy(target, {
     get(obj, prop, receiver) {
@@ -57,7 +52,7 @@ function wrapAt<T extends object>(target: T, path: string, headroom: HeadroomCli
   });
 }
 
-function wrapCreate(create: AnyFn, owner: object, spec: (typeof WRAPPED)[string], headroom: HeadroomClient): AnyFn {
+function wrapCreate(create: AnyFn, owner: object, spec: (typeof WRAPPED)[string], headroom: CallRecorder): AnyFn {
   return function wrappedCreate(this: unknown, body: unknown, ...rest: unknown[]) {
     if (!isObj(body)) return create.call(owner, body, ...rest);
     const startedAt = Date.now();

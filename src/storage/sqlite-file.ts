@@ -16,7 +16,7 @@ import { AsyncResource } from 'node:async_hooks';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database, { type Database as Db } from 'better-sqlite3';
-import type { Logger } from '../telemetry/logger.js';
+import type { Logger } from './logger.js';
 import { CorruptStoreError, describeError, isCorruption } from './sqlite-errors.js';
 
 export interface SqliteFileSpec {

@@ -1,8 +1,8 @@
 /** Helpers for the controls tests: a harness whose controls plugin uses a test clock. */
 import type { RawValue } from '../../src/config/field.js';
 import type { ConfigKey } from '../../src/config/index.js';
-import { createControlsPlugin } from '../../src/controls/plugin.js';
-import { defaultPlugins } from '../../src/server/plugins.js';
+import { createControlsPlugin } from '../../src/capabilities/controls/plugin.js';
+import { defaultPlugins } from '../../src/compose/proxy.js';
 import { type Harness, startHarness } from './harness.js';
 
 export interface ControlsHarnessOptions {

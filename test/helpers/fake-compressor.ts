@@ -1,10 +1,11 @@
 /**
  * A test-only compression stage: in the newest user message, any text longer than 2,000
  * characters is cut to its first 200 characters (the body is re-serialised, which a real
- * compressor would avoid). It reports its work on `ex.compression` like a real one.
+ * compressor would avoid). It reports its work on `ex.compression` like a real one, replacing
+ * what the real compression stage (which runs before it) reported, placement included.
  */
-import type { Plugin } from '../../src/server/app.js';
-import type { ProxyStage } from '../../src/proxy/stage.js';
+import { definePlugin } from '../../src/core/plugin.js';
+import type { ProxyStage } from '../../src/capabilities/proxy/stage.js';
 
 const approx = (s: string) => Math.ceil(Buffer.byteLength(s) / 4);
 
@@ -54,6 +55,7 @@ export const fakeCompressorStage: ProxyStage = {
     const forwarded = Buffer.from(JSON.stringify({ ...body, messages: [...messages.slice(0, -1), { ...last, content: r.value }] }));
     ex.setForwardBody(forwarded);
     const before = approx(ex.body.toString('utf8'));
+    delete ex.ext.placement;
     ex.compression = {
       tokensBefore: before,
       tokensAfter: before - r.removed,
@@ -66,9 +68,10 @@ export const fakeCompressorStage: ProxyStage = {
   },
 };
 
-export const fakeCompressorPlugin: Plugin = {
+export const fakeCompressorPlugin = definePlugin({
   name: 'fake-compressor',
-  setup(app) {
-    app.addStage(fakeCompressorStage);
+  needs: ['proxy'],
+  setup(ctx) {
+    ctx.need('proxy').addStage(fakeCompressorStage);
   },
-};
+});

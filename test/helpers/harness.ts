@@ -5,9 +5,11 @@ import { join } from 'node:path';
 import type { RawValue } from '../../src/config/field.js';
 import { type ConfigKey, configWith } from '../../src/config/index.js';
 import { MockUpstream, type MockUpstreamOptions } from '../../src/mock/upstream.js';
-import { type App, createApp, type Plugin } from '../../src/server/app.js';
-import { createLogger } from '../../src/telemetry/logger.js';
-import type { RequestOutcome, RequestProgress, RequestStart } from '../../src/telemetry/outcome.js';
+import { createProxyApp } from '../../src/compose/proxy.js';
+import type { App } from '../../src/core/app.js';
+import type { Plugin } from '../../src/core/plugin.js';
+import { createLogger } from '../../src/core/logger.js';
+import type { RequestOutcome, RequestProgress, RequestStart } from '../../src/core/outcome.js';
 
 export interface Harness {
   mock: MockUpstream;
@@ -50,7 +52,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const logs: string[] = [];
   // the production logger (request-id mixin, redaction), writing into `logs`
   const logger = createLogger({ level: config.logLevel, destination: { write: (s: string) => void logs.push(s) } });
-  const app = await createApp(config, { logger, ...(opts.plugins ? { plugins: opts.plugins } : {}) });
+  const app = await createProxyApp(config, { logger, ...(opts.plugins ? { plugins: opts.plugins } : {}) });
   const outcomes: RequestOutcome[] = [];
   const starts: RequestStart[] = [];
   const progress: RequestProgress[] = [];

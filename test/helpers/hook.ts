@@ -4,14 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RawValue } from '../../src/config/field.js';
 import { type ConfigKey, configWith } from '../../src/config/index.js';
-import { HookServer, type HookServerOptions } from '../../src/hook/server.js';
-import { createLogger } from '../../src/telemetry/logger.js';
-import type { RequestOutcome } from '../../src/telemetry/outcome.js';
+import type { HookService } from '../../src/capabilities/hook/api.js';
+import { createHookApp, type HookAppOptions } from '../../src/compose/hook.js';
+import type { App } from '../../src/core/app.js';
+import { createLogger } from '../../src/core/logger.js';
+import type { RequestOutcome } from '../../src/core/outcome.js';
 
 export const FAKE_WORKER = new URL('../fixtures/hook-fake-worker.mjs', import.meta.url);
 
 export interface HookHarness {
-  server: HookServer;
+  server: App;
+  service: HookService;
   url: string;
   workspace: string;
   outcomes: RequestOutcome[];
@@ -21,13 +24,14 @@ export interface HookHarness {
   close(): Promise<void>;
 }
 
-export async function startHookServer(config: Partial<Record<ConfigKey, RawValue>> = {}, opts: HookServerOptions & { workspace?: string } = {}): Promise<HookHarness> {
+export async function startHookServer(config: Partial<Record<ConfigKey, RawValue>> = {}, opts: HookAppOptions & { workspace?: string } = {}): Promise<HookHarness> {
   const workspace = opts.workspace ?? mkdtempSync(join(tmpdir(), 'headroom-hook-'));
   const cfg = configWith({ hookPort: 0, workspaceDir: workspace, hookPoolSize: 2, hookVerbose: true, ...config });
   const logs: string[] = [];
   const log = createLogger({ level: 'debug', destination: { write: (s: string) => void logs.push(s) } });
   const lines: string[] = [];
-  const server = new HookServer(cfg, log, { verboseOut: (l) => void lines.push(l), ...opts });
+  const server = await createHookApp(cfg, log, { verboseOut: (l) => void lines.push(l), ...opts });
+  const service = server.service('hook')!;
   const outcomes: RequestOutcome[] = [];
   const waiters: { n: number; resolve: () => void }[] = [];
   server.addSink({
@@ -37,10 +41,10 @@ export async function startHookServer(config: Partial<Record<ConfigKey, RawValue
       for (let i = waiters.length - 1; i >= 0; i--) if (outcomes.length >= waiters[i]!.n) waiters.splice(i, 1)[0]!.resolve();
     },
   });
-  const { url } = await server.listen();
-  await server.service.pool.whenReady(30_000);
+  const { url } = await server.listen(cfg.hookPort);
+  await service.pool.whenReady(30_000);
   return {
-    server, url, workspace, outcomes, lines, logs,
+    server, service, url, workspace, outcomes, lines, logs,
     waitForOutcomes(n) {
       if (outcomes.length >= n) return Promise.resolve(outcomes);
       return new Promise((resolve, reject) => {
@@ -49,7 +53,7 @@ export async function startHookServer(config: Partial<Record<ConfigKey, RawValue
       });
     },
     async close() {
-      await server.close();
+      await server.close(10_000);
       if (!opts.workspace) rmSync(workspace, { recursive: true, force: true });
     },
   };

@@ -1,7 +1,7 @@
 /** Small clients for the live endpoints used by tests. */
 import { EventSource } from 'eventsource';
 import { request } from 'node:http';
-import type { ActiveSnapshot } from '../../src/live/views.js';
+import type { ActiveSnapshot } from '../../src/capabilities/live/views.js';
 
 export const COLON_MODEL = 'kwaipilot/kat-coder-pro:free';
 

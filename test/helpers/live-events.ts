@@ -1,5 +1,5 @@
 /** Synthetic funnel events for unit tests of live monitoring. */
-import { emptyCompression, type RequestOutcome, type RequestStart, type TokenUsage } from '../../src/telemetry/outcome.js';
+import { emptyCompression, type RequestOutcome, type RequestStart, type TokenUsage } from '../../src/core/outcome.js';
 
 let n = 0;
 
@@ -51,6 +51,7 @@ export function fakeOutcome(start: RequestStart, over: Partial<RequestOutcome> =
     finishReason: 'stop',
     cached: false,
     modified: false,
+    ext: {},
     ...over,
   };
 }

@@ -1,5 +1,5 @@
 /** Synthetic RequestOutcomes for unit tests of sinks (every field filled, overridable). */
-import { emptyCompression, type RequestOutcome, type TokenUsage } from '../../src/telemetry/outcome.js';
+import { emptyCompression, type RequestOutcome, type TokenUsage } from '../../src/core/outcome.js';
 
 let seq = 0;
 
@@ -58,6 +58,7 @@ export function outcome(o: OutcomeOverrides = {}): RequestOutcome {
     finishReason: 'end_turn',
     cached: false,
     modified: false,
+    ext: {},
     ...rest,
     compression: { ...emptyCompression(), ...compression },
     timing: { totalMs: 50, overheadMs: 1, ttfbMs: 20, upstreamMs: 40, upstreamAttempts: 1, stagesMs: {}, upstreamCalls: [], ...timing },

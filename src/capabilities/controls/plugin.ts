@@ -1,0 +1,150 @@
+/**
+ * The controls capability: spend budgets, rate limits and the exact response cache, as proxy
+ * stages, plus the outcome sink that settles them, their `/stats` blocks (`budget`,
+ * `rate_limiter`, `cache`), health checks, Prometheus families and `POST /cache/clear`.
+ *
+ * Needs the proxy (its stages) and the stats service (a request's cost); adds its families to
+ * the metrics registry when the metrics capability is installed. Stage order (`order`, see
+ * `proxy/stage.ts`), whatever order the plugins are listed in:
+ *   100 `unpriced`: billable requests no control can price are refused (with a budget or limit);
+ *   110 `rate_limit`: the cheapest refusal, and it must count every request;
+ *   120 `response_cache`: keyed on the body as the client sent it; a hit costs nothing, so it
+ *       is served even when the budget is spent;
+ *   130 `budget`: reserves the request's worst-case cost;
+ *   then CCR and compression (other capabilities), then the upstream call.
+ */
+import type { Config } from '../../config/index.js';
+import { sendJson } from '../../core/http.js';
+import { definePlugin, type Plugin } from '../../core/plugin.js';
+import { checkAccess, type RouteRequest } from '../../core/router.js';
+import { BudgetControl, budgetConfigured } from './budget/control.js';
+import { openBudgetDb } from './budget/store.js';
+import { ResponseCacheStage } from './cache/stage.js';
+import { registerControlMetrics } from './metrics.js';
+import { RateLimiter } from './rate-limit/limiter.js';
+import { unpricedStage } from './unpriced.js';
+
+/** Requests per minute when the limiter is turned on without `--rpm` (Headroom's default). */
+export const DEFAULT_RPM = 60;
+
+export interface ControlsOptions {
+  /** Clock for budget periods, buckets and cache TTLs (tests). */
+  now?: () => number;
+  /** Budget store write interval (default 250 ms). */
+  budgetFlushMs?: number;
+}
+
+import type { Controls } from './api.js';
+
+export type { Controls } from './api.js';
+
+/** Effective limiter rates: `--rpm`/`--tpm` as given; `--rate-limit` alone means 60 requests/min. */
+export function limiterRates(c: Pick<Config, 'rateLimit' | 'rpm' | 'tpm'>): { rpm: number | null; tpm: number | null } {
+  const rpm = c.rpm ?? (c.rateLimit ? DEFAULT_RPM : null);
+  return { rpm, tpm: c.tpm };
+}
+
+export function createControlsPlugin(opts: ControlsOptions = {}): Plugin {
+  return definePlugin({
+    name: 'controls',
+    needs: ['proxy', 'stats'],
+    optional: ['metrics'],
+    provides: ['controls'],
+    setup(ctx) {
+      const { app } = ctx;
+      const proxy = ctx.need('proxy');
+      const stats = ctx.need('stats');
+      const c = app.config;
+      const now = opts.now ?? Date.now;
+      const controls: Controls = { budget: null, limiter: null, cache: null };
+
+      let budgetStore: ReturnType<typeof openBudgetDb> | null = null;
+      if (budgetConfigured(c)) {
+        const store = openBudgetDb(c, app.log);
+        budgetStore = store;
+        const budget = new BudgetControl({ config: c, store, log: app.log, accounting: (o) => stats.accountingOf(o), now, ...(opts.budgetFlushMs ? { flushMs: opts.budgetFlushMs } : {}) });
+        controls.budget = budget;
+        app.onClose(() => {
+          budget.close();
+          store.close();
+        });
+      }
+      const statusHeaders = controls.budget ? controls.budget.statusHeaders.bind(controls.budget) : undefined;
+
+      const { rpm, tpm } = limiterRates(c);
+      if (rpm !== null || tpm !== null) {
+        controls.limiter = new RateLimiter({
+          rpm, tpm, by: c.rateLimitBy, defaultMaxTokens: c.budgetDefaultMaxTokens, now, ...(statusHeaders ? { extraHeaders: statusHeaders } : {}),
+        });
+      }
+      if (c.cache) {
+        controls.cache = new ResponseCacheStage({
+          ttlSeconds: c.cacheTtl, maxBytes: c.cacheMaxBytes, maxEntries: c.cacheMaxEntries, now, ...(statusHeaders ? { extraHeaders: statusHeaders } : {}),
+        });
+      }
+      const { budget, limiter, cache } = controls;
+
+      if (limiter || budget) proxy.addStage(unpricedStage([budget ? 'a budget' : null, limiter ? 'a rate limit' : null].filter(Boolean).join(' and ')));
+      if (limiter) proxy.addStage(limiter);
+      if (cache) proxy.addStage(cache);
+      if (budget) proxy.addStage(budget);
+      if (limiter || budget) {
+        app.addSink({
+          name: 'controls',
+          outcome(o) {
+            limiter?.settle(o);
+            budget?.settle(o);
+          },
+        });
+      }
+
+      app.statsSections.set('budget', () => (budget && budgetStore ? budget.statsBlock(budgetStore) : null));
+      app.statsSections.set('rate_limiter', () => limiter?.statsBlock() ?? null);
+      app.statsSections.set('cache', () => cache?.statsBlock() ?? null);
+
+      app.healthChecks.set('cache', () => (cache ? { enabled: true, ready: true, entries: cache.lru.size, bytes: cache.lru.bytes } : { enabled: false, ready: true }));
+      app.healthChecks.set('rate_limiter', () => (limiter ? { enabled: true, ready: true, requests_per_minute: rpm, tokens_per_minute: tpm } : { enabled: false, ready: true }));
+      if (budget && budgetStore) {
+        const store = budgetStore;
+        app.healthChecks.set('budget', () => {
+          const h = budget.ledger.health();
+          // an unavailable store degrades exactness across processes; requests are still decided
+          return {
+            enabled: true, ready: true, degraded: !h.ok || store.openError !== null, backend: store.backend, path: store.path,
+            error: h.lastError ?? (store.openError === null ? null : `budget store could not be opened (spend kept in memory; the file is kept and opening it is retried): ${store.openError}`),
+            moved_aside: store.movedAside,
+          };
+        });
+      }
+
+      const audit = app.log.child({ logger: 'headroom.audit' });
+      app.router.add('POST', '/cache/clear', ({ req, res, path }: RouteRequest) => {
+        if (checkAccess('admin', req, res, app.config)) {
+          if (!cache) sendJson(res, 200, { status: 'cache disabled' });
+          else {
+            const r = cache.clear();
+            sendJson(res, 200, { status: 'cleared', entries_removed: r.entries, bytes_freed: r.bytes });
+          }
+        }
+        audit.info({
+          event: 'headroom_admin_audit', action: 'admin_request', method: req.method, path,
+          source_ip: req.socket.remoteAddress ?? null, status_code: res.statusCode,
+        }, 'admin request');
+      }, 'self');
+
+      const metrics = ctx.optional('metrics');
+      if (metrics) registerControlMetrics(metrics, controls);
+
+      if (budget || limiter || cache) {
+        app.log.info({
+          budget: budget ? { limit_usd: c.budget, per_key_usd: c.budgetPerKey, per_project_usd: c.budgetPerProject, period: c.budgetPeriod, timezone: budget.timezone, store: budgetStore?.path ?? 'memory' } : null,
+          rate_limit: limiter ? { rpm, tpm, by: c.rateLimitBy } : null,
+          cache: cache ? { ttl_seconds: c.cacheTtl, max_bytes: c.cacheMaxBytes, max_entries: c.cacheMaxEntries } : null,
+        }, 'controls enabled');
+      }
+      return { controls };
+    },
+  });
+}
+
+export const controlsPlugin: Plugin = createControlsPlugin();

@@ -1,0 +1,79 @@
+/**
+ * `GET /metrics` (Prometheus text 0.0.4): Headroom's `headroom_*` families, headroom-ts's
+ * histograms and per-model counters, and Node.js process metrics. Needs the stats service,
+ * whose counters and figures it reads; provides the registry to capabilities that add
+ * families (controls, hook).
+ */
+import { collectDefaultMetrics, type Metric, Registry } from 'prom-client';
+import type { Config } from '../../config/index.js';
+import { sendText } from '../../core/http.js';
+import { definePlugin } from '../../core/plugin.js';
+import { redactSecrets } from '../../core/redact.js';
+import type { StatsService } from '../stats/api.js';
+import type { MetricsService } from './api.js';
+import { ReadFamily } from './family.js';
+import { ConditionalFamily, registerHeadroomFamilies } from './headroom-families.js';
+import { metricLabels } from './labels.js';
+import { NativeMetrics } from './native.js';
+
+/** A registry that leaves out conditional families until they have data (as Headroom does). */
+class HeadroomRegistry extends Registry {
+  override getMetricsAsArray(): ReturnType<Registry['getMetricsAsArray']> {
+    return super.getMetricsAsArray().filter((m) => {
+      const f = m as unknown;
+      return !(f instanceof ConditionalFamily) || f.hasData();
+    });
+  }
+}
+
+/**
+ * prom-client's Node.js process metrics, minus the three gauges named `*_total`
+ * (`nodejs_active_{handles,requests,resources}_total`) that break Prometheus naming rules;
+ * their per-type breakdowns (`nodejs_active_handles` etc.) carry the same information.
+ */
+function registerProcessMetrics(registry: Registry): void {
+  const defaults = new Registry();
+  collectDefaultMetrics({ register: defaults });
+  for (const m of defaults.getMetricsAsArray()) {
+    const metric = m as unknown as Metric & { type: string; name: string };
+    if (metric.type !== 'counter' && metric.name.endsWith('_total')) continue;
+    registry.registerMetric(metric);
+  }
+}
+
+export function createMetricsRegistry(config: Config, svc: StatsService): { registry: Registry; native: NativeMetrics } {
+  const registry: Registry = new HeadroomRegistry();
+  const labels = metricLabels();
+  registerHeadroomFamilies(registry, svc, labels, config.metricsHeadroomNames);
+  const native = new NativeMetrics(registry, labels, svc);
+  registerProcessMetrics(registry);
+  svc.onReset(() => native.reset());
+  return { registry, native };
+}
+
+export const metricsPlugin = definePlugin({
+  name: 'metrics',
+  needs: ['stats'],
+  provides: ['metrics'],
+  setup(ctx) {
+    const { app } = ctx;
+    const stats = ctx.need('stats');
+    const { registry, native } = createMetricsRegistry(ctx.config, stats);
+    app.addSink({
+      name: 'metrics',
+      outcome(o) {
+        const a = stats.accountingOf(o);
+        if (a.counted) native.record(o, a);
+      },
+    });
+    app.router.add('GET', '/metrics', async ({ res }) => {
+      const text = await registry.metrics();
+      sendText(res, 200, redactSecrets(text), { 'content-type': registry.contentType });
+    }, 'gated');
+    const service: MetricsService = {
+      registry,
+      readFamily: (name, help, type, read) => void new ReadFamily(name, help, type, read).register(registry),
+    };
+    return { metrics: service };
+  },
+});

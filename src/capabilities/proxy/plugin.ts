@@ -1,0 +1,96 @@
+/**
+ * The proxy capability: the upstream client (one keep-alive undici agent), the stage list, the
+ * `proxy` service, the `http_client` health check and the provider routes: the LLM endpoints
+ * and the `/v1/*` passthrough, which forwards only paths of the Anthropic or OpenAI API; any
+ * other `/v1/*` path is answered 404 here, without an upstream call (its credentials were
+ * meant for someone else).
+ */
+import type { Agent } from 'undici';
+import { sendJson } from '../../core/http.js';
+import { logContext } from '../../core/logger.js';
+import { definePlugin, type Plugin } from '../../core/plugin.js';
+import type { RouteRequest } from '../../core/router.js';
+import { resolveProviderRoute } from '../../providers/routes.js';
+import type { ProxyService } from './api.js';
+import { Exchange } from './exchange.js';
+import { forward, runResponseStages } from './forward.js';
+import { handleProxy } from './handler.js';
+import type { ProxyHost } from './host.js';
+import { DEFAULT_STAGE_ORDER, type ProxyStage } from './stage.js';
+import { createUpstreamAgent } from './upstream.js';
+
+export interface ProxyPluginOptions {
+  /** The upstream client (default: one built from the config; closed on shutdown either way). */
+  agent?: Agent;
+}
+
+export function createProxyPlugin(opts: ProxyPluginOptions = {}): Plugin {
+  return definePlugin({
+    name: 'proxy',
+    provides: ['proxy'],
+    setup({ app, config, log }) {
+      const agent = opts.agent ?? createUpstreamAgent(config);
+      const stages: ProxyStage[] = [];
+      const host: ProxyHost = {
+        config,
+        log,
+        funnel: app.funnel,
+        agent,
+        stages,
+        nextRequestId: () => app.nextRequestId(),
+        track: (ex) => app.track(ex),
+        get draining() {
+          return app.draining;
+        },
+      };
+      const service: ProxyService = {
+        agent,
+        stages,
+        addStage(stage) {
+          const order = stage.order ?? DEFAULT_STAGE_ORDER;
+          const at = stages.findIndex((s) => (s.order ?? DEFAULT_STAGE_ORDER) > order);
+          if (at === -1) stages.push(stage);
+          else stages.splice(at, 0, stage);
+        },
+        forward: (ex, o) => forward(ex, host, o),
+        runResponseStages: (ex, completed) => runResponseStages(ex, host, completed),
+        exchange: (r, route, kind) => new Exchange(host, r.req, r.res, route, r.path, r.search, r.prefixProject, kind),
+      };
+      app.healthChecks.set('http_client', () => ({ enabled: true, ready: !agent.closed && !agent.destroyed }));
+      app.onClose(() => agent.close().catch(() => undefined));
+
+      const handler = async (r: RouteRequest) => {
+        const method = r.req.method ?? 'GET';
+        const route = resolveProviderRoute(method, r.path, r.req.headers);
+        if (!route) {
+          r.req.resume();
+          sendJson(r.res, 404, { error: { type: 'not_found', message: `No route for ${method} ${r.path}: headroom-ts forwards only paths of the Anthropic and OpenAI APIs, and no upstream was called.` } });
+          return;
+        }
+        const ex = new Exchange(host, r.req, r.res, route, r.path, r.search, r.prefixProject);
+        const ctx = logContext.getStore();
+        if (ctx) ctx.requestId = ex.id;
+        try {
+          await handleProxy(ex, host);
+        } catch (err) {
+          log.error({ err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err) }, 'proxy request failed');
+          if (!ex.res.headersSent) ex.replyError(500, 'internal', 'Internal error in headroom-ts.');
+          else {
+            ex.fail('internal', (err as Error)?.message ?? String(err));
+            ex.res.destroy();
+          }
+        }
+      };
+      app.router
+        .add('POST', '/v1/messages', handler, 'self')
+        .add('POST', '/v1/messages/count_tokens', handler, 'self')
+        .add('POST', '/v1/chat/completions', handler, 'self')
+        .add('POST', '/v1/responses', handler, 'self')
+        .add('GET', '/v1/models', handler, 'self')
+        .prefix(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'], '/v1/', handler, 'self');
+      return { proxy: service };
+    },
+  });
+}
+
+export const proxyPlugin: Plugin = createProxyPlugin();

@@ -1,0 +1,76 @@
+/**
+ * The stats capability: opens the durable store, counts every inbound request, follows each
+ * conversation's prompt cache (a funnel annotator), and installs two sinks on the outcome
+ * funnel (process counters; durable savings events), the `stats` service, the `store`
+ * health check and the `/stats`, `/stats/reset`, `/stats-history` routes.
+ */
+import type { RequestOutcome } from '../../core/outcome.js';
+import { definePlugin } from '../../core/plugin.js';
+import { type Accounting, accountingOf } from './accounting.js';
+import { CacheContinuityTracker } from './cache-continuity.js';
+import { registerStatsRoutes } from './routes.js';
+import { StatsService } from './service.js';
+import { openStatsStore } from './store/open.js';
+import type { SavingsEvent } from './store/types.js';
+
+export function savingsEvent(o: RequestOutcome, a: Accounting): SavingsEvent {
+  return {
+    ts: o.endedAt,
+    kind: o.kind,
+    provider: a.provider,
+    model: a.model,
+    project: o.project,
+    inputTokens: a.inputTokens,
+    outputTokens: a.outputTokens,
+    tokensSaved: a.tokensSaved,
+    newInputTokens: a.newInputTokens,
+    cacheReadTokens: a.cacheReadTokens,
+    cacheWriteTokens: a.cacheWriteTokens,
+    savingsUsd: a.compressionSavingsUsd,
+    inputCostUsd: a.inputCostUsd,
+    outputCostUsd: a.outputCostUsd,
+  };
+}
+
+export const statsPlugin = definePlugin({
+  name: 'stats',
+  provides: ['stats'],
+  setup({ app }) {
+    const store = openStatsStore({ config: app.config, log: app.log });
+    const svc = new StatsService(store);
+    app.log.info({ stats_store: store.location, backend: store.backend, imported_from: store.importedFrom }, 'stats store ready');
+    // the conversation's prompt-cache state, before any sink computes an outcome's figures
+    const continuity = new CacheContinuityTracker();
+    app.funnel.annotate({ name: 'cache-continuity', annotate: (o) => void (o.ext.cacheContinuity = continuity.observe(o)) });
+    svc.inbound.attach(app.server);
+    app.addSink({
+      name: 'stats',
+      outcome: (o) => void svc.process.record(o),
+    });
+    app.addSink({
+      name: 'stats-store',
+      outcome(o) {
+        const a = accountingOf(o);
+        if (a.counted) store.record(savingsEvent(o, a));
+      },
+      close: () => store.close(),
+    });
+    app.healthChecks.set('store', () => {
+      const h = store.health();
+      return {
+        enabled: true,
+        // a failing store keeps its backlog and retries; it does not take the proxy out of service
+        ready: true,
+        degraded: !h.ok,
+        backend: h.backend,
+        path: h.path,
+        pending_events: h.pending,
+        last_flush_at: h.lastFlushAt === null ? null : new Date(h.lastFlushAt).toISOString(),
+        error: h.lastError,
+        moved_aside: h.movedAside,
+      };
+    });
+    registerStatsRoutes(app, svc);
+    return { stats: svc };
+  },
+});
