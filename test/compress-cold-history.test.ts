@@ -28,7 +28,7 @@ function anthropicMessages(task: string, outputs: { id: string; name: string; te
   }
   const at = breakpoint === 'last' ? messages.length - 1 : breakpoint === 'none' ? -1 : breakpoint;
   if (at >= 0) {
-    const blocks = messages[at]!.content as Json[];
+    const blocks = messages[at]!.content as unknown as Json[];
     blocks[blocks.length - 1]!.cache_control = BREAKPOINT;
   }
   return messages;

@@ -23,6 +23,18 @@ describe('JSON values', () => {
     expect(stringifyExact(parseJsonExact(text))).toBe(text);
   });
 
+  it('keeps every kind of literal that would print differently, and only those', () => {
+    const text = '[-0,-0.0,1.50,1E5,2e-7,0.1e+3,-12.30,9007199254740993,1234567890123456,0.1,-5,42,"v1.10 at 10.0.0.10, -0",{"k":[1e1,3.0]},true,null]';
+    const v = parseJsonExact(text) as unknown[];
+    expect(stringifyExact(v)).toBe(text);
+    // plain literals stay numbers; the others are kept as their text
+    expect(v.slice(9, 12)).toEqual([0.1, -5, 42]);
+    expect(typeof v[14]).toBe('boolean');
+    expect(v[12]).toBe('v1.10 at 10.0.0.10, -0');
+    expect(typeof v[0]).toBe('string');
+    expect(typeof v[7]).toBe('string');
+  });
+
   it('minifies whitespace outside strings only', () => {
     expect(minifyJsonText('{ "a b" : [ 1 , "x  y" ],\n  "c": {"d": "  " } }')).toBe('{"a b":[1,"x  y"],"c":{"d":"  "}}');
   });

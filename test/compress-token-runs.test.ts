@@ -9,17 +9,18 @@ import { createRequire } from 'node:module';
 import OpenAI from 'openai';
 import type { Tiktoken } from 'js-tiktoken/lite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bpeCount, MAX_RUN_BYTES } from '../src/compress/tokens.js';
+import { bpeCount, MAX_RUN_BYTES, pieceCounter, tokenCounterFor } from '../src/compress/tokens.js';
 import { generateOutput, OUTPUT_TYPES } from '../src/mock/agent-outputs.js';
 import { FAKE_OPENAI_KEY, type Harness, startHarness } from './helpers/harness.js';
 
 const require = createRequire(import.meta.url);
 const { Tiktoken: Ctor } = require('js-tiktoken/lite') as typeof import('js-tiktoken/lite');
-const load = (name: string): Tiktoken => {
+const ranks = (name: string) => {
   const r = require(`js-tiktoken/ranks/${name}`) as { default?: unknown };
-  return new Ctor((r.default ?? r) as ConstructorParameters<typeof Ctor>[0]);
+  return (r.default ?? r) as ConstructorParameters<typeof Ctor>[0];
 };
-const encoders = { o200k: load('o200k_base'), cl100k: load('cl100k_base') };
+const encoders = { o200k: new Ctor(ranks('o200k_base')), cl100k: new Ctor(ranks('cl100k_base')) };
+const patterns = { o200k: ranks('o200k_base').pat_str, cl100k: ranks('cl100k_base').pat_str };
 
 /** The longest run of one pre-token class in `s`, in UTF-8 bytes. */
 function longestRun(s: string): number {
@@ -36,9 +37,20 @@ describe('BPE counting of long runs', () => {
       ` id | name \n${'-'.repeat(60)}+${'-'.repeat(60)}\n  1 | a`,
       '这是一个中文句子，用来测试分词器的计数是否准确。日本語の文章もあります。',
       `${' '.repeat(100)}indented\n\n\n`,
+      "don't, I'LL, we've; 1234567 12.5e3 -0.75\r\n\t\tfoo(bar) <|endoftext|> x  \n  y   z 😀👍🏽 naïve café Ünïcödé",
     ];
+    const counters = { o200k: tokenCounterFor('gpt-4o'), cl100k: tokenCounterFor('gpt-4-turbo') };
     for (const [name, enc] of Object.entries(encoders)) {
-      for (const t of texts) expect(bpeCount(enc, t), `${name}: ${t.slice(0, 40)}`).toBe(enc.encode(t, [], []).length);
+      const counter = counters[name as keyof typeof counters];
+      for (const t of texts) {
+        const exact = enc.encode(t, [], []).length;
+        expect(bpeCount((s) => enc.encode(s, [], []).length, t), `${name}: ${t.slice(0, 40)}`).toBe(exact);
+        // pre-token by pre-token gives the same count as the text whole
+        expect(pieceCounter(enc, patterns[name as keyof typeof patterns])(t), `${name}: ${t.slice(0, 40)}`).toBe(exact);
+        // the counter the proxy uses (pre-token by pre-token, remembered), twice: cold and warm
+        expect(counter.count(t), `${name}: ${t.slice(0, 40)}`).toBe(exact);
+        expect(counter.count(t), `${name}: ${t.slice(0, 40)}`).toBe(exact);
+      }
     }
   });
 
@@ -47,7 +59,10 @@ describe('BPE counting of long runs', () => {
     for (const [name, enc] of Object.entries(encoders)) {
       for (const run of runs) {
         let longest = 0;
-        const spy = { encode: (s: string, a?: string[], b?: string[]) => { longest = Math.max(longest, longestRun(s)); return enc.encode(s, a, b); } };
+        const spy = (s: string) => {
+          longest = Math.max(longest, longestRun(s));
+          return enc.encode(s, [], []).length;
+        };
         const n = bpeCount(spy, `start ${run} end`);
         expect(longest, `${name}: ${run.slice(0, 10)}`).toBeLessThanOrEqual(MAX_RUN_BYTES);
         const exact = enc.encode(`start ${run} end`, [], []).length;

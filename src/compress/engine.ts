@@ -310,7 +310,8 @@ function compressRequestInner(input: EngineInput): EngineResult {
       record(key, null);
       return;
     }
-    const after = counter.count(routed.text);
+    // remembered: `apply` counts the same text again
+    const after = countMemo(counter, contentHash(routed.text), routed.text);
     const limit = routed.lossy ? lossyLimit : 0.9;
     if (after > g.tokens * limit) {
       report.reason = g.errors === 'lossless' ? 'error_output' : 'not_smaller';
@@ -398,8 +399,30 @@ function compressRequestInner(input: EngineInput): EngineResult {
   let changedBefore = 0;
   for (const r of reports) if (r.outcome !== 'unchanged') changedBefore += r.tokensBefore;
   const tokensBefore = rest + changedBefore;
+  // New input: the live messages as sent. Texts the gate already counted are not tokenized
+  // again (a 1 MB output costs a sampled BPE count each time): their counts are added to the
+  // count of the rest of their message.
+  const counted: { s: number; e: number; tokens: number }[] = [];
+  shape.slots.forEach((slot, i) => {
+    const t = (reports[i] as SlotReport).tokensBefore;
+    if (t > 0) counted.push({ s: slot.node.s, e: slot.node.e, tokens: t });
+  });
   let newInputTokens = 0;
-  for (const node of shape.liveNodes) newInputTokens += countRawMemo(counter, buf, node.s, node.e, allowance);
+  for (const node of shape.liveNodes) {
+    const inside = counted.filter((c) => c.s >= node.s && c.e <= node.e);
+    if (!inside.length) {
+      newInputTokens += countRawMemo(counter, buf, node.s, node.e, allowance);
+      continue;
+    }
+    let text = '';
+    let at = node.s;
+    for (const c of inside) {
+      text += buf.toString('utf8', at, c.s);
+      newInputTokens += c.tokens;
+      at = c.e;
+    }
+    newInputTokens += countJsonBody(counter, text + buf.toString('utf8', at, node.e));
+  }
   const body = splices.length ? applySplices(buf, splices) : null;
   const tokensSaved = Math.max(0, saved);
   const savedByTransform: Record<string, number> = {};

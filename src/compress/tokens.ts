@@ -280,23 +280,26 @@ const LONG_RUNS = new RegExp(LONG_RUN.source, 'gu');
 
 const utf8Bytes = (cp: number) => (cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4);
 
-/** Tokens of `text` with `enc`, runs over `MAX_RUN_BYTES` counted in bounded pieces. */
-export function bpeCount(enc: Pick<Tiktoken, 'encode'>, text: string): number {
-  if (!LONG_RUN.test(text)) return enc.encode(text, [], []).length;
+/** Counts the tokens of a text that holds no run over `MAX_RUN_BYTES`. */
+export type PlainCount = (text: string) => number;
+
+/** Tokens of `text`, runs over `MAX_RUN_BYTES` counted in bounded pieces. */
+export function bpeCount(count: PlainCount, text: string): number {
+  if (!LONG_RUN.test(text)) return count(text);
   let tokens = 0;
   // start of the text not counted yet
   let at = 0;
   const seen = new Map<string, number>();
   const piece = (s: string) => {
     let n = seen.get(s);
-    if (n === undefined) seen.set(s, (n = enc.encode(s, [], []).length));
+    if (n === undefined) seen.set(s, (n = count(s)));
     return n;
   };
   for (const m of text.matchAll(LONG_RUNS)) {
     const run = m[0];
     if (Buffer.byteLength(run) <= MAX_RUN_BYTES) continue;
     const start = m.index ?? 0;
-    if (start > at) tokens += enc.encode(text.slice(at, start), [], []).length;
+    if (start > at) tokens += count(text.slice(at, start));
     let from = 0;
     let bytes = 0;
     for (let i = 0; i < run.length; ) {
@@ -313,8 +316,39 @@ export function bpeCount(enc: Pick<Tiktoken, 'encode'>, text: string): number {
     tokens += piece(run.slice(from));
     at = start + run.length;
   }
-  if (at < text.length) tokens += enc.encode(text.slice(at), [], []).length;
+  if (at < text.length) tokens += count(text.slice(at));
   return tokens;
+}
+
+/** Pre-tokens of up to this many characters have their counts remembered. */
+const PIECE_MEMO_CHARS = 32;
+const PIECE_MEMO_MAX = 50_000;
+
+/**
+ * A vocabulary's count of a text, pre-token by pre-token (the vocabulary's own pattern), the
+ * count of each short pre-token remembered: tool outputs repeat their words, keys and
+ * indentation, so most pre-tokens skip the byte-pair merge. The same result as encoding the
+ * text whole (a pre-token encoded alone is the same pre-token).
+ */
+export function pieceCounter(enc: Pick<Tiktoken, 'encode'>, pattern: string): PlainCount {
+  const re = new RegExp(pattern, 'gu');
+  const seen = new Map<string, number>();
+  return (text) => {
+    let tokens = 0;
+    for (const m of text.matchAll(re)) {
+      const p = m[0];
+      let n = seen.get(p);
+      if (n === undefined) {
+        n = enc.encode(p, [], []).length;
+        if (p.length <= PIECE_MEMO_CHARS) {
+          if (seen.size >= PIECE_MEMO_MAX) seen.clear();
+          seen.set(p, n);
+        }
+      }
+      tokens += n;
+    }
+    return tokens;
+  };
 }
 
 const estimator: TokenCounter = { name: 'estimate', count: (t) => sampledCount(t, estimateTokens) };
@@ -328,7 +362,8 @@ export function tokenCounterFor(model: string | null | undefined): TokenCounter 
   if (!c) {
     const enc = encoder(name);
     if (!enc) return estimator;
-    c = { name, count: (t) => (t.length === 0 ? 0 : sampledCount(t, (s) => bpeCount(enc, s))) };
+    const plain = pieceCounter(enc, loadRanks(name).pat_str);
+    c = { name, count: (t) => (t.length === 0 ? 0 : sampledCount(t, (s) => bpeCount(plain, s))) };
     counters.set(name, c);
   }
   return c;
