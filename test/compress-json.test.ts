@@ -35,6 +35,12 @@ describe('JSON values', () => {
     expect(typeof v[7]).toBe('string');
   });
 
+  it('refuses nesting deeper than 256 levels, counting brackets outside strings only', () => {
+    expect(() => parseJsonExact(`${'['.repeat(300)}${']'.repeat(300)}`)).toThrow(/deeper than 256/);
+    expect(parseJsonExact(`${'['.repeat(256)}${']'.repeat(256)}`)).toBeDefined();
+    expect(parseJsonExact(JSON.stringify(['['.repeat(300), { a: '{'.repeat(300) }]))).toEqual(['['.repeat(300), { a: '{'.repeat(300) }]);
+  });
+
   it('minifies whitespace outside strings only', () => {
     expect(minifyJsonText('{ "a b" : [ 1 , "x  y" ],\n  "c": {"d": "  " } }')).toBe('{"a b":[1,"x  y"],"c":{"d":"  "}}');
   });

@@ -3,7 +3,7 @@
  * would print differently (`1.0`, `1e3`, integers above 2^53) as their original text, a
  * matching serialiser, and a whitespace-only minifier that works on the text itself.
  */
-import { jsonTooDeep, MAX_JSON_DEPTH } from '../json-depth.js';
+import { MAX_JSON_DEPTH } from '../json-depth.js';
 
 /** Prefix of a string that stands for a number literal kept verbatim. */
 export const RAW_NUMBER = '\u0001n:';
@@ -50,7 +50,6 @@ let last: { text: string; value: unknown } | null = null;
 export function parseJsonExact(text: string): unknown {
   if (last && last.text === text) return last.value;
   const value = parseJsonUncached(text);
-  if (jsonTooDeep(value)) throw new SyntaxError(`JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
   last = text.length > 4096 ? { text, value } : last;
   return value;
 }
@@ -64,15 +63,19 @@ export function clearParseCache(): void {
  * Number literals of a JSON text that would not print back identically as a JavaScript
  * number, found in one pass over the text outside string literals (a literal can only change
  * when it has a fraction, an exponent, 16+ digits or is `-0`; most have none and are skipped
- * without being sliced).
+ * without being sliced), and the deepest nesting of brackets on the way.
  */
-function riskyNumbers(text: string): { from: number; to: number; raw: string }[] {
+function riskyNumbers(text: string): { edits: { from: number; to: number; raw: string }[]; depth: number } {
   const edits: { from: number; to: number; raw: string }[] = [];
+  let depth = 0;
+  let deepest = 0;
   forEachStructuralRange(text, (from, to) => {
     let i = from;
     while (i < to) {
       const c = text.charCodeAt(i);
       if (c !== 45 && (c < 48 || c > 57)) {
+        if (c === 91 || c === 123) deepest = Math.max(deepest, ++depth); // [ {
+        else if (c === 93 || c === 125) depth--; // ] }
         i++;
         continue;
       }
@@ -93,11 +96,13 @@ function riskyNumbers(text: string): { from: number; to: number; raw: string }[]
       if (String(Number(raw)) !== raw) edits.push({ from: start, to: i, raw });
     }
   });
-  return edits;
+  return { edits, depth: deepest };
 }
 
 function parseJsonUncached(text: string): unknown {
-  const edits = riskyNumbers(text);
+  const { edits, depth } = riskyNumbers(text);
+  // nesting is judged on the brackets outside strings, before parsing (the walkers that follow recurse)
+  if (depth > MAX_JSON_DEPTH) throw new SyntaxError(`JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
   if (edits.length === 0) return JSON.parse(text);
   let out = '';
   let at = 0;
