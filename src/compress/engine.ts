@@ -80,7 +80,10 @@ export interface EngineInput {
   api: ApiShape;
   model: string | null;
   settings: CompressSettings;
-  /** `live`: the proxy (only the newest turn is compressed, history is replayed). `all`: every message (library). */
+  /**
+   * `live`: the proxy (the newest turn is compressed, history is replayed, cold history is
+   * decided once at first sight). `all`: every message (library).
+   */
   scope: 'live' | 'all';
   replay?: ReplayLookup;
   /** Milliseconds, monotonic; enables timings and the budget. */
