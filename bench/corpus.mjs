@@ -5,8 +5,12 @@
  * Every case of the shared corpus (Headroom's benchmark requests, `../shared/corpus/
  * headroom-benchmarks/`, see its README) and of the project's own `bench/corpus/` goes
  *   - through `compress()` (the library: every eligible message), and
- *   - through the proxy: an in-process App in front of the mock upstream, the request sent
- *     exactly as the case gives it, measuring the body that reached the upstream.
+ *   - through the proxy, twice, each time an in-process App (its own workspace) in front of
+ *     the mock upstream, measuring the body that reached the upstream:
+ *     - one request: the request sent exactly as the case gives it (its earlier tool turns
+ *       are history the proxy never saw);
+ *     - turn by turn: the conversation as the agent built it, one request per model turn
+ *       (each ending before an assistant message), then the case's request, which is measured.
  * Per case it prints tool-result tokens before/after and the share saved, the whole request's
  * share saved, every evidence string kept or lost, the time, and Headroom's published figure
  * where the case has one. Tokens are exact o200k counts (the GPT-4o vocabulary) for every
@@ -14,8 +18,7 @@
  * `--readme` also rewrites the table in README.md between the bench-corpus markers.
  *
  * Options: --quick (one timed run per case), --only=<substring of case ids>, --no-proxy,
- *          --turns (send each case to the proxy as the agent built it: one request per model
- *          turn, then the case's request, which is measured), --readme
+ *          --readme
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -30,7 +33,6 @@ const { silentLogger } = await import(join(REPO, 'dist/telemetry/logger.js'));
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=')).map(([k, v]) => [k, v ?? 'true']));
 const quick = args.quick === 'true';
-const TURNS = args.turns === 'true';
 const RUNS = quick ? 1 : 5;
 const KEYS = { anthropic: 'sk-ant-bench-fake-key-000000000000', openai: 'sk-test-bench-fake-key-00000000000' };
 const MODELS = { anthropic: 'claude-sonnet-4-5', openai: 'gpt-4o' };
@@ -86,7 +88,7 @@ function libraryRun(c) {
   return { messages: last.messages, ms: median(times), transforms: [...new Set(last.transforms_applied)] };
 }
 
-async function proxyRun(url, upstream, c) {
+async function proxyRun(url, upstream, c, turns) {
   const body = JSON.stringify(requestOf(c, MODELS[c.format]));
   const anthropic = c.format === 'anthropic';
   // one key per case: every case is its own conversation, as independent sessions are
@@ -95,9 +97,9 @@ async function proxyRun(url, upstream, c) {
     ? { 'content-type': 'application/json', 'x-api-key': key, 'anthropic-version': '2023-06-01', 'x-mock-tools': 'off' }
     : { 'content-type': 'application/json', authorization: `Bearer ${key}`, 'x-mock-tools': 'off' };
   const path = `${url}${anthropic ? '/v1/messages' : '/v1/chat/completions'}`;
-  // --turns: the conversation as the agent built it, one request per model turn (each ending
-  // before an assistant message), so every tool output was the newest input once
-  if (TURNS) {
+  // turn by turn: the conversation as the agent built it, one request per model turn (each
+  // ending before an assistant message), so every tool output was the newest input once
+  if (turns) {
     for (let i = 1; i < c.messages.length; i++) {
       if (c.messages[i].role !== 'assistant' || c.messages[i - 1].role === 'system') continue;
       const prefix = JSON.stringify(requestOf({ ...c, messages: c.messages.slice(0, i) }, MODELS[c.format]));
@@ -117,17 +119,20 @@ async function proxyRun(url, upstream, c) {
 }
 
 const rows = [];
-let app = null;
+const MODES = args['no-proxy'] === 'true' ? [] : [['proxy', false], ['turns', true]];
 let upstream = null;
-let workspace = null;
-let url = null;
-if (args['no-proxy'] !== 'true') {
+/** One app per proxy mode, each with its own workspace (replay map and originals). */
+const apps = [];
+if (MODES.length) {
   upstream = new MockUpstream({ record: true });
   const mockUrl = await upstream.start();
-  workspace = mkdtempSync(join(tmpdir(), 'bench-corpus-'));
-  app = await createApp(configWith({ port: 0, anthropicApiUrl: mockUrl, openaiApiUrl: mockUrl, workspaceDir: workspace, logLevel: 'silent' }), { logger: silentLogger() });
-  url = (await app.listen()).url;
+  for (const [side, turns] of MODES) {
+    const workspace = mkdtempSync(join(tmpdir(), 'bench-corpus-'));
+    const app = await createApp(configWith({ port: 0, anthropicApiUrl: mockUrl, openaiApiUrl: mockUrl, workspaceDir: workspace, logLevel: 'silent' }), { logger: silentLogger() });
+    apps.push({ side, turns, app, workspace, url: (await app.listen()).url });
+  }
 }
+const proxied = apps.length > 0;
 
 try {
   for (const c of cases) {
@@ -156,12 +161,13 @@ try {
         transforms: lib.transforms,
       },
       proxy: null,
+      turns: null,
     };
-    if (url) {
-      const p = await proxyRun(url, upstream, c);
+    for (const a of apps) {
+      const p = await proxyRun(a.url, upstream, c, a.turns);
       const after = toolTexts(c.format, p.messages);
       const ev = checkEvidence(c, before, after, p.messages);
-      row.proxy = {
+      row[a.side] = {
         toolTokensAfter: sum(after),
         toolSavedPct: pct(toolsBefore, sum(after)),
         requestSavedPct: pct(reqBefore, tokens(JSON.stringify(p.request))),
@@ -172,12 +178,15 @@ try {
       };
     }
     rows.push(row);
-    process.stderr.write(`${c.id}: library ${row.library.toolSavedPct}%${row.proxy ? `, proxy ${row.proxy.toolSavedPct}%` : ''}, evidence ${row.library.kept.length}/${row.evidence}${row.library.lost.length ? ` LOST ${JSON.stringify(row.library.lost)}` : ''}\n`);
+    const lostAny = ['library', ...apps.map((a) => a.side)].flatMap((side) => row[side].lost.map((l) => `${side}: ${l}`));
+    process.stderr.write(`${c.id}: library ${row.library.toolSavedPct}%${apps.map((a) => `, ${a.side} ${row[a.side].toolSavedPct}%`).join('')}, evidence ${row.library.kept.length}/${row.evidence}${lostAny.length ? ` LOST ${JSON.stringify(lostAny)}` : ''}\n`);
   }
 } finally {
-  await app?.close();
+  for (const a of apps) {
+    await a.app.close();
+    rmSync(a.workspace, { recursive: true, force: true });
+  }
   await upstream?.close();
-  if (workspace) rmSync(workspace, { recursive: true, force: true });
 }
 
 // totals per origin and per Headroom scenario
@@ -195,7 +204,8 @@ const SCENARIOS = [
   ['triage', /^hr_triage/],
   ['exploration', /^hr_codebase/],
 ];
-const sides = url ? ['library', 'proxy'] : ['library'];
+const sides = ['library', ...apps.map((a) => a.side)];
+const SIDE_NAME = { library: 'library', proxy: 'proxy, one request', turns: 'proxy, turn by turn' };
 const summary = {};
 for (const side of sides) {
   summary[side] = {
@@ -212,22 +222,26 @@ for (const side of sides) {
 }
 
 const ev = (s) => (s.lost.length ? `${s.kept.length}/${s.kept.length + s.lost.length} (lost: ${s.lost.join('; ')})` : `${s.kept.length}/${s.kept.length}`);
-const header = `| case | tool tokens before | library after | library saved (tools / request) | evidence kept (library) | library ms |${url ? ' proxy saved (tools / request) | evidence kept (proxy) |' : ''} Headroom |\n|---|---|---|---|---|---|${url ? '---|---|' : ''}---|`;
+const header =
+  `| case | tool tokens before | library after | library saved (tools / request) | evidence kept (library) | library ms |` +
+  `${proxied ? ' proxy, one request: saved (tools / request) | evidence kept | proxy, turn by turn: saved (tools / request) | evidence kept |' : ''} Headroom |\n` +
+  `|---|---|---|---|---|---|${proxied ? '---|---|---|---|' : ''}---|`;
+const proxyCells = (x) => ` ${x.toolSavedPct}% / ${x.requestSavedPct}% | ${ev(x)} |`;
 const line = (r) =>
   `| ${r.id} | ${r.toolTokensBefore} | ${r.library.toolTokensAfter} | ${r.library.toolSavedPct}% / ${r.library.requestSavedPct}% | ${ev(r.library)} | ${r.library.ms} |` +
-  `${r.proxy ? ` ${r.proxy.toolSavedPct}% / ${r.proxy.requestSavedPct}% | ${ev(r.proxy)} |` : ''} ${r.headroom.text} |`;
+  `${r.proxy ? proxyCells(r.proxy) : ''}${r.turns ? proxyCells(r.turns) : ''} ${r.headroom.text} |`;
 const totalLines = [];
 for (const side of sides) {
   for (const origin of ['shared', 'own']) {
     const t = summary[side][origin];
     if (!t.cases) continue;
-    totalLines.push(`- ${side}, ${origin === 'shared' ? 'shared corpus' : 'own cases'} (${t.cases}): tool-result tokens ${t.before} -> ${t.after}, ${t.savedPct}% saved; evidence kept ${t.kept}/${t.evidence}${t.lost.length ? ` (lost: ${t.lost.join('; ')})` : ''}`);
+    totalLines.push(`- ${SIDE_NAME[side]}, ${origin === 'shared' ? 'shared corpus' : 'own cases'} (${t.cases}): tool-result tokens ${t.before} -> ${t.after}, ${t.savedPct}% saved; evidence kept ${t.kept}/${t.evidence}${t.lost.length ? ` (lost: ${t.lost.join('; ')})` : ''}`);
   }
   for (const s of summary[side].scenarios) {
-    totalLines.push(`- ${side}, ${s.name} (${s.cases} case${s.cases > 1 ? 's' : ''}): whole request ${s.requestSavedPct}% saved (tool results ${s.toolSavedPct}%), Headroom ${s.headroomPct ?? '-'}%${s.headroomPct === null ? '' : s.met ? ' (met)' : ' (NOT met)'}`);
+    totalLines.push(`- ${SIDE_NAME[side]}, ${s.name} (${s.cases} case${s.cases > 1 ? 's' : ''}): whole request ${s.requestSavedPct}% saved (tool results ${s.toolSavedPct}%), Headroom ${s.headroomPct ?? '-'}%${s.headroomPct === null ? '' : s.met ? ' (met)' : ' (NOT met)'}`);
   }
 }
-const env = `Node ${process.version}, ${(await import('node:os')).cpus().length} cores (shared machine); o200k tokens; library ms = median of ${RUNS} compress() call${RUNS > 1 ? 's' : ''}${TURNS ? '; proxy: each case sent turn by turn, the last request measured' : '; proxy: each case sent as one request'}`;
+const env = `Node ${process.version}, ${(await import('node:os')).cpus().length} cores (shared machine); o200k tokens; library ms = median of ${RUNS} compress() call${RUNS > 1 ? 's' : ''}${proxied ? '; proxy: each case sent as one request, and turn by turn (the last request measured), each mode on its own proxy' : ''}`;
 const md = `${env}\n\n${header}\n${rows.map(line).join('\n')}\n\nTotals:\n${totalLines.join('\n')}\n`;
 process.stdout.write(`## Corpus benchmark\n\n${md}`);
 mkdirSync(join(REPO, 'bench/results'), { recursive: true });

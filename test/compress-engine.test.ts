@@ -51,7 +51,9 @@ describe('engine: Anthropic Messages live zone', () => {
     const head = buf.indexOf('"messages"');
     expect(r.body!.subarray(0, head).equals(buf.subarray(0, head))).toBe(true);
     expect(r.transforms).toEqual(['json_crusher']);
-    expect(r.slots.find((s) => s.messageIndex === 2)!.reason).toBe('history');
+    // history before the breakpoint the provider may hold: left as it is, and recorded
+    expect(r.slots.find((s) => s.messageIndex === 2)!.reason).toBe('cached_history');
+    expect(r.replayWrites).toContainEqual({ key: contentHash(LOG.text), compressed: null });
   });
 
   it('returns the original of the cut under the hash its marker carries', () => {
@@ -114,19 +116,21 @@ describe('engine: Anthropic Messages live zone', () => {
     const { buf, r } = run({ model: 'm', messages: msgs }, 'messages');
     expect(r.slots.map((s) => [s.messageIndex, s.live, s.outcome, s.reason])).toEqual([
       [0, false, 'unchanged', 'below_floor'],
-      [2, false, 'unchanged', 'history'],
+      // cold history without a breakpoint (no cache can hold it): compressed at first sight
+      [2, false, 'compressed', null],
       [4, true, 'compressed', null],
       [5, true, 'compressed', null],
       [5, true, 'unchanged', 'below_floor'],
     ]);
     const a = messageSlices(buf);
     const b = messageSlices(r.body!);
-    for (const i of [0, 1, 2, 3]) expect(b[i]!.equals(a[i]!), `message ${i}`).toBe(true);
+    for (const i of [0, 1, 3]) expect(b[i]!.equals(a[i]!), `message ${i}`).toBe(true);
     const m4 = JSON.parse(b[4]!.toString());
     expect(m4.content[0]).toMatchObject({ type: 'tool_result', tool_use_id: 't1', is_error: false });
-    expect(r.newInputTokens).toBeGreaterThan(r.tokensSaved);
-    // the question (the user's latest text) steers relevance
-    expect(r.ccr.map((e) => e.toolName)).toEqual(['logs', 'search']);
+    const liveSaved = r.slots.filter((s) => s.live).reduce((a, s) => a + s.tokensBefore - s.tokensAfter, 0);
+    expect(r.newInputTokens).toBeGreaterThan(liveSaved);
+    // the question (the user's latest text) steers relevance; the live zone is taken first
+    expect(r.ccr.map((e) => e.toolName)).toEqual(['logs', 'search', 'bash']);
   });
 
   it('a trailing assistant message is a prefill: the messages before it stay live', () => {
@@ -168,19 +172,20 @@ describe('engine: Anthropic Messages live zone', () => {
 
   it('compresses tool_result text parts and leaves user text unless asked', () => {
     const msgs = [
-      { role: 'user', content: [{ type: 'text', text: LOG.text }] },
+      { role: 'user', content: [{ type: 'text', text: JSON_OUT.text }] },
       { role: 'assistant', content: [{ type: 'tool_use', id: 'a', name: 'sh', input: {} }] },
       { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'a', content: [{ type: 'text', text: LOG.text }, { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'x' } }] }, { type: 'text', text: GREP.text }] },
     ];
     const a = run({ model: 'm', messages: msgs }, 'messages');
-    expect(a.r.slots.map((s) => [s.messageIndex, s.outcome, s.reason])).toEqual([[0, 'unchanged', 'history'], [2, 'compressed', null], [2, 'unchanged', 'user_message']]);
+    expect(a.r.slots.map((s) => [s.messageIndex, s.outcome, s.reason])).toEqual([[0, 'unchanged', 'user_message'], [2, 'compressed', null], [2, 'unchanged', 'user_message']]);
     const b = run({ model: 'm', messages: msgs }, 'messages', { settings: resolveSettings({ compress_user_messages: true }) });
-    expect(b.r.slots.map((s) => s.outcome)).toEqual(['unchanged', 'compressed', 'compressed']);
+    // the first message is cold history (no breakpoint): compressed at first sight when user text may be
+    expect(b.r.slots.map((s) => s.outcome)).toEqual(['compressed', 'compressed', 'compressed']);
   });
 });
 
 describe('engine: OpenAI Chat and Responses live zones', () => {
-  it('chat: the trailing tool messages are live, earlier ones are history', () => {
+  it('chat: the trailing tool messages are live; earlier ones never seen are compressed once (cold history)', () => {
     const messages = [
       { role: 'system', content: 'sys' },
       { role: 'user', content: 'look' },
@@ -194,13 +199,19 @@ describe('engine: OpenAI Chat and Responses live zones', () => {
     expect(r.tokenizer).toBe('o200k_base');
     expect(r.slots.map((s) => [s.messageIndex, s.live, s.outcome, s.reason])).toEqual([
       [1, false, 'unchanged', 'below_floor'],
-      [3, false, 'unchanged', 'history'],
+      [3, false, 'compressed', null],
       [5, true, 'compressed', null],
       [6, true, 'unchanged', 'excluded_tool'],
     ]);
     const a = messageSlices(buf);
     const b = messageSlices(r.body!);
-    for (const i of [0, 1, 2, 3, 4, 6]) expect(b[i]!.equals(a[i]!)).toBe(true);
+    for (const i of [0, 1, 2, 4, 6]) expect(b[i]!.equals(a[i]!)).toBe(true);
+    // every decision is recorded: the next turn replays the same bytes for message 3 too
+    const next = [...messages, { role: 'assistant', content: 'Done.' }, { role: 'user', content: 'thanks' }];
+    const again = run({ model: 'gpt-4o', messages: next }, 'chat', { model: 'gpt-4o', replay: mapReplay(r.replayWrites) });
+    const c = messageSlices(again.r.body!);
+    for (let i = 0; i < b.length; i++) expect(c[i]!.equals(b[i]!), `message ${i}`).toBe(true);
+    expect(again.r.slots.filter((s) => s.outcome === 'compressed')).toEqual([]);
   });
 
   it("responses: outputs after the model's last item are live; retrieve outputs and reasoning are untouched", () => {
@@ -216,11 +227,11 @@ describe('engine: OpenAI Chat and Responses live zones', () => {
       { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'and now?' }] },
     ];
     const { buf, r } = run({ model: 'gpt-5', input }, 'responses', { model: 'gpt-5' });
-    // item 3 answers a call before the model's last turn: history the proxy never saw
-    expect(r.slots.map((s) => [s.messageIndex, s.outcome, s.reason])).toEqual([[0, 'unchanged', 'below_floor'], [3, 'unchanged', 'history'], [7, 'compressed', null], [8, 'unchanged', 'below_floor']]);
+    // item 3 answers a call before the model's last turn: history the proxy never saw, compressed once
+    expect(r.slots.map((s) => [s.messageIndex, s.outcome, s.reason])).toEqual([[0, 'unchanged', 'below_floor'], [3, 'compressed', null], [7, 'compressed', null], [8, 'unchanged', 'below_floor']]);
     const a = messageSlices(buf, 'input');
     const b = messageSlices(r.body!, 'input');
-    for (const i of [0, 1, 2, 3, 4, 5, 6, 8]) expect(b[i]!.equals(a[i]!)).toBe(true);
+    for (const i of [0, 1, 2, 4, 5, 6, 8]) expect(b[i]!.equals(a[i]!)).toBe(true);
   });
 
   it('chat: tool messages followed by user messages are live, up to the last assistant message', () => {

@@ -23,6 +23,24 @@ describe('JSON values', () => {
     expect(stringifyExact(parseJsonExact(text))).toBe(text);
   });
 
+  it('keeps every kind of literal that would print differently, and only those', () => {
+    const text = '[-0,-0.0,1.50,1E5,2e-7,0.1e+3,-12.30,9007199254740993,1234567890123456,0.1,-5,42,"v1.10 at 10.0.0.10, -0",{"k":[1e1,3.0]},true,null]';
+    const v = parseJsonExact(text) as unknown[];
+    expect(stringifyExact(v)).toBe(text);
+    // plain literals stay numbers; the others are kept as their text
+    expect(v.slice(9, 12)).toEqual([0.1, -5, 42]);
+    expect(typeof v[14]).toBe('boolean');
+    expect(v[12]).toBe('v1.10 at 10.0.0.10, -0');
+    expect(typeof v[0]).toBe('string');
+    expect(typeof v[7]).toBe('string');
+  });
+
+  it('refuses nesting deeper than 256 levels, counting brackets outside strings only', () => {
+    expect(() => parseJsonExact(`${'['.repeat(300)}${']'.repeat(300)}`)).toThrow(/deeper than 256/);
+    expect(parseJsonExact(`${'['.repeat(256)}${']'.repeat(256)}`)).toBeDefined();
+    expect(parseJsonExact(JSON.stringify(['['.repeat(300), { a: '{'.repeat(300) }]))).toEqual(['['.repeat(300), { a: '{'.repeat(300) }]);
+  });
+
   it('minifies whitespace outside strings only', () => {
     expect(minifyJsonText('{ "a b" : [ 1 , "x  y" ],\n  "c": {"d": "  " } }')).toBe('{"a b":[1,"x  y"],"c":{"d":"  "}}');
   });

@@ -4,10 +4,17 @@
  * and splices the new strings into the original bytes. Pure: no I/O, no ambient clock, no
  * randomness; the caller may inject a clock (timings, time budget) and a replay lookup.
  *
- * Prefix stability: every decision taken for a live slot, compressed or not, is returned in
+ * Prefix stability: every decision taken for a slot, compressed or not, is returned in
  * `replayWrites` (content hash -> compressed text or null). When the client resends that
  * content in a later turn, the same decision is replayed, byte for byte, so the provider's
- * cached prefix keeps matching. Slots outside the live zone are only ever replayed.
+ * cached prefix keeps matching.
+ *
+ * Cold history (history slots without a decision: the proxy never saw them live) is decided
+ * at first sight. What a provider's prompt cache may hold (`Slot.cacheable`: Anthropic
+ * history at or before the request's last `cache_control` breakpoint) is left as it is;
+ * everything else (Anthropic history after the last breakpoint, or all of it without one;
+ * OpenAI history) is compressed like the live zone, after it. Either way the decision is
+ * recorded, so every later turn forwards the same bytes whatever other conversations decide.
  */
 import { contextWindowFor } from './context-window.js';
 import { detectContent } from './detect.js';
@@ -73,7 +80,10 @@ export interface EngineInput {
   api: ApiShape;
   model: string | null;
   settings: CompressSettings;
-  /** `live`: the proxy (only the newest turn is compressed, history is replayed). `all`: every message (library). */
+  /**
+   * `live`: the proxy (the newest turn is compressed, history is replayed, cold history is
+   * decided once at first sight). `all`: every message (library).
+   */
   scope: 'live' | 'all';
   replay?: ReplayLookup;
   /** Milliseconds, monotonic; enables timings and the budget. */
@@ -260,6 +270,66 @@ function compressRequestInner(input: EngineInput): EngineResult {
     }
   };
 
+  const record = (key: string, compressed: string | null) => {
+    local.set(key, { compressed });
+    writes.push({ key, compressed });
+  };
+  const replayKnown = (slot: Slot, text: string, key: string, known: ReplayDecision, report: SlotReport) => {
+    if (known.compressed !== null && known.compressed !== text) apply(slot, text, key, known.compressed, ['replay'], 'replayed', report, true);
+    else report.reason = 'replayed_unchanged';
+  };
+  /** Compresses a slot afresh (gates, routing, token gate) and records the decision. */
+  const fresh = (slot: Slot, text: string, key: string, report: SlotReport) => {
+    if (expired()) {
+      budgetExceeded = true;
+      report.reason = 'budget_exceeded';
+      record(key, null);
+      return;
+    }
+    const kind = time('_detect', () => detectContent(text));
+    const g = time('_gate', () => gate(text, key, slot, s, counter, analysis, kind));
+    report.tokensBefore = g.tokens;
+    if (g.reason) {
+      report.reason = g.reason;
+      record(key, null);
+      return;
+    }
+    parsedQuery ??= parseQuery(queryText);
+    const ctx: TransformContext = { query: parsedQuery, targetRatio: s.targetRatio, maxItems: s.maxItems, hash: key, expired, keepAllErrors: g.errors != null, losslessOnly: g.errors === 'lossless' };
+    const t0 = clock?.();
+    const routed = routeText(text, ctx, kind);
+    if (clock && t0 !== undefined) {
+      const name = routed?.transforms.join('+') || `${kind}_none`;
+      timings[name] = Math.round(((timings[name] ?? 0) + clock() - t0) * 1000) / 1000;
+    }
+    if (expired()) {
+      budgetExceeded = true;
+      report.reason = 'budget_exceeded';
+      record(key, null);
+      return;
+    }
+    if (!routed || !routed.text.trim() || (g.errors === 'lossless' && routed.lossy)) {
+      report.reason = g.errors === 'lossless' ? 'error_output' : routed ? 'empty_output' : `no_gain_${kind}`;
+      record(key, null);
+      return;
+    }
+    // remembered: `apply` counts the same text again
+    const after = countMemo(counter, contentHash(routed.text), routed.text);
+    const limit = routed.lossy ? lossyLimit : 0.9;
+    if (after > g.tokens * limit) {
+      report.reason = g.errors === 'lossless' ? 'error_output' : 'not_smaller';
+      record(key, null);
+      return;
+    }
+    report.tokensBefore = g.tokens;
+    apply(slot, text, key, routed.text, routed.transforms, 'compressed', report, false, routed);
+    record(key, routed.text);
+  };
+
+  // Cold history: history slots with no decision yet (the proxy never saw them: the
+  // conversation started elsewhere, or their decision expired). Taken after the live zone, so
+  // the newest turn has the time budget first.
+  const cold: { slot: Slot; text: string; key: string; report: SlotReport }[] = [];
   for (const slot of shape.slots) {
     const report: SlotReport = {
       messageIndex: slot.messageIndex, role: slot.role, kind: slot.kind, live: slot.live, toolName: slot.toolName,
@@ -281,61 +351,28 @@ function compressRequestInner(input: EngineInput): EngineResult {
     const key = time('_replay', () => contentHash(text));
     const known = local.get(key) ?? input.replay?.get(key);
     if (known) {
-      if (known.compressed !== null && known.compressed !== text) apply(slot, text, key, known.compressed, ['replay'], 'replayed', report, true);
-      else report.reason = 'replayed_unchanged';
+      replayKnown(slot, text, key, known, report);
       continue;
     }
-    if (!slot.live) {
-      report.reason = 'history';
+    if (slot.live) {
+      fresh(slot, text, key, report);
       continue;
     }
-    const record = (compressed: string | null) => {
-      local.set(key, { compressed });
-      writes.push({ key, compressed });
-    };
-    if (expired()) {
-      budgetExceeded = true;
-      report.reason = 'budget_exceeded';
-      record(null);
+    if (slot.cacheable) {
+      // the provider may hold it as sent: left as it is, and recorded so that another
+      // conversation compressing the same content never changes this one's history
+      report.reason = 'cached_history';
+      record(key, null);
       continue;
     }
-    const kind = time('_detect', () => detectContent(text));
-    const g = time('_gate', () => gate(text, key, slot, s, counter, analysis, kind));
-    report.tokensBefore = g.tokens;
-    if (g.reason) {
-      report.reason = g.reason;
-      record(null);
-      continue;
-    }
-    parsedQuery ??= parseQuery(queryText);
-    const ctx: TransformContext = { query: parsedQuery, targetRatio: s.targetRatio, maxItems: s.maxItems, hash: key, expired, keepAllErrors: g.errors != null, losslessOnly: g.errors === 'lossless' };
-    const t0 = clock?.();
-    const routed = routeText(text, ctx, kind);
-    if (clock && t0 !== undefined) {
-      const name = routed?.transforms.join('+') || `${kind}_none`;
-      timings[name] = Math.round(((timings[name] ?? 0) + clock() - t0) * 1000) / 1000;
-    }
-    if (expired()) {
-      budgetExceeded = true;
-      report.reason = 'budget_exceeded';
-      record(null);
-      continue;
-    }
-    if (!routed || !routed.text.trim() || (g.errors === 'lossless' && routed.lossy)) {
-      report.reason = g.errors === 'lossless' ? 'error_output' : routed ? 'empty_output' : `no_gain_${kind}`;
-      record(null);
-      continue;
-    }
-    const after = counter.count(routed.text);
-    const limit = routed.lossy ? lossyLimit : 0.9;
-    if (after > g.tokens * limit) {
-      report.reason = g.errors === 'lossless' ? 'error_output' : 'not_smaller';
-      record(null);
-      continue;
-    }
-    report.tokensBefore = g.tokens;
-    apply(slot, text, key, routed.text, routed.transforms, 'compressed', report, false, routed);
-    record(routed.text);
+    cold.push({ slot, text, key, report });
+  }
+  // no provider cache can hold cold history that is not `cacheable`: it is compressed at
+  // first sight like the live zone, and its decision replayed on every later turn
+  for (const { slot, text, key, report } of cold) {
+    const known = local.get(key);
+    if (known) replayKnown(slot, text, key, known, report);
+    else fresh(slot, text, key, report);
   }
 
   // Tokens of the request: each message (and each other top-level field) is counted once and
@@ -365,8 +402,30 @@ function compressRequestInner(input: EngineInput): EngineResult {
   let changedBefore = 0;
   for (const r of reports) if (r.outcome !== 'unchanged') changedBefore += r.tokensBefore;
   const tokensBefore = rest + changedBefore;
+  // New input: the live messages as sent. Texts the gate already counted are not tokenized
+  // again (a 1 MB output costs a sampled BPE count each time): their counts are added to the
+  // count of the rest of their message.
+  const counted: { s: number; e: number; tokens: number }[] = [];
+  shape.slots.forEach((slot, i) => {
+    const t = (reports[i] as SlotReport).tokensBefore;
+    if (t > 0) counted.push({ s: slot.node.s, e: slot.node.e, tokens: t });
+  });
   let newInputTokens = 0;
-  for (const node of shape.liveNodes) newInputTokens += countRawMemo(counter, buf, node.s, node.e, allowance);
+  for (const node of shape.liveNodes) {
+    const inside = counted.filter((c) => c.s >= node.s && c.e <= node.e);
+    if (!inside.length) {
+      newInputTokens += countRawMemo(counter, buf, node.s, node.e, allowance);
+      continue;
+    }
+    let text = '';
+    let at = node.s;
+    for (const c of inside) {
+      text += buf.toString('utf8', at, c.s);
+      newInputTokens += c.tokens;
+      at = c.e;
+    }
+    newInputTokens += countJsonBody(counter, text + buf.toString('utf8', at, node.e));
+  }
   const body = splices.length ? applySplices(buf, splices) : null;
   const tokensSaved = Math.max(0, saved);
   const savedByTransform: Record<string, number> = {};

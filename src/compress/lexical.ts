@@ -40,11 +40,13 @@ export function distinctErrorKeywords(text: string): number {
   return n;
 }
 
+const UUID_PART_RE = /-[0-9a-f]{4}-/i;
+
 /** Lines that look like a unit of "the same thing happened again": digits, hex, ids, paths collapsed. */
 export function lineTemplate(line: string, max = 120): string {
-  return line
-    .slice(0, 400)
-    .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, '<uuid>')
+  const head = line.slice(0, 400);
+  // the UUID pattern is tried at every hex letter: only where a UUID's middle group is
+  return (UUID_PART_RE.test(head) ? head.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, '<uuid>') : head)
     .replace(/0x[0-9a-f]+/gi, '<hex>')
     .replace(/\b[0-9a-f]{12,}\b/gi, '<hex>')
     .replace(/\d+(?:\.\d+)?/g, '#')

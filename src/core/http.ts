@@ -45,6 +45,41 @@ export interface ReadBodyOptions {
   timeoutMs?: number;
 }
 
+/** What a refused body may still send, and for how long, before its connection is cut. */
+const DISCARD_MAX_BYTES = 64 * 1024 * 1024;
+const DISCARD_MAX_MS = 10_000;
+
+/**
+ * Reads and drops the rest of a body refused before its end (413): a client that sent no
+ * `Expect: 100-continue` is still uploading, and closing the connection under it makes it
+ * fail with EPIPE/ECONNRESET instead of reading the 413. Up to 64 MiB or 10 s more is read
+ * (nothing is kept); past either bound the connection is cut.
+ */
+export function discardRest(req: IncomingMessage): void {
+  if (req.readableEnded) return;
+  let seen = 0;
+  const cut = () => {
+    cleanup();
+    req.socket.destroy();
+  };
+  const timer = setTimeout(cut, DISCARD_MAX_MS);
+  timer.unref();
+  const onData = (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen > DISCARD_MAX_BYTES) cut();
+  };
+  const cleanup = () => {
+    clearTimeout(timer);
+    req.off('data', onData);
+    req.off('end', cleanup);
+    req.off('close', cleanup);
+  };
+  req.on('data', onData);
+  req.once('end', cleanup);
+  req.once('close', cleanup);
+  req.resume();
+}
+
 /** Reads the whole request body, stopping at `limit` bytes (or when it stalls past `timeoutMs`). */
 export function readBody(req: IncomingMessage, limit: number): Promise<Exclude<BodyResult, { kind: 'timeout' }>>;
 export function readBody(req: IncomingMessage, limit: number, opts: ReadBodyOptions): Promise<BodyResult>;
@@ -52,7 +87,7 @@ export function readBody(req: IncomingMessage, limit: number, opts: ReadBodyOpti
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
     pendingContinue.delete(req);
-    req.resume();
+    discardRest(req);
     return Promise.resolve({ kind: 'too_large', received: declared });
   }
   if (req.readableEnded) return Promise.resolve({ kind: 'ok', body: Buffer.alloc(0) });
@@ -81,8 +116,8 @@ export function readBody(req: IncomingMessage, limit: number, opts: ReadBodyOpti
     const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
-        req.resume();
         finish({ kind: 'too_large', received: size });
+        discardRest(req);
         return;
       }
       chunks.push(chunk);

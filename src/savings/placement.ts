@@ -127,9 +127,13 @@ export function savedPlacement(api: ApiShape, json: Json, slots: readonly SlotRe
     }
     if (s.outcome === 'unchanged') continue;
     const saved = Math.max(0, s.tokensBefore - s.tokensAfter);
-    const into = s.outcome === 'replayed' ? replayed : fresh;
-    into[bucket(s.messageIndex)] += saved;
-    if (s.outcome === 'compressed') freshBefore += s.tokensBefore;
+    const at = bucket(s.messageIndex);
+    // history compressed at first sight (the proxy never saw it): after the last breakpoint it
+    // was never cached; under automatic caching the provider may have held it as sent, so it
+    // is priced like replayed history (read when the provider read the request's prefix back)
+    const asReplayed = s.outcome === 'replayed' || (!s.live && at === 'auto');
+    (asReplayed ? replayed : fresh)[at] += saved;
+    if (s.outcome === 'compressed' && !asReplayed) freshBefore += s.tokensBefore;
   }
   return {
     fresh,

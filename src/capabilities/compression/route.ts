@@ -64,7 +64,7 @@ export function compressHandler(deps: CompressRouteDeps) {
     const read = await readBody(r.req, config.maxBodyBytes, { timeoutMs: config.requestBodyTimeoutSeconds * 1000 });
     if (read.kind === 'aborted') return;
     if (read.kind === 'too_large') {
-      ex.replyError(413, 'body_too_large', `Request body exceeds the ${config.maxBodyBytes}-byte limit.`, { connection: 'close' });
+      ex.replyError(413, 'body_too_large', `Request body exceeds the ${config.maxBodyBytes}-byte limit.`);
       return;
     }
     if (read.kind === 'timeout') {

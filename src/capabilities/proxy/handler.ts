@@ -35,7 +35,7 @@ export async function handleProxy(ex: Exchange, host: ProxyHost): Promise<void> 
     const result = await readBody(ex.req, limit, { timeoutMs: ex.config.requestBodyTimeoutSeconds * 1000 });
     if (result.kind === 'aborted') return; // the close handler records the abort
     if (result.kind === 'too_large') {
-      ex.replyError(413, 'body_too_large', `Request body exceeds the ${limit}-byte limit.`, { connection: 'close' });
+      ex.replyError(413, 'body_too_large', `Request body exceeds the ${limit}-byte limit.`);
       return;
     }
     if (result.kind === 'timeout') {

@@ -2,7 +2,9 @@
  * OpenAI Chat Completions slots. The live zone is every message after the last assistant
  * message (`live-zone.ts`): the `tool` messages answering its calls and the user message(s)
  * that follow. Tool names come from the assistant's `tool_calls`. Assistant messages, tool
- * call arguments and non-text parts are never touched.
+ * call arguments and non-text parts are never touched. No history is `cacheable`: OpenAI
+ * caches prefixes automatically, and history the proxy has no decision for is compressed
+ * once (`engine.ts`, "cold history").
  */
 import { decodeString, field, fieldString, type JNode } from '../json-scan.js';
 import { liveZone, messageSpeaker } from './live-zone.js';
@@ -48,6 +50,7 @@ export function chatShape(buf: Buffer, root: JNode, allLive: boolean, includeSys
       messageIndex: i,
       messagesFromEnd: fromEnd,
       live,
+      cacheable: false,
       toolName: id ? toolNames.get(id) ?? null : null,
       isError: false,
     };

@@ -4,6 +4,7 @@
  * that follow; with `previous_response_id` that is usually the whole `input`. Outputs of a
  * `headroom_retrieve` call reach the model verbatim. Reasoning items (and their
  * `encrypted_content`), calls and their arguments are never touched; nor are `instructions`.
+ * As for Chat, no history is `cacheable` (automatic prefix caching; `engine.ts`, "cold history").
  */
 import { decodeString, field, fieldString, type JNode } from '../json-scan.js';
 import { liveZone, responsesSpeaker } from './live-zone.js';
@@ -18,7 +19,7 @@ export function responsesShape(buf: Buffer, root: JNode, allLive: boolean, inclu
   if (!input) return { slots, queryText: '', liveNodes: [] };
   if (input.t === 's') {
     const text = decodeString(buf, input);
-    slots.push({ node: input, role: 'user', kind: 'text', messageIndex: 0, messagesFromEnd: 1, live: true, toolName: null, isError: false });
+    slots.push({ node: input, role: 'user', kind: 'text', messageIndex: 0, messagesFromEnd: 1, live: true, cacheable: false, toolName: null, isError: false });
     return { slots, queryText: queryFrom([text]), liveNodes: [input] };
   }
   if (input.t !== 'a') return { slots, queryText: '', liveNodes: [] };
@@ -47,7 +48,7 @@ export function responsesShape(buf: Buffer, root: JNode, allLive: boolean, inclu
       const toolName = id ? callNames.get(id) ?? null : null;
       if (toolName && RETRIEVE_TOOL_RE.test(toolName)) continue;
       const out = field(it, 'output');
-      const base = { role: 'tool' as const, kind: 'tool_result' as const, messageIndex: i, messagesFromEnd: fromEnd, live, toolName, isError: false };
+      const base = { role: 'tool' as const, kind: 'tool_result' as const, messageIndex: i, messagesFromEnd: fromEnd, live, cacheable: false, toolName, isError: false };
       if (out?.t === 's') slots.push({ node: out, ...base });
       else if (out?.t === 'a') {
         for (const part of out.items) {
@@ -64,7 +65,7 @@ export function responsesShape(buf: Buffer, root: JNode, allLive: boolean, inclu
     if (role === 'user') slotRole = 'user';
     else if ((role === 'system' || role === 'developer') && includeSystem) slotRole = 'system';
     else continue;
-    const base = { role: slotRole, kind: 'text' as const, messageIndex: i, messagesFromEnd: fromEnd, live, toolName: null, isError: false };
+    const base = { role: slotRole, kind: 'text' as const, messageIndex: i, messagesFromEnd: fromEnd, live, cacheable: false, toolName: null, isError: false };
     const content = field(it, 'content');
     const texts: string[] = [];
     if (content?.t === 's') {

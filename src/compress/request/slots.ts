@@ -15,8 +15,15 @@ export interface Slot {
   messageIndex: number;
   /** 1 for the last message. */
   messagesFromEnd: number;
-  /** In the live zone: may be compressed afresh. Other slots are only replayed. */
+  /** In the live zone: new this turn, compressed afresh. */
   live: boolean;
+  /**
+   * History (not live) that a provider's prompt cache may hold: Anthropic history at or
+   * before the request's last `cache_control` breakpoint. Without an earlier decision it is
+   * left as it is (and that is recorded); other history without one is compressed at first
+   * sight (see `engine.ts`, "cold history").
+   */
+  cacheable: boolean;
   toolName: string | null;
   isError: boolean;
 }

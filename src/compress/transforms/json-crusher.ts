@@ -67,9 +67,10 @@ function renderValue(value: unknown, ctx: TransformContext): Rendered | null {
     if (map) return map;
     if (hasBigArray(value, 0)) {
       const doc = renderDocument(value, '', ctx);
+      // a cut is kept as it is: the compact form (a 1 MB serialisation) is only needed to compare
+      if (doc.original > 0) return doc;
       const compact = stringifyExact(value);
-      if (doc.original > 0 || doc.text.length < compact.length) return doc;
-      return lossless(compact);
+      return doc.text.length < compact.length ? doc : lossless(compact);
     }
     return lossless(stringifyExact(value));
   }
@@ -188,8 +189,7 @@ function renderObjectMap(obj: Row, ctx: TransformContext): Rendered | null {
   const keyName = keys.some((k) => Object.prototype.hasOwnProperty.call(obj[k], 'key')) ? '_key' : 'key';
   const rows = keys.map((k) => ({ [keyName]: k, ...(obj[k] as Row) }));
   const r = renderRows(rows, ctx);
-  const compact = stringifyExact(obj);
-  return r.original > 0 || r.text.length < compact.length ? r : null;
+  return r.original > 0 || r.text.length < stringifyExact(obj).length ? r : null;
 }
 
 function quoteLine(s: string): string {

@@ -3,7 +3,7 @@
  * would print differently (`1.0`, `1e3`, integers above 2^53) as their original text, a
  * matching serialiser, and a whitespace-only minifier that works on the text itself.
  */
-import { jsonTooDeep, MAX_JSON_DEPTH } from '../json-depth.js';
+import { MAX_JSON_DEPTH } from '../json-depth.js';
 
 /** Prefix of a string that stands for a number literal kept verbatim. */
 export const RAW_NUMBER = '\u0001n:';
@@ -50,7 +50,6 @@ let last: { text: string; value: unknown } | null = null;
 export function parseJsonExact(text: string): unknown {
   if (last && last.text === text) return last.value;
   const value = parseJsonUncached(text);
-  if (jsonTooDeep(value)) throw new SyntaxError(`JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
   last = text.length > 4096 ? { text, value } : last;
   return value;
 }
@@ -60,18 +59,50 @@ export function clearParseCache(): void {
   last = null;
 }
 
-function parseJsonUncached(text: string): unknown {
-  // Fast path: nothing that could fail to round-trip appears anywhere in the text.
-  if (!/\d{16}|\.\d*0\b|\d[eE][+-]?\d|(?<![\d.])-0(?![.\d])/.test(text)) return JSON.parse(text);
+/**
+ * Number literals of a JSON text that would not print back identically as a JavaScript
+ * number, found in one pass over the text outside string literals (a literal can only change
+ * when it has a fraction, an exponent, 16+ digits or is `-0`; most have none and are skipped
+ * without being sliced), and the deepest nesting of brackets on the way.
+ */
+function riskyNumbers(text: string): { edits: { from: number; to: number; raw: string }[]; depth: number } {
   const edits: { from: number; to: number; raw: string }[] = [];
+  let depth = 0;
+  let deepest = 0;
   forEachStructuralRange(text, (from, to) => {
-    const seg = text.slice(from, to);
-    NUMBER_RE.lastIndex = 0;
-    for (let m = NUMBER_RE.exec(seg); m; m = NUMBER_RE.exec(seg)) {
-      const raw = m[0];
-      if (String(Number(raw)) !== raw) edits.push({ from: from + m.index, to: from + m.index + raw.length, raw });
+    let i = from;
+    while (i < to) {
+      const c = text.charCodeAt(i);
+      if (c !== 45 && (c < 48 || c > 57)) {
+        if (c === 91 || c === 123) deepest = Math.max(deepest, ++depth); // [ {
+        else if (c === 93 || c === 125) depth--; // ] }
+        i++;
+        continue;
+      }
+      const start = i;
+      let digits = 0;
+      let risky = c === 45 && text.charCodeAt(i + 1) === 48;
+      for (; i < to; i++) {
+        const d = text.charCodeAt(i);
+        if (d >= 48 && d <= 57) digits++;
+        else if (d === 46 || d === 101 || d === 69) risky = true; // . e E
+        else if (d !== 43 && d !== 45) break; // + - (signs)
+      }
+      if (!risky && digits < 16) continue;
+      const raw = text.slice(start, i);
+      NUMBER_RE.lastIndex = 0;
+      const m = NUMBER_RE.exec(raw);
+      if (!m || m.index !== 0 || m[0] !== raw) continue; // not a single literal: JSON.parse judges it
+      if (String(Number(raw)) !== raw) edits.push({ from: start, to: i, raw });
     }
   });
+  return { edits, depth: deepest };
+}
+
+function parseJsonUncached(text: string): unknown {
+  const { edits, depth } = riskyNumbers(text);
+  // nesting is judged on the brackets outside strings, before parsing (the walkers that follow recurse)
+  if (depth > MAX_JSON_DEPTH) throw new SyntaxError(`JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
   if (edits.length === 0) return JSON.parse(text);
   let out = '';
   let at = 0;
