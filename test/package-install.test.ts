@@ -64,7 +64,8 @@ beforeAll(() => {
   if (install.status !== 0) throw new Error(`npm install -g failed:\n${install.stdout}\n${install.stderr}`);
 }, INSTALL_TIMEOUT + 60_000);
 
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+// Removing the installed tree (every runtime dependency) can take tens of seconds on a loaded machine.
+afterAll(() => rmSync(dir, { recursive: true, force: true }), 120_000);
 
 describe('the packed tarball, installed globally into an empty prefix (slow)', () => {
   it('ships what the CLI needs and nothing it does not', () => {
