@@ -302,3 +302,25 @@ export interface Logs {
   errors: Trace[];
   traces: Trace[];
 }
+
+/** `/stats-history?report=spend&series=<period>`: one row per bucket, provider and model. */
+export interface SpendRow {
+  timestamp: string;
+  provider: string;
+  model: string;
+  requests: number;
+  input_tokens: number;
+  output_tokens: number;
+  input_cost_usd: number;
+  output_cost_usd: number;
+  total_cost_usd: number;
+  tokens_saved: number;
+  savings_usd: number;
+}
+
+export interface SpendReport {
+  report: 'spend';
+  series: Period;
+  generated_at: string;
+  rows: SpendRow[];
+}
