@@ -44,7 +44,11 @@ export function BarChart(props: BarChartProps) {
       scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
       axes: [
         { ...axis, values: (_u, splits) => splits.map((v) => fmtTick(v, props.period)) },
-        { ...axis, size: 64, values: (_u, splits) => splits.map((v) => props.format(v)) },
+        {
+          ...axis, values: (_u, splits) => splits.map((v) => props.format(v)),
+          // wide enough for the longest label in this locale (`0,0100 $`)
+          size: (_u, values) => Math.max(48, 16 + 7.5 * Math.max(0, ...(values ?? []).map((v) => String(v).length))),
+        },
       ],
       series: [
         { label: props.period === 'hourly' ? zoneLabel(zone) : 'UTC day', value: (_u, v) => (v === null ? '—' : fmtBucket(new Date(v * 1000).toISOString(), props.period)) },

@@ -108,7 +108,7 @@ export function HistoryView({ theme }: { theme: string }) {
             <BarChart testid="chart-usd" period={period} x={series.x} y={series.usd} label="USD saved" colorVar="--blue" format={(v) => fmtUsd(v)} syncKey="history" theme={theme} height={180} />
           </div>
           <div>
-            <h3>Spend per {unit} <span class="muted small" data-testid="spend-split">input {fmtUsd(sum(spent.input))} · output {fmtUsd(sum(spent.output))}</span></h3>
+            <h3>Spend per {unit} <span class="muted small spend-split" data-testid="spend-split">input {fmtUsd(sum(spent.input))} · output {fmtUsd(sum(spent.output))}</span></h3>
             <BarChart testid="chart-spend" period={period} x={series.x} y={spent.total} label="Spend (USD)" colorVar="--amber" format={(v) => fmtUsd(v)} syncKey="history" theme={theme} />
             <h3>Requests per {unit}</h3>
             <BarChart testid="chart-requests" period={period} x={series.x} y={series.requests} label="Requests" colorVar="--violet" format={(v) => fmtInt(v)} syncKey="history" theme={theme} height={180} />
@@ -117,7 +117,7 @@ export function HistoryView({ theme }: { theme: string }) {
       </Card>
       <Card
         title={`Per ${unit}`} testid="buckets-card"
-        note={<span data-testid="buckets-note">newest first, {withRequests.length > MAX_ROWS ? `the newest ${MAX_ROWS} of ${fmtInt(withRequests.length)}` : fmtInt(withRequests.length)} {unit}s with requests · {zone}</span>}
+        note={<span data-testid="buckets-note">newest first, {withRequests.length > MAX_ROWS ? `the newest ${MAX_ROWS} of ${fmtInt(withRequests.length)}` : fmtInt(withRequests.length)} {withRequests.length === 1 ? unit : `${unit}s`} with requests · {zone}</span>}
       >
         <Table<Bucket>
           testid="buckets-table" rows={rows} rowKey={(b) => b.timestamp} empty="Nothing recorded in this range yet."

@@ -64,7 +64,7 @@ export function RecentRequests({ s }: { s: Stats }) {
                 return [
                   <tr key={r.request_id} data-key={r.request_id} class={isOpen ? 'open' : ''} tabIndex={0} aria-expanded={isOpen}
                     onClick={toggle} onKeyDown={(e) => (e.key === 'Enter' || e.key === ' ') && (e.preventDefault(), toggle())}>
-                    <td class="mono">{fmtClock(r.timestamp)}</td>
+                    <td class="mono">{fmtClock(r.timestamp_utc ?? r.timestamp)}</td>
                     <td><span class="caret">{isOpen ? '▾' : '▸'}</span> <span class="mono">{r.model ?? '—'}</span> <span class="muted">{r.provider}</span></td>
                     <td class={r.error ? 'tone-bad' : ''}>{r.error ? `error ${r.status}` : r.status}</td>
                     <td class="num">{fmtInt(r.input_tokens_original)}</td>

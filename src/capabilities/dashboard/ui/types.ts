@@ -87,7 +87,10 @@ export interface ProjectTotals extends LifetimeTotals {
 
 export interface RequestLog {
   request_id: string;
+  /** The server's local time, without an offset. */
   timestamp: string;
+  /** The same instant in UTC (`Z`). */
+  timestamp_utc?: string;
   provider: string;
   model: string | null;
   input_tokens_original: number;
