@@ -80,11 +80,13 @@ describe.skipIf(!browserAvailable)('dashboard: time zone, locale, spend', () => 
     const newest = (s.request_logs as Json[]).at(-1)!;
     const timeCell = page.locator(`[data-testid="recent-table"] tr[data-key="${newest.request_id}"] td`).first();
     expect(await timeCell.textContent()).toBe(clock(newest.timestamp, ZONE));
+    expect(await page.getByTestId('recent-time-head').textContent()).toMatch(/^Time \(UTC-0[45]:00\)$/);
     await b.screenshot('display-session-de-ny');
 
     await page.getByTestId('zone-select').selectOption('utc');
     await poll(() => label.textContent()).toBe('UTC');
     expect(await timeCell.textContent()).toBe(clock(newest.timestamp, 'UTC'));
+    expect(await page.getByTestId('recent-time-head').textContent()).toBe('Time (UTC)');
     expect(clock(newest.timestamp, 'UTC')).not.toBe(clock(newest.timestamp, ZONE));
     // remembered across a reload
     await page.reload();

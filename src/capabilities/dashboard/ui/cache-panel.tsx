@@ -31,11 +31,10 @@ const ProviderTable = ({ rows }: { rows: CacheProviderRow[] }) => (
     columns={[
       { label: 'Provider', cell: (r) => <span title={r.f?.label}>{r.provider}</span> },
       { label: 'Requests', num: true, title: 'every request, as in the Providers table', cell: (r) => <span data-value={r.requests}>{fmtInt(r.requests)}</span> },
-      { label: 'With cache usage', num: true, title: 'successful requests whose usage reported the prompt cache', cell: (r) => fmtInt(r.f?.requests ?? 0) },
+      { label: 'Cache use', num: true, title: 'successful requests whose usage reported the prompt cache', cell: (r) => fmtInt(r.f?.requests ?? 0) },
       { label: 'Reads', num: true, cell: (r) => fmtInt(r.f?.cache_read_tokens ?? 0) },
       { label: 'Writes', num: true, cell: (r) => fmtInt(r.f?.cache_write_tokens ?? 0) },
-      { label: 'Hit rate', num: true, cell: (r) => (r.f ? fmtPct(r.f.hit_rate) : '—') },
-      { label: 'Busts', num: true, cell: (r) => fmtInt(r.f?.bust_count ?? 0) },
+      { label: 'Hit rate', num: true, cell: (r) => <span title={r.f ? `${fmtInt(r.f.bust_count)} busts` : undefined}>{r.f ? fmtPct(r.f.hit_rate) : '—'}</span> },
       { label: 'Net USD', num: true, cell: (r) => (r.f ? fmtUsd(r.f.net_savings_usd) : '—') },
     ]}
   />

@@ -59,13 +59,16 @@ export const getDisplay = (): Display => f.d;
 export function zoneOffset(timeZone: string, at = Date.now()): string {
   const part = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'longOffset' }).formatToParts(at).find((p) => p.type === 'timeZoneName');
   const off = (part?.value ?? 'GMT').replace(/^GMT/, '');
-  return off ? `UTC${off}` : 'UTC';
+  return off && !/^[+-]00(:00)?$/.test(off) ? `UTC${off}` : 'UTC';
 }
 
 /** How the current zone is named on the page: `UTC`, or `Europe/Berlin (UTC+01:00)`. */
 export function zoneLabel(timeZone = f.d.timeZone, at = Date.now()): string {
   return timeZone === 'UTC' || timeZone === 'Etc/UTC' ? 'UTC' : `${timeZone} (${zoneOffset(timeZone, at)})`;
 }
+
+/** The zone's short name for column headers: `UTC`, `UTC+01:00`. */
+export const zoneShort = (at = Date.now()): string => zoneOffset(f.d.timeZone, at);
 
 export const DASH = '—';
 
