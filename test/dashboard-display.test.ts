@@ -157,7 +157,7 @@ describe.skipIf(!browserAvailable)('dashboard: time zone, locale, spend', () => 
     await page.getByTestId('period-hourly').click();
     const bucket = hist.series.hourly.at(-1).timestamp as string;
     const header = await page.locator('[data-testid="buckets-table"] th').first().textContent();
-    expect(header).toMatch(/^Hour \(America\/New_York \(UTC-0[45]:00\)\)$/);
+    expect(header).toMatch(/^Hour \(UTC-0[45]:00\)$/);
     const hourText = new Intl.DateTimeFormat(LOCALE, { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', timeZone: ZONE }).format(new Date(bucket));
     expect(await page.locator('[data-testid="buckets-table"] tbody tr').first().locator('td').first().textContent()).toBe(hourText);
     await page.getByTestId('zone-select').selectOption('utc');

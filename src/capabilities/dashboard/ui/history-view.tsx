@@ -8,7 +8,7 @@ import { useMemo, useState } from 'preact/hooks';
 import { AuthError, download } from './api.js';
 import { BarChart } from './chart.js';
 import { Card, ErrorNote, Figure, Table } from './components.js';
-import { fmtBucket, fmtDateTime, fmtInt, fmtPct, fmtUsd, zoneLabel } from './format.js';
+import { fmtBucket, fmtDateTime, fmtInt, fmtPct, fmtUsd, zoneLabel, zoneShort } from './format.js';
 import { chartSeries, modelsIn, rangeText, spendByBucket, spendSeries, sum } from './history-data.js';
 import { useApp, usePoll } from './hooks.js';
 import type { Bucket, LifetimeTotals, Period, SpendReport, StatsHistory } from './types.js';
@@ -122,7 +122,7 @@ export function HistoryView({ theme }: { theme: string }) {
         <Table<Bucket>
           testid="buckets-table" rows={rows} rowKey={(b) => b.timestamp} empty="Nothing recorded in this range yet."
           columns={[
-            { label: `${unit[0]!.toUpperCase()}${unit.slice(1)} (${period === 'hourly' ? zoneLabel() : 'UTC'})`, class: 'nowrap', cell: (b) => <span class="mono">{fmtBucket(b.timestamp, period)}</span> },
+            { label: `${unit[0]!.toUpperCase()}${unit.slice(1)} (${period === 'hourly' ? zoneShort() : 'UTC'})`, class: 'nowrap', cell: (b) => <span class="mono">{fmtBucket(b.timestamp, period)}</span> },
             { label: 'Requests', num: true, cell: (b) => fmtInt(pick(b).requests) },
             { label: 'Input tokens', num: true, cell: (b) => fmtInt(pick(b).total_input_tokens_delta) },
             { label: 'Tokens saved', num: true, cell: (b) => fmtInt(pick(b).tokens_saved) },
