@@ -108,7 +108,7 @@ function TraceTable({ rows, testid, errors }: { rows: Trace[]; testid: string; e
       columns={[
         { label: `Time (${zoneShort()})`, cell: (r) => <span class="mono">{fmtClock(r.ts * 1000)}</span> },
         { label: 'Model', cell: (r) => <span class="mono">{r.model ?? '—'}</span> },
-        { label: 'Status', class: 'nowrap', cell: (r) => (r.status === 'ok' ? <span class="tone-good">{r.http_status}</span> : <span class="tone-bad" title={r.error ?? ''}>{r.error_type ?? r.status} {r.http_status}</span>) },
+        { label: 'Status', class: 'nowrap', cell: (r) => (r.status === 'ok' ? <span class="tone-good">{r.http_status}</span> : <span class="tone-bad" title={`${r.error_type ?? r.status}: ${r.error ?? ''}`}>{errors ? `${r.error_type ?? r.status} ` : ''}{r.http_status}</span>) },
         ...(errors
           ? [{ label: 'Message', class: 'fill', cell: (r: Trace) => <span title={r.error ?? ''}>{r.error}</span> }]
           : [
