@@ -43,7 +43,8 @@ export function BarChart(props: BarChartProps) {
       legend: { live: true },
       scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
       axes: [
-        { ...axis, values: (_u, splits) => splits.map((v) => fmtTick(v, props.period)) },
+        // locale labels (`2:00 PM`) are wider than uPlot's own: keep ticks far enough apart
+        { ...axis, space: 72, values: (_u, splits) => splits.map((v) => fmtTick(v, props.period)) },
         {
           ...axis, values: (_u, splits) => splits.map((v) => props.format(v)),
           // wide enough for the longest label in this locale (`0,0100 $`)

@@ -182,7 +182,7 @@ export function fmtTick(sec: number, period: 'hourly' | 'daily' | 'weekly' | 'mo
   const d = new Date(sec * 1000);
   if (Number.isNaN(d.getTime())) return '';
   const opts: Intl.DateTimeFormatOptions =
-    period === 'hourly' ? { hour: '2-digit', minute: '2-digit', timeZone: f.d.timeZone }
+    period === 'hourly' ? { hour: 'numeric', minute: '2-digit', timeZone: f.d.timeZone }
     : period === 'monthly' ? { month: 'short', year: 'numeric', timeZone: 'UTC' }
     : { month: 'short', day: 'numeric', timeZone: 'UTC' };
   if (period === 'hourly') {
