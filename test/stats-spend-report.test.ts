@@ -6,6 +6,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rollup } from '../src/capabilities/stats/history.js';
 import { spendRows } from '../src/capabilities/stats/history-views.js';
 import type { RollupRow } from '../src/capabilities/stats/store/types.js';
 import { defaultPlugins } from '../src/compose/proxy.js';
@@ -73,16 +74,20 @@ describe('GET /stats-history?report=spend', () => {
 });
 
 describe('spendRows', () => {
-  const row = (model: string, cost: number, start = Date.parse('2026-11-22T07:00:00Z')): RollupRow => ({
-    start, provider: 'openai', model, requests: 1, tokensSaved: 0, savingsUsd: 0, inputTokens: 10, inputCostUsd: cost, outputTokens: 5, outputCostUsd: cost / 2,
+  const row = (model: string, cost: number, saved: number, start = Date.parse('2026-11-22T07:00:00Z')): RollupRow => ({
+    start, provider: 'openai', model, requests: 1, tokensSaved: saved, savingsUsd: 0, inputTokens: 10, inputCostUsd: cost, outputTokens: 5, outputCostUsd: cost / 2,
     cumTokensSaved: 0, cumSavingsUsd: 0, cumInputTokens: 0, cumInputCostUsd: 0,
   });
 
-  it('keeps the models that spent most by name, sums the others under (other), buckets by period', () => {
-    const rows = [row('a', 3), row('b', 1), row('c', 2), row('d', 0.5, Date.parse('2026-11-22T09:00:00Z'))];
+  it('keeps by name the models the savings series keep, sums the others under (other), buckets by period', () => {
+    const rows = [row('a', 3, 0), row('b', 1, 50), row('c', 2, 100), row('d', 0.5, 0, Date.parse('2026-11-22T09:00:00Z'))];
+    const savings = rollup(rows, 'daily', 3).at(-1)!;
     const out = spendRows(rows, 'daily', 3);
-    expect(out.map((r) => [r.model, r.requests])).toEqual([['a', 1], ['c', 1], ['(other)', 2]]);
-    expect(out.find((r) => r.model === '(other)')!.input_cost_usd).toBe(1.5);
+    expect(out.map((r) => r.model).sort()).toEqual(Object.keys(savings.by_model).sort());
+    // by spend within the day: (other) = a + d
+    expect(out.map((r) => [r.model, r.requests])).toEqual([['(other)', 2], ['c', 1], ['b', 1]]);
+    expect(out[0]!.input_cost_usd).toBe(3.5);
+    expect(out[0]!.output_cost_usd).toBe(1.75);
     expect(spendRows(rows, 'hourly').map((r) => r.timestamp)).toEqual(['2026-11-22T07:00:00Z', '2026-11-22T07:00:00Z', '2026-11-22T07:00:00Z', '2026-11-22T09:00:00Z']);
   });
 });

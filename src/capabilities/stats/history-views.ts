@@ -81,12 +81,22 @@ export const SPEND_CSV_COLUMNS = [
 
 const r6 = (n: number) => Math.round(n * 1e6) / 1e6;
 
-/** Rolls rollup rows into spend rows per bucket of `period`, provider and model (the models spending most kept by name, the rest `(other)`). */
+/**
+ * Rolls rollup rows into spend rows per bucket of `period`, provider and model. Models are
+ * kept by name as in the savings series of the same rows (the `maxNames` that saved the most
+ * tokens, then requests, ties by name), the rest summed under `(other)`, so the dashboard's
+ * model filter picks the same requests in both.
+ */
 export function spendRows(rows: readonly RollupRow[], period: Period, maxNames = MAX_SERIES_NAMES): SpendRow[] {
-  const spendOf = new Map<string, number>();
-  for (const r of rows) spendOf.set(r.model, (spendOf.get(r.model) ?? 0) + r.inputCostUsd + r.outputCostUsd);
-  const kept = spendOf.size <= maxNames ? null
-    : new Set([...spendOf].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, maxNames - 1).map(([m]) => m));
+  const rank = new Map<string, { saved: number; requests: number }>();
+  for (const r of rows) {
+    const t = rank.get(r.model) ?? { saved: 0, requests: 0 };
+    t.saved += r.tokensSaved;
+    t.requests += r.requests;
+    rank.set(r.model, t);
+  }
+  const kept = rank.size <= maxNames ? null
+    : new Set([...rank].sort((a, b) => b[1].saved - a[1].saved || b[1].requests - a[1].requests || (a[0] < b[0] ? -1 : 1)).slice(0, maxNames - 1).map(([m]) => m));
   const byKey = new Map<string, SpendRow & { start: number }>();
   for (const r of rows) {
     if (r.requests === 0 && r.inputCostUsd === 0 && r.outputCostUsd === 0) continue;
