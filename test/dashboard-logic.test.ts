@@ -1,9 +1,9 @@
 /** The dashboard's pure logic: number formatting, history buckets and gap filling, reconnect backoff. */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { backoffMs } from '../src/capabilities/dashboard/ui/backoff.js';
-import { durationTone, fmtBucket, fmtInt, fmtMs, fmtPct, fmtRatio, fmtSpan, fmtUsd } from '../src/capabilities/dashboard/ui/format.js';
-import { bucketStart, chartSeries, MAX_POINTS, MIN_BUCKETS, modelsIn, nextBucket } from '../src/capabilities/dashboard/ui/history-data.js';
-import type { Bucket, Delta } from '../src/capabilities/dashboard/ui/types.js';
+import { durationTone, fmtBucket, fmtClock, fmtDateTime, fmtDecimal, fmtInt, fmtMs, fmtPct, fmtRatio, fmtSpan, fmtTick, fmtUsd, getDisplay, setDisplay, zoneLabel } from '../src/capabilities/dashboard/ui/format.js';
+import { bucketStart, chartSeries, MAX_POINTS, MIN_BUCKETS, modelsIn, nextBucket, rangeText, spendByBucket, spendSeries } from '../src/capabilities/dashboard/ui/history-data.js';
+import type { Bucket, Delta, SpendRow } from '../src/capabilities/dashboard/ui/types.js';
 
 describe('formatting', () => {
   it('dollars: cents kept visible for LLM-sized amounts, signs and dust explicit', () => {
@@ -40,11 +40,74 @@ describe('formatting', () => {
     expect([0, 120, 900, 5000].map(durationTone)).toEqual(['muted', 'good', 'warn', 'bad']);
   });
 
-  it('bucket labels are UTC, like the buckets', () => {
-    expect(fmtBucket('2026-11-22T07:00:00Z', 'hourly')).toBe('2026-11-22 07:00');
-    expect(fmtBucket('2026-11-22T00:00:00Z', 'daily')).toBe('2026-11-22');
-    expect(fmtBucket('2026-11-16T00:00:00Z', 'weekly')).toBe('week of 2026-11-16');
-    expect(fmtBucket('2026-11-01T00:00:00Z', 'monthly')).toBe('2026-11');
+  it('bucket labels: hours in the display zone, days, weeks and months as UTC dates (defaults: en-US, UTC)', () => {
+    expect(getDisplay()).toEqual({ locale: 'en-US', timeZone: 'UTC' });
+    expect(fmtBucket('2026-11-22T07:00:00Z', 'hourly')).toBe('11/22/2026, 07:00 AM');
+    expect(fmtBucket('2026-11-22T00:00:00Z', 'daily')).toBe('11/22/2026');
+    expect(fmtBucket('2026-11-16T00:00:00Z', 'weekly')).toBe('week of 11/16/2026');
+    expect(fmtBucket('2026-11-01T00:00:00Z', 'monthly')).toBe('November 2026');
+  });
+});
+
+describe('locale and time zone', () => {
+  afterEach(() => setDisplay({ locale: 'en-US', timeZone: 'UTC' }));
+
+  it('de-DE numbers: 1.234,5, dollars after the figure, spaced percentages', () => {
+    setDisplay({ locale: 'de-DE', timeZone: 'UTC' });
+    expect(fmtDecimal(1234.5, 1)).toBe('1.234,5');
+    expect(fmtInt(6124)).toBe('6.124');
+    expect(fmtUsd(1234.5)).toBe('1.234,50\u00a0$');
+    expect(fmtUsd(0.018372)).toBe('0,0184\u00a0$');
+    expect(fmtUsd(-0.0005)).toBe('−0,0005\u00a0$');
+    expect(fmtPct(64.91)).toBe('64,9\u00a0%');
+    expect(fmtMs(1534)).toBe('1,5 s');
+  });
+
+  it('times in the chosen zone; a UTC day stays its date in every zone', () => {
+    const t = '2026-11-22T07:05:09Z';
+    setDisplay({ locale: 'de-DE', timeZone: 'Europe/Berlin' });
+    expect(fmtClock(t)).toBe('08:05:09');
+    expect(fmtDateTime(t)).toBe('22.11.2026, 08:05');
+    expect(fmtBucket('2026-11-22T07:00:00Z', 'hourly')).toBe('22.11.2026, 08:00');
+    expect(zoneLabel()).toBe('Europe/Berlin (UTC+01:00)');
+    expect(zoneLabel('Europe/Berlin', Date.parse('2026-07-01T00:00:00Z'))).toBe('Europe/Berlin (UTC+02:00)');
+    setDisplay({ locale: 'en-US', timeZone: 'America/New_York' });
+    expect(fmtClock(t)).toBe('02:05:09 AM');
+    expect(fmtBucket('2026-11-22T00:00:00Z', 'daily')).toBe('11/22/2026'); // not the 21st, where that instant falls in New York
+    expect(zoneLabel()).toBe('America/New_York (UTC-05:00)');
+    expect(fmtTick(Date.parse('2026-11-22T05:00:00Z') / 1000, 'hourly')).toBe('Nov 22'); // midnight in New York: the date
+    expect(fmtTick(Date.parse('2026-11-22T07:00:00Z') / 1000, 'hourly')).toBe('2:00 AM');
+    setDisplay({ locale: 'en-GB', timeZone: 'UTC' });
+    expect(zoneLabel()).toBe('UTC');
+    expect(fmtClock(t)).toBe('07:05:09');
+  });
+});
+
+describe('spend series and range text', () => {
+  const row = (timestamp: string, model: string, input: number, output: number, requests = 1): SpendRow => ({
+    timestamp, provider: 'anthropic', model, requests, input_tokens: 0, output_tokens: 0, input_cost_usd: input, output_cost_usd: output,
+    total_cost_usd: input + output, tokens_saved: 0, savings_usd: 0,
+  });
+
+  it('sums rows per bucket of the chart, for all models or one', () => {
+    const now = Date.parse('2026-11-22T07:30:00Z');
+    const x = chartSeries([], 'hourly', null, now).x;
+    const rows = [row('2026-11-22T07:00:00Z', 'a', 0.01, 0.02), row('2026-11-22T07:00:00Z', 'b', 0.1, 0.2, 3), row('2026-11-22T05:00:00Z', 'a', 1, 0)];
+    const all = spendSeries(rows, 'hourly', null, x);
+    expect(all.total.at(-1)).toBeCloseTo(0.33, 10);
+    expect(all.input.at(-1)).toBeCloseTo(0.11, 10);
+    expect(all.output.at(-1)).toBeCloseTo(0.22, 10);
+    expect(all.requests.at(-1)).toBe(4);
+    expect(all.total.at(-3)).toBe(1);
+    expect(all.total.filter((v) => v > 0).length).toBe(2);
+    expect(spendSeries(rows, 'hourly', 'b', x).total.at(-3)).toBe(0);
+    expect(spendByBucket(rows, 'a').get(Date.parse('2026-11-22T07:00:00Z'))).toEqual({ input: 0.01, output: 0.02 });
+  });
+
+  it('names the buckets drawn', () => {
+    expect(rangeText(24, 'hourly')).toBe('last 24 hours, hourly');
+    expect(rangeText(14, 'daily')).toBe('last 14 days, daily');
+    expect(rangeText(1, 'monthly')).toBe('this month, monthly');
   });
 });
 

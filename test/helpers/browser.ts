@@ -25,7 +25,7 @@ export interface Browser {
 }
 
 /** `executablePath`: another way to start Chromium (e.g. inside a network namespace, helpers/remote.ts). */
-export async function launchBrowser(opts: { colorScheme?: 'dark' | 'light'; executablePath?: string } = {}): Promise<Browser> {
+export async function launchBrowser(opts: { colorScheme?: 'dark' | 'light'; executablePath?: string; locale?: string; timezoneId?: string } = {}): Promise<Browser> {
   const profile = mkdtempSync(join(tmpdir(), 'headroom-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: opts.executablePath ?? CHROMIUM,
@@ -37,6 +37,8 @@ export async function launchBrowser(opts: { colorScheme?: 'dark' | 'light'; exec
     viewport: { width: 1440, height: 900 },
     colorScheme: opts.colorScheme ?? 'dark',
     acceptDownloads: true,
+    ...(opts.locale ? { locale: opts.locale } : {}),
+    ...(opts.timezoneId ? { timezoneId: opts.timezoneId } : {}),
   });
   const requests: string[] = [];
   const consoleErrors: string[] = [];

@@ -116,7 +116,8 @@ function recentRequests(svc: StatsService): unknown[] {
 /** The loopback-only parts, always built fresh. */
 export function loopbackParts(app: App, svc: StatsService): { request_logs: unknown[]; recent_requests: unknown[]; config: unknown } {
   return {
-    request_logs: svc.process.recentOutcomes(10).map((o) => recordWithoutBodies(requestRecord(o, { withMessages: false }).record)),
+    // `timestamp` is the server's local time without an offset (as Headroom writes it); `timestamp_utc` is the same instant, for readers elsewhere
+    request_logs: svc.process.recentOutcomes(10).map((o) => ({ ...recordWithoutBodies(requestRecord(o, { withMessages: false }).record), timestamp_utc: new Date(o.endedAt).toISOString() })),
     recent_requests: recentRequests(svc),
     config: dashboardConfig(app.config),
   };

@@ -14,7 +14,7 @@ import { isStrictLoopback } from '../../core/identity.js';
 import { checkAccess, type RouteRequest } from '../../core/router.js';
 import { redactSecrets } from '../../core/redact.js';
 import { compactHistory, HISTORY_CSV_COLUMNS, type HistoryMode, isoUtc, type Period, PERIODS, ROLLUP_CSV_COLUMNS, toCsv } from './history.js';
-import { HistoryViews } from './history-views.js';
+import { HistoryViews, SPEND_CSV_COLUMNS } from './history-views.js';
 import { buildStats, loopbackParts, projectsJson, retentionJson, SESSION_POLICY, sessionJson, totalsJson } from './payload.js';
 import type { StatsService } from './service.js';
 import { Snapshot } from './snapshot.js';
@@ -39,6 +39,20 @@ export function sendQueryError(res: ServerResponse, e: QueryError): void {
     detail: [{ type: 'invalid_query_parameter', loc: ['query', e.param], msg: `Input should be ${e.expected}`, input: e.input }],
     error: { type: 'invalid_request', message: e.message },
   });
+}
+
+/** `?report=spend`: spend per bucket, provider and model (daily unless `series` names a period), as JSON or CSV. */
+async function sendSpendReport(res: ServerResponse, views: HistoryViews, format: 'json' | 'csv', period: Period): Promise<void> {
+  const now = Date.now();
+  const rows = await views.spend(period, now);
+  if (format === 'csv') {
+    sendText(res, 200, redactSecrets(toCsv(SPEND_CSV_COLUMNS, rows)), {
+      'content-type': 'text/csv; charset=utf-8',
+      'content-disposition': `attachment; filename="headroom-spend-${period}.csv"`,
+    });
+    return;
+  }
+  sendRedactedJson(res, { report: 'spend', series: period, generated_at: isoUtc(now), columns: SPEND_CSV_COLUMNS, rows });
 }
 
 export function enumParam<T extends string>(q: URLSearchParams, name: string, values: readonly T[], fallback: T): T {
@@ -102,7 +116,9 @@ export function registerStatsRoutes(app: App, svc: StatsService): void {
     let format: 'json' | 'csv';
     let series: 'history' | Period;
     let mode: HistoryMode;
+    let report: 'savings' | 'spend';
     try {
+      report = enumParam(query, 'report', ['savings', 'spend'] as const, 'savings');
       format = enumParam(query, 'format', ['json', 'csv'] as const, 'json');
       series = enumParam(query, 'series', ['history', ...PERIODS] as const, 'history');
       mode = enumParam(query, 'history_mode', ['compact', 'full', 'none'] as const, 'compact');
@@ -112,6 +128,7 @@ export function registerStatsRoutes(app: App, svc: StatsService): void {
     }
     const store = svc.store;
     await store.flush();
+    if (report === 'spend') return sendSpendReport(res, views, format, series === 'history' ? 'daily' : series);
     if (format === 'csv') {
       let csv: string;
       if (series === 'history') {

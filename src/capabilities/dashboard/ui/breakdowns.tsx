@@ -34,7 +34,7 @@ function Counts({ title, note, rows, testid, what }: { title: string; note: stri
         testid={testid} rows={rows} rowKey={([k]) => k} empty={`No ${what} seen yet.`}
         columns={[
           { label: title.replace(/s$/, ''), cell: ([k]) => <span class="mono">{k}</span> },
-          { label: 'Requests', num: true, cell: ([, n]) => fmtInt(n) },
+          { label: 'Requests', num: true, cell: ([, n]) => <span data-value={n}>{fmtInt(n)}</span> },
           { label: 'Share', num: true, cell: ([, n]) => fmtPct(total > 0 ? (n / total) * 100 : null) },
         ]}
       />

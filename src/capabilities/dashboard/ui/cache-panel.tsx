@@ -1,18 +1,58 @@
-/** The provider prompt-cache panel (`/stats` `prefix_cache`, process scope). */
+/**
+ * The provider prompt-cache panel (`/stats` `prefix_cache`, process scope). Its provider
+ * table lists every provider of the Providers table with the same request count
+ * (`requests.by_provider`: every counted request, errors included); the requests whose
+ * usage reported the prompt cache (`prefix_cache.by_provider[p].requests`) are a column of
+ * their own, so the two panels never disagree on how many requests a provider had.
+ */
 import { Card, Empty, Figure, ShareBar, Table } from './components.js';
 import { fmtInt, fmtPct, fmtUsd } from './format.js';
 import type { CacheFigures, Stats } from './types.js';
+
+export interface CacheProviderRow {
+  provider: string;
+  /** Every counted request of the provider, as the Providers table counts them. */
+  requests: number;
+  /** Its figures, when any request reported prompt-cache usage. */
+  f: CacheFigures | null;
+}
+
+export function cacheProviderRows(s: Stats): CacheProviderRow[] {
+  const names = new Set([...Object.keys(s.requests.by_provider), ...Object.keys(s.prefix_cache.by_provider)]);
+  return [...names]
+    .map((provider) => ({ provider, requests: s.requests.by_provider[provider] ?? 0, f: s.prefix_cache.by_provider[provider] ?? null }))
+    .filter((r) => r.requests > 0 || (r.f?.requests ?? 0) > 0)
+    .sort((a, b) => b.requests - a.requests || a.provider.localeCompare(b.provider));
+}
+
+const ProviderTable = ({ rows }: { rows: CacheProviderRow[] }) => (
+  <Table<CacheProviderRow>
+    testid="cache-providers" rows={rows} rowKey={(r) => r.provider}
+    columns={[
+      { label: 'Provider', cell: (r) => <span title={r.f?.label}>{r.provider}</span> },
+      { label: 'Requests', num: true, title: 'every request, as in the Providers table', cell: (r) => <span data-value={r.requests}>{fmtInt(r.requests)}</span> },
+      { label: 'Cache use', num: true, title: 'successful requests whose usage reported the prompt cache', cell: (r) => fmtInt(r.f?.requests ?? 0) },
+      { label: 'Reads', num: true, cell: (r) => fmtInt(r.f?.cache_read_tokens ?? 0) },
+      { label: 'Writes', num: true, cell: (r) => fmtInt(r.f?.cache_write_tokens ?? 0) },
+      { label: 'Hit rate', num: true, cell: (r) => <span title={r.f ? `${fmtInt(r.f.bust_count)} busts` : undefined}>{r.f ? fmtPct(r.f.hit_rate) : '—'}</span> },
+      { label: 'Net USD', num: true, cell: (r) => (r.f ? fmtUsd(r.f.net_savings_usd) : '—') },
+    ]}
+  />
+);
 
 export function CachePanel({ s }: { s: Stats }) {
   const pc = s.prefix_cache;
   const t = pc.totals;
   const miss = pc.miss_attribution.totals;
   const cvc = pc.compression_vs_cache;
-  const providers = Object.entries(pc.by_provider).filter(([, f]) => f.requests > 0);
+  const providers = cacheProviderRows(s);
   return (
     <Card title="Prompt cache" note="observed from provider usage" testid="cache-panel">
       {t.requests === 0 ? (
-        <Empty testid="cache-empty">No proxied request has reported prompt-cache usage yet.</Empty>
+        <>
+          <Empty testid="cache-empty">No proxied request has reported prompt-cache usage yet.</Empty>
+          {providers.length > 0 && <ProviderTable rows={providers} />}
+        </>
       ) : (
         <>
           <div class="figures">
@@ -47,18 +87,7 @@ export function CachePanel({ s }: { s: Stats }) {
             Busts caused by compression: <b>{fmtInt(cvc.cache_bust_count)}</b>, {fmtInt(cvc.tokens_lost_to_cache_bust)} cached tokens lost
             against {fmtInt(cvc.tokens_saved_by_compression)} saved (net {fmtInt(cvc.net_tokens)}).
           </p>
-          <Table<[string, CacheFigures]>
-            testid="cache-providers" rows={providers} rowKey={([p]) => p}
-            columns={[
-              { label: 'Provider', cell: ([p, f]) => <span title={f.label}>{p}</span> },
-              { label: 'Requests', num: true, cell: ([, f]) => fmtInt(f.requests) },
-              { label: 'Reads', num: true, cell: ([, f]) => fmtInt(f.cache_read_tokens) },
-              { label: 'Writes', num: true, cell: ([, f]) => fmtInt(f.cache_write_tokens) },
-              { label: 'Hit rate', num: true, cell: ([, f]) => fmtPct(f.hit_rate) },
-              { label: 'Busts', num: true, cell: ([, f]) => fmtInt(f.bust_count) },
-              { label: 'Net USD', num: true, cell: ([, f]) => fmtUsd(f.net_savings_usd) },
-            ]}
-          />
+          <ProviderTable rows={providers} />
         </>
       )}
     </Card>

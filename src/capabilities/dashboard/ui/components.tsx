@@ -1,5 +1,6 @@
 /** Small presentational pieces shared by the views. */
 import type { ComponentChildren, JSX } from 'preact';
+import { fmtPct } from './format.js';
 
 export function Card(props: { title?: string; note?: ComponentChildren; class?: string; children: ComponentChildren; testid?: string; actions?: ComponentChildren }) {
   return (
@@ -89,7 +90,7 @@ export function ShareBar(props: { parts: { label: string; value: number; tone: s
     <div class="share" data-testid={props.testid}>
       <div class="share-bar">
         {total > 0 ? (
-          props.parts.map((p) => p.value > 0 && <span class={`share-part bg-${p.tone}`} style={{ width: `${(p.value / total) * 100}%` }} title={`${p.label}: ${Math.round((p.value / total) * 1000) / 10}%`} />)
+          props.parts.map((p) => p.value > 0 && <span class={`share-part bg-${p.tone}`} style={{ width: `${(p.value / total) * 100}%` }} title={`${p.label}: ${fmtPct((p.value / total) * 100)}`} />)
         ) : (
           <span class="share-part share-none" style={{ width: '100%' }} />
         )}
@@ -98,7 +99,7 @@ export function ShareBar(props: { parts: { label: string; value: number; tone: s
         {props.parts.map((p) => (
           <span>
             <i class={`dot bg-${p.tone}`} />
-            {p.label} {total > 0 ? `${Math.round((p.value / total) * 1000) / 10}%` : ''}
+            {p.label} {total > 0 ? fmtPct((p.value / total) * 100) : ''}
           </span>
         ))}
       </div>

@@ -4,7 +4,7 @@
  * empty ones are filled with zeros (UTC hours, days, ISO weeks from Monday, months, as the
  * server buckets them).
  */
-import type { Bucket, Period } from './types.js';
+import type { Bucket, Period, SpendRow } from './types.js';
 
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
@@ -92,3 +92,48 @@ export function chartSeries(buckets: readonly Bucket[], period: Period, model: s
 }
 
 export const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
+
+export interface SpendSeries {
+  input: number[];
+  output: number[];
+  total: number[];
+  requests: number[];
+}
+
+/** Spend per bucket of `x` (unix seconds, from `chartSeries`), for all models or one; rows outside `x` are left out. */
+export function spendSeries(rows: readonly SpendRow[], period: Period, model: string | null, x: readonly number[]): SpendSeries {
+  const at = new Map<number, number>(x.map((t, i) => [t * 1000, i]));
+  const out: SpendSeries = { input: x.map(() => 0), output: x.map(() => 0), total: x.map(() => 0), requests: x.map(() => 0) };
+  for (const r of rows) {
+    if (model !== null && r.model !== model) continue;
+    const i = at.get(bucketStart(Date.parse(r.timestamp), period));
+    if (i === undefined) continue;
+    out.input[i]! += r.input_cost_usd;
+    out.output[i]! += r.output_cost_usd;
+    out.total[i]! += r.input_cost_usd + r.output_cost_usd;
+    out.requests[i]! += r.requests;
+  }
+  return out;
+}
+
+/** Spend per bucket start (epoch ms), all models or one: for the per-bucket table. */
+export function spendByBucket(rows: readonly SpendRow[], model: string | null): Map<number, { input: number; output: number }> {
+  const out = new Map<number, { input: number; output: number }>();
+  for (const r of rows) {
+    if (model !== null && r.model !== model) continue;
+    const t = Date.parse(r.timestamp);
+    const s = out.get(t) ?? { input: 0, output: 0 };
+    s.input += r.input_cost_usd;
+    s.output += r.output_cost_usd;
+    out.set(t, s);
+  }
+  return out;
+}
+
+const UNIT: Record<Period, string> = { hourly: 'hour', daily: 'day', weekly: 'week', monthly: 'month' };
+
+/** What the charts show, in words: `last 24 hours, hourly` (the count is the buckets drawn). */
+export function rangeText(points: number, period: Period): string {
+  const unit = UNIT[period];
+  return points === 1 ? `this ${unit}, ${period}` : `last ${points} ${unit}s, ${period}`;
+}

@@ -12,6 +12,8 @@ export interface AppContextValue {
   onAuth(): void;
   /** A view received fresh data. */
   onUpdated(at: number): void;
+  /** The time zone and locale times and figures are shown in (`format.ts` `setDisplay`); charts redraw when it changes. */
+  display?: string;
 }
 
 export const AppContext = createContext<AppContextValue>({ refreshTick: 0, visible: true, onAuth: () => {}, onUpdated: () => {} });

@@ -6,7 +6,7 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { Card, Empty, Figure, Table } from './components.js';
-import { durationTone, fmtClock, fmtInt, fmtMs, fmtRatio } from './format.js';
+import { durationTone, fmtClock, fmtInt, fmtMs, fmtRatio, zoneShort } from './format.js';
 import { useApp, useNow, usePoll } from './hooks.js';
 import { LiveStream, type StreamState } from './live.js';
 import type { ActiveRequest, ActiveSnapshot, Logs, RunningTotals, TotalsSection, Trace } from './types.js';
@@ -106,9 +106,9 @@ function TraceTable({ rows, testid, errors }: { rows: Trace[]; testid: string; e
       testid={testid} rows={rows} rowKey={(r) => `${r.seq}`} empty={errors ? 'No errors recorded.' : 'No request completed yet.'}
       rowClass={(r) => (r.status === 'ok' ? '' : 'row-bad')}
       columns={[
-        { label: 'Time', cell: (r) => <span class="mono">{fmtClock(r.ts * 1000)}</span> },
+        { label: `Time (${zoneShort()})`, cell: (r) => <span class="mono">{fmtClock(r.ts * 1000)}</span> },
         { label: 'Model', cell: (r) => <span class="mono">{r.model ?? '—'}</span> },
-        { label: 'Status', class: 'nowrap', cell: (r) => (r.status === 'ok' ? <span class="tone-good">{r.http_status}</span> : <span class="tone-bad" title={r.error ?? ''}>{r.error_type ?? r.status} {r.http_status}</span>) },
+        { label: 'Status', class: 'nowrap', cell: (r) => (r.status === 'ok' ? <span class="tone-good">{r.http_status}</span> : <span class="tone-bad" title={`${r.error_type ?? r.status}: ${r.error ?? ''}`}>{errors ? `${r.error_type ?? r.status} ` : ''}{r.http_status}</span>) },
         ...(errors
           ? [{ label: 'Message', class: 'fill', cell: (r: Trace) => <span title={r.error ?? ''}>{r.error}</span> }]
           : [

@@ -8,6 +8,7 @@ import { getToken, setToken } from './api.js';
 import { fmtClock } from './format.js';
 import { HealthIndicator } from './health.js';
 import { HistoryView } from './history-view.js';
+import { useDisplay } from './display.js';
 import { AppContext, type AppContextValue, useVisible } from './hooks.js';
 import { LiveView } from './live-view.js';
 import { SessionView } from './session-view.js';
@@ -35,6 +36,7 @@ function App() {
   const [updatedAt, setUpdatedAt] = useState<number | null>(null);
   const visible = useVisible();
   const { choice, resolved, cycle } = useTheme();
+  const zone = useDisplay();
   const refresh = useCallback(() => setRefreshTick((n) => n + 1), []);
 
   useEffect(() => {
@@ -64,6 +66,7 @@ function App() {
     visible,
     onAuth: () => setNeedAuth(true),
     onUpdated: setUpdatedAt,
+    display: `${zone.locale}|${zone.timeZone}`,
   };
 
   return (
@@ -82,6 +85,13 @@ function App() {
         <div class="top-right">
           <HealthIndicator />
           <span class="updated muted" data-testid="updated-at">{updatedAt ? `updated ${fmtClock(updatedAt)}` : ''}</span>
+          <label class="zone" title="Every time on this page is shown in this zone">
+            <span class="muted" data-testid="zone-label" data-zone={zone.timeZone}>{zone.label}</span>
+            <select aria-label="Time zone" data-testid="zone-select" value={zone.choice} onChange={(e) => zone.choose((e.target as HTMLSelectElement).value === 'utc' ? 'utc' : 'local')}>
+              <option value="local">Browser time</option>
+              <option value="utc">UTC</option>
+            </select>
+          </label>
           <button type="button" class="btn" onClick={refresh} title="Refresh (r)" data-testid="refresh">Refresh</button>
           <button type="button" class="btn" onClick={cycle} title="Theme: auto, dark, light (t)" data-testid="theme">{THEME_LABEL[choice]} theme</button>
           {getToken() && !needAuth && (

@@ -4,7 +4,7 @@
  */
 import { useState } from 'preact/hooks';
 import { Card, Empty } from './components.js';
-import { fmtClock, fmtInt, fmtMs, fmtPct, fmtUsd } from './format.js';
+import { fmtClock, fmtInt, fmtMs, fmtPct, fmtUsd, zoneShort } from './format.js';
 import type { RequestLog, Stats } from './types.js';
 
 function Details({ r }: { r: RequestLog }) {
@@ -53,7 +53,7 @@ export function RecentRequests({ s }: { s: Stats }) {
           <table data-testid="recent-table" class="clickable">
             <thead>
               <tr>
-                <th>Time</th><th>Model</th><th>Status</th><th class="num">Before</th><th class="num">After</th>
+                <th data-testid="recent-time-head">Time ({zoneShort()})</th><th>Model</th><th>Status</th><th class="num">Before</th><th class="num">After</th>
                 <th class="num">Saved</th><th class="num">Latency</th><th class="num">Cost</th><th>Transforms</th>
               </tr>
             </thead>
@@ -64,7 +64,7 @@ export function RecentRequests({ s }: { s: Stats }) {
                 return [
                   <tr key={r.request_id} data-key={r.request_id} class={isOpen ? 'open' : ''} tabIndex={0} aria-expanded={isOpen}
                     onClick={toggle} onKeyDown={(e) => (e.key === 'Enter' || e.key === ' ') && (e.preventDefault(), toggle())}>
-                    <td class="mono">{fmtClock(r.timestamp)}</td>
+                    <td class="mono">{fmtClock(r.timestamp_utc ?? r.timestamp)}</td>
                     <td><span class="caret">{isOpen ? '▾' : '▸'}</span> <span class="mono">{r.model ?? '—'}</span> <span class="muted">{r.provider}</span></td>
                     <td class={r.error ? 'tone-bad' : ''}>{r.error ? `error ${r.status}` : r.status}</td>
                     <td class="num">{fmtInt(r.input_tokens_original)}</td>

@@ -87,7 +87,10 @@ export interface ProjectTotals extends LifetimeTotals {
 
 export interface RequestLog {
   request_id: string;
+  /** The server's local time, without an offset. */
   timestamp: string;
+  /** The same instant in UTC (`Z`). */
+  timestamp_utc?: string;
   provider: string;
   model: string | null;
   input_tokens_original: number;
@@ -301,4 +304,26 @@ export interface Logs {
   disabled: boolean;
   errors: Trace[];
   traces: Trace[];
+}
+
+/** `/stats-history?report=spend&series=<period>`: one row per bucket, provider and model. */
+export interface SpendRow {
+  timestamp: string;
+  provider: string;
+  model: string;
+  requests: number;
+  input_tokens: number;
+  output_tokens: number;
+  input_cost_usd: number;
+  output_cost_usd: number;
+  total_cost_usd: number;
+  tokens_saved: number;
+  savings_usd: number;
+}
+
+export interface SpendReport {
+  report: 'spend';
+  series: Period;
+  generated_at: string;
+  rows: SpendRow[];
 }
