@@ -17,6 +17,8 @@ import { accountingOf } from '../src/capabilities/stats/accounting.js';
 import { dimensionJson, MAX_ATTRIBUTION_ROWS, OTHER_ID } from '../src/capabilities/stats/attribution/breakdown.js';
 import { attributionIds, splitUserId } from '../src/capabilities/stats/attribution/ids.js';
 import type { RequestOutcome } from '../src/core/outcome.js';
+import { defaultPlugins } from '../src/compose/proxy.js';
+import { fakeCompressorPlugin } from './helpers/fake-compressor.js';
 import { FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, type Harness, startHarness } from './helpers/harness.js';
 
 type Json = Record<string, any>;
@@ -32,6 +34,8 @@ const ALICE_CC = `${ALICE}_session_rawsess-embedded-7777`;
 const BOB_OPENAI = 'rawbob@example.invalid';
 const CAROL_SAFETY = 'rawcarol-safety-8888';
 const RAW_IDS = [SESSION_A, SESSION_B, ALICE, 'rawsess-embedded-7777', BOB_OPENAI, CAROL_SAFETY, 'rawalice0123456789abcdef', 'rawacct-alice'];
+
+const LOG = Array.from({ length: 300 }, (_, i) => `2026-03-27T09:00:${String(i % 60).padStart(2, '0')} INFO worker ${i % 7} processed batch ${i}`).join('\n');
 
 const fetchJson = async (url: string): Promise<Json> => (await fetch(url)).json() as Promise<Json>;
 const fetchText = async (url: string): Promise<string> => (await fetch(url)).text();
@@ -72,21 +76,21 @@ describe('attribution through the official SDKs', () => {
   let history: Json;
 
   beforeAll(async () => {
-    h = await startHarness();
+    h = await startHarness({ plugins: [...defaultPlugins(), fakeCompressorPlugin] });
     const claudeA = new Anthropic({ apiKey: FAKE_ANTHROPIC_KEY, baseURL: h.url, maxRetries: 0, defaultHeaders: { 'x-claude-code-session-id': SESSION_A } });
     const claudeB = new Anthropic({ apiKey: FAKE_ANTHROPIC_KEY, baseURL: h.url, maxRetries: 0, defaultHeaders: { 'x-claude-code-session-id': SESSION_B } });
     const plain = new Anthropic({ apiKey: FAKE_ANTHROPIC_KEY, baseURL: h.url, maxRetries: 0 });
     const openai = new OpenAI({ apiKey: FAKE_OPENAI_KEY, baseURL: `${h.url}/v1`, maxRetries: 0 });
     const ask = (text: string) => [{ role: 'user' as const, content: text }];
     // session A: alice twice (once streamed); session B: alice once; no header: alice in Claude Code's format (embedded session)
-    await claudeA.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 64, metadata: { user_id: ALICE }, messages: ask('first question in session A') });
+    await claudeA.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 64, metadata: { user_id: ALICE }, messages: ask(`first question in session A, about this log:\n${LOG}`) });
     await claudeA.messages.stream({ model: 'claude-sonnet-4-5', max_tokens: 64, metadata: { user_id: ALICE }, messages: ask('a streamed follow-up in session A') }).finalMessage();
     await claudeB.messages.create({ model: 'claude-haiku-4-5', max_tokens: 32, metadata: { user_id: ALICE }, messages: ask('session B asks once') });
     await plain.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 16, metadata: { user_id: ALICE_CC }, messages: ask('claude code format') });
     // no id at all
     await plain.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 16, messages: ask('nobody') });
     // OpenAI: `user`, and `safety_identifier` (preferred when both are sent)
-    await openai.chat.completions.create({ model: 'gpt-4o', user: BOB_OPENAI, messages: ask('bob via user') });
+    await openai.chat.completions.create({ model: 'gpt-4o', user: BOB_OPENAI, messages: ask(`bob via user, with a log:\n${LOG}`) });
     await openai.chat.completions.create({ model: 'gpt-4o-mini', user: BOB_OPENAI, messages: ask('bob again') });
     await openai.chat.completions.create({ model: 'gpt-4o', user: 'ignored-when-safety-identifier', safety_identifier: CAROL_SAFETY, messages: ask('carol') });
     await h.waitForOutcomes(8);
@@ -103,6 +107,8 @@ describe('attribution through the official SDKs', () => {
       expectRow(table, h12(SESSION_B), want.get(h12(SESSION_B)));
       expectRow(table, h12('rawsess-embedded-7777'), want.get(h12('rawsess-embedded-7777')));
       expect((table.rows as Json[]).find((r) => r.id === h12(SESSION_A))!.requests).toBe(2);
+      expect((table.rows as Json[]).find((r) => r.id === h12(SESSION_A))!.saved_usd).toBeGreaterThan(0); // the log was compressed
+      expect((table.rows as Json[]).find((r) => r.id === h12(SESSION_B))!.saved_usd).toBe(0);
       expect(table.unattributed.requests).toBe(4); // the request without ids and the three OpenAI ones
       expect(table.total.requests).toBe(8);
     }
@@ -132,6 +138,7 @@ describe('attribution through the official SDKs', () => {
       expect(Math.abs(sum(rows, 'spend_usd') - stats.cost.total_cost_usd)).toBeLessThanOrEqual(0.00006);
       expect(Math.abs(sum(rows, 'saved_usd') - stats.cost.total_savings_usd)).toBeLessThanOrEqual(0.00006);
       expect(table.total.spend_usd).toBeGreaterThan(0);
+      expect(table.total.saved_usd).toBeGreaterThan(0);
     }
     expect(stats.attribution.scope).toMatch(/^process/);
     expect(history.attribution.scope).toMatch(/^range/);
