@@ -48,13 +48,10 @@ async function textIsPainted(testid: string, name: string): Promise<void> {
   const table = b.page.getByTestId(testid);
   await table.scrollIntoViewIfNeeded();
   const withText = await table.screenshot({ path: `${SCREENSHOT_DIR}/${name}.png` });
-  await table.evaluate((el) => void ((el as HTMLElement).style.color = 'transparent'));
-  await table.evaluate((el) => el.querySelectorAll('*').forEach((e) => void ((e as HTMLElement).style.color = 'transparent')));
+  const paint = (color: string) => b.page.evaluate(`for (const e of [document.querySelector('[data-testid="${testid}"]'), ...document.querySelectorAll('[data-testid="${testid}"] *')]) e.style.color = '${color}'`);
+  await paint('transparent');
   const without = await table.screenshot();
-  await table.evaluate((el) => {
-    (el as HTMLElement).style.color = '';
-    el.querySelectorAll('*').forEach((e) => void ((e as HTMLElement).style.color = ''));
-  });
+  await paint('');
   expect(withText.length).toBeGreaterThan(1000);
   expect(withText.equals(without)).toBe(false);
 }
@@ -94,7 +91,7 @@ describe.skipIf(!browserAvailable)('attribution panel in chromium', () => {
     expect(users.find((r) => r[0] === h12(DEV))![1]).toBe('3');
     await textIsPainted('attribution-sessions', 'attribution-sessions');
     await textIsPainted('attribution-users', 'attribution-users');
-    const text = await page.evaluate(() => document.body.innerText);
+    const text = (await page.evaluate('document.body.innerText')) as string;
     for (const raw of [SESSION_1, SESSION_2, DEV, APP_USER, 'dashrawdev']) expect(text.includes(raw), raw).toBe(false);
     await b.screenshot('session-attribution');
   });

@@ -16,6 +16,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accountingOf } from '../src/capabilities/stats/accounting.js';
 import { dimensionJson, MAX_ATTRIBUTION_ROWS, OTHER_ID } from '../src/capabilities/stats/attribution/breakdown.js';
 import { attributionIds, splitUserId } from '../src/capabilities/stats/attribution/ids.js';
+import { MAX_IDS_PER_DAY } from '../src/capabilities/stats/store/attribution-table.js';
+import { openStatsStore } from '../src/capabilities/stats/store/open.js';
+import { silentLogger } from '../src/core/logger.js';
 import type { RequestOutcome } from '../src/core/outcome.js';
 import { defaultPlugins } from '../src/compose/proxy.js';
 import { fakeCompressorPlugin } from './helpers/fake-compressor.js';
@@ -74,9 +77,11 @@ describe('attribution through the official SDKs', () => {
   let h: Harness;
   let stats: Json;
   let history: Json;
+  let logDir: string;
 
   beforeAll(async () => {
-    h = await startHarness({ plugins: [...defaultPlugins(), fakeCompressorPlugin] });
+    logDir = mkdtempSync(join(tmpdir(), 'headroom-attr-log-'));
+    h = await startHarness({ plugins: [...defaultPlugins(), fakeCompressorPlugin], config: { logFile: join(logDir, 'requests.jsonl') } });
     const claudeA = new Anthropic({ apiKey: FAKE_ANTHROPIC_KEY, baseURL: h.url, maxRetries: 0, defaultHeaders: { 'x-claude-code-session-id': SESSION_A } });
     const claudeB = new Anthropic({ apiKey: FAKE_ANTHROPIC_KEY, baseURL: h.url, maxRetries: 0, defaultHeaders: { 'x-claude-code-session-id': SESSION_B } });
     const plain = new Anthropic({ apiKey: FAKE_ANTHROPIC_KEY, baseURL: h.url, maxRetries: 0 });
@@ -97,7 +102,10 @@ describe('attribution through the official SDKs', () => {
     stats = await fetchJson(`${h.url}/stats`);
     history = await fetchJson(`${h.url}/stats-history`);
   }, 60_000);
-  afterAll(() => h?.close());
+  afterAll(async () => {
+    await h?.close();
+    rmSync(logDir, { recursive: true, force: true });
+  });
 
   it('names each session by the hash of its header (or of the session in a Claude Code user id)', () => {
     const want = expected(h.outcomes, (o) => o.ext.attribution?.session);
@@ -154,6 +162,9 @@ describe('attribution through the official SDKs', () => {
     for (const raw of RAW_IDS) for (const b of bodies) expect(b.includes(raw), raw).toBe(false);
     const file = join(h.workspace, 'headroom_stats.sqlite');
     await h.app.close();
+    const logFile = readFileSync(join(logDir, 'requests.jsonl'), 'utf8');
+    expect(logFile.split('\n').filter(Boolean)).toHaveLength(8);
+    for (const raw of RAW_IDS) expect(logFile.includes(raw), raw).toBe(false);
     const bytes = [file, `${file}-wal`].filter(existsSync).map((f) => readFileSync(f).toString('latin1')).join('');
     expect(bytes.length).toBeGreaterThan(0);
     for (const raw of RAW_IDS) expect(bytes.includes(raw), raw).toBe(false);
@@ -236,6 +247,33 @@ describe('a schema-1 store file is upgraded in place', () => {
       rmSync(workspace, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+describe('the store keeps at most MAX_IDS_PER_DAY ids per day and dimension', () => {
+  it(`${MAX_IDS_PER_DAY + 5} new sessions in one day -> ${MAX_IDS_PER_DAY} rows and (other) with the 5 others, requests kept`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'headroom-attr-cap-'));
+    const store = openStatsStore({ config: { savingsPath: null, workspaceDir: dir, stateless: false, statsRetentionDays: 365, statsFlushMs: 50 }, log: silentLogger() });
+    try {
+      const ts = Date.now();
+      for (let i = 0; i < MAX_IDS_PER_DAY + 5; i++) {
+        store.record({
+          ts, kind: 'proxy', provider: 'anthropic', model: 'm', project: null, inputTokens: 10, outputTokens: 1, tokensSaved: 0, newInputTokens: 0,
+          cacheReadTokens: 0, cacheWriteTokens: 0, savingsUsd: 0, inputCostUsd: 0.001, outputCostUsd: 0, session: `s${String(i).padStart(11, '0')}`, user: 'u00000000000',
+        });
+        if (i % 100 === 99) await store.flush(); // several batches, as the store writes them
+      }
+      await store.flush();
+      const rows = await store.attribution();
+      const sessions = rows.filter((r) => r.dim === 'session');
+      expect(sessions.filter((r) => r.id !== OTHER_ID)).toHaveLength(MAX_IDS_PER_DAY);
+      expect(sessions.find((r) => r.id === OTHER_ID)?.requests).toBe(5);
+      expect(sum(sessions as unknown as Json[], 'requests')).toBe(MAX_IDS_PER_DAY + 5);
+      expect(rows.filter((r) => r.dim === 'user')).toEqual([expect.objectContaining({ id: 'u00000000000', requests: MAX_IDS_PER_DAY + 5 })]);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('ids (unit)', () => {

@@ -63,32 +63,53 @@ export function draftAttribution(drafts: AttributionDrafts, e: SavingsEvent): vo
 }
 
 export interface AttributionStatements {
-  exists: Statement;
+  add: Statement;
   count: Statement;
+  insert: Statement;
   upsert: Statement;
 }
 
+const ADD_SET = `requests = requests + @requests, input_tokens = input_tokens + @inputTokens,
+  output_tokens = output_tokens + @outputTokens, tokens_saved = tokens_saved + @tokensSaved,
+  input_cost_usd = input_cost_usd + @inputCostUsd, output_cost_usd = output_cost_usd + @outputCostUsd,
+  savings_usd = savings_usd + @savingsUsd, first_ts = min(first_ts, @firstTs), last_ts = max(last_ts, @lastTs)`;
+
+const INSERT = `INSERT INTO attribution_day (start, dim, id, requests, input_tokens, output_tokens, tokens_saved, input_cost_usd,
+  output_cost_usd, savings_usd, first_ts, last_ts)
+  VALUES (@start, @dim, @id, @requests, @inputTokens, @outputTokens, @tokensSaved, @inputCostUsd, @outputCostUsd, @savingsUsd, @firstTs, @lastTs)`;
+
 export function attributionStatements(db: Db): AttributionStatements {
   return {
-    exists: db.prepare('SELECT 1 FROM attribution_day WHERE start = ? AND dim = ? AND id = ?'),
+    add: db.prepare(`UPDATE attribution_day SET ${ADD_SET} WHERE start = @start AND dim = @dim AND id = @id`),
     count: db.prepare("SELECT count(*) AS n FROM attribution_day WHERE start = ? AND dim = ? AND id NOT IN ('', '(other)')"),
-    upsert: db.prepare(`INSERT INTO attribution_day (start, dim, id, requests, input_tokens, output_tokens, tokens_saved, input_cost_usd,
-      output_cost_usd, savings_usd, first_ts, last_ts)
-      VALUES (@start, @dim, @id, @requests, @inputTokens, @outputTokens, @tokensSaved, @inputCostUsd, @outputCostUsd, @savingsUsd, @firstTs, @lastTs)
-      ON CONFLICT (start, dim, id) DO UPDATE SET requests = requests + excluded.requests, input_tokens = input_tokens + excluded.input_tokens,
-      output_tokens = output_tokens + excluded.output_tokens, tokens_saved = tokens_saved + excluded.tokens_saved,
-      input_cost_usd = input_cost_usd + excluded.input_cost_usd, output_cost_usd = output_cost_usd + excluded.output_cost_usd,
-      savings_usd = savings_usd + excluded.savings_usd, first_ts = min(first_ts, excluded.first_ts), last_ts = max(last_ts, excluded.last_ts)`),
+    insert: db.prepare(INSERT),
+    upsert: db.prepare(`${INSERT} ON CONFLICT (start, dim, id) DO UPDATE SET ${ADD_SET}`),
   };
 }
 
-/** Writes the drafts (inside the batch's transaction); a new id beyond the day's cap goes to `(other)`. */
+/**
+ * Writes the drafts (inside the batch's transaction): an id the day already has is added to
+ * (one UPDATE); a new one is inserted while the day has fewer than {@link MAX_IDS_PER_DAY}
+ * ids (counted once per day and dimension per batch), else added to `(other)`.
+ */
 export function writeAttribution(st: AttributionStatements, drafts: AttributionDrafts): void {
+  const counts = new Map<string, number>();
   for (const d of drafts.values()) {
-    if (d.id !== '' && d.id !== OTHER && !st.exists.get(d.start, d.dim, d.id)) {
-      if ((st.count.get(d.start, d.dim) as { n: number }).n >= MAX_IDS_PER_DAY) d.id = OTHER;
+    if (st.add.run(d).changes > 0) continue;
+    if (d.id === '' || d.id === OTHER) {
+      st.insert.run(d);
+      continue;
     }
-    st.upsert.run(d);
+    const key = `${d.start}\u0000${d.dim}`;
+    let n = counts.get(key);
+    if (n === undefined) n = (st.count.get(d.start, d.dim) as { n: number }).n;
+    if (n < MAX_IDS_PER_DAY) {
+      st.insert.run(d);
+      counts.set(key, n + 1);
+    } else {
+      counts.set(key, n);
+      st.upsert.run({ ...d, id: OTHER });
+    }
   }
 }
 
