@@ -205,6 +205,13 @@ describe('bounded cardinality', () => {
       expect(Math.min(...spends)).toBeGreaterThanOrEqual(rows.at(-1)!.spend_usd / (n - MAX_ATTRIBUTION_ROWS + 1));
     }
     expect(stats.attribution.sessions.rows[0].id).toBe(h12(`cap-session-${n - 1}`));
+
+    // /stats/reset zeroes the process tables; the store's range keeps every request
+    expect((await fetch(`${h.url}/stats/reset`, { method: 'POST' })).status).toBe(200);
+    const reset = await fetchJson(`${h.url}/stats`);
+    expect(reset.attribution.sessions.rows).toEqual([]);
+    expect(reset.attribution.users.total.requests).toBe(0);
+    expect((await fetchJson(`${h.url}/stats-history`)).attribution.sessions.total.requests).toBe(n);
   }, 60_000);
 });
 
