@@ -2,7 +2,8 @@
  * The stats capability: opens the durable store, counts every inbound request, follows each
  * conversation's prompt cache (a funnel annotator), and installs two sinks on the outcome
  * funnel (process counters; durable savings events), the `stats` service, the `store`
- * health check and the `/stats`, `/stats/reset`, `/stats-history` routes.
+ * health check, the `attribution` proxy stage (hashed session and user ids, when the proxy is
+ * installed) and the `/stats`, `/stats/reset`, `/stats-history` routes.
  */
 import type { RequestOutcome } from '../../core/outcome.js';
 import { definePlugin } from '../../core/plugin.js';
@@ -48,7 +49,7 @@ export const statsPlugin = definePlugin({
     const continuity = new CacheContinuityTracker();
     app.funnel.annotate({ name: 'cache-continuity', annotate: (o) => void (o.ext.cacheContinuity = continuity.observe(o)) });
     svc.inbound.attach(app.server);
-    // per session and per user figures (`/stats.attribution`; durable in the store's events)
+    // per session and per user figures: the ids (hashed) by a proxy stage, `/stats.attribution` here, the store's `attribution_day` via the events
     const attribution = new AttributionTracker();
     svc.onReset(() => attribution.reset());
     app.statsSections.set('attribution', () => attribution.payload());
