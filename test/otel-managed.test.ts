@@ -238,9 +238,9 @@ describe('managed OTEL traces', () => {
     });
 
     const children = childrenOf(spans, root!);
-    // stages in order (the CCR stage found no marker: a plain stage span), then the upstream call
-    expect(children.map((s) => s.name)).toEqual(['headroom.stage.ccr', 'headroom.compression.pipeline', 'POST /v1/messages']);
-    const [, pipeline, upstream] = children;
+    // stages in order (attribution and the CCR stage, which found no marker: plain stage spans), then the upstream call
+    expect(children.map((s) => s.name)).toEqual(['headroom.stage.attribution', 'headroom.stage.ccr', 'headroom.compression.pipeline', 'POST /v1/messages']);
+    const [, , pipeline, upstream] = children;
     expect(pipeline!.kind).toBe(INTERNAL);
     expect(pipeline!.attributes).toMatchObject({
       'headroom.model': model,
@@ -289,9 +289,9 @@ describe('managed OTEL traces', () => {
     });
     // the compression stage scanned the request and cut nothing: a pipeline span with no transform children
     const children = childrenOf(spans, root);
-    expect(children.map((s) => s.name)).toEqual(['headroom.stage.ccr', 'headroom.compression.pipeline', 'POST /v1/chat/completions']);
-    expect(children[1]!.attributes).toMatchObject({ 'headroom.tokens.saved': 0, 'headroom.transforms_applied': 0 });
-    expect(childrenOf(spans, children[1]!)).toEqual([]);
+    expect(children.map((s) => s.name)).toEqual(['headroom.stage.attribution', 'headroom.stage.ccr', 'headroom.compression.pipeline', 'POST /v1/chat/completions']);
+    expect(children[2]!.attributes).toMatchObject({ 'headroom.tokens.saved': 0, 'headroom.transforms_applied': 0 });
+    expect(childrenOf(spans, children[2]!)).toEqual([]);
     // the client's trace context is forwarded upstream unchanged (headroom-ts injects nothing)
     expect(h.mock.last!.headers.traceparent).toBe(`00-${traceId}-${parentId}-01`);
   });

@@ -168,7 +168,7 @@ describe('the built-in plugins in any order', () => {
     const reference = await shapeOf(base);
     // the families list order used to drop or the start it used to break
     expect(reference.families).toEqual(expect.arrayContaining(['headroom_budget_spent_usd', 'headroom_rate_limit_rejected_requests_total', 'headroom_response_cache_hits_total', 'tsheadroom_pool_slots_total', 'headroom_requests_total']));
-    expect(reference.stages).toEqual(['unpriced', 'rate_limit', 'response_cache', 'budget', 'ccr', 'compression']);
+    expect(reference.stages).toEqual(['attribution', 'unpriced', 'rate_limit', 'response_cache', 'budget', 'ccr', 'compression']);
     expect(reference.routes).toEqual(expect.arrayContaining(['GET /stats', 'GET /metrics', 'POST /hooks/aperture', 'POST /v1/compress', 'POST /v1/messages', 'POST /cache/clear']));
     const rnd = seeded(17);
     const lists = [[...base].reverse(), ...Array.from({ length: 6 }, () => shuffled(base, rnd))];

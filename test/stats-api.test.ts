@@ -145,7 +145,7 @@ describe('GET /stats-history', () => {
     const s = await getJson<Json>(`${h.url}/stats-history`);
     expect(Object.keys(s)).toEqual([
       'schema_version', 'generated_at', 'storage_path', 'lifetime', 'display_session', 'display_session_policy', 'history', 'series',
-      'exports', 'retention', 'projects', 'history_summary', 'cli_filtering',
+      'exports', 'retention', 'projects', 'history_summary', 'cli_filtering', 'attribution',
     ]);
     expect(s.exports).toEqual({ default_format: 'json', available_formats: ['json', 'csv'], available_series: ['history', 'hourly', 'daily', 'weekly', 'monthly'] });
     expect(Object.keys(s.series)).toEqual(['hourly', 'daily', 'weekly', 'monthly']);

@@ -8,6 +8,7 @@
  *
  * | order | stage            | capability  |
  * |-------|------------------|-------------|
+ * | 10    | `attribution`    | stats       |
  * | 100   | `unpriced`       | controls    |
  * | 110   | `rate_limit`     | controls    |
  * | 120   | `response_cache` | controls    |

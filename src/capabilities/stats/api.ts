@@ -5,6 +5,7 @@
  */
 import type { CacheContinuity } from '../../savings/continuity.js';
 import type { StatsService } from './service.js';
+import type { AttributionIds } from './attribution/ids.js';
 
 export type { Accounting } from './accounting.js';
 export type { StatsService } from './service.js';
@@ -19,5 +20,7 @@ declare module '../../core/outcome.js' {
   interface OutcomeExtensions {
     /** What the conversation's provider prompt cache did (set before the sinks see the outcome; Anthropic). */
     cacheContinuity?: CacheContinuity;
+    /** Hashed session and user ids of the request (`attribution/ids.ts`; set by the `attribution` proxy stage). */
+    attribution?: AttributionIds;
   }
 }

@@ -5,6 +5,7 @@
  */
 import { type Bucket, bucketStart, HOURLY_SERIES_DAYS, type HistoryJson, historyJson, isoUtc, MAX_SERIES_NAMES, OTHER_NAME, type Period, rollup } from './history.js';
 import type { RollupRow, StatsStore } from './store/types.js';
+import { storedAttributionJson } from './attribution/stored.js';
 
 const HOUR = 3_600_000;
 
@@ -48,6 +49,12 @@ export class HistoryViews {
       return this.cached('spend-hourly', `${version}|${since}`, async () => spendRows(await this.store.rollups('hour', since), 'hourly'));
     }
     return this.cached(`spend-${period}`, version, async () => spendRows(await this.dayRows(version), period));
+  }
+
+  /** Per session and per user totals over the retained range (`/stats-history.attribution`). */
+  attribution(): Promise<Record<string, unknown>> {
+    return this.cached('attribution', this.store.version(), async () =>
+      storedAttributionJson(await this.store.attribution(), Math.round(this.store.limits.retentionMs / 86_400_000)));
   }
 
   /** All retained history points (up to the store's cap), oldest first. */

@@ -2,12 +2,15 @@
  * The stats capability: opens the durable store, counts every inbound request, follows each
  * conversation's prompt cache (a funnel annotator), and installs two sinks on the outcome
  * funnel (process counters; durable savings events), the `stats` service, the `store`
- * health check and the `/stats`, `/stats/reset`, `/stats-history` routes.
+ * health check, the `attribution` proxy stage (hashed session and user ids, when the proxy is
+ * installed) and the `/stats`, `/stats/reset`, `/stats-history` routes.
  */
 import type { RequestOutcome } from '../../core/outcome.js';
 import { definePlugin } from '../../core/plugin.js';
 import { type Accounting, accountingOf } from './accounting.js';
 import { CacheContinuityTracker } from './cache-continuity.js';
+import { attributionStage } from './attribution/stage.js';
+import { AttributionTracker } from './attribution/tracker.js';
 import { registerStatsRoutes } from './routes.js';
 import { StatsService } from './service.js';
 import { openStatsStore } from './store/open.js';
@@ -29,13 +32,16 @@ export function savingsEvent(o: RequestOutcome, a: Accounting): SavingsEvent {
     savingsUsd: a.compressionSavingsUsd,
     inputCostUsd: a.inputCostUsd,
     outputCostUsd: a.outputCostUsd,
+    session: o.ext.attribution?.session ?? null,
+    user: o.ext.attribution?.user ?? null,
   };
 }
 
 export const statsPlugin = definePlugin({
   name: 'stats',
+  optional: ['proxy'],
   provides: ['stats'],
-  setup({ app }) {
+  setup({ app, optional }) {
     const store = openStatsStore({ config: app.config, log: app.log });
     const svc = new StatsService(store);
     app.log.info({ stats_store: store.location, backend: store.backend, imported_from: store.importedFrom }, 'stats store ready');
@@ -43,9 +49,17 @@ export const statsPlugin = definePlugin({
     const continuity = new CacheContinuityTracker();
     app.funnel.annotate({ name: 'cache-continuity', annotate: (o) => void (o.ext.cacheContinuity = continuity.observe(o)) });
     svc.inbound.attach(app.server);
+    // per session and per user figures: the ids (hashed) by a proxy stage, `/stats.attribution` here, the store's `attribution_day` via the events
+    const attribution = new AttributionTracker();
+    svc.onReset(() => attribution.reset());
+    app.statsSections.set('attribution', () => attribution.payload());
+    optional('proxy')?.addStage(attributionStage);
     app.addSink({
       name: 'stats',
-      outcome: (o) => void svc.process.record(o),
+      outcome: (o) => {
+        const a = svc.process.record(o);
+        if (a) attribution.record(o, a);
+      },
     });
     app.addSink({
       name: 'stats-store',

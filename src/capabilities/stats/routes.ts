@@ -143,8 +143,8 @@ export function registerStatsRoutes(app: App, svc: StatsService): void {
       return;
     }
     const now = Date.now();
-    const [lifetime, session, projects, all, ...series4] = await Promise.all([
-      store.lifetime(), store.session(now), store.projects(), views.history(), ...PERIODS.map((p) => views.series(p, now)),
+    const [lifetime, session, projects, all, attribution, ...series4] = await Promise.all([
+      store.lifetime(), store.session(now), store.projects(), views.history(), views.attribution(), ...PERIODS.map((p) => views.series(p, now)),
     ]);
     const returned = compactHistory(all, mode);
     sendRedactedJson(res, {
@@ -161,6 +161,7 @@ export function registerStatsRoutes(app: App, svc: StatsService): void {
       projects: projectsJson(projects),
       history_summary: { mode, stored_points: all.length, returned_points: returned.length, compacted: returned.length < all.length },
       cli_filtering: null,
+      attribution,
     });
   }, 'gated');
 }

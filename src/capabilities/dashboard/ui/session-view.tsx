@@ -4,6 +4,7 @@
  * place: spend and compression savings from `cost`, prompt-cache dollars from `prefix_cache`,
  * session and lifetime totals from `persistent_savings`.
  */
+import { type Attribution, AttributionPanel } from './attribution-panel.js';
 import { BreakdownTables } from './breakdowns.js';
 import { CachePanel } from './cache-panel.js';
 import { Card, ErrorNote, Stat, Table } from './components.js';
@@ -135,6 +136,7 @@ export function SessionView() {
         <Scopes s={data} />
       </div>
       <BreakdownTables s={data} />
+      <AttributionPanel a={(data as { attribution?: Attribution }).attribution} note="this process" />
       <PipelinePanel s={data} />
       <RecentRequests s={data} />
     </div>

@@ -12,6 +12,8 @@ import type { Database as Db, Statement, Transaction } from 'better-sqlite3';
 import type { SqliteFile } from '../../../storage/sqlite-file.js';
 import type { Logger } from '../../../core/logger.js';
 import type { HeadroomSavings } from './headroom-import.js';
+import { type AttributionDrafts, type AttributionStatements, attributionStatements, draftAttribution, pruneAttribution, readAttribution, type StoredAttribution, writeAttribution } from './attribution-table.js';
+import { migrate } from './migrations.js';
 import {
   emptySession,
   type HistoryPoint,
@@ -29,7 +31,7 @@ import {
 
 /** `PRAGMA application_id` of a headroom-ts stats store ("HDRT"). */
 export const APPLICATION_ID = 0x48445254;
-export const SCHEMA_VERSION = 1;
+export { SCHEMA_VERSION } from './migrations.js';
 
 /** Backlog kept in memory while the store cannot be written (oldest dropped beyond it). */
 const MAX_PENDING = 100_000;
@@ -94,11 +96,12 @@ ${ROLLUP_TABLES.map((t) => `CREATE TABLE IF NOT EXISTS ${t} (
 INSERT OR IGNORE INTO totals (scope) VALUES ('lifetime'), ('session');
 `;
 
-/** Creates the tables (idempotent) and stamps the file as ours. */
+/** Creates the tables of version 1 (idempotent), stamps the file as ours and upgrades it (`migrations.ts`). */
 export function initSchema(db: Db): void {
   db.exec(SCHEMA());
   db.pragma(`application_id = ${APPLICATION_ID}`);
-  db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?), ('created_at', ?)").run(String(SCHEMA_VERSION), new Date().toISOString());
+  db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1'), ('created_at', ?)").run(new Date().toISOString());
+  migrate(db);
 }
 
 interface TotalsRow {
@@ -181,8 +184,11 @@ export interface SqliteStoreOptions {
 
 type StatementName = 'selTotals' | 'setTotals' | 'insEvent' | 'upHour' | 'upDay' | 'upProject' | 'countProjects' | 'projectsAsc' | 'delProject';
 
-function statementsFor(db: Db): Record<StatementName, Statement> {
+type Statements = Record<StatementName, Statement> & { attribution: AttributionStatements };
+
+function statementsFor(db: Db): Statements {
   return {
+    attribution: attributionStatements(db),
     selTotals: db.prepare('SELECT * FROM totals WHERE scope = ?'),
     setTotals: db.prepare(`UPDATE totals SET requests = @requests, tokens_saved = @tokensSaved, savings_usd = @savingsUsd,
       input_tokens = @inputTokens, input_cost_usd = @inputCostUsd, output_tokens = @outputTokens, output_cost_usd = @outputCostUsd,
@@ -231,7 +237,7 @@ export class SqliteStatsStore implements StatsStore {
   private forFile: SavingsEvent[] = [];
   /** The Headroom JSON file this store was seeded from, if any. */
   importedFrom: string | null = null;
-  private st: Record<StatementName, Statement>;
+  private st: Statements;
   private writeBatch: Transaction<(events: SavingsEvent[]) => void>;
   /** Timer callback bound to the (request-free) context the store was opened in. */
   private readonly onTimer = AsyncResource.bind(() => this.flushChunk());
@@ -338,7 +344,7 @@ export class SqliteStatsStore implements StatsStore {
     this.maybePrune();
   }
 
-  private applyBatch(st: Record<StatementName, Statement>, events: SavingsEvent[]): void {
+  private applyBatch(st: Statements, events: SavingsEvent[]): void {
     const sorted = events.length > 1 ? [...events].sort((a, b) => a.ts - b.ts) : events;
     const life = totalsOf(st.selTotals.get('lifetime') as TotalsRow | undefined);
     const sessRow = st.selTotals.get('session') as TotalsRow | undefined;
@@ -349,7 +355,9 @@ export class SqliteStatsStore implements StatsStore {
     const hours = new Map<string, RollupDraft>();
     const days = new Map<string, RollupDraft>();
     const projects = new Map<string, Totals & { lastActivityAt: number }>();
+    const attribution: AttributionDrafts = new Map();
     for (const e of sorted) {
+      draftAttribution(attribution, e);
       addInto(life, e);
       const cum = {
         cumTokensSaved: life.tokensSaved,
@@ -379,6 +387,7 @@ export class SqliteStatsStore implements StatsStore {
     for (const d of hours.values()) st.upHour.run(d);
     for (const d of days.values()) st.upDay.run(d);
     for (const [name, p] of projects) st.upProject.run({ ...p, name });
+    writeAttribution(st.attribution, attribution);
     st.setTotals.run({ ...life, startedAt: null, lastActivityAt: null, scope: 'lifetime' });
     st.setTotals.run({ ...session, scope: 'session' });
     if (current !== null) this.capProjects(st, current);
@@ -390,7 +399,7 @@ export class SqliteStatsStore implements StatsStore {
   }
 
   /** Evicts the smallest projects (tokens saved, then last activity) beyond the cap, never `keep`. */
-  private capProjects(st: Record<StatementName, Statement>, keep: string): void {
+  private capProjects(st: Statements, keep: string): void {
     let excess = (st.countProjects.get() as { n: number }).n - this.limits.maxProjects;
     if (excess <= 0) return;
     for (const { name } of st.projectsAsc.all() as { name: string }[]) {
@@ -415,6 +424,7 @@ export class SqliteStatsStore implements StatsStore {
       this.db.prepare('DELETE FROM events WHERE ts < ?').run(cutoff);
       this.db.prepare('DELETE FROM rollup_hour WHERE start < ?').run(Math.ceil(cutoff / HOUR_MS) * HOUR_MS);
       this.db.prepare('DELETE FROM rollup_day WHERE start < ?').run(Math.ceil(cutoff / DAY_MS) * DAY_MS);
+      pruneAttribution(this.db, cutoff);
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'stats store retention prune failed');
     }
@@ -516,6 +526,10 @@ export class SqliteStatsStore implements StatsStore {
       inputCostUsd: r[7], outputTokens: r[8], outputCostUsd: r[9], cumTokensSaved: r[10], cumSavingsUsd: r[11],
       cumInputTokens: r[12], cumInputCostUsd: r[13],
     }));
+  }
+
+  async attribution(since = 0): Promise<StoredAttribution[]> {
+    return readAttribution(this.db, since);
   }
 
   version(): string {

@@ -7,6 +7,8 @@
  * within `flushMs`. Readers call `flush()` first when they need what was just recorded.
  */
 
+import type { StoredAttribution } from './attribution-table.js';
+
 /** One recorded request (or /v1/compress call, or hook call). */
 export interface SavingsEvent {
   /** Epoch milliseconds (request end). */
@@ -28,6 +30,10 @@ export interface SavingsEvent {
   /** Prompt-side spend (uncached + cache reads + cache writes). */
   inputCostUsd: number;
   outputCostUsd: number;
+  /** Hashed session id (`attribution/ids.ts`), never the raw id; null or absent when none. */
+  session?: string | null;
+  /** Hashed user id, never the raw id; null or absent when none. */
+  user?: string | null;
 }
 
 /** Additive totals (lifetime, session, project, bucket). */
@@ -128,6 +134,8 @@ export interface StatsStore {
   history(limit: number): Promise<{ points: HistoryPoint[]; stored: number }>;
   /** Rollup rows of one granularity starting at or after `since` (epoch ms), oldest first. */
   rollups(granularity: Granularity, since?: number): Promise<RollupRow[]>;
+  /** Per session and per user totals (hashed ids) of the UTC days starting at or after `since` (`attribution-table.ts`). */
+  attribution(since?: number): Promise<StoredAttribution[]>;
   /** Changes whenever any process committed to the store; lets readers cache derived views. */
   version(): string;
   health(): StoreHealth;
