@@ -304,3 +304,63 @@ describe('Responses over WebSocket: access', () => {
     await c.closed;
   });
 });
+
+describe('Responses over WebSocket: graceful shutdown and other upgrades', () => {
+  it('closes idle sessions at once (1001) and lets a turn in flight finish first', async () => {
+    const h = await startHarness({ mock: { frameIntervalMs: 25 } });
+    try {
+      const idle = await connect(wsUrl(h));
+      const busy = await connect(wsUrl(h));
+      const answer = busy.turn({ type: 'response.create', model: 'gpt-4o', input: 'Summarise the build.' });
+      await eventually(async () => busy.events.length > 0);
+      const closing = h.app.close(5_000);
+      expect((await idle.closed).code).toBe(1001);
+      const events = await answer;
+      expect(completed(events).status).toBe('completed');
+      expect((await busy.closed).code).toBe(1001);
+      await closing;
+      const [o] = await h.waitForOutcomes(1);
+      expect(o).toMatchObject({ ok: true, status: 200 });
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('ends a turn still running when the grace period is over with a shutdown error event', async () => {
+    const h = await startHarness({ mock: { frameIntervalMs: 150 } });
+    try {
+      const c = await connect(wsUrl(h));
+      const answer = c.turn({ type: 'response.create', model: 'gpt-4o', input: 'Summarise the build.' });
+      await eventually(async () => c.events.length > 0);
+      const closing = h.app.close(100);
+      const events = await answer;
+      expect(events[events.length - 1]).toMatchObject({ type: 'error', status: 503, error: { code: 'server_shutting_down' } });
+      expect((await c.closed).code).toBe(1001);
+      await closing;
+      const [o] = await h.waitForOutcomes(1);
+      expect(o).toMatchObject({ ok: false, status: 503, errorType: 'shutdown' });
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('serves a bodiless request that asks for another upgrade (h2c) as plain HTTP', async () => {
+    const h = await startHarness();
+    try {
+      const { request } = await import('node:http');
+      const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const r = request(`${h.url}/livez`, { headers: { connection: 'Upgrade, HTTP2-Settings', upgrade: 'h2c', 'http2-settings': 'AAMAAABkAARAAAAAAAIAAAAA' } }, (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        });
+        r.on('error', reject);
+        r.end();
+      });
+      expect(status).toBe(200);
+      expect(body.length).toBeGreaterThan(0);
+    } finally {
+      await h.close();
+    }
+  });
+});

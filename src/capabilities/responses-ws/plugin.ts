@@ -10,8 +10,7 @@
  * shutdown closes idle sessions at once (1001) and lets a turn in flight finish within the
  * grace period.
  */
-import type { IncomingMessage } from 'node:http';
-import { STATUS_CODES } from 'node:http';
+import { type IncomingMessage, type Server, ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { splitProjectPrefix } from '../../core/identity.js';
@@ -42,6 +41,26 @@ function refuseUpgrade(socket: Duplex, status: number, body: string, requestId?:
     ...(requestId ? [`x-headroom-request-id: ${requestId}`] : []),
   ];
   socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
+}
+
+/**
+ * An upgrade to something other than WebSocket (`Upgrade: h2c`, which `curl --http2` sends on
+ * plain HTTP) is served as the HTTP/1.1 request it also is, as a server without an `upgrade`
+ * listener would; Node hands it over detached from its parser, so only a request whose body
+ * was complete (none) can be. Returns false when it cannot.
+ */
+function serveAsHttp(server: Server, req: IncomingMessage, socket: Duplex): boolean {
+  if (!req.complete) return false;
+  const res = new ServerResponse(req);
+  res.shouldKeepAlive = false;
+  res.assignSocket(socket as Parameters<ServerResponse['assignSocket']>[0]);
+  res.once('finish', () => {
+    res.detachSocket(socket as Parameters<ServerResponse['detachSocket']>[0]);
+    socket.end();
+  });
+  if (!req.readableEnded) req.push(null);
+  server.emit('request', req, res);
+  return true;
 }
 
 export const responsesWsPlugin = definePlugin({
@@ -85,7 +104,8 @@ export const responsesWsPlugin = definePlugin({
       const { path } = normalisePath(split.path);
       const upgrade = String(req.headers.upgrade ?? '').toLowerCase();
       if (upgrade !== 'websocket') {
-        refuseUpgrade(socket, 400, JSON.stringify({ error: { type: 'invalid_request', message: `headroom-ts upgrades connections to WebSocket only (asked: "${upgrade.slice(0, 40)}"); send the request without an Upgrade header.` } }));
+        if (serveAsHttp(app.server, req, socket)) return;
+        refuseUpgrade(socket, 400, JSON.stringify({ error: { type: 'invalid_request', message: `headroom-ts upgrades connections to WebSocket only (asked: "${upgrade.slice(0, 40)}"); send a request with a body without an Upgrade header.` } }));
         return;
       }
       if (req.method !== 'GET' || !WS_PATHS.has(path)) {
