@@ -305,6 +305,22 @@ describe('Responses over WebSocket: access', () => {
   });
 });
 
+describe('Responses over WebSocket: with a rate limit configured', () => {
+  it('refuses the session (it would run past the limit) with a clear 403', async () => {
+    const h = await startHarness({ config: { rpm: 100 } });
+    try {
+      const r = await refusal(wsUrl(h), {});
+      expect(r.status).toBe(403);
+      expect(JSON.stringify(r.body)).toMatch(/a rate limit configured/);
+      const [o] = await h.waitForOutcomes(1);
+      expect(o).toMatchObject({ ok: false, status: 403, errorType: 'invalid_request' });
+      expect(h.mock.ws.sessions).toHaveLength(0);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
 describe('Responses over WebSocket: graceful shutdown and other upgrades', () => {
   it('closes idle sessions at once (1001) and lets a turn in flight finish first', async () => {
     const h = await startHarness({ mock: { frameIntervalMs: 25 } });

@@ -18,6 +18,7 @@ import { normalisePath } from '../../core/path.js';
 import { definePlugin } from '../../core/plugin.js';
 import { openaiErrors } from '../../providers/errors.js';
 import type { ErrorType } from '../../core/outcome.js';
+import type {} from '../controls/api.js';
 import { checkUpgrade } from './access.js';
 import type { ResponsesWsService } from './api.js';
 import { type SessionIdentity, turnOutcome, turnStart } from './outcome.js';
@@ -123,6 +124,18 @@ export const responsesWsPlugin = definePlugin({
       if (!access.ok) {
         const id = recordRefusal(req, who, access.status, 'unauthorized', access.message);
         refuseUpgrade(socket, access.status, openaiErrors.errorBody(access.status, 'unauthorized', access.message), id);
+        return;
+      }
+      // Budgets and rate limits are proxy stages of the HTTP path: a session would run past them,
+      // so with either on it is refused rather than let through unmetered (as unpriced requests
+      // are). Looked up when a session opens, not declared: metrics uses this plugin's service,
+      // and controls uses metrics.
+      const controls = app.service('controls');
+      if (controls && (controls.budget || controls.limiter)) {
+        const what = [controls.budget ? 'a budget' : null, controls.limiter ? 'a rate limit' : null].filter(Boolean).join(' and ');
+        const message = `With ${what} configured, headroom-ts refuses Responses WebSocket sessions (it enforces them on HTTP requests only, and a session would run past them); use POST /v1/responses.`;
+        const id = recordRefusal(req, who, 403, 'invalid_request', message);
+        refuseUpgrade(socket, 403, openaiErrors.errorBody(403, 'invalid_request', message), id);
         return;
       }
       wss.handleUpgrade(req, socket, head, (client) => {
