@@ -236,6 +236,26 @@ describe('Responses over WebSocket: a Codex session through the proxy', () => {
     await eventually(async () => (await metric(h, 'headroom_active_ws_sessions')) === 0);
   });
 
+  it('does not end a turn on a late terminal event of the previous response', async () => {
+    const c = await connect(wsUrl(h), { 'x-mock-scenario': 'late-done' });
+    const t1 = await c.turn({ type: 'response.create', model: 'gpt-4o', input: 'one' });
+    const r1 = completed(t1);
+    const t2 = await new Promise<Json[]>((resolve) => {
+      const from = c.events.length;
+      c.ws.on('message', () => {
+        if (c.events.slice(from).some((e) => e.type === 'response.completed')) resolve(c.events.slice(from));
+      });
+      c.ws.send(JSON.stringify({ type: 'response.create', model: 'gpt-4o', previous_response_id: r1.id, input: [{ role: 'user', content: 'two, a longer question this time' }] }));
+    });
+    expect(t2[0]).toMatchObject({ type: 'response.done', response: { id: r1.id } });
+    const outs = await h.waitForOutcomes(2);
+    const u2 = completed(t2).usage as { input_tokens: number };
+    expect(outs[1]!.usage!.input).toBe(u2.input_tokens);
+    expect(outs[1]!.usage!.input).toBeGreaterThan(outs[0]!.usage!.input);
+    c.ws.close();
+    await c.closed;
+  });
+
   it('passes the upstream refusing the handshake on as an error event with its status', async () => {
     const c = await connect(wsUrl(h), { 'x-mock-scenario': 'status:401' });
     const [event] = await new Promise<Json[]>((resolve) => c.ws.once('close', () => resolve(c.events)));

@@ -12,7 +12,9 @@
  * Scenarios, from the upgrade's `x-mock-scenario` header: `status:<code>` refuses the
  * handshake with that HTTP status and an OpenAI error body; `drop-mid-stream:<n>` sends the
  * first n events of each response and then drops the connection; `close-after-turns:<n>`
- * closes the socket normally (1000) once n responses completed.
+ * closes the socket normally (1000) once n responses completed; `late-done` sends, before
+ * answering a response.create, a `response.done` event for the previous response (some
+ * servers send one after `response.completed`; late, it must not end the next turn).
  */
 import type { IncomingMessage, Server } from 'node:http';
 import { STATUS_CODES } from 'node:http';
@@ -106,7 +108,7 @@ export class MockResponsesSocket {
     this.sessions.push(rec);
     this.open.add(ws);
     const [kind, arg] = scenario.split(':');
-    let last: { id: string; input: unknown[] } | null = null;
+    let last: { id: string; input: unknown[]; done: unknown } | null = null;
     let completed = 0;
     let chain = Promise.resolve();
     const send = (text: string) => {
@@ -139,6 +141,7 @@ export class MockResponsesSocket {
           input = [...last.input, ...input];
         }
         const whole: Json = { ...body, input };
+        if (kind === 'late-done' && last) send(JSON.stringify({ type: 'response.done', response: last.done }));
         const frames = responsesStream(whole, Buffer.byteLength(JSON.stringify(whole)), this.cache, true);
         const drop = kind === 'drop-mid-stream' ? Number(arg) || 1 : Infinity;
         for (let i = 0; i < frames.length; i++) {
@@ -150,7 +153,7 @@ export class MockResponsesSocket {
           if (this.opts.frameIntervalMs) await delay(this.opts.frameIntervalMs);
         }
         const done = JSON.parse(frames[frames.length - 1]!.data) as { response: { id: string; output: unknown[] } };
-        last = { id: done.response.id, input: [...input, ...done.response.output] };
+        last = { id: done.response.id, input: [...input, ...done.response.output], done: done.response };
         completed++;
         if (kind === 'close-after-turns' && completed >= (Number(arg) || 1)) ws.close(1000, 'done');
       });

@@ -13,12 +13,12 @@
 import { type IncomingMessage, type Server, ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
+import type { Config } from '../../config/index.js';
 import { splitProjectPrefix } from '../../core/identity.js';
 import { normalisePath } from '../../core/path.js';
 import { definePlugin } from '../../core/plugin.js';
 import { openaiErrors } from '../../providers/errors.js';
 import type { ErrorType } from '../../core/outcome.js';
-import type {} from '../controls/api.js';
 import { checkUpgrade } from './access.js';
 import type { ResponsesWsService } from './api.js';
 import { type SessionIdentity, turnOutcome, turnStart } from './outcome.js';
@@ -62,6 +62,13 @@ function serveAsHttp(server: Server, req: IncomingMessage, socket: Duplex): bool
   if (!req.readableEnded) req.push(null);
   server.emit('request', req, res);
   return true;
+}
+
+/** The metering controls the config turns on (`a budget`, `a rate limit`, both), or null. */
+function meteringControls(c: Config): string | null {
+  const budget = c.budget !== null || c.budgetPerKey !== null || c.budgetPerProject !== null;
+  const limit = c.rateLimit || c.rpm !== null || c.tpm !== null;
+  return [budget ? 'a budget' : null, limit ? 'a rate limit' : null].filter(Boolean).join(' and ') || null;
 }
 
 export const responsesWsPlugin = definePlugin({
@@ -128,12 +135,10 @@ export const responsesWsPlugin = definePlugin({
       }
       // Budgets and rate limits are proxy stages of the HTTP path: a session would run past them,
       // so with either on it is refused rather than let through unmetered (as unpriced requests
-      // are). Looked up when a session opens, not declared: metrics uses this plugin's service,
-      // and controls uses metrics.
-      const controls = app.service('controls');
-      if (controls && (controls.budget || controls.limiter)) {
-        const what = [controls.budget ? 'a budget' : null, controls.limiter ? 'a rate limit' : null].filter(Boolean).join(' and ');
-        const message = `With ${what} configured, headroom-ts refuses Responses WebSocket sessions (it enforces them on HTTP requests only, and a session would run past them); use POST /v1/responses.`;
+      // are). Read from the config: the controls capability is not a dependency of this one.
+      const controls = meteringControls(config);
+      if (controls) {
+        const message = `With ${controls} configured, headroom-ts refuses Responses WebSocket sessions (it enforces them on HTTP requests only, and a session would run past them); use POST /v1/responses.`;
         const id = recordRefusal(req, who, 403, 'invalid_request', message);
         refuseUpgrade(socket, 403, openaiErrors.errorBody(403, 'invalid_request', message), id);
         return;

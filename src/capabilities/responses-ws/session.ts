@@ -62,6 +62,8 @@ export class Session {
   /** Client messages are handled one after the other (compression may wait for the disk). */
   private chain: Promise<void> = Promise.resolve();
   private turnCount = 0;
+  /** Ids of the last responses that ended (a late `response.done` of one is not the next turn's). */
+  private readonly finished = new Set<string>();
   private ending: Cause | null = null;
   private drainWhenIdle = false;
 
@@ -205,9 +207,13 @@ export class Session {
     if (this.client.readyState === WebSocket.OPEN) this.client.send(data, { binary });
     const turn = this.turns[0];
     if (!turn || binary) return;
-    const seen = turn.observe(data);
+    const seen = turn.observe(data, this.finished);
     if (seen === 'end') {
       this.turns.shift();
+      if (turn.responseId) {
+        this.finished.add(turn.responseId);
+        if (this.finished.size > 16) this.finished.delete(this.finished.values().next().value as string);
+      }
       this.record(turn);
       if (this.drainWhenIdle && this.turns.length === 0) this.close(1001, 'server shutting down');
     } else if (seen === 'progress') {

@@ -38,6 +38,8 @@ export class Turn implements CompressionTarget {
   upstreamMs: number | null = null;
   readonly stagesMs: Record<string, number> = {};
   readonly upstreamCalls: UpstreamCall[] = [];
+  /** The upstream's id of the response answering this turn (from `response.created`). */
+  responseId: string | null = null;
   private sentAt = 0;
   endedAt = 0;
   done = false;
@@ -96,9 +98,10 @@ export class Turn implements CompressionTarget {
   /**
    * An event from the upstream for this turn (as received). Says whether it ended the turn
    * (`end`), brought figures the live view shows (`progress`), or neither. Only events that
-   * carry facts are parsed; deltas are not.
+   * carry facts are parsed; deltas are not. A terminal event of a response that already ended
+   * (`finished`: a `response.done` after its `response.completed`) is not this turn's.
    */
-  observe(data: Buffer): 'end' | 'progress' | null {
+  observe(data: Buffer, finished: ReadonlySet<string>): 'end' | 'progress' | null {
     this.bytesOut += data.length;
     let progress = false;
     if (this.ttfbMs === null) {
@@ -116,6 +119,7 @@ export class Turn implements CompressionTarget {
     if (type === 'response.created' || type === 'response.in_progress') {
       const r = obj(obj(parse(data))?.response);
       this.response.model = this.response.model ?? str(r?.model);
+      this.responseId = this.responseId ?? str(r?.id);
       return 'progress';
     }
     if (type === 'response.output_item.added') {
@@ -128,6 +132,8 @@ export class Turn implements CompressionTarget {
     }
     if (TERMINAL.has(type)) {
       const r = obj(obj(parse(data))?.response);
+      const id = str(r?.id);
+      if (id !== null && (this.responseId !== null ? id !== this.responseId : finished.has(id))) return null;
       const f = this.response;
       if (r) {
         f.model = str(r.model) ?? f.model;
