@@ -98,11 +98,18 @@ export class Session {
       dropAuthorization: this.dropAuthorization,
     });
     const protocols = requestedProtocols(this.who.req.headers);
-    const up = new WebSocket(url, protocols, {
-      headers,
-      handshakeTimeout: Math.round(config.connectTimeoutSeconds * 1000),
-      maxPayload: Math.max(config.maxBodyBytes, 64 * 1024 * 1024),
-    });
+    let up: WebSocket;
+    try {
+      up = new WebSocket(url, protocols, {
+        headers,
+        handshakeTimeout: Math.round(config.connectTimeoutSeconds * 1000),
+        maxPayload: Math.max(config.maxBodyBytes, 64 * 1024 * 1024),
+      });
+    } catch (err) {
+      // an upstream URL the client library refuses (scheme, subprotocol list)
+      this.fail({ status: 502, type: 'upstream_connect', message: `Could not open the upstream WebSocket: ${(err as Error).message}` });
+      return;
+    }
     this.upstream = up;
     up.on('open', () => this.upstreamOpened());
     up.on('message', (data: RawData, binary: boolean) => this.fromUpstream(toBuffer(data), binary));
