@@ -4,6 +4,8 @@
  * outcome per turn (seen by /stats, /metrics and the live view), the session gauge, access
  * rules and every failure are checked through what a client sees.
  */
+import OpenAI from 'openai';
+import { ResponsesWS } from 'openai/resources/responses/ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { generateOutput } from '../src/mock/agent-outputs.js';
@@ -180,6 +182,27 @@ describe('Responses over WebSocket: a Codex session through the proxy', () => {
     expect(h.mock.ws.last!.headers.authorization).toBe(`Bearer ${FAKE_OPENAI_KEY}`);
     expect(h.mock.ws.last!.headers['x-headroom-project']).toBeUndefined();
     expect(h.logs.join('\n')).not.toContain(FAKE_OPENAI_KEY);
+  });
+
+  it('works with the official SDK\'s ResponsesWS pointed at the proxy\'s base URL', async () => {
+    const client = new OpenAI({ apiKey: FAKE_OPENAI_KEY, baseURL: `${h.url}/v1`, maxRetries: 0 });
+    const rws = new ResponsesWS(client);
+    const done = new Promise<{ response: { usage: { input_tokens: number }; output: Json[] } }>((resolve) => rws.on('response.completed', (e) => resolve(e as never)));
+    let text = '';
+    rws.on('response.output_text.delta', (e) => (text += (e as { delta: string }).delta));
+    rws.send({ type: 'response.create', model: 'gpt-4o', input: 'Say hello.' });
+    const e = await done;
+    expect(text).toContain('mock reply');
+    const [o] = await h.waitForOutcomes(1);
+    expect(o!.usage!.input).toBe(e.response.usage.input_tokens);
+    rws.close();
+
+    // an upstream refusal reaches the SDK as its error, with the upstream's message
+    const refused = new ResponsesWS(client, { headers: { 'x-mock-scenario': 'status:401' } });
+    const err = await new Promise<Error & { error?: Json }>((resolve) => refused.on('error', (x) => resolve(x as never)));
+    expect(err.error).toMatchObject({ type: 'error', status: 401 });
+    expect(err.message).toContain('mock upstream refused the WebSocket with 401');
+    refused.close();
   });
 
   it('shows a turn in flight in the live view, and the relay gauge while the session is open', async () => {
