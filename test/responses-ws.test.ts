@@ -259,6 +259,18 @@ describe('Responses over WebSocket: a Codex session through the proxy', () => {
     await eventually(async () => (await metric(h, 'headroom_active_ws_sessions')) === 0);
   });
 
+  it('forwards every message byte for byte with x-headroom-mode: passthrough on the upgrade', async () => {
+    const c = await connect(wsUrl(h), { 'x-headroom-mode': 'passthrough' });
+    const m = JSON.stringify({ type: 'response.create', model: 'gpt-4o', input: [{ type: 'function_call_output', call_id: 'call_1', output: generateOutput('search_json', 20_000, 3).text }] });
+    await c.turn(m);
+    expect(h.mock.ws.last!.received[0]!.equals(Buffer.from(m))).toBe(true);
+    const [o] = await h.waitForOutcomes(1);
+    expect(o).toMatchObject({ ok: true, modified: false });
+    expect(o!.compression.mode).toBe('passthrough');
+    c.ws.close();
+    await c.closed;
+  });
+
   it('does not end a turn on a late terminal event of the previous response', async () => {
     const c = await connect(wsUrl(h), { 'x-mock-scenario': 'late-done' });
     const t1 = await c.turn({ type: 'response.create', model: 'gpt-4o', input: 'one' });
