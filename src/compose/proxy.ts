@@ -15,6 +15,7 @@ import { metricsPlugin } from '../capabilities/metrics/plugin.js';
 import { otelPlugin } from '../capabilities/otel/plugin.js';
 import { proxyPlugin } from '../capabilities/proxy/plugin.js';
 import { requestLogPlugin } from '../capabilities/request-log/plugin.js';
+import { responsesWsPlugin } from '../capabilities/responses-ws/plugin.js';
 import { rootPlugin } from '../capabilities/root/plugin.js';
 import { logFilePlugin } from '../capabilities/stats/log-file.js';
 import { statsPlugin } from '../capabilities/stats/plugin.js';
@@ -38,6 +39,7 @@ export function defaultPlugins(): Plugin[] {
     otelPlugin,
     proxyPlugin,
     requestLogPlugin,
+    responsesWsPlugin,
     rootPlugin,
     statsPlugin,
   ];

@@ -58,6 +58,7 @@ export class App {
   /** Start-up work that runs in the background after listening (tokenizer vocabularies); health checks report it. */
   readonly warming: Promise<unknown>[] = [];
   private readonly closers: (() => void | Promise<void>)[] = [];
+  private readonly drainers: (() => void)[] = [];
   private idCounter = 0;
   private closing: Promise<void> | null = null;
   private draining$: Promise<DrainResult> | null = null;
@@ -139,6 +140,15 @@ export class App {
     this.closers.push(fn);
   }
 
+  /**
+   * Runs `fn` when a graceful shutdown starts (before the grace period): for long-lived
+   * connections that are idle between requests (WebSocket sessions), which are closed then
+   * rather than waited for; work they have in flight is `track`ed as usual.
+   */
+  onDrain(fn: () => void): void {
+    this.drainers.push(fn);
+  }
+
   /** Registers work in flight (graceful shutdown waits for it); returns its removal. */
   track(ex: InFlight): () => void {
     this.inflight.add(ex);
@@ -178,6 +188,13 @@ export class App {
     this.draining = true;
     this.ready = false;
     this.server.closeIdleConnections();
+    for (const fn of this.drainers) {
+      try {
+        fn();
+      } catch (err) {
+        this.log.error({ err: (err as Error)?.message ?? String(err) }, 'shutdown step failed');
+      }
+    }
     this.draining$ = (async () => {
       const t0 = performance.now();
       const atStart = this.inflight.size;

@@ -14,6 +14,8 @@
  * `x-mock-fail-times: N` with `x-mock-fail-status` (default 503) and `x-mock-key` fails the
  * first N attempts of that key. `x-mock-latency-ms` delays the response headers.
  * `x-mock-tools: off` makes the model answer with text even when tools are offered.
+ * The Responses WebSocket (`GET /v1/responses` upgrades) is served on the same port
+ * (`responses-ws.ts`, recorded in `ws.sessions`).
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -22,6 +24,7 @@ import { anthropicError, anthropicMessage, anthropicStream, type Frame } from '.
 import { chatCompletion, chatStream, openaiError, responsesObject, responsesStream } from './openai.js';
 import { approxTokens, type MockTokenizer, PromptCacheSim } from './prompt-cache.js';
 import { retrieveModeOf } from './retrieve.js';
+import { MockResponsesSocket } from './responses-ws.js';
 import { decodeResponseBody } from '../providers/content-encoding.js';
 
 type Json = Record<string, unknown>;
@@ -67,6 +70,8 @@ const ANTHROPIC_TYPES: Record<number, string> = {
 export class MockUpstream {
   readonly requests: RecordedRequest[] = [];
   readonly cache: PromptCacheSim;
+  /** The Responses WebSocket (`GET /v1/responses` upgrades), on the same port. */
+  readonly ws: MockResponsesSocket;
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private readonly queue: string[] = [];
@@ -79,6 +84,7 @@ export class MockUpstream {
   constructor(private readonly opts: MockUpstreamOptions = {}) {
     this.cache = new PromptCacheSim(Date.now, opts.tokenizer ?? 'bytes');
     this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => void this.handle(req, res));
+    this.ws = new MockResponsesSocket(this.server, this.cache, { frameIntervalMs: opts.frameIntervalMs ?? 0 });
     this.server.on('connection', (s: Socket) => {
       this.sockets.add(s);
       s.once('close', () => this.sockets.delete(s));
@@ -93,6 +99,7 @@ export class MockUpstream {
   }
 
   async close(): Promise<void> {
+    this.ws.close();
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -107,6 +114,7 @@ export class MockUpstream {
     this.queue.length = 0;
     this.attemptsByKey.clear();
     this.cache.clear();
+    this.ws.reset();
   }
 
   /** Resolves once at least `n` requests were received. */

@@ -14,7 +14,7 @@ import { definePlugin } from '../../core/plugin.js';
 import { BoundedOriginals } from '../../originals/sink.js';
 import type { CompressionService } from './api.js';
 import { compressHandler } from './route.js';
-import { compressionStage } from './stage.js';
+import { compressionStage, compressTarget } from './stage.js';
 
 /**
  * Server-side settings: defaults, then the savings profile, then every option whose value
@@ -79,7 +79,8 @@ export const compressionPlugin = definePlugin({
       app.warming.push(warm);
       app.healthChecks.set('tokenizers', () => ({ enabled: true, ready: tokenizersReady(), state: tokenizersReady() ? 'loaded' : 'loading in the background' }));
     }
-    proxy.addStage(compressionStage({ config: app.config, log: app.log, settings, replay, originals }));
+    const deps = { config: app.config, log: app.log, settings, replay, originals };
+    proxy.addStage(compressionStage(deps));
     app.router.add('POST', '/v1/compress', compressHandler({ proxy, config: app.config, log: app.log, settings, originals }), 'admin');
     app.healthChecks.set('compression', () => {
       const s = replay.stats();
@@ -96,7 +97,7 @@ export const compressionPlugin = definePlugin({
       };
     });
     app.onClose(() => replay.close());
-    const service: CompressionService = { settings, originals: sink };
+    const service: CompressionService = { settings, originals: sink, compress: compressTarget(deps) };
     return { compression: service };
   },
 });

@@ -28,8 +28,8 @@ import type { Config } from '../../config/index.js';
 import type { Logger } from '../../core/logger.js';
 import { requestedMode } from '../../core/request-mode.js';
 import { savedPlacement } from '../../savings/placement.js';
-import type { Exchange, ProxyStage } from '../proxy/api.js';
-import type {} from './api.js';
+import type { ProxyStage } from '../proxy/api.js';
+import type { CompressionTarget } from './api.js';
 
 export interface CompressionStageDeps {
   config: Config;
@@ -45,7 +45,7 @@ const API_SHAPES: Partial<Record<string, ApiShape>> = { messages: 'messages', co
 const round3 = (n: number) => Math.round(n * 1000) / 1000;
 
 /** Waits until the writes a compressed request depends on are durable; on failure forwards it unchanged. */
-async function whenDurable(ex: Exchange, waits: Promise<void>[], withdraw: () => void, log: Logger): Promise<void> {
+async function whenDurable(ex: CompressionTarget, waits: Promise<void>[], withdraw: () => void, log: Logger): Promise<void> {
   const t0 = performance.now();
   try {
     await Promise.all(waits);
@@ -65,83 +65,85 @@ async function whenDurable(ex: Exchange, waits: Promise<void>[], withdraw: () =>
   }
 }
 
-export function compressionStage(deps: CompressionStageDeps): ProxyStage {
+/** The stage as a function of its target: the proxy's exchanges, and the turns of a WebSocket session. */
+export function compressTarget(deps: CompressionStageDeps): (ex: CompressionTarget) => void | Promise<void> {
   const { config, log, settings, replay } = deps;
-  return {
-    name: 'compression',
-    order: 300,
-    beforeUpstream(ex: Exchange): void | Promise<void> {
-      const api = API_SHAPES[ex.route.api];
-      if (!api || !ex.json) return;
-      const mode = requestedMode(ex.req.headers, config.optimize);
-      ex.compression.mode = mode;
-      if (mode !== 'optimize' && mode !== 'audit') return;
-      const t0 = performance.now();
-      let pending: Promise<void> | undefined;
-      try {
-        const body = ex.plainBody;
-        const clock = () => performance.now();
-        const r = compressRequest({
-          body,
-          api,
-          model: ex.facts?.model ?? null,
-          settings,
-          scope: 'live',
-          replay,
-          clock,
-          deadline: t0 + config.compressionBudgetMs,
-        });
-        const c = ex.compression;
-        c.tokensBefore = r.tokensBefore;
-        c.newInputTokens = r.newInputTokens;
-        c.potentialTokensSaved = r.tokensSaved;
-        c.transforms = [...new Set(r.transforms)];
-        if (r.budgetExceeded) c.transforms.push('budget_exceeded');
-        if (mode === 'optimize' && ex.route.api === 'count_tokens') {
-          // A count sees what the next request will send, but nothing is billed and its output
-          // never reaches a model: it reports the forwarded size with nothing saved (the saving
-          // belongs to the request that follows), takes no decisions and stores no originals.
-          c.tokensBefore = r.tokensAfter;
-          c.tokensAfter = r.tokensAfter;
-          c.tokensSaved = 0;
-          c.newInputTokens = 0;
-          if (r.body) ex.setForwardBody(r.body);
-        } else if (mode === 'optimize') {
-          c.tokensAfter = r.tokensAfter;
-          c.tokensSaved = r.tokensSaved;
-          // where the saved tokens sit (fresh vs replayed, under which cache breakpoint): the dollar figures price them from it
-          const placement = savedPlacement(api, ex.json, r.slots);
-          ex.ext.placement = placement;
-          // the live zone as sent, and at least the compressed texts in it (two counts of the same content)
-          c.newInputTokens = Math.max(r.newInputTokens, placement.freshBefore);
-          if (r.tokensSaved > 0) c.savedByTransform = r.savedByTransform;
-          if (r.replayWrites.length) replay.putMany(r.replayWrites);
-          const originals = deps.originals();
-          if (r.ccr.length) originals?.put(r.ccr);
-          if (r.body) {
-            ex.setForwardBody(r.body);
-            const waits: Promise<void>[] = [];
-            if (r.ccr.length && originals?.durable) waits.push(originals.durable());
-            if (replay.durable && r.replayWrites.some((w) => w.compressed !== null)) waits.push(replay.durable());
-            if (waits.length) {
-              const changed = r.replayWrites.filter((w) => w.compressed !== null).map((w) => w.key);
-              pending = whenDurable(ex, waits, () => replay.withdraw?.(changed), log);
-            }
+  return (ex: CompressionTarget): void | Promise<void> => {
+    const api = API_SHAPES[ex.route.api];
+    if (!api || !ex.json) return;
+    const mode = requestedMode(ex.req.headers, config.optimize);
+    ex.compression.mode = mode;
+    if (mode !== 'optimize' && mode !== 'audit') return;
+    const t0 = performance.now();
+    let pending: Promise<void> | undefined;
+    try {
+      const body = ex.plainBody;
+      const clock = () => performance.now();
+      const r = compressRequest({
+        body,
+        api,
+        model: ex.facts?.model ?? null,
+        settings,
+        scope: 'live',
+        replay,
+        clock,
+        deadline: t0 + config.compressionBudgetMs,
+      });
+      const c = ex.compression;
+      c.tokensBefore = r.tokensBefore;
+      c.newInputTokens = r.newInputTokens;
+      c.potentialTokensSaved = r.tokensSaved;
+      c.transforms = [...new Set(r.transforms)];
+      if (r.budgetExceeded) c.transforms.push('budget_exceeded');
+      if (mode === 'optimize' && ex.route.api === 'count_tokens') {
+        // A count sees what the next request will send, but nothing is billed and its output
+        // never reaches a model: it reports the forwarded size with nothing saved (the saving
+        // belongs to the request that follows), takes no decisions and stores no originals.
+        c.tokensBefore = r.tokensAfter;
+        c.tokensAfter = r.tokensAfter;
+        c.tokensSaved = 0;
+        c.newInputTokens = 0;
+        if (r.body) ex.setForwardBody(r.body);
+      } else if (mode === 'optimize') {
+        c.tokensAfter = r.tokensAfter;
+        c.tokensSaved = r.tokensSaved;
+        // where the saved tokens sit (fresh vs replayed, under which cache breakpoint): the dollar figures price them from it
+        const placement = savedPlacement(api, ex.json, r.slots);
+        ex.ext.placement = placement;
+        // the live zone as sent, and at least the compressed texts in it (two counts of the same content)
+        c.newInputTokens = Math.max(r.newInputTokens, placement.freshBefore);
+        if (r.tokensSaved > 0) c.savedByTransform = r.savedByTransform;
+        if (r.replayWrites.length) replay.putMany(r.replayWrites);
+        const originals = deps.originals();
+        if (r.ccr.length) originals?.put(r.ccr);
+        if (r.body) {
+          ex.setForwardBody(r.body);
+          const waits: Promise<void>[] = [];
+          if (r.ccr.length && originals?.durable) waits.push(originals.durable());
+          if (replay.durable && r.replayWrites.some((w) => w.compressed !== null)) waits.push(replay.durable());
+          if (waits.length) {
+            const changed = r.replayWrites.filter((w) => w.compressed !== null).map((w) => w.key);
+            pending = whenDurable(ex, waits, () => replay.withdraw?.(changed), log);
           }
-        } else {
-          c.tokensAfter = r.tokensBefore;
-          c.tokensSaved = 0;
         }
-        c.timingsMs = { ...r.timingsMs, pipeline_total: round3(performance.now() - t0) };
-        if (r.budgetExceeded) log.warn({ budget_ms: config.compressionBudgetMs }, 'compression time budget exceeded; remaining content forwarded unchanged');
-      } catch (err) {
-        const message = (err as Error)?.message ?? String(err);
-        ex.setForwardBody(ex.body);
-        ex.compression.error = message.slice(0, 500);
-        ex.compression.timingsMs = { pipeline_total: round3(performance.now() - t0) };
-        log.warn({ err: message }, 'compression failed; forwarding the request unchanged');
+      } else {
+        c.tokensAfter = r.tokensBefore;
+        c.tokensSaved = 0;
       }
-      return pending;
-    },
+      c.timingsMs = { ...r.timingsMs, pipeline_total: round3(performance.now() - t0) };
+      if (r.budgetExceeded) log.warn({ budget_ms: config.compressionBudgetMs }, 'compression time budget exceeded; remaining content forwarded unchanged');
+    } catch (err) {
+      const message = (err as Error)?.message ?? String(err);
+      ex.setForwardBody(ex.body);
+      ex.compression.error = message.slice(0, 500);
+      ex.compression.timingsMs = { pipeline_total: round3(performance.now() - t0) };
+      log.warn({ err: message }, 'compression failed; forwarding the request unchanged');
+    }
+    return pending;
   };
+}
+
+export function compressionStage(deps: CompressionStageDeps): ProxyStage {
+  const run = compressTarget(deps);
+  return { name: 'compression', order: 300, beforeUpstream: run };
 }

@@ -35,7 +35,13 @@ export class ConditionalFamily extends ReadFamily {
   }
 }
 
-export function registerHeadroomFamilies(registry: Registry, svc: StatsService, labels: MetricLabels, legacyNames: boolean): void {
+/** What the WebSocket gauges read (the `responsesWs` service when installed). */
+export interface WsSessions {
+  readonly activeSessions: number;
+  readonly activeRelays: number;
+}
+
+export function registerHeadroomFamilies(registry: Registry, svc: StatsService, labels: MetricLabels, legacyNames: boolean, ws?: WsSessions): void {
   const p = svc.process;
   const counter = (name: string, help: string, read: () => Sample[] | Promise<Sample[]>) => new ReadFamily(name, help, 'counter', read).register(registry);
   const gauge = (name: string, help: string, read: () => Sample[] | Promise<Sample[]>) => new ReadFamily(name, help, 'gauge', read).register(registry);
@@ -144,9 +150,9 @@ export function registerHeadroomFamilies(registry: Registry, svc: StatsService, 
     conditional('headroom_stage_timing_ms_max', 'Maximum per-stage handler timing in milliseconds', 'gauge', () => keyed(p.stages.byKey, 'max', stageLabels), hasStages);
   });
 
-  // headroom-ts has no Codex WebSocket relay: these stay 0 (kept for dashboard compatibility).
-  gauge('headroom_active_ws_sessions', 'Active Codex WebSocket sessions', () => one(0));
-  gauge('headroom_active_relay_tasks', 'Active Codex WS relay tasks', () => one(0));
+  // Responses WebSocket sessions open now, and those with their upstream socket open (one relay each)
+  gauge('headroom_active_ws_sessions', 'Active Codex WebSocket sessions', () => one(ws?.activeSessions ?? 0));
+  gauge('headroom_active_relay_tasks', 'Active Codex WS relay tasks', () => one(ws?.activeRelays ?? 0));
 
   conditional('headroom_waste_signal_tokens_total', 'Tokens attributed to detected waste signals', 'counter',
     () => aggregate(p.wasteSignals, 'signal', (v) => labels.signal.label(v)), () => p.wasteSignals.size > 0);

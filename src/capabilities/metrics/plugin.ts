@@ -9,6 +9,7 @@ import type { Config } from '../../config/index.js';
 import { sendText } from '../../core/http.js';
 import { definePlugin } from '../../core/plugin.js';
 import { redactSecrets } from '../../core/redact.js';
+import type { ResponsesWsService } from '../responses-ws/api.js';
 import type { StatsService } from '../stats/api.js';
 import type { MetricsService } from './api.js';
 import { ReadFamily } from './family.js';
@@ -41,10 +42,10 @@ function registerProcessMetrics(registry: Registry): void {
   }
 }
 
-export function createMetricsRegistry(config: Config, svc: StatsService): { registry: Registry; native: NativeMetrics } {
+export function createMetricsRegistry(config: Config, svc: StatsService, ws?: ResponsesWsService): { registry: Registry; native: NativeMetrics } {
   const registry: Registry = new HeadroomRegistry();
   const labels = metricLabels();
-  registerHeadroomFamilies(registry, svc, labels, config.metricsHeadroomNames);
+  registerHeadroomFamilies(registry, svc, labels, config.metricsHeadroomNames, ws);
   const native = new NativeMetrics(registry, labels, svc);
   registerProcessMetrics(registry);
   svc.onReset(() => native.reset());
@@ -54,11 +55,12 @@ export function createMetricsRegistry(config: Config, svc: StatsService): { regi
 export const metricsPlugin = definePlugin({
   name: 'metrics',
   needs: ['stats'],
+  optional: ['responsesWs'],
   provides: ['metrics'],
   setup(ctx) {
     const { app } = ctx;
     const stats = ctx.need('stats');
-    const { registry, native } = createMetricsRegistry(ctx.config, stats);
+    const { registry, native } = createMetricsRegistry(ctx.config, stats, ctx.optional('responsesWs'));
     app.addSink({
       name: 'metrics',
       outcome(o) {
