@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FrameSplitter } from '../src/capabilities/ccr/resolve/frames.js';
+import { SseFrames as FrameSplitter } from '../src/providers/sse.js';
 import { anthropicMessages } from '../src/providers/anthropic.js';
 import { openaiChat, openaiResponses } from '../src/providers/openai.js';
 import { SseParser } from '../src/providers/sse.js';

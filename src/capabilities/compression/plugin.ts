@@ -80,7 +80,7 @@ export const compressionPlugin = definePlugin({
       app.healthChecks.set('tokenizers', () => ({ enabled: true, ready: tokenizersReady(), state: tokenizersReady() ? 'loaded' : 'loading in the background' }));
     }
     proxy.addStage(compressionStage({ config: app.config, log: app.log, settings, replay, originals }));
-    app.router.add('POST', '/v1/compress', compressHandler({ proxy, config: app.config, log: app.log, settings, originals }), 'admin');
+    app.router.add('POST', '/v1/compress', compressHandler({ host: { funnel: app.funnel, nextRequestId: () => app.nextRequestId(), track: (c) => app.track(c) }, config: app.config, log: app.log, settings, originals }), 'admin');
     app.healthChecks.set('compression', () => {
       const s = replay.stats();
       return {
