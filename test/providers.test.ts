@@ -68,7 +68,7 @@ const STREAMS: { name: string; api: ApiAdapter; facts: Partial<ResponseFacts> }[
     },
   },
 ];
-const EOLS = [['LF', '\n'], ['CRLF', '\r\n']] as const;
+const EOLS = [['LF', '\n'], ['CRLF', '\r\n'], ['CR', '\r']] as const;
 
 interface Expected {
   /** SSE events as `SseParser` reports them. */
