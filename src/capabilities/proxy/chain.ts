@@ -65,6 +65,8 @@ export interface CallFailure {
   status: number;
   type: ErrorType;
   message: string;
+  /** The transport error's own message, when there was one. */
+  detail?: string;
 }
 
 export interface CallHandler {
@@ -79,6 +81,8 @@ export type Dispatch = (call: ForwardCall, handler: CallHandler) => void;
 /** What a link is built with, once per route (see `plan.ts`). */
 export interface LinkContext {
   readonly api: ApiKind;
+  /** How many of the route's stages look at completed responses (0: nothing to hand over). */
+  readonly responseStages: number;
   /** Hands a complete non-streaming response, as the client received it, to the route's response stages. */
   runResponseStages(ex: Exchange, completed: CompletedResponse): void;
 }

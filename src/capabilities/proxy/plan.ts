@@ -70,7 +70,7 @@ export class RoutePlans {
         }
       }
     };
-    const ctx: LinkContext = { api, runResponseStages };
+    const ctx: LinkContext = { api, responseStages: after.length, runResponseStages };
     const dispatch = compose(this.links.filter((l) => applies(l.apis, api)), this.terminal, ctx);
     return { stages, dispatch, runResponseStages };
   }

@@ -147,6 +147,7 @@ class Observer implements CallHandler {
     }
     rec.response = adapter.factsFromJson(json);
     if (rec.response.streamError && !rec.errorType) rec.fail('upstream_stream', rec.response.streamError);
+    if (this.ctx.responseStages === 0) return;
     const headers: OutgoingHttpHeaders = downstreamResponseHeaders(this.headers);
     this.ctx.runResponseStages(ex, { status, headers, body });
   }

@@ -30,15 +30,15 @@ function splitBase(base: string): { origin: string; basePath: string } {
 export function failureBeforeResponse(kind: UpstreamFailure, err: unknown): CallFailure {
   const detail = (err as Error)?.message ?? String(err);
   if (kind === 'timeout' || kind === 'connect_timeout' || kind === 'body_timeout') {
-    return { kind, midBody: false, status: 504, type: 'upstream_timeout', message: `Upstream timed out (${kind.replace('_', ' ')}): ${detail}` };
+    return { kind, midBody: false, status: 504, type: 'upstream_timeout', message: `Upstream timed out (${kind.replace('_', ' ')}): ${detail}`, detail };
   }
-  return { kind, midBody: false, status: 502, type: 'upstream_connect', message: `Upstream unavailable (${kind}): ${detail}` };
+  return { kind, midBody: false, status: 502, type: 'upstream_connect', message: `Upstream unavailable (${kind}): ${detail}`, detail };
 }
 
 /** What is recorded when a call fails after its response started. */
 export function failureMidBody(kind: UpstreamFailure, err: unknown): CallFailure {
   const detail = (err as Error)?.message ?? String(err);
-  return { kind, midBody: true, status: 502, type: kind === 'body_timeout' ? 'upstream_timeout' : 'upstream_stream', message: `upstream connection failed mid-response (${kind}): ${detail}` };
+  return { kind, midBody: true, status: 502, type: kind === 'body_timeout' ? 'upstream_timeout' : 'upstream_stream', message: `upstream connection failed mid-response (${kind}): ${detail}`, detail };
 }
 
 export const clientGone = (midBody: boolean): CallFailure => ({ kind: 'aborted', midBody, status: 499, type: 'client_abort', message: 'client closed the connection' });

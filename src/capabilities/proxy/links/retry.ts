@@ -8,7 +8,7 @@ import type { Logger } from '../../../core/logger.js';
 import type { Config } from '../../../config/index.js';
 import { LINK_POSITION, type CallFailure, type CallHandler, type ForwardLink } from '../chain.js';
 import { backoffMs, delayForStatus, type RetryPolicy, sleep } from '../retry.js';
-import { clientGone } from './relay.js';
+import { clientGone, failureBeforeResponse } from './relay.js';
 
 const RETRYABLE_FAILURES = new Set(['connect', 'connect_timeout', 'reset']);
 
@@ -47,7 +47,8 @@ export function retryLink(config: Config, log: Logger): ForwardLink {
             again(delay);
             return;
           }
-          handler.onError(discardDelay === null ? f : { ...f, midBody: false });
+          // a response being dropped for a retry broke: nothing of it was passed on
+          handler.onError(discardDelay === null ? f : failureBeforeResponse(f.kind, new Error(f.detail ?? f.message)));
         },
       };
       const attempt = () => {
