@@ -21,7 +21,21 @@ export type {
   TokenUsage,
   ToolCounts,
 } from './core/outcome.js';
-export type { CompletedResponse, Exchange, ProxyService, ProxyStage, StageReply } from './capabilities/proxy/api.js';
+export type {
+  CallFailure,
+  CallHandler,
+  CompletedResponse,
+  Dispatch as ForwardDispatch,
+  Exchange,
+  FlowControl,
+  ForwardCall,
+  ForwardLink,
+  LinkContext,
+  ProxyService,
+  ProxyStage,
+  StageReply,
+} from './capabilities/proxy/api.js';
+export { OutcomeRecorder, startFrom, type StartFields } from './core/recorder.js';
 export { createProxyPlugin, proxyPlugin, type ProxyPluginOptions } from './capabilities/proxy/plugin.js';
 export { costOf, FALLBACK_RATES, priceFor, type CostBreakdown, type ModelPrice, type PriceRates } from './providers/pricing.js';
 export { accountingOf, type Accounting } from './capabilities/stats/accounting.js';

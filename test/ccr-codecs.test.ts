@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { AnthropicCodec } from '../src/capabilities/ccr/resolve/anthropic.js';
 import { ChatCodec } from '../src/capabilities/ccr/resolve/chat.js';
-import { FrameSplitter } from '../src/capabilities/ccr/resolve/frames.js';
+import { SseFrames as FrameSplitter } from '../src/providers/sse.js';
 import type { Codec } from '../src/capabilities/ccr/resolve/types.js';
 
 type Json = Record<string, unknown>;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FrameSplitter } from '../src/capabilities/ccr/resolve/frames.js';
+import { SseFrames as FrameSplitter } from '../src/providers/sse.js';
 import { anthropicMessages } from '../src/providers/anthropic.js';
 import { openaiChat, openaiResponses } from '../src/providers/openai.js';
 import { SseParser } from '../src/providers/sse.js';
@@ -68,7 +68,7 @@ const STREAMS: { name: string; api: ApiAdapter; facts: Partial<ResponseFacts> }[
     },
   },
 ];
-const EOLS = [['LF', '\n'], ['CRLF', '\r\n']] as const;
+const EOLS = [['LF', '\n'], ['CRLF', '\r\n'], ['CR', '\r']] as const;
 
 interface Expected {
   /** SSE events as `SseParser` reports them. */

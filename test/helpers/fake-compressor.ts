@@ -1,7 +1,7 @@
 /**
  * A test-only compression stage: in the newest user message, any text longer than 2,000
  * characters is cut to its first 200 characters (the body is re-serialised, which a real
- * compressor would avoid). It reports its work on `ex.compression` like a real one, replacing
+ * compressor would avoid). It reports its work on `ex.rec.compression` like a real one, replacing
  * what the real compression stage (which runs before it) reported, placement included.
  */
 import { definePlugin } from '../../src/core/plugin.js';
@@ -55,8 +55,8 @@ export const fakeCompressorStage: ProxyStage = {
     const forwarded = Buffer.from(JSON.stringify({ ...body, messages: [...messages.slice(0, -1), { ...last, content: r.value }] }));
     ex.setForwardBody(forwarded);
     const before = approx(ex.body.toString('utf8'));
-    delete ex.ext.placement;
-    ex.compression = {
+    delete ex.rec.ext.placement;
+    ex.rec.compression = {
       tokensBefore: before,
       tokensAfter: before - r.removed,
       tokensSaved: r.removed,

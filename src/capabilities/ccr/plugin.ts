@@ -2,8 +2,8 @@
  * The CCR capability: the store of originals (SQLite `<workspace>/ccr_store.db` by default,
  * memory with `--ccr-backend memory` or `--stateless`) provided as the `originals` service
  * (the compression stage and the hook write their lossy cuts' originals there; without this
- * capability compression keeps them in memory), the `ccr` proxy stage (tool injection and
- * proxy-side retrieval), the `/v1/retrieve*` endpoints, a `ccr` health check and a `ccr`
+ * capability compression keeps them in memory), the `ccr` proxy stage and forwarding link
+ * (tool injection and proxy-side retrieval), the `/v1/retrieve*` endpoints, a `ccr` health check and a `ccr`
  * block in `/stats`.
  */
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ import { SqliteCcrStore } from '../../originals/sqlite-store.js';
 import { type CcrStore, type CcrStoreOptions, MemoryCcrStore } from '../../originals/store.js';
 import type {} from './api.js';
 import { registerRetrieveRoutes } from './routes.js';
-import { ccrStage } from './stage.js';
+import { ccrPath } from './stage.js';
 
 /** The store of originals a config names (also used by `headroom-ts compress` to store its originals). */
 export function openCcrStore(config: Config, log: Logger): CcrStore {
@@ -67,8 +67,9 @@ export const ccrPlugin = definePlugin({
     const { app } = ctx;
     const proxy = ctx.need('proxy');
     const store = openCcrStore(app.config, app.log);
-    const host = { log: app.log, funnel: app.funnel, forward: proxy.forward, runResponseStages: proxy.runResponseStages };
-    proxy.addStage(ccrStage({ config: app.config, log: app.log, store, host }));
+    const { stage, link } = ccrPath({ config: app.config, log: app.log, store });
+    proxy.addStage(stage);
+    proxy.addLink(link);
     registerRetrieveRoutes(app.router, store);
     app.healthChecks.set('ccr', () => {
       const s = store.stats();

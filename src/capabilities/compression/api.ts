@@ -24,8 +24,8 @@ export interface CompressionTarget {
   readonly body: Buffer;
   readonly plainBody: Buffer;
   readonly facts: { readonly model: string | null } | null;
-  compression: CompressionSummary;
-  readonly ext: OutcomeExtensions;
+  /** Where the compression facts of the one outcome are written (the proxy's `OutcomeRecorder`). */
+  readonly rec: { compression: CompressionSummary; readonly ext: OutcomeExtensions };
   /** Replaces the body sent upstream (the original bytes: unchanged). */
   setForwardBody(body: Buffer): void;
 }

@@ -81,7 +81,7 @@ export const compressionPlugin = definePlugin({
     }
     const deps = { config: app.config, log: app.log, settings, replay, originals };
     proxy.addStage(compressionStage(deps));
-    app.router.add('POST', '/v1/compress', compressHandler({ proxy, config: app.config, log: app.log, settings, originals }), 'admin');
+    app.router.add('POST', '/v1/compress', compressHandler({ host: { funnel: app.funnel, nextRequestId: () => app.nextRequestId(), track: (c) => app.track(c) }, config: app.config, log: app.log, settings, originals }), 'admin');
     app.healthChecks.set('compression', () => {
       const s = replay.stats();
       return {

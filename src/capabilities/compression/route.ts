@@ -6,25 +6,33 @@
  * `x-headroom-bypass: true` (echo the messages), `x-headroom-mode: optimize|audit|passthrough`.
  * Response: `{messages, tokens_before, tokens_after, tokens_saved, compression_ratio,
  * transforms_applied, transforms_summary, ccr_hashes}` (+ `mode`). Each call is one outcome
- * (kind and api `compress`) in the funnel.
+ * (kind and api `compress`) in the funnel, recorded by its own OutcomeRecorder; a call still
+ * running when a graceful shutdown ends is answered 503.
  */
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { jsonTooDeep, tooDeepMessage } from '../../compress/json-depth.js';
 import { CompressOptionsError, type CompressSettings } from '../../compress/options.js';
 import type { OriginalsSink } from '../../originals/sink.js';
 import type { Config } from '../../config/index.js';
-import type { ProviderRoute } from '../../providers/routes.js';
-import type { ErrorShapes } from '../../providers/types.js';
-import type { ProxyService } from '../proxy/api.js';
-import { DecodeError, decodeRequestBody, parseContentEncoding } from '../../providers/content-encoding.js';
+import type { InFlight } from '../../core/app.js';
+import { decodeOnce } from '../../core/body.js';
+import type { Funnel } from '../../core/funnel.js';
 import { nonJsonBodyProblem, readBody } from '../../core/http.js';
 import type { RouteRequest } from '../../core/router.js';
 import { type CompressOptions, runCompress } from '../../sdk/compress.js';
 import type { Logger } from '../../core/logger.js';
 import { emptyTools, type ErrorType } from '../../core/outcome.js';
+import { OutcomeRecorder, startFrom } from '../../core/recorder.js';
+
+/** What a call is recorded on: the app's funnel, request ids and in-flight tracking. */
+export interface CompressHost {
+  readonly funnel: Funnel;
+  nextRequestId(): string;
+  track(call: InFlight): () => void;
+}
 
 export interface CompressRouteDeps {
-  /** The proxy, for the exchange that records the call's one outcome. */
-  proxy: Pick<ProxyService, 'exchange'>;
+  host: CompressHost;
   config: Config;
   log: Logger;
   settings: CompressSettings;
@@ -39,28 +47,93 @@ const TYPE_OF_ERROR: Partial<Record<ErrorType, string>> = {
   internal: 'internal_error',
 };
 
-const compressErrors: ErrorShapes = {
-  errorBody: (_status, type, message) => JSON.stringify({ error: { type: TYPE_OF_ERROR[type] ?? type, message } }),
-  streamErrorFrame: () => '',
-};
+const errorBody = (type: ErrorType, message: string) => JSON.stringify({ error: { type: TYPE_OF_ERROR[type] ?? type, message } });
+const round2 = (n: number) => Math.round(n * 100) / 100;
+const SHUTDOWN_MESSAGE = 'headroom-ts is shutting down and ended this request; retry it (on another instance if one is available).';
 
-const ROUTE: ProviderRoute = { provider: 'unknown', api: 'compress', adapter: null, errors: compressErrors };
+/** One `/v1/compress` call: its answer and its recorder (the outcome is recorded when the response closes). */
+class CompressCall implements InFlight {
+  readonly rec: OutcomeRecorder;
+  body: Buffer = Buffer.alloc(0);
+  /** The body decoded from its Content-Encoding (null: it had none, or it was not decoded). */
+  decoded: Buffer | null = null;
+
+  constructor(
+    host: CompressHost,
+    logMessages: boolean,
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    path: string,
+    prefixProject: string | null,
+  ) {
+    const requestId = host.nextRequestId();
+    this.rec = new OutcomeRecorder(host.funnel, startFrom(req.headers, { kind: 'compress', requestId, method: req.method ?? 'POST', path, provider: 'unknown', api: 'compress', prefixProject }));
+    const untrack = host.track(this);
+    res.once('close', () => {
+      untrack();
+      const rec = this.rec;
+      rec.info.bytesIn = this.body.length;
+      const completed = res.writableFinished;
+      if (!completed && !rec.errorType) rec.fail('client_abort', 'client closed the connection before the response completed');
+      rec.traceFrom(req.headers);
+      if (logMessages && this.body.length > 0) {
+        const enc = req.headers['content-encoding'];
+        rec.messages = { request: this.decoded ?? this.body, forwarded: null, contentEncoding: this.decoded === null && typeof enc === 'string' ? enc : null };
+      }
+      rec.record(completed ? rec.status : 499);
+    });
+  }
+
+  get closed(): boolean {
+    return this.res.destroyed || this.res.writableEnded;
+  }
+
+  reply(status: number, body: string, headers: OutgoingHttpHeaders = {}): void {
+    if (this.closed || this.res.headersSent) return;
+    const rec = this.rec;
+    const buf = Buffer.from(body);
+    rec.status = status;
+    this.res.writeHead(status, {
+      'content-type': 'application/json',
+      ...headers,
+      'x-headroom-request-id': rec.info.requestId,
+      'x-headroom-overhead-ms': round2(rec.overheadMs).toFixed(2),
+      'content-length': buf.length,
+    });
+    rec.ttfbMs = rec.elapsed();
+    rec.bytesOut += buf.length;
+    this.res.end(buf);
+  }
+
+  replyError(status: number, type: ErrorType, message: string, headers: OutgoingHttpHeaders = {}): void {
+    this.rec.fail(type, message);
+    this.reply(status, errorBody(type, message), headers);
+  }
+
+  endForShutdown(): void {
+    if (this.closed) return;
+    this.rec.fail('shutdown', SHUTDOWN_MESSAGE);
+    if (!this.res.headersSent) this.replyError(503, 'shutdown', SHUTDOWN_MESSAGE, { connection: 'close', 'retry-after': '1' });
+    else this.res.destroy();
+  }
+}
 
 const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 export function compressHandler(deps: CompressRouteDeps) {
   const { config, log } = deps;
   return async (r: RouteRequest): Promise<void> => {
-    const ex = deps.proxy.exchange(r, ROUTE, 'compress');
+    const ex = new CompressCall(deps.host, config.logMessages, r.req, r.res, r.path, r.prefixProject);
+    const rec = ex.rec;
     const headers = r.req.headers;
     const problem = nonJsonBodyProblem(r.req, true);
     if (problem) {
       r.req.resume();
-      ex.start();
+      rec.start();
       ex.replyError(415, 'invalid_request', problem);
       return;
     }
-    ex.start(); // in flight (live view) while the body is read
+    rec.start(); // in flight (live view) while the body is read
     const read = await readBody(r.req, config.maxBodyBytes, { timeoutMs: config.requestBodyTimeoutSeconds * 1000 });
     if (read.kind === 'aborted') return;
     if (read.kind === 'too_large') {
@@ -72,30 +145,22 @@ export function compressHandler(deps: CompressRouteDeps) {
       return;
     }
     ex.body = read.body;
+    rec.info.bytesIn = read.body.length;
     const bypass = typeof headers['x-headroom-bypass'] === 'string' && headers['x-headroom-bypass'].trim().toLowerCase() === 'true';
 
     // decode once (capped at --max-body-bytes decoded), then parse
-    const coding = parseContentEncoding(headers['content-encoding']);
-    if (coding.kind === 'unsupported') {
-      ex.replyError(415, 'invalid_request', `Content-Encoding "${coding.value.slice(0, 60)}" is not supported (gzip, deflate, br and zstd are).`);
+    const decoded = await decodeOnce(ex.body, headers['content-encoding'], config.maxBodyBytes);
+    if (decoded.kind === 'refused') {
+      ex.replyError(decoded.status, decoded.type, decoded.message);
       return;
     }
-    if (coding.kind === 'coding') {
-      try {
-        ex.decoded = await decodeRequestBody(ex.body, coding.coding, config.maxBodyBytes);
-      } catch (err) {
-        const e = err instanceof DecodeError ? err : new DecodeError('corrupt', String(err));
-        if (e.reason === 'too_large') ex.replyError(413, 'body_too_large', `Request body exceeds the ${config.maxBodyBytes}-byte limit once decoded (${e.message}).`);
-        else ex.replyError(400, 'invalid_request', `Request body could not be decoded: ${e.message}.`);
-        return;
-      }
-    }
+    ex.decoded = decoded.decoded;
     let parsed: unknown;
     try {
-      parsed = JSON.parse(ex.plainBody.toString('utf8'));
+      parsed = JSON.parse(decoded.plain.toString('utf8'));
     } catch (err) {
       if (bypass) {
-        ex.fail('invalid_request', `Invalid request body: ${(err as Error).message}`);
+        rec.fail('invalid_request', `Invalid request body: ${(err as Error).message}`);
         ex.reply(400, JSON.stringify({ error: `Invalid request body: ${(err as Error).message}` }));
       } else ex.replyError(400, 'invalid_request', 'Invalid JSON in request body.');
       return;
@@ -110,12 +175,15 @@ export function compressHandler(deps: CompressRouteDeps) {
     }
     const model = typeof parsed.model === 'string' ? parsed.model : null;
     const messages = parsed.messages;
-    ex.info.provider = model && /^claude/i.test(model) ? 'anthropic' : model ? 'openai' : 'unknown';
-    ex.setFacts({ model, stream: false, messageCount: Array.isArray(messages) ? messages.length : 0, tools: emptyTools() });
-    ex.announce();
+    const info = rec.info;
+    info.provider = model && /^claude/i.test(model) ? 'anthropic' : model ? 'openai' : 'unknown';
+    info.requestedModel = model;
+    info.messageCount = Array.isArray(messages) ? messages.length : 0;
+    info.tools = emptyTools();
+    rec.update();
 
     if (bypass) {
-      ex.compression.mode = 'bypass';
+      rec.compression.mode = 'bypass';
       ex.reply(200, JSON.stringify(zeroResult(Array.isArray(messages) ? messages : [])));
       return;
     }
@@ -137,7 +205,7 @@ export function compressHandler(deps: CompressRouteDeps) {
     }
     const modeHeader = typeof headers['x-headroom-mode'] === 'string' ? headers['x-headroom-mode'].trim().toLowerCase() : 'optimize';
     const mode = modeHeader === 'passthrough' ? 'passthrough' : modeHeader === 'audit' || modeHeader === 'simulate' ? 'audit' : 'optimize';
-    ex.compression.mode = mode;
+    rec.compression.mode = mode;
 
     const budget = parsed.token_budget;
     const options: CompressOptions = {
@@ -161,7 +229,7 @@ export function compressHandler(deps: CompressRouteDeps) {
       return;
     }
     const { result, engine } = run;
-    const c = ex.compression;
+    const c = rec.compression;
     c.timingsMs = { ...(engine?.timingsMs ?? {}), pipeline_total: Math.round((performance.now() - t0) * 1000) / 1000 };
     if (result.error) {
       c.error = result.error;
@@ -170,7 +238,7 @@ export function compressHandler(deps: CompressRouteDeps) {
     }
     if (engine?.budgetExceeded) {
       c.error = 'compression timeout';
-      ex.fail('compression', 'compression timeout');
+      rec.fail('compression', 'compression timeout');
       ex.reply(503, JSON.stringify({ error: { type: 'compression_timeout', message: `Compression exceeded ${config.compressionTimeoutSeconds}s; payload too large.` } }));
       return;
     }

@@ -2,7 +2,7 @@
  * The compression stage of the proxy path. For Anthropic Messages, OpenAI Chat and Responses
  * requests it runs the engine over the body (newest turn compressed, history replayed),
  * records the decisions in the replay map and the originals of lossy cuts in the originals
- * sink, fills `ex.compression` and `ex.ext.placement` (where the saved tokens sit), and
+ * sink, fills `ex.rec.compression` and `ex.rec.ext.placement` (where the saved tokens sit), and
  * forwards new bytes only when something changed. Any failure forwards the original bytes and
  * records the error (fail open).
  *
@@ -26,6 +26,7 @@ import type { OriginalsSink } from '../../originals/sink.js';
 import type { ReplayStore } from '../../compress/replay.js';
 import type { Config } from '../../config/index.js';
 import type { Logger } from '../../core/logger.js';
+import type { ApiKind } from '../../core/outcome.js';
 import { requestedMode } from '../../core/request-mode.js';
 import { savedPlacement } from '../../savings/placement.js';
 import type { ProxyStage } from '../proxy/api.js';
@@ -40,7 +41,8 @@ export interface CompressionStageDeps {
   originals: () => OriginalsSink | undefined;
 }
 
-const API_SHAPES: Partial<Record<string, ApiShape>> = { messages: 'messages', count_tokens: 'messages', chat: 'chat', responses: 'responses' };
+const API_SHAPES = { messages: 'messages', count_tokens: 'messages', chat: 'chat', responses: 'responses' } as const satisfies Partial<Record<ApiKind, ApiShape>>;
+const APIS = Object.keys(API_SHAPES) as (keyof typeof API_SHAPES)[];
 
 const round3 = (n: number) => Math.round(n * 1000) / 1000;
 
@@ -53,7 +55,7 @@ async function whenDurable(ex: CompressionTarget, waits: Promise<void>[], withdr
     const message = (err as Error)?.message ?? String(err);
     withdraw();
     ex.setForwardBody(ex.body);
-    const c = ex.compression;
+    const c = ex.rec.compression;
     c.tokensAfter = c.tokensBefore;
     c.tokensSaved = 0;
     delete c.savedByTransform;
@@ -61,7 +63,7 @@ async function whenDurable(ex: CompressionTarget, waits: Promise<void>[], withdr
     log.warn({ err: message }, 'compression results could not be stored durably; forwarding the request unchanged');
   } finally {
     const ms = performance.now() - t0;
-    ex.compression.timingsMs._durable = round3(ms);
+    ex.rec.compression.timingsMs._durable = round3(ms);
   }
 }
 
@@ -69,10 +71,10 @@ async function whenDurable(ex: CompressionTarget, waits: Promise<void>[], withdr
 export function compressTarget(deps: CompressionStageDeps): (ex: CompressionTarget) => void | Promise<void> {
   const { config, log, settings, replay } = deps;
   return (ex: CompressionTarget): void | Promise<void> => {
-    const api = API_SHAPES[ex.route.api];
+    const api = API_SHAPES[ex.route.api as keyof typeof API_SHAPES] as (typeof API_SHAPES)[keyof typeof API_SHAPES] | undefined;
     if (!api || !ex.json) return;
     const mode = requestedMode(ex.req.headers, config.optimize);
-    ex.compression.mode = mode;
+    ex.rec.compression.mode = mode;
     if (mode !== 'optimize' && mode !== 'audit') return;
     const t0 = performance.now();
     let pending: Promise<void> | undefined;
@@ -89,7 +91,7 @@ export function compressTarget(deps: CompressionStageDeps): (ex: CompressionTarg
         clock,
         deadline: t0 + config.compressionBudgetMs,
       });
-      const c = ex.compression;
+      const c = ex.rec.compression;
       c.tokensBefore = r.tokensBefore;
       c.newInputTokens = r.newInputTokens;
       c.potentialTokensSaved = r.tokensSaved;
@@ -109,7 +111,7 @@ export function compressTarget(deps: CompressionStageDeps): (ex: CompressionTarg
         c.tokensSaved = r.tokensSaved;
         // where the saved tokens sit (fresh vs replayed, under which cache breakpoint): the dollar figures price them from it
         const placement = savedPlacement(api, ex.json, r.slots);
-        ex.ext.placement = placement;
+        ex.rec.ext.placement = placement;
         // the live zone as sent, and at least the compressed texts in it (two counts of the same content)
         c.newInputTokens = Math.max(r.newInputTokens, placement.freshBefore);
         if (r.tokensSaved > 0) c.savedByTransform = r.savedByTransform;
@@ -135,8 +137,8 @@ export function compressTarget(deps: CompressionStageDeps): (ex: CompressionTarg
     } catch (err) {
       const message = (err as Error)?.message ?? String(err);
       ex.setForwardBody(ex.body);
-      ex.compression.error = message.slice(0, 500);
-      ex.compression.timingsMs = { pipeline_total: round3(performance.now() - t0) };
+      ex.rec.compression.error = message.slice(0, 500);
+      ex.rec.compression.timingsMs = { pipeline_total: round3(performance.now() - t0) };
       log.warn({ err: message }, 'compression failed; forwarding the request unchanged');
     }
     return pending;
@@ -145,5 +147,5 @@ export function compressTarget(deps: CompressionStageDeps): (ex: CompressionTarg
 
 export function compressionStage(deps: CompressionStageDeps): ProxyStage {
   const run = compressTarget(deps);
-  return { name: 'compression', order: 300, beforeUpstream: run };
+  return { name: 'compression', order: 300, apis: APIS, beforeUpstream: run };
 }

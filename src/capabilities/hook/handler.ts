@@ -17,12 +17,12 @@ import { jsonTooDeep, tooDeepMessage } from '../../compress/json-depth.js';
 import { detectFormat } from '../../sdk/compress.js';
 import type { Funnel } from '../../core/funnel.js';
 import type { Logger } from '../../core/logger.js';
-import type { CompressionSummary, ErrorType } from '../../core/outcome.js';
+import type { ProviderId } from '../../core/outcome.js';
+import { OutcomeRecorder, startFrom } from '../../core/recorder.js';
 import type { HookFacts, HookOutcomeName } from './facts.js';
 import { affinityKey } from './affinity.js';
 import { DecodeError, decodeRequestBody } from '../../providers/content-encoding.js';
 import { ACCEPT_ENCODING, acceptsGzip, isSupportedCoding, MAX_DECODED_BYTES, normaliseCoding } from './encoding.js';
-import { hookOutcome, hookStart } from './outcome.js';
 import { PoolError, type PoolResult, type WorkerPool } from './pool.js';
 import { engineSettings } from './settings.js';
 import type { SettingsStore } from './settings-store.js';
@@ -75,6 +75,13 @@ const REASON: Record<HookOutcomeName, string> = {
   reject_encoding: 'reject(encoding)',
 };
 
+const round2 = (n: number) => Math.round(n * 100) / 100;
+
+export function providerIdOf(p: string | null): ProviderId {
+  const s = (p ?? '').toLowerCase();
+  return s === 'anthropic' || s === 'openai' ? s : 'unknown';
+}
+
 const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
 
@@ -92,33 +99,32 @@ export function createHookHandler(deps: HookDeps) {
       res.end('method not allowed\n');
       return;
     }
-    const start = hookStart(req, host.nextRequestId(), path, prefixProject);
+    const rec = new OutcomeRecorder(host.funnel, startFrom(req.headers, { kind: 'hook', requestId: host.nextRequestId(), method: req.method ?? 'POST', path, provider: 'unknown', api: 'hook', prefixProject }), t0);
+    const start = rec.info;
     const facts: HookFacts = {
       outcome: 'passthrough', reason: '', coding: null, metadataProvider: null, metadataModel: null,
       inMsgs: 0, inBytes: 0, outBytes: 0, wireBytes: 0, readMs: 0, writeMs: 0, queueMs: 0, workerMs: 0,
       slot: -1, cold: false, modelLimit: 0, dispatch: null, tokensAfter: 0,
     };
-    let errorType: ErrorType | null = null;
-    let errorMessage: string | null = null;
-    let compression: CompressionSummary | null = null;
-    let status = 200;
-    let ttfbMs: number | null = null;
-    let bytesOut = 0;
-    let modified = false;
-    let started = false;
+    rec.status = 200;
     const abort = new AbortController();
     res.once('close', () => {
       if (!res.writableFinished) {
         abort.abort();
-        if (!errorType) {
-          errorType = 'client_abort';
-          errorMessage = 'the gateway closed the connection before the hook answered';
-        }
-        status = 499;
+        if (!rec.errorType) rec.fail('client_abort', 'the gateway closed the connection before the hook answered');
+        rec.status = 499;
       }
-      if (!started) host.funnel.start(start);
       facts.reason = REASON[facts.outcome];
-      host.funnel.emit(hookOutcome(start, { status, errorType, errorMessage, compression, totalMs: performance.now() - t0, ttfbMs, bytesOut, modified, facts }));
+      start.provider = providerIdOf(facts.metadataProvider);
+      // the whole call is the hook's own work; its steps are its stages
+      rec.overheadMs = rec.elapsed();
+      const stages = rec.stagesMs;
+      stages.read = round2(facts.readMs);
+      stages.queue = round2(facts.queueMs);
+      stages.worker = round2(facts.workerMs);
+      stages.write = round2(facts.writeMs);
+      rec.ext.hook = facts;
+      rec.record(rec.status);
     });
 
     const send = async (code: number, body: Buffer, type = 'application/json') => {
@@ -136,24 +142,23 @@ export function createHookHandler(deps: HookDeps) {
         }
       }
       if (res.destroyed) return;
-      status = code;
+      rec.status = code;
       headers['content-length'] = out.length;
       res.writeHead(code, headers);
-      ttfbMs = performance.now() - t0;
-      bytesOut = out.length;
+      rec.ttfbMs = rec.elapsed();
+      rec.bytesOut = out.length;
       res.end(out);
       facts.writeMs = performance.now() - tw;
     };
     const allow = (outcome: HookOutcomeName, why?: string) => {
       facts.outcome = outcome;
       facts.outBytes = facts.inBytes;
-      if (why) errorMessage = why.slice(0, 500);
+      if (why) rec.errorMessage = why.slice(0, 500);
       return send(200, ALLOW);
     };
 
     // 1. read (the request is in flight, for the live view, while its body arrives)
-    started = true;
-    host.funnel.start(start);
+    rec.start();
     const read = await readBody(req, limit, { timeoutMs: host.config.requestBodyTimeoutSeconds * 1000 });
     facts.readMs = performance.now() - t0;
     const coding = normaliseCoding(req.headers['content-encoding']);
@@ -162,7 +167,7 @@ export function createHookHandler(deps: HookDeps) {
       facts.wireBytes = read.kind === 'aborted' ? 0 : read.received;
       if (read.kind === 'timeout') {
         log.warn({ bytes: read.received, timeout_s: host.config.requestBodyTimeoutSeconds }, 'hook request body stalled; allowing');
-        errorType = 'body_timeout';
+        rec.errorType = 'body_timeout';
         return allow('read_error', `the request body stalled (no data for ${host.config.requestBodyTimeoutSeconds} s)`);
       }
       if (read.kind === 'too_large') {
@@ -171,7 +176,7 @@ export function createHookHandler(deps: HookDeps) {
         return allow('passthrough', `request body exceeds ${limit} bytes`);
       }
       log.warn('read request body failed; allowing');
-      errorType = 'client_abort';
+      rec.errorType = 'client_abort';
       return allow('read_error', 'reading the request body failed');
     }
     facts.wireBytes = read.body.length;
@@ -179,10 +184,10 @@ export function createHookHandler(deps: HookDeps) {
 
     // 2. decode
     if (coding !== null && !isSupportedCoding(coding)) {
-      host.funnel.update(start);
+      rec.update();
       facts.outcome = 'reject_encoding';
-      errorType = 'invalid_request';
-      errorMessage = `unsupported content-encoding "${coding}"`;
+      rec.errorType = 'invalid_request';
+      rec.errorMessage = `unsupported content-encoding "${coding}"`;
       log.warn({ coding }, 'rejecting unsupported request content-encoding');
       res.setHeader('accept-encoding', ACCEPT_ENCODING);
       return send(415, Buffer.from('unsupported content-encoding\n'), 'text/plain; charset=utf-8');
@@ -192,8 +197,8 @@ export function createHookHandler(deps: HookDeps) {
       try {
         body = await decodeRequestBody(read.body, coding, limit);
       } catch (err) {
-        host.funnel.update(start);
-        errorType = 'invalid_request';
+        rec.update();
+        rec.errorType = 'invalid_request';
         log.warn({ coding, err: (err as Error).message }, 'decode request body failed; allowing');
         return allow('decode_error', err instanceof DecodeError ? err.message : String(err));
       }
@@ -215,7 +220,7 @@ export function createHookHandler(deps: HookDeps) {
     start.requestedModel = model || null;
     start.provider = facts.metadataProvider === 'anthropic' || facts.metadataProvider === 'openai' ? facts.metadataProvider : 'unknown';
     if (Array.isArray(messages)) start.messageCount = messages.length;
-    host.funnel.update(start);
+    rec.update();
     if (jsonTooDeep(env)) return allow('passthrough', tooDeepMessage('request body'));
     if (!Array.isArray(messages)) {
       const why = env === undefined ? 'invalid JSON' : !isObj(env) ? 'envelope is not an object' : rb === undefined || rb === null ? 'no request_body' : !isObj(rb) ? 'request_body is not an object' : messages === undefined ? 'request_body has no messages' : 'messages is not an array';
@@ -236,8 +241,8 @@ export function createHookHandler(deps: HookDeps) {
       const e = err instanceof PoolError ? err : new PoolError('worker_error', String(err));
       facts.dispatch = e.dispatch;
       facts.slot = e.slot;
-      errorType = e.code === 'aborted' ? 'client_abort' : 'compression';
-      compression = { tokensBefore: 0, tokensAfter: 0, tokensSaved: 0, newInputTokens: 0, transforms: [], timingsMs: {}, error: e.message, mode: 'optimize' };
+      rec.errorType = e.code === 'aborted' ? 'client_abort' : 'compression';
+      rec.compression = { tokensBefore: 0, tokensAfter: 0, tokensSaved: 0, newInputTokens: 0, transforms: [], timingsMs: {}, error: e.message, mode: 'optimize' };
       log.warn({ err: e.message, code: e.code }, 'compress failed; allowing');
       return allow('error', e.message);
     }
@@ -250,7 +255,7 @@ export function createHookHandler(deps: HookDeps) {
     facts.modelLimit = r.modelLimit;
     facts.inBytes = r.inBytes;
     facts.tokensAfter = r.tokensAfter;
-    compression = {
+    rec.compression = {
       tokensBefore: r.tokensBefore,
       tokensAfter: r.tokensAfter,
       tokensSaved: r.tokensSaved,
@@ -271,14 +276,15 @@ export function createHookHandler(deps: HookDeps) {
         if (sink?.durable) await sink.durable();
       } catch (err) {
         log.warn({ err: (err as Error).message }, 'storing originals failed; allowing the request unchanged');
-        compression = { ...compression, tokensAfter: compression.tokensBefore, tokensSaved: 0, error: `originals could not be stored durably: ${(err as Error).message}`.slice(0, 500) };
-        delete compression.savedByTransform;
+        const c = rec.compression;
+        rec.compression = { ...c, tokensAfter: c.tokensBefore, tokensSaved: 0, error: `originals could not be stored durably: ${(err as Error).message}`.slice(0, 500) };
+        delete rec.compression.savedByTransform;
         return allow('error', 'originals could not be stored durably');
       }
     }
     facts.outcome = 'modify';
     facts.outBytes = r.outBytes;
-    modified = true;
+    rec.modified = true;
     const rbBytes = Buffer.from(r.requestBody.buffer, r.requestBody.byteOffset, r.requestBody.byteLength);
     return send(200, Buffer.concat([MODIFY_HEAD, rbBytes, MODIFY_TAIL]));
   };

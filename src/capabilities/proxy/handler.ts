@@ -1,23 +1,25 @@
 /**
- * The proxy request path: gate, read, decode, parse, stages, forward (with retries), then
- * stream the response back as it arrives while usage is read on the side. Bytes we did not
- * change are forwarded exactly as received, in both directions.
+ * The proxy request path: gate, read, decode, parse, the route's stages, then its forwarding
+ * chain (`chain.ts`: usage observed on the side, CCR, retries, the upstream call) while the
+ * response streams back as it arrives. Bytes we did not change are forwarded exactly as
+ * received, in both directions.
  *
  * The request is announced (live view) on arrival, before its body is read; a body that
  * stalls longer than `--request-body-timeout-seconds` gets 408. An LLM body is decoded from
- * its Content-Encoding once (capped at `--max-body-bytes` decoded, 413 beyond), and the
- * decoded bytes are what every stage reads.
+ * its Content-Encoding once (`core/body.ts`, capped at `--max-body-bytes` decoded, 413
+ * beyond), and the decoded bytes are what every stage and link reads.
  */
 import { jsonTooDeep, tooDeepMessage } from '../../compress/json-depth.js';
 import type { ProviderRoute } from '../../providers/routes.js';
-import { DecodeError, decodeRequestBody, parseContentEncoding } from '../../providers/content-encoding.js';
+import { decodeOnce } from '../../core/body.js';
 import { hostAllowed, hostRefusal, isLocalCaller, presentedToken, tokenMatches } from '../../core/identity.js';
 import { nonJsonBodyProblem, readBody } from '../../core/http.js';
 import type { Exchange } from './exchange.js';
 import { forward } from './forward.js';
 import type { ProxyHost } from './host.js';
+import type { RoutePlan } from './plan.js';
 
-export async function handleProxy(ex: Exchange, host: ProxyHost): Promise<void> {
+export async function handleProxy(ex: Exchange, host: ProxyHost, plan: RoutePlan): Promise<void> {
   if (!gate(ex)) return;
   if (host.draining) {
     // a graceful shutdown takes no new work; the SDKs retry a 503
@@ -46,16 +48,17 @@ export async function handleProxy(ex: Exchange, host: ProxyHost): Promise<void> 
   }
   const tBody = performance.now();
 
+  const rec = ex.rec;
   const bad = ex.route.adapter ? await readJsonBody(ex, ex.route) : null;
   if (bad) {
-    ex.overheadMs += performance.now() - tBody;
+    rec.overheadMs += performance.now() - tBody;
     ex.announce();
     ex.replyError(bad.status, bad.type, bad.message);
     return;
   }
   ex.announce();
 
-  for (const stage of host.stages) {
+  for (const stage of plan.stages) {
     if (!stage.beforeUpstream || ex.closed) continue;
     const ts = performance.now();
     let reply;
@@ -66,19 +69,19 @@ export async function handleProxy(ex: Exchange, host: ProxyHost): Promise<void> 
       // A broken stage must not take the request down with it: fail open.
       host.log.error({ stage: stage.name, err: err instanceof Error ? err.message : String(err) }, 'proxy stage failed; continuing without it');
     }
-    ex.stagesMs[stage.name] = Math.round((performance.now() - ts) * 1000) / 1000;
+    rec.stage(stage.name, performance.now() - ts);
     if (reply) {
-      ex.overheadMs += performance.now() - tBody;
+      rec.overheadMs += performance.now() - tBody;
       if (reply.errorType) ex.fail(reply.errorType, reply.errorMessage ?? reply.errorType);
-      ex.cached = reply.cached === true;
+      rec.cached = reply.cached === true;
       ex.reply(reply.status, reply.body, reply.headers);
       return;
     }
   }
   if (ex.closed) return;
-  ex.overheadMs += performance.now() - tBody;
+  rec.overheadMs += performance.now() - tBody;
 
-  await (ex.forwardWith ? ex.forwardWith(ex) : forward(ex, host));
+  await forward(ex, plan.dispatch);
 }
 
 /** Refuses a request before its body is read (answered, counted as a request; the body is drained). */
@@ -123,19 +126,9 @@ interface BodyRefusal {
 /** Decodes (once, capped), parses and bounds the body; sets `ex.json` and the request facts. */
 async function readJsonBody(ex: Exchange, route: ProviderRoute): Promise<BodyRefusal | null> {
   if (ex.body.length === 0) return { status: 400, type: 'invalid_request', message: 'Request body is empty; a JSON object is required.' };
-  const coding = parseContentEncoding(ex.req.headers['content-encoding']);
-  if (coding.kind === 'unsupported') {
-    return { status: 415, type: 'invalid_request', message: `Content-Encoding "${coding.value.slice(0, 60)}" is not supported (gzip, deflate, br and zstd are).` };
-  }
-  if (coding.kind === 'coding') {
-    try {
-      ex.decoded = await decodeRequestBody(ex.body, coding.coding, ex.config.maxBodyBytes);
-    } catch (err) {
-      const e = err instanceof DecodeError ? err : new DecodeError('corrupt', String(err));
-      if (e.reason === 'too_large') return { status: 413, type: 'body_too_large', message: `Request body exceeds the ${ex.config.maxBodyBytes}-byte limit once decoded (${e.message}).` };
-      return { status: 400, type: 'invalid_request', message: `Request body could not be decoded: ${e.message}.` };
-    }
-  }
+  const d = await decodeOnce(ex.body, ex.req.headers['content-encoding'], ex.config.maxBodyBytes);
+  if (d.kind === 'refused') return d;
+  ex.decoded = d.decoded;
   let parsed: unknown;
   try {
     parsed = JSON.parse(ex.plainBody.toString('utf8'));

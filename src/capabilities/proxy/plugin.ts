@@ -1,6 +1,7 @@
 /**
- * The proxy capability: the upstream client (one keep-alive undici agent), the stage list, the
- * `proxy` service, the `http_client` health check and the provider routes: the LLM endpoints
+ * The proxy capability: the upstream client (one keep-alive undici agent), the stages and the
+ * forwarding chain (its own links: `observe` and `retry`, around the `relay`), the `proxy`
+ * service, the `http_client` health check and the provider routes: the LLM endpoints
  * and the `/v1/*` passthrough, which forwards only paths of the Anthropic or OpenAI API; any
  * other `/v1/*` path is answered 404 here, without an upstream call (its credentials were
  * meant for someone else).
@@ -13,10 +14,12 @@ import type { RouteRequest } from '../../core/router.js';
 import { resolveProviderRoute } from '../../providers/routes.js';
 import type { ProxyService } from './api.js';
 import { Exchange } from './exchange.js';
-import { forward, runResponseStages } from './forward.js';
 import { handleProxy } from './handler.js';
 import type { ProxyHost } from './host.js';
-import { DEFAULT_STAGE_ORDER, type ProxyStage } from './stage.js';
+import { observeLink } from './links/observe.js';
+import { relay } from './links/relay.js';
+import { retryLink } from './links/retry.js';
+import { RoutePlans } from './plan.js';
 import { createUpstreamAgent } from './upstream.js';
 
 export interface ProxyPluginOptions {
@@ -30,13 +33,14 @@ export function createProxyPlugin(opts: ProxyPluginOptions = {}): Plugin {
     provides: ['proxy'],
     setup({ app, config, log }) {
       const agent = opts.agent ?? createUpstreamAgent(config);
-      const stages: ProxyStage[] = [];
+      const plans = new RoutePlans(relay(agent, config), log);
+      plans.addLink(observeLink(app.funnel));
+      plans.addLink(retryLink(config, log));
       const host: ProxyHost = {
         config,
         log,
         funnel: app.funnel,
-        agent,
-        stages,
+        plans,
         nextRequestId: () => app.nextRequestId(),
         track: (ex) => app.track(ex),
         get draining() {
@@ -45,16 +49,9 @@ export function createProxyPlugin(opts: ProxyPluginOptions = {}): Plugin {
       };
       const service: ProxyService = {
         agent,
-        stages,
-        addStage(stage) {
-          const order = stage.order ?? DEFAULT_STAGE_ORDER;
-          const at = stages.findIndex((s) => (s.order ?? DEFAULT_STAGE_ORDER) > order);
-          if (at === -1) stages.push(stage);
-          else stages.splice(at, 0, stage);
-        },
-        forward: (ex, o) => forward(ex, host, o),
-        runResponseStages: (ex, completed) => runResponseStages(ex, host, completed),
-        exchange: (r, route, kind) => new Exchange(host, r.req, r.res, route, r.path, r.search, r.prefixProject, kind),
+        stages: plans.stages,
+        addStage: (stage) => plans.addStage(stage),
+        addLink: (link) => plans.addLink(link),
       };
       app.healthChecks.set('http_client', () => ({ enabled: true, ready: !agent.closed && !agent.destroyed }));
       app.onClose(() => agent.close().catch(() => undefined));
@@ -71,7 +68,7 @@ export function createProxyPlugin(opts: ProxyPluginOptions = {}): Plugin {
         const ctx = logContext.getStore();
         if (ctx) ctx.requestId = ex.id;
         try {
-          await handleProxy(ex, host);
+          await handleProxy(ex, host, plans.for(route));
         } catch (err) {
           log.error({ err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err) }, 'proxy request failed');
           if (!ex.res.headersSent) ex.replyError(500, 'internal', 'Internal error in headroom-ts.');

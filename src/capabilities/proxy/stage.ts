@@ -16,9 +16,13 @@
  * | 200   | `ccr`            | ccr         |
  * | 300   | `compression`    | compression |
  * | 1000  | (default)        |             |
+ *
+ * A stage that names its `apis` runs only on those routes (resolved once per route, `plan.ts`);
+ * what happens after the stages, on the way upstream and back, is the forwarding chain
+ * (`chain.ts`).
  */
 import type { OutgoingHttpHeaders } from 'node:http';
-import type { ErrorType } from '../../core/outcome.js';
+import type { ApiKind, ErrorType } from '../../core/outcome.js';
 import type { Exchange } from './exchange.js';
 
 /** A reply produced by a stage instead of forwarding upstream. */
@@ -42,7 +46,9 @@ export interface ProxyStage {
   readonly name: string;
   /** Where the stage runs on the path (see the table above); default {@link DEFAULT_STAGE_ORDER}. */
   readonly order?: number;
-  /** Runs before the upstream call, in registration order. */
+  /** The APIs the stage applies to (absent: every route). */
+  readonly apis?: readonly ApiKind[];
+  /** Runs before the upstream call, in `order`. */
   beforeUpstream?(ex: Exchange): StageReply | undefined | void | Promise<StageReply | undefined | void>;
   /** Runs after a complete non-streaming response was sent to the client. */
   afterResponse?(ex: Exchange, response: CompletedResponse): void;

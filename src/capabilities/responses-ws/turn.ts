@@ -24,6 +24,8 @@ export class Turn implements CompressionTarget {
   facts: RequestFacts | null = null;
   compression: CompressionSummary = emptyCompression();
   readonly ext: OutcomeExtensions;
+  /** What the compression stage writes to: the turn itself (it builds its own outcome). */
+  readonly rec: { compression: CompressionSummary; readonly ext: OutcomeExtensions } = this;
   /** The message sent upstream when compression rewrote it (else the client's bytes go). */
   private forward: Buffer | null = null;
 

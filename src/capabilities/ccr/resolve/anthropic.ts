@@ -7,7 +7,7 @@
  */
 import { RETRIEVE_TOOL_NAME } from '../../../compress/markers.js';
 import { appendToArray, applySplices, topLevel } from '../../../providers/body.js';
-import type { SseFrame } from './frames.js';
+import type { SseFrame } from '../../../providers/sse.js';
 import { asArr, type Codec, type FinishContext, isObj, type Json, type Out, type RetrieveCall, type RoundSummary, safeJson, sseFrame, sumInto, type ToolAnswer } from './types.js';
 
 const USAGE_KEYS = ['input_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens', 'output_tokens'] as const;

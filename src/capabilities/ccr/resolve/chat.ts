@@ -7,7 +7,7 @@
  */
 import { RETRIEVE_TOOL_NAME } from '../../../compress/markers.js';
 import { appendMessages } from './anthropic.js';
-import type { SseFrame } from './frames.js';
+import type { SseFrame } from '../../../providers/sse.js';
 import { asArr, type Codec, type FinishContext, isObj, type Json, type Out, type RetrieveCall, type RoundSummary, safeJson, sseFrame, sumInto, type ToolAnswer } from './types.js';
 
 interface CallState {

@@ -13,7 +13,7 @@
  */
 import { RETRIEVE_TOOL_NAME } from '../../../compress/markers.js';
 import { appendToArray, applySplices, topLevel } from '../../../providers/body.js';
-import type { SseFrame } from './frames.js';
+import type { SseFrame } from '../../../providers/sse.js';
 import { asArr, type Codec, type FinishContext, isObj, type Json, type Out, type RetrieveCall, type RoundSummary, safeJson, sseFrame, sumInto, type ToolAnswer } from './types.js';
 
 const CLIENT_CALLS = new Set(['function_call', 'custom_tool_call', 'local_shell_call', 'shell_call', 'computer_call', 'apply_patch_call']);

@@ -1,7 +1,9 @@
 /**
- * Proxy-side resolution of `headroom_retrieve` calls for one client request. Each upstream
- * call (round) goes through the normal forwarder (retries before the first byte, timing,
- * client-abort handling) with a tap that hands its response to the API's codec:
+ * Proxy-side resolution of `headroom_retrieve` calls for one client request: the work of the
+ * `ccr` link of the forwarding chain. Each upstream call (round) goes down the rest of the
+ * chain (`next`: retries before the first byte, the upstream call with its timing and
+ * client-abort handling); what the client is to see goes up through `out` (usage is observed
+ * there, by the `observe` link). Each round's response is handed to the API's codec:
  *
  * - streaming: frames are forwarded as they arrive (text is never held back); retrieve calls
  *   and the closing frames are held; when the round ends with only retrieve calls, they are
@@ -13,29 +15,21 @@
  * is never switched to non-streaming, and follow-up bodies are built from the forwarded bytes
  * plus the new turns (never compressed again).
  */
-import type { OutgoingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import { decodeResponseBody } from '../../../providers/content-encoding.js';
-import type { Funnel } from '../../../core/funnel.js';
 import type { Logger } from '../../../core/logger.js';
-import type { Exchange, ProxyService, RelayTap } from '../../proxy/api.js';
+import type { CallFailure, CallHandler, Dispatch, Exchange, FlowControl } from '../../proxy/api.js';
 import { mergeAnthropicUsage, newUsageState, toUsage } from '../../../providers/anthropic.js';
 import { chatUsage, responsesUsage } from '../../../providers/openai.js';
-import type { StreamObserver } from '../../../providers/types.js';
-import { type ErrorType, errorTypeForUpstreamStatus, type TokenUsage } from '../../../core/outcome.js';
+import { errorTypeForUpstreamStatus, type TokenUsage } from '../../../core/outcome.js';
+import { SseFrames } from '../../../providers/sse.js';
 import type { CcrSummary } from '../api.js';
 import type { CcrStore } from '../../../originals/store.js';
 import { answerRetrieve, parseRetrieveArgs } from '../tool.js';
 import { AnthropicCodec } from './anthropic.js';
 import { ChatCodec } from './chat.js';
-import { FrameSplitter } from './frames.js';
 import { ResponsesCodec } from './responses.js';
 import { type Codec, type Json, type RetrieveCall, safeJson, type ToolAnswer } from './types.js';
-
-/** What resolution runs on: the proxy's forwarder (each round is a plain forward with a tap), the app's funnel and log. */
-export interface ResolveHost extends Pick<ProxyService, 'forward' | 'runResponseStages'> {
-  readonly log: Logger;
-  readonly funnel: Funnel;
-}
 
 export interface ResolveOptions {
   store: CcrStore;
@@ -50,17 +44,21 @@ export function codecFor(api: string): Codec | null {
   return null;
 }
 
-type Failure = { status: number; type: ErrorType; message: string };
-
 interface RoundResult {
-  /** The tap was used (false: round 0 answered with an error status, relayed as is). */
-  tapped: boolean;
+  /** Round 0 was answered with an error status or failed before any response: relayed to the client as is. */
+  relayed: boolean;
+  /** A response arrived (its headers). */
+  answered: boolean;
+  /** The client went away during the round. */
+  aborted: boolean;
   status: number;
-  headers: OutgoingHttpHeaders;
-  encoding: unknown;
+  headers: IncomingHttpHeaders;
   body: Buffer[];
-  failure: Failure | null;
+  failure: CallFailure | null;
 }
+
+/** A failure of our own making (not a transport error): what the client is told. */
+const failure = (status: number, type: CallFailure['type'], message: string, midBody: boolean): CallFailure => ({ kind: 'other', midBody, status, type, message });
 
 const MAX_HASHES = 20;
 
@@ -81,7 +79,7 @@ function noteRound(summary: CcrSummary, api: string, raw: Json | null): void {
   (summary.roundUsage ??= []).push(roundUsageOf(api, raw));
 }
 
-function answerCalls(calls: readonly RetrieveCall[], opts: ResolveOptions, host: ResolveHost, round: number): ToolAnswer[] {
+function answerCalls(calls: readonly RetrieveCall[], opts: ResolveOptions, log: Logger, round: number): ToolAnswer[] {
   const s = opts.summary;
   return calls.map((c) => {
     const a = answerRetrieve(opts.store, parseRetrieveArgs(c.args), 'proxy');
@@ -92,100 +90,98 @@ function answerCalls(calls: readonly RetrieveCall[], opts: ResolveOptions, host:
     } else s.misses++;
     const h = a.lookup.status === 'available' ? a.lookup.entry.hash : a.lookup.hash;
     if (s.hashes.length < MAX_HASHES) s.hashes.push(h);
-    host.log.info({ hash: h, status: a.lookup.status, tokens: a.tokens, query: a.search !== null, round }, a.hit ? 'CCR retrieval answered by the proxy' : 'CCR retrieval missed');
+    log.info({ hash: h, status: a.lookup.status, tokens: a.tokens, query: a.search !== null, round }, a.hit ? 'CCR retrieval answered by the proxy' : 'CCR retrieval missed');
     return { id: c.id, text: a.text, isError: !a.hit };
   });
 }
 
-/** Runs the client's request with resolution; resolves when the client's response is complete or abandoned. */
-export async function resolveExchange(ex: Exchange, host: ResolveHost, codec: Codec, opts: ResolveOptions): Promise<void> {
+/**
+ * Runs the client's call with resolution: rounds go down `next`, the client's one response goes
+ * up `out`. Resolves when the response is complete or abandoned.
+ */
+export async function resolveCall(ex: Exchange, next: Dispatch, out: CallHandler, codec: Codec, opts: ResolveOptions, log: Logger): Promise<void> {
   const stream = ex.info.stream;
-  const adapter = ex.route.adapter;
-  let observer: StreamObserver | null = null;
+  const summary = opts.summary;
   let headersSent = false;
   let body: Buffer | undefined;
-  const summary = opts.summary;
 
-  const write = (chunks: (Buffer | string)[]): boolean => {
-    let ok = true;
+  const write = (chunks: (Buffer | string)[], control: FlowControl): void => {
     for (const c of chunks) {
       const b = typeof c === 'string' ? Buffer.from(c) : c;
-      if (b.length === 0) continue;
-      if (ex.ttfbMs === null) ex.ttfbMs = ex.elapsed();
-      ex.bytesOut += b.length;
-      observer?.push(b);
-      ok = ex.res.write(b) && ok;
+      if (b.length > 0) out.onData(b, control);
     }
-    return ok;
   };
-  const endStream = (failure: Failure | null) => {
-    if (failure) {
-      ex.fail(failure.type, failure.message);
-      write([ex.route.errors.streamErrorFrame(failure.type, failure.message)]);
-    }
-    if (observer) {
-      ex.response = observer.end();
-      if (!failure && ex.response.streamError && !ex.errorType) ex.fail('upstream_stream', `upstream stream error: ${ex.response.streamError}`);
-    }
-    ex.res.end();
+  const endStream = (f: CallFailure | null) => {
+    if (f) out.onError({ ...f, midBody: true });
+    else out.onEnd();
+  };
+  const sendFinal = (status: number, headers: IncomingHttpHeaders, bytes: Buffer) => {
+    out.onHeaders(status, { ...headers, 'content-length': String(bytes.length) }, NO_FLOW);
+    out.onData(bytes, NO_FLOW);
+    out.onEnd();
   };
 
   for (let round = 0; ; round++) {
     codec.startRound(round);
-    const splitter = new FrameSplitter();
-    const r: RoundResult = { tapped: false, status: 0, headers: {}, encoding: undefined, body: [], failure: null };
+    const frames = new SseFrames();
+    const r: RoundResult = { relayed: false, answered: false, aborted: false, status: 0, headers: {}, body: [], failure: null };
     let passthrough = false;
-    const tap: RelayTap = {
-      start(status, headers, encoding) {
-        r.tapped = true;
-        r.status = status;
-        r.headers = headers;
-        r.encoding = encoding;
-        const enc = typeof encoding === 'string' ? encoding.trim().toLowerCase() : '';
-        if (!stream || status >= 300) return;
-        const ct = headers['content-type'];
-        // an encoded body, or not an event stream at all: relayed as is (nothing to resolve)
-        passthrough = (enc !== '' && enc !== 'identity') || !(typeof ct === 'string' && ct.startsWith('text/event-stream'));
-        if (round === 0) {
-          ex.status = status;
-          const h = { ...headers };
-          delete h['content-length'];
-          ex.res.writeHead(status, h);
-          ex.sse = !passthrough || (typeof h['content-type'] === 'string' && h['content-type'].startsWith('text/event-stream'));
-          headersSent = true;
-          if (adapter) {
-            observer = adapter.streamObserver((facts) =>
-              host.funnel.progress({
-                requestId: ex.id, model: facts.model, inputTokens: facts.usage?.input ?? 0, outputTokens: facts.usage?.output ?? 0,
-                cacheReadTokens: facts.usage?.cacheRead ?? 0, cacheWriteTokens: facts.usage?.cacheWrite ?? 0,
-                toolCalls: facts.toolCalls, bytesOut: ex.bytesOut, ttfbMs: ex.ttfbMs,
-              }),
-            );
+    const frameOut = (control: FlowControl) => (bytes: Buffer | string) => write([bytes], control);
+    await new Promise<void>((resolve) => {
+      const handler: CallHandler = {
+        onHeaders(status, headers, control) {
+          if (round === 0 && status >= 300) {
+            // the client's own call answered with an error: relayed as is (nothing to resolve)
+            r.relayed = true;
+            out.onHeaders(status, headers, control);
+            return;
           }
-        }
-      },
-      data(chunk) {
-        if (!stream || r.status >= 300) {
-          r.body.push(chunk);
-          return true;
-        }
-        if (passthrough) return write([chunk]);
-        const out: (Buffer | string)[] = [];
-        splitter.push(chunk, (f) => codec.frame(f, { push: (b) => void out.push(b) }));
-        return write(out);
-      },
-      end() {},
-      error(failure) {
-        r.failure = failure;
-      },
-    };
-    await host.forward(ex, { ...(body ? { body } : {}), tap, round });
-    if (ex.closed) return;
-    if (!r.tapped) {
-      // round 0 was answered with an error or failed before any response: relayed as is
-      if (round > 0 && r.failure) {
+          r.answered = true;
+          r.status = status;
+          r.headers = headers;
+          if (!stream || status >= 300) return;
+          const enc = typeof headers['content-encoding'] === 'string' ? headers['content-encoding'].trim().toLowerCase() : '';
+          const ct = headers['content-type'];
+          // an encoded body, or not an event stream at all: relayed as is (nothing to resolve)
+          passthrough = (enc !== '' && enc !== 'identity') || !(typeof ct === 'string' && ct.startsWith('text/event-stream'));
+          if (round === 0) {
+            const h = { ...headers };
+            delete h['content-length'];
+            out.onHeaders(status, h, control);
+            headersSent = true;
+          }
+        },
+        onData(chunk, control) {
+          if (r.relayed) out.onData(chunk, control);
+          else if (!stream || r.status >= 300) r.body.push(chunk);
+          else if (passthrough) out.onData(chunk, control);
+          else {
+            const push = frameOut(control);
+            frames.push(chunk, (f) => codec.frame(f, { push }));
+          }
+        },
+        onEnd() {
+          if (r.relayed) out.onEnd();
+          resolve();
+        },
+        onError(f) {
+          if (f.kind === 'aborted') r.aborted = true;
+          else if (r.relayed || (round === 0 && !r.answered)) {
+            // round 0 failed before any response (after retries), or a relayed error body broke
+            r.relayed = true;
+            out.onError(f);
+          } else r.failure = f;
+          resolve();
+        },
+      };
+      next(body ? { ex, body, round } : { ex, round }, handler);
+    });
+    if (r.aborted || ex.closed || r.relayed) return;
+    if (!r.answered) {
+      // a follow-up call failed before any response (after retries)
+      if (r.failure) {
         if (stream) endStream(r.failure);
-        else ex.replyError(r.failure.status, r.failure.type, r.failure.message);
+        else out.onError({ ...r.failure, midBody: false });
       }
       return;
     }
@@ -195,14 +191,10 @@ export async function resolveExchange(ex: Exchange, host: ResolveHost, codec: Co
       const raw = Buffer.concat(r.body);
       const type = errorTypeForUpstreamStatus(r.status) ?? 'upstream_client_error';
       const message = `upstream returned HTTP ${r.status} to a headroom_retrieve follow-up: ${raw.toString('utf8', 0, 300)}`;
-      if (stream) endStream({ status: r.status, type, message });
+      if (stream) endStream(failure(r.status, type, message, true));
       else {
+        sendFinal(r.status, r.headers, raw);
         ex.fail(type, message);
-        ex.status = r.status;
-        const h = { ...r.headers, 'content-length': raw.length };
-        ex.res.writeHead(r.status, h);
-        ex.bytesOut += raw.length;
-        ex.res.end(raw);
       }
       return;
     }
@@ -212,9 +204,7 @@ export async function resolveExchange(ex: Exchange, host: ResolveHost, codec: Co
         endStream(r.failure);
         return;
       }
-      const out: (Buffer | string)[] = [];
-      splitter.end((f) => codec.frame(f, { push: (b) => void out.push(b) }));
-      write(out);
+      frames.end((f) => codec.frame(f, { push: frameOut(NO_FLOW) }));
       if (r.failure) {
         endStream(r.failure);
         return;
@@ -226,79 +216,61 @@ export async function resolveExchange(ex: Exchange, host: ResolveHost, codec: Co
         return;
       }
       if (!s.complete) {
-        endStream({ status: 502, type: 'upstream_stream', message: 'upstream stream ended before its final event' });
+        endStream(failure(502, 'upstream_stream', 'upstream stream ended before its final event', true));
         return;
       }
       if (s.retrieveCalls.length > 0 && s.otherCalls === 0 && round < opts.maxRounds) {
-        body = codec.followUp(body ?? ex.forwardBody, answerCalls(s.retrieveCalls, opts, host, round));
+        body = codec.followUp(body ?? ex.forwardBody, answerCalls(s.retrieveCalls, opts, log, round));
         summary.rounds++;
         continue;
       }
       summary.dropped += s.retrieveCalls.length;
       const tail: (Buffer | string)[] = [];
       codec.finishStream({ push: (b) => void tail.push(b) }, { rounds: round, dropLast: s.retrieveCalls.length > 0 });
-      write(tail);
+      write(tail, NO_FLOW);
       endStream(null);
       return;
     }
 
     // non-streaming
     if (r.failure) {
-      if (!headersSent) ex.replyError(r.failure.status, r.failure.type, r.failure.message);
+      if (!headersSent) out.onError({ ...r.failure, midBody: false });
       return;
     }
     let raw: Buffer = Buffer.concat(r.body);
     let json: unknown = null;
     try {
-      raw = decodeResponseBody(raw, r.encoding);
+      raw = decodeResponseBody(raw, r.headers['content-encoding']);
       json = safeJson(raw.toString('utf8'));
     } catch {
       json = null;
     }
     if (json === null) {
       if (round === 0) {
-        sendFinal(ex, host, r, Buffer.concat(r.body), null);
+        sendFinal(r.status, r.headers, Buffer.concat(r.body));
         return;
       }
-      ex.replyError(502, 'upstream_stream', 'upstream returned an unreadable body to a headroom_retrieve follow-up');
+      out.onError(failure(502, 'upstream_stream', 'upstream returned an unreadable body to a headroom_retrieve follow-up', false));
       return;
     }
     const s = codec.jsonRound(json);
     noteRound(summary, ex.route.api, s.usage);
     if (s.retrieveCalls.length > 0 && s.otherCalls === 0 && round < opts.maxRounds) {
-      body = codec.followUp(body ?? ex.forwardBody, answerCalls(s.retrieveCalls, opts, host, round));
+      body = codec.followUp(body ?? ex.forwardBody, answerCalls(s.retrieveCalls, opts, log, round));
       summary.rounds++;
       continue;
     }
     summary.dropped += s.retrieveCalls.length;
     const final = codec.finalJson({ rounds: round, dropLast: s.retrieveCalls.length > 0 });
-    if (final === null) sendFinal(ex, host, r, Buffer.concat(r.body), json);
+    if (final === null) sendFinal(r.status, r.headers, Buffer.concat(r.body));
     else {
       const h = { ...r.headers };
       delete h['content-encoding'];
-      sendFinal(ex, host, { ...r, headers: h }, Buffer.from(JSON.stringify(final)), final);
+      sendFinal(r.status, h, Buffer.from(JSON.stringify(final)));
     }
     return;
   }
 }
 
-function sendFinal(ex: Exchange, host: ResolveHost, r: RoundResult, bytes: Buffer, json: unknown): void {
-  const headers = { ...r.headers, 'content-length': bytes.length };
-  ex.status = r.status;
-  if (ex.ttfbMs === null) ex.ttfbMs = ex.elapsed();
-  ex.res.writeHead(r.status, headers);
-  ex.bytesOut += bytes.length;
-  ex.res.end(bytes);
-  const adapter = ex.route.adapter;
-  if (adapter && json !== null) {
-    ex.response = adapter.factsFromJson(json);
-    if (ex.response.streamError && !ex.errorType) ex.fail('upstream_stream', ex.response.streamError);
-    let plain: Buffer<ArrayBufferLike> = bytes;
-    try {
-      plain = decodeResponseBody(bytes, headers['content-encoding']);
-    } catch {
-      return;
-    }
-    host.runResponseStages(ex, { status: r.status, headers, body: plain });
-  }
-}
+/** Bytes written after the call that produced them ended: nothing to pause. */
+const NO_FLOW: FlowControl = { pause() {}, resume() {} };

@@ -4,7 +4,7 @@
  * calls while forwarding everything else, build the follow-up request, and close the client's
  * single response with everything the rounds produced.
  */
-import type { SseFrame } from './frames.js';
+import type { SseFrame } from '../../../providers/sse.js';
 
 export interface RetrieveCall {
   id: string;

@@ -14,6 +14,6 @@ export const attributionStage: ProxyStage = {
   order: ATTRIBUTION_STAGE_ORDER,
   beforeUpstream(ex: Exchange) {
     const ids = attributionIds(ex.req.headers, ex.route.api, ex.json);
-    if (ids.session !== null || ids.user !== null) ex.ext.attribution = ids;
+    if (ids.session !== null || ids.user !== null) ex.rec.ext.attribution = ids;
   },
 };
