@@ -12,7 +12,8 @@
  *   A `[tool error] ` prefix becomes `is_error: true`.
  * - `max_completion_tokens` or `max_tokens` -> `max_tokens` unchanged (Anthropic requires one:
  *   `defaultMaxTokens` when the client gave none).
- * - `stop` -> `stop_sequences`; `temperature`, `top_p` kept; `user` -> `metadata.user_id`;
+ * - `stop` -> `stop_sequences`; `temperature` kept, `top_p` too unless `temperature` is given
+ *   (current Claude models refuse both together); `user` -> `metadata.user_id`;
  *   `tool_choice`: auto, none, required -> any, a function -> tool; `parallel_tool_calls:false`
  *   -> `disable_parallel_tool_use`.
  * - `n` > 1 and JSON response formats have no counterpart: a 400. Dropped and listed:
@@ -185,8 +186,10 @@ export function openAIToAnthropicRequest(body: Json, opts: ToAnthropicOptions): 
   if (stop.length) out.stop_sequences = stop;
   const temperature = asNum(body.temperature);
   if (temperature !== undefined) out.temperature = temperature;
+  // current Claude models refuse temperature and top_p together: temperature wins
   const topP = asNum(body.top_p);
-  if (topP !== undefined) out.top_p = topP;
+  if (topP !== undefined && temperature === undefined) out.top_p = topP;
+  else if (topP !== undefined) dropped.add('top_p');
   if (body.stream === true) out.stream = true;
   if (Array.isArray(body.tools) && body.tools.length) out.tools = tools(body.tools);
   const tc = toolChoice(body.tool_choice, body.parallel_tool_calls);
