@@ -141,7 +141,7 @@ export class OpenAIToAnthropicStream {
   private start(chunk: Json): void {
     if (this.started) return;
     this.started = true;
-    const id = this.opts.id ?? (asStr(chunk.id) ? `msg_${asStr(chunk.id)}` : makeId('msg_'));
+    const id = this.opts.id ?? asStr(chunk.id) ?? makeId('msg_');
     this.emit('message_start', {
       type: 'message_start',
       message: {
