@@ -31,7 +31,7 @@ const toolName = fc.constantFrom('read_file', 'list_files', 'bash');
 const anthropicConversation = fc
   .array(fc.record({ say: fc.option(text, { nil: undefined }), calls: fc.array(fc.tuple(toolName, input, fc.boolean(), fc.string({ maxLength: 12 })), { maxLength: 2 }), then: fc.option(text, { nil: undefined }), img: fc.option(image, { nil: undefined }) }), { minLength: 1, maxLength: 4 })
   .chain((turns) =>
-    fc.record({ first: text, system: fc.option(text, { nil: undefined }), max: fc.integer({ min: 1, max: 200_000 }), stops: fc.array(text, { maxLength: 2 }), choice: fc.constantFrom(undefined, { type: 'auto' }, { type: 'any' }, { type: 'none' }, { type: 'tool', name: 'bash' }) }).map((o) => {
+    fc.record({ first: text, img: fc.option(image, { nil: undefined }), system: fc.option(text, { nil: undefined }), max: fc.integer({ min: 1, max: 200_000 }), stops: fc.array(text, { maxLength: 2 }), choice: fc.constantFrom(undefined, { type: 'auto' }, { type: 'any' }, { type: 'none' }, { type: 'tool', name: 'bash' }) }).map((o) => {
       let n = 0;
       const messages: J[] = [{ role: 'user', content: o.img ? [{ type: 'text', text: o.first }, o.img] : o.first }];
       for (const t of turns) {

@@ -5,7 +5,8 @@
  */
 export * from './types.js';
 export { TOOL_ERROR_PREFIX, TranslationError, parseArguments } from './util.js';
-export { type ToOpenAIOptions, anthropicToOpenAIRequest, wantsMaxCompletionTokens } from './request-to-openai.js';
+export { type OpenAIRequestTranslation, type ToOpenAIOptions, anthropicToOpenAIRequest, wantsMaxCompletionTokens } from './request-to-openai.js';
+export { type ToolNameMap, ToolNames, restoreName } from './tool-names.js';
 export { DEFAULT_MAX_TOKENS, type ToAnthropicOptions, openAIToAnthropicRequest } from './request-to-anthropic.js';
 export { type ResponseOptions, anthropicToOpenAIResponse, openAIToAnthropicResponse } from './response.js';
 export { anthropicUsageToOpenAI, finishToStopReason, openAIUsageToAnthropic, stopReasonToFinish } from './usage.js';

@@ -9,6 +9,8 @@
  *   is kept as a `[tool error] ` prefix (restored by the reverse translation); images inside a
  *   tool result go to that following user message (OpenAI tool messages carry text only).
  * - Assistant text blocks are concatenated; `tool_use` blocks become `tool_calls` with their ids.
+ * - Tool names OpenAI refuses (over 64 characters, other than `[a-zA-Z0-9_-]`) are sent under a
+ *   stand-in; `toolNames` maps them back for the response translators.
  * - Images: base64 -> a `data:` URL, URL sources kept; PDF documents -> a `file` part.
  * - `tool_choice`: auto -> "auto", any -> "required", tool -> the function, none -> "none";
  *   `disable_parallel_tool_use` -> `parallel_tool_calls: false`.
@@ -21,6 +23,7 @@
  *   Server tools (web search, code execution...) have none either: a 400.
  */
 import type { AnthImageBlock, OaiMessage, OaiRequest, OaiTool, OaiToolCall, OaiToolChoice, OaiUserPart, Translated } from './types.js';
+import { type ToolNameMap, ToolNames } from './tool-names.js';
 import { type Json, TOOL_ERROR_PREFIX, TranslationError, asArr, asNum, asStr, isObj } from './util.js';
 
 export interface ToOpenAIOptions {
@@ -117,7 +120,7 @@ function userMessages(content: unknown, where: string, dropped: Set<string>): Oa
   return out;
 }
 
-function assistantMessage(content: unknown, where: string, dropped: Set<string>): OaiMessage {
+function assistantMessage(content: unknown, where: string, dropped: Set<string>, names: ToolNames): OaiMessage {
   if (typeof content === 'string') return { role: 'assistant', content };
   if (!Array.isArray(content)) throw new TranslationError(`${where}.content must be a string or an array of blocks`);
   const texts: string[] = [];
@@ -130,7 +133,7 @@ function assistantMessage(content: unknown, where: string, dropped: Set<string>)
       const id = asStr(b.id);
       const name = asStr(b.name);
       if (!id || !name) throw new TranslationError(`${where}.content[${j}]: a tool_use needs id and name`);
-      calls.push({ id, type: 'function', function: { name, arguments: JSON.stringify(b.input ?? {}) } });
+      calls.push({ id, type: 'function', function: { name: names.send(name), arguments: JSON.stringify(b.input ?? {}) } });
     } else if (b.type === 'thinking' || b.type === 'redacted_thinking') dropped.add('thinking');
     else throw new TranslationError(`${where}.content[${j}]: assistant blocks of type ${JSON.stringify(b.type)} have no OpenAI Chat Completions counterpart`);
   });
@@ -140,7 +143,7 @@ function assistantMessage(content: unknown, where: string, dropped: Set<string>)
   return msg;
 }
 
-function tools(list: unknown): OaiTool[] {
+function tools(list: unknown, names: ToolNames): OaiTool[] {
   return asArr(list).map((t, i) => {
     if (!isObj(t)) throw new TranslationError(`tools[${i}] must be an object`);
     if (t.type !== undefined && t.type !== 'custom') {
@@ -148,14 +151,14 @@ function tools(list: unknown): OaiTool[] {
     }
     const name = asStr(t.name);
     if (!name) throw new TranslationError(`tools[${i}] needs a name`);
-    const fn: OaiTool['function'] = { name };
+    const fn: OaiTool['function'] = { name: names.send(name) };
     if (typeof t.description === 'string') fn.description = t.description;
     fn.parameters = isObj(t.input_schema) ? t.input_schema : { type: 'object', properties: {} };
     return { type: 'function', function: fn };
   });
 }
 
-function toolChoice(tc: unknown): { choice?: OaiToolChoice; parallel?: false } {
+function toolChoice(tc: unknown, names: ToolNames): { choice?: OaiToolChoice; parallel?: false } {
   if (!isObj(tc)) return {};
   const parallel = tc.disable_parallel_tool_use === true ? (false as const) : undefined;
   switch (tc.type) {
@@ -168,15 +171,21 @@ function toolChoice(tc: unknown): { choice?: OaiToolChoice; parallel?: false } {
     case 'tool': {
       const name = asStr(tc.name);
       if (!name) throw new TranslationError('tool_choice of type tool needs a name');
-      return { choice: { type: 'function', function: { name } }, parallel };
+      return { choice: { type: 'function', function: { name: names.send(name) } }, parallel };
     }
     default:
       throw new TranslationError(`tool_choice type ${JSON.stringify(tc.type)} is not one of auto, any, tool, none`);
   }
 }
 
-export function anthropicToOpenAIRequest(body: Json, opts: ToOpenAIOptions): Translated<OaiRequest> {
+/** The translated request, and the tool names it had to change (give them to the response translators). */
+export interface OpenAIRequestTranslation extends Translated<OaiRequest> {
+  toolNames?: ToolNameMap;
+}
+
+export function anthropicToOpenAIRequest(body: Json, opts: ToOpenAIOptions): OpenAIRequestTranslation {
   const dropped = new Set<string>();
+  const names = new ToolNames();
   for (const k of Object.keys(body)) if (!HANDLED.has(k)) dropped.add(k);
   const messages: OaiMessage[] = [];
   const sys = systemText(body.system);
@@ -186,7 +195,7 @@ export function anthropicToOpenAIRequest(body: Json, opts: ToOpenAIOptions): Tra
   body.messages.forEach((m, i) => {
     if (!isObj(m)) throw new TranslationError(`messages[${i}] must be an object`);
     if (m.role === 'user') messages.push(...userMessages(m.content, `messages[${i}]`, dropped));
-    else if (m.role === 'assistant') messages.push(assistantMessage(m.content, `messages[${i}]`, dropped));
+    else if (m.role === 'assistant') messages.push(assistantMessage(m.content, `messages[${i}]`, dropped, names));
     else throw new TranslationError(`messages[${i}].role must be user or assistant`);
   });
 
@@ -206,14 +215,15 @@ export function anthropicToOpenAIRequest(body: Json, opts: ToOpenAIOptions): Tra
     out.stream_options = { include_usage: true };
   }
   if (Array.isArray(body.tools) && body.tools.length) {
-    out.tools = tools(body.tools);
+    out.tools = tools(body.tools, names);
     if (body.tools.some((t) => isObj(t) && 'cache_control' in t)) dropped.add('cache_control');
   }
-  const tc = toolChoice(body.tool_choice);
+  const tc = toolChoice(body.tool_choice, names);
   if (tc.choice !== undefined) out.tool_choice = tc.choice;
   if (tc.parallel === false && out.tools) out.parallel_tool_calls = false;
   if (isObj(body.metadata) && typeof body.metadata.user_id === 'string') out.user = body.metadata.user_id;
-  return { body: out, dropped: [...dropped].sort() };
+  const toolNames = names.map();
+  return toolNames ? { body: out, dropped: [...dropped].sort(), toolNames } : { body: out, dropped: [...dropped].sort() };
 }
 
 export type { AnthImageBlock };

@@ -5,6 +5,7 @@
  */
 import type { AnthAssistantBlock, AnthMessage, OaiCompletion, OaiToolCall } from './types.js';
 import { anthropicUsageToOpenAI, finishToStopReason, openAIUsageToAnthropic, stopReasonToFinish } from './usage.js';
+import { type ToolNameMap, restoreName } from './tool-names.js';
 import { type Json, TranslationError, asArr, asStr, isObj, makeId, parseArguments } from './util.js';
 
 export interface ResponseOptions {
@@ -12,6 +13,8 @@ export interface ResponseOptions {
   model?: string;
   /** Seconds since the epoch for OpenAI's `created`; default: now. */
   created?: number;
+  /** Tool names the request translation changed (sent -> original), restored in the answer. */
+  toolNames?: ToolNameMap;
 }
 
 export function openAIToAnthropicResponse(body: unknown, opts: ResponseOptions = {}): AnthMessage {
@@ -26,7 +29,7 @@ export function openAIToAnthropicResponse(body: unknown, opts: ResponseOptions =
   if (refusal) content.push({ type: 'text', text: refusal });
   for (const c of asArr(msg.tool_calls)) {
     if (!isObj(c) || !isObj(c.function)) continue;
-    const name = asStr(c.function.name) ?? '';
+    const name = restoreName(opts.toolNames, asStr(c.function.name) ?? '');
     content.push({ type: 'tool_use', id: asStr(c.id) ?? makeId('toolu_'), name, input: parseArguments(asStr(c.function.arguments) ?? '') });
   }
   const hasTools = content.some((b) => b.type === 'tool_use');

@@ -17,6 +17,7 @@ import { SseParser } from '../providers/sse.js';
 import type { AnthStopReason, AnthUsage } from './types.js';
 import { anthropicErrorType } from './errors.js';
 import { finishToStopReason, openAIUsageToAnthropic } from './usage.js';
+import { type ToolNameMap, restoreName } from './tool-names.js';
 import { type Json, asArr, asStr, isObj, makeId } from './util.js';
 
 export interface StreamToAnthropicOptions {
@@ -24,6 +25,8 @@ export interface StreamToAnthropicOptions {
   model: string;
   /** Message id when the upstream's is not wanted; default: the upstream chunk id. */
   id?: string;
+  /** Tool names the request translation changed (sent -> original), restored in the stream. */
+  toolNames?: ToolNameMap;
 }
 
 interface ToolState {
@@ -199,7 +202,7 @@ export class OpenAIToAnthropicStream {
         this.emit('content_block_start', {
           type: 'content_block_start',
           index: t.block,
-          content_block: { type: 'tool_use', id: t.id ?? makeId('toolu_'), name: t.name, input: {} },
+          content_block: { type: 'tool_use', id: t.id ?? makeId('toolu_'), name: restoreName(this.opts.toolNames, t.name), input: {} },
         });
         if (t.pending) this.emit('content_block_delta', { type: 'content_block_delta', index: t.block, delta: { type: 'input_json_delta', partial_json: t.pending } });
         t.pending = '';
