@@ -227,3 +227,14 @@ describe('OpenAI Chat Completions -> Anthropic Messages request', () => {
     expect(b.messages[0]).toEqual({ role: 'assistant', content: [{ type: 'tool_use', id: 'c', name: 'f', input: { raw_arguments: '{"a":' } }] });
   });
 });
+
+describe('edge cases', () => {
+  it('an OpenAI assistant message with no text and no calls is not sent as an empty Anthropic turn', () => {
+    const t = openAIToAnthropicRequest(
+      { model: 'x', messages: [{ role: 'user', content: 'a' }, { role: 'assistant', content: '' }, { role: 'user', content: 'b' }] },
+      { model: 'y' },
+    );
+    expect(t.body.messages).toEqual([{ role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }] }]);
+    expect(t.dropped).toContain('empty assistant message');
+  });
+});

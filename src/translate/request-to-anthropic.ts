@@ -161,9 +161,13 @@ export function openAIToAnthropicRequest(body: Json, opts: ToAnthropicOptions): 
       case 'user':
         push('user', userBlocks(m.content, where));
         break;
-      case 'assistant':
-        push('assistant', assistantBlocks(m, where));
+      case 'assistant': {
+        // Anthropic refuses empty turns; an assistant message with no text and no calls says nothing
+        const blocks = assistantBlocks(m, where);
+        if (blocks.length) push('assistant', blocks);
+        else dropped.add('empty assistant message');
         break;
+      }
       case 'tool':
         push('user', [toolResultBlock(m, where)]);
         break;
