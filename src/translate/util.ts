@@ -13,11 +13,6 @@ export class TranslationError extends Error {
   readonly status = 400;
 }
 
-export function need<T>(v: T | undefined | null, what: string): T {
-  if (v === undefined || v === null) throw new TranslationError(what);
-  return v;
-}
-
 /** Arguments text -> the object Anthropic wants; text that is not a JSON object is kept under `raw_arguments`. */
 export function parseArguments(text: string): Record<string, unknown> {
   if (text.trim() === '') return {};
