@@ -4,8 +4,9 @@
  * holds what happened in it), Headroom's history compaction, and the CSV export.
  */
 import type { HistoryPoint, RollupRow } from './store/types.js';
+import type { Bucket, Delta, HistoryMode, HistoryPoint as HistoryJson, Period } from './schema.js';
 
-export type Period = 'hourly' | 'daily' | 'weekly' | 'monthly';
+export type { Bucket, HistoryMode, HistoryJson, Period };
 export const PERIODS: readonly Period[] = ['hourly', 'daily', 'weekly', 'monthly'];
 /** The hourly series covers the most recent days; daily, weekly and monthly cover the whole retention. */
 export const HOURLY_SERIES_DAYS = 7;
@@ -32,29 +33,6 @@ export function bucketStart(ms: number, period: Period): number {
 }
 
 const r6 = (n: number) => Math.round(n * 1e6) / 1e6;
-
-interface Delta {
-  tokens_saved: number;
-  compression_savings_usd_delta: number;
-  total_input_tokens_delta: number;
-  total_input_cost_usd_delta: number;
-  requests: number;
-}
-
-export interface Bucket {
-  timestamp: string;
-  tokens_saved: number;
-  compression_savings_usd_delta: number;
-  total_tokens_saved: number;
-  compression_savings_usd: number;
-  total_input_tokens_delta: number;
-  total_input_tokens: number;
-  total_input_cost_usd_delta: number;
-  total_input_cost_usd: number;
-  requests: number;
-  by_provider: Record<string, Delta>;
-  by_model: Record<string, Delta>;
-}
 
 const newDelta = (): Delta => ({ tokens_saved: 0, compression_savings_usd_delta: 0, total_input_tokens_delta: 0, total_input_cost_usd_delta: 0, requests: 0 });
 
@@ -140,8 +118,6 @@ export function rollup(rows: readonly RollupRow[], period: Period, maxNames = MA
   return out;
 }
 
-export type HistoryMode = 'compact' | 'full' | 'none';
-
 export const MAX_RESPONSE_HISTORY_POINTS = 500;
 
 /** Headroom's compaction: all points up to 500; else 334 evenly sampled older points + the newest 166. */
@@ -163,16 +139,6 @@ export function compactHistory<T extends { timestamp: string }>(points: readonly
     out.push(p);
   }
   return out;
-}
-
-export interface HistoryJson {
-  timestamp: string;
-  provider: string;
-  model: string;
-  total_tokens_saved: number;
-  compression_savings_usd: number;
-  total_input_tokens: number;
-  total_input_cost_usd: number;
 }
 
 export const historyJson = (p: HistoryPoint): HistoryJson => ({

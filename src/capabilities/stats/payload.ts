@@ -12,6 +12,7 @@ import { HOURLY_SERIES_DAYS, historyJson, MAX_RESPONSE_HISTORY_POINTS } from './
 import { newInputPercent, SAVINGS_FORMULA, spendSavedPercent, wholeWirePercent } from '../../savings/savings.js';
 import type { StatsService } from './service.js';
 import type { ProjectTotals, SessionTotals, Totals } from './store/types.js';
+import type * as Wire from './schema.js';
 
 const r2 = (n: number) => Math.round(n * 100) / 100;
 const r4 = (n: number) => Math.round(n * 1e4) / 1e4;
@@ -41,6 +42,12 @@ export const SECTION_DEFAULTS: Record<string, () => unknown> = {
 /** Optional Headroom keys spread in only when a capability provides them. */
 const OPTIONAL_SECTIONS = ['subscription_window', 'codex_rate_limits', 'copilot_quota'];
 
+function optionalSections(app: App): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of OPTIONAL_SECTIONS) if (app.statsSections.has(key)) out[key] = section(app, key);
+  return out;
+}
+
 function section(app: App, key: string): unknown {
   const fn = app.statsSections.get(key);
   if (!fn) return SECTION_DEFAULTS[key]?.() ?? null;
@@ -51,7 +58,7 @@ function section(app: App, key: string): unknown {
   }
 }
 
-export function totalsJson(t: Totals): Record<string, unknown> {
+export function totalsJson(t: Totals): Wire.Totals {
   return {
     requests: t.requests,
     tokens_saved: t.tokensSaved,
@@ -64,7 +71,7 @@ export function totalsJson(t: Totals): Record<string, unknown> {
   };
 }
 
-export function sessionJson(s: SessionTotals): Record<string, unknown> {
+export function sessionJson(s: SessionTotals): Wire.SessionTotals {
   return {
     ...totalsJson(s),
     savings_percent: wholeWirePercent(s.tokensSaved, s.inputTokens),
@@ -73,8 +80,8 @@ export function sessionJson(s: SessionTotals): Record<string, unknown> {
   };
 }
 
-export function projectsJson(projects: Record<string, ProjectTotals>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
+export function projectsJson(projects: Record<string, ProjectTotals>): Record<string, Wire.ProjectTotals> {
+  const out: Record<string, Wire.ProjectTotals> = {};
   for (const [name, p] of Object.entries(projects)) {
     out[name] = { ...totalsJson(p), last_activity_at: iso(p.lastActivityAt), savings_percent: wholeWirePercent(p.tokensSaved, p.inputTokens) };
   }
@@ -83,7 +90,7 @@ export function projectsJson(projects: Record<string, ProjectTotals>): Record<st
 
 export const SESSION_POLICY = { rollover_inactivity_minutes: 60 };
 
-function retentionJson(svc: StatsService): Record<string, unknown> {
+function retentionJson(svc: StatsService): Wire.Retention {
   return {
     max_history_points: svc.store.limits.maxHistoryPoints,
     max_history_age_days: Math.round(svc.store.limits.retentionMs / 86_400_000),
@@ -94,16 +101,15 @@ function retentionJson(svc: StatsService): Record<string, unknown> {
 
 export { retentionJson };
 
-function timingBlock(s: StatsService['process']['latency'], withTotal: boolean): Record<string, unknown> {
-  const sum = s.summary();
-  return withTotal ? { ...sum, total_requests: s.count } : sum;
+function timingBlock(s: StatsService['process']['latency']): Wire.Timing {
+  return s.summary();
 }
 
-function recentRequests(svc: StatsService): unknown[] {
+function recentRequests(svc: StatsService): Wire.RecentRequest[] {
   return svc.process
     .recentOutcomes(100)
     .map((o) => requestRecord(o, { withMessages: false }).record)
-    .filter((r) => (r.input_tokens_original as number) > 0)
+    .filter((r) => r.input_tokens_original > 0)
     .slice(-10)
     .map((r) => ({
       request_id: r.request_id, timestamp: r.timestamp, provider: r.provider, model: r.model,
@@ -114,7 +120,7 @@ function recentRequests(svc: StatsService): unknown[] {
 }
 
 /** The loopback-only parts, always built fresh. */
-export function loopbackParts(app: App, svc: StatsService): { request_logs: unknown[]; recent_requests: unknown[]; config: unknown } {
+export function loopbackParts(app: App, svc: StatsService): Wire.LoopbackParts {
   return {
     request_logs: svc.process.recentOutcomes(10).map((o) => recordWithoutBodies(requestRecord(o, { withMessages: false }).record)),
     recent_requests: recentRequests(svc),
@@ -122,7 +128,10 @@ export function loopbackParts(app: App, svc: StatsService): { request_logs: unkn
   };
 }
 
-export async function buildStats(app: App, svc: StatsService): Promise<Record<string, unknown>> {
+/** `/stats` (typed by its schema), plus the keys of sections no schema knows (added by capabilities). */
+export type StatsDocument = Wire.Stats & Record<string, unknown>;
+
+export async function buildStats(app: App, svc: StatsService): Promise<StatsDocument> {
   const p = svc.process;
   const store = svc.store;
   await store.flush();
@@ -139,14 +148,14 @@ export async function buildStats(app: App, svc: StatsService): Promise<Record<st
   const withUsd = costTotals.inputCostUsd;
   const withoutUsd = withUsd + costTotals.compressionSavingsUsd;
   const newInputPct = newInputPercent(p.savedWithNewInput, p.newInputTokens);
-  const pipeline: Record<string, unknown> = {};
+  const pipeline: Record<string, Wire.KeyedTiming> = {};
   for (const [name, t] of [...p.transforms.byKey].sort(([a], [b]) => a.localeCompare(b))) {
     pipeline[name] = { average_ms: r2(t.sum / t.count), max_ms: r2(t.max), count: t.count };
   }
-  const stageTiming: Record<string, unknown> = {};
+  const stageTiming: Record<string, Record<string, Wire.KeyedTiming>> = {};
   for (const [key, t] of [...p.stages.byKey].sort(([a], [b]) => a.localeCompare(b))) {
     const [path = '', stage = ''] = key.split('\u0000');
-    ((stageTiming[path] ??= {}) as Record<string, unknown>)[stage] = { average_ms: r2(t.sum / t.count), max_ms: r2(t.max), count: t.count };
+    (stageTiming[path] ??= {})[stage] = { average_ms: r2(t.sum / t.count), max_ms: r2(t.max), count: t.count };
   }
   const uncompressed: Record<string, number> = {};
   for (const k of ['prefix_frozen', 'too_small', 'passthrough', 'no_compressible_content'] as const) {
@@ -154,7 +163,7 @@ export async function buildStats(app: App, svc: StatsService): Promise<Record<st
     if (n > 0) uncompressed[k] = n;
   }
 
-  const out: Record<string, unknown> = {
+  const out: StatsDocument = {
     summary: {
       mode: app.config.mode,
       api_requests: p.apiRequests,
@@ -266,9 +275,9 @@ export async function buildStats(app: App, svc: StatsService): Promise<Record<st
         },
       },
     },
-    latency: timingBlock(p.latency, true),
-    overhead: timingBlock(p.overhead, false),
-    ttfb: timingBlock(p.ttfb, false),
+    latency: { ...timingBlock(p.latency), total_requests: p.latency.count },
+    overhead: timingBlock(p.overhead),
+    ttfb: timingBlock(p.ttfb),
     pipeline_timing: pipeline,
     stage_timing: stageTiming,
     compressions_by_strategy: sortedObj(p.compressionsByStrategy),
@@ -310,29 +319,29 @@ export async function buildStats(app: App, svc: StatsService): Promise<Record<st
     request_logs: [],
     recent_requests: [],
     log_full_messages: app.config.logMessages,
-  };
-  for (const key of OPTIONAL_SECTIONS) if (app.statsSections.has(key)) out[key] = section(app, key);
-  out.throughput = section(app, 'throughput');
-  out.pricing = {
-    source: PRICE_SOURCE,
-    fallback_models: p.cost.fallbackModels(),
-    fallback_rates_usd_per_mtok: FALLBACK_RATES,
-    note: 'Models unknown to the price data are priced at their provider\'s fallback rates and listed in fallback_models (never $0).',
-  };
-  out.dollar_figures = {
-    source: 'Every dollar figure is priced once per request (providers/pricing.ts, savings/savings.ts).',
-    savings_formula: SAVINGS_FORMULA,
-    scopes: {
-      cost: 'process: since start or the last POST /stats/reset',
-      'summary.cost': 'process',
-      'prefix_cache.*_usd': 'process',
-      'savings.by_layer.prefix_cache': 'process',
-      'persistent_savings.lifetime': 'lifetime: the durable store, all processes sharing it',
-      'persistent_savings.display_session': 'session: durable; a new session starts after 60 minutes without requests',
-      'persistent_savings.projects': 'lifetime, per project',
+    ...optionalSections(app),
+    throughput: section(app, 'throughput'),
+    pricing: {
+      source: PRICE_SOURCE,
+      fallback_models: p.cost.fallbackModels(),
+      fallback_rates_usd_per_mtok: FALLBACK_RATES,
+      note: 'Models unknown to the price data are priced at their provider\'s fallback rates and listed in fallback_models (never $0).',
     },
-    process_started_at: iso(app.startedAt),
-    counters_reset_at: iso(p.resetAt),
+    dollar_figures: {
+      source: 'Every dollar figure is priced once per request (providers/pricing.ts, savings/savings.ts).',
+      savings_formula: SAVINGS_FORMULA,
+      scopes: {
+        cost: 'process: since start or the last POST /stats/reset',
+        'summary.cost': 'process',
+        'prefix_cache.*_usd': 'process',
+        'savings.by_layer.prefix_cache': 'process',
+        'persistent_savings.lifetime': 'lifetime: the durable store, all processes sharing it',
+        'persistent_savings.display_session': 'session: durable; a new session starts after 60 minutes without requests',
+        'persistent_savings.projects': 'lifetime, per project',
+      },
+      process_started_at: iso(app.startedAt),
+      counters_reset_at: iso(p.resetAt),
+    },
   };
   const known = new Set([...Object.keys(out), ...Object.keys(SECTION_DEFAULTS), 'config']);
   for (const [key] of app.statsSections) if (!known.has(key)) out[key] = section(app, key);
@@ -352,7 +361,7 @@ export function priceDataAvailable(): boolean {
   }
 }
 
-function healthView(svc: StatsService): Record<string, unknown> {
+function healthView(svc: StatsService): Omit<Wire.StorageHealth, 'backend' | 'stateless'> {
   const h = svc.store.health();
   return {
     pending_events: h.pending,
@@ -365,7 +374,6 @@ function healthView(svc: StatsService): Record<string, unknown> {
 }
 
 function budgetOf(app: App): { limit: number | null; period: string | null } {
-  const c = app.config as unknown as Record<string, unknown>;
-  const limit = typeof c.budget === 'number' ? c.budget : null;
-  return { limit, period: limit === null ? null : typeof c.budgetPeriod === 'string' ? c.budgetPeriod : 'daily' };
+  const limit = app.config.budget;
+  return { limit, period: limit === null ? null : app.config.budgetPeriod };
 }

@@ -4,6 +4,7 @@
  */
 import type { RequestOutcome } from '../../../core/outcome.js';
 import type { Accounting } from '../accounting.js';
+import type { AgentUsage as AgentUsageJson } from '../schema.js';
 
 interface AgentRow {
   agent: string;
@@ -76,7 +77,7 @@ export class AgentUsage {
     if (o.usage) this.exact++;
   }
 
-  payload(): Record<string, unknown> {
+  payload(): AgentUsageJson {
     const rows = [...this.rows.values()].sort((x, y) => y.saved - x.saved || y.before - x.before || y.requests - x.requests);
     const totals = rows.reduce(
       (t, r) => ({ requests: t.requests + r.requests, before: t.before + r.before, after: t.after + r.after, output: t.output + r.output, saved: t.saved + r.saved }),

@@ -9,6 +9,7 @@
 import type { RequestOutcome } from '../../../core/outcome.js';
 import type { Accounting } from '../accounting.js';
 import type { MissReason } from '../cache-continuity.js';
+import type { CacheFigures, MissCounts, PrefixCache, ProviderCache } from '../schema.js';
 
 export type { MissReason };
 
@@ -125,8 +126,8 @@ export class PrefixCacheStats {
     }
   }
 
-  private static ttlBlocks(c: ProviderCacheCounters, always: boolean): Record<string, unknown> {
-    const out: Record<string, unknown> = {
+  private static ttlBlocks(c: ProviderCacheCounters, always: boolean): Pick<CacheFigures, 'observed_ttl_buckets' | 'observed_ttl_mix'> {
+    const out: Pick<CacheFigures, 'observed_ttl_buckets' | 'observed_ttl_mix'> = {
       observed_ttl_buckets: {
         '5m': { tokens: c.cacheWrite5m, requests: c.write5mRequests },
         '1h': { tokens: c.cacheWrite1h, requests: c.write1hRequests },
@@ -143,7 +144,7 @@ export class PrefixCacheStats {
     return out;
   }
 
-  private static counters(c: ProviderCacheCounters): Record<string, unknown> {
+  private static counters(c: ProviderCacheCounters): Omit<CacheFigures, 'savings_usd' | 'write_premium_usd' | 'net_savings_usd' | 'observed_ttl_buckets' | 'observed_ttl_mix'> {
     return {
       cache_read_tokens: c.cacheRead,
       cache_write_tokens: c.cacheWrite,
@@ -173,8 +174,8 @@ export class PrefixCacheStats {
     return t.savingsUsd - t.writePremiumUsd;
   }
 
-  payload(prefixFreeze: unknown): Record<string, unknown> {
-    const byProvider: Record<string, unknown> = {};
+  payload(prefixFreeze: unknown): PrefixCache {
+    const byProvider: Record<string, ProviderCache> = {};
     for (const [p, c] of [...this.byProvider].sort(([a], [b]) => a.localeCompare(b))) {
       const labels = PROVIDER_LABELS[p] ?? PROVIDER_LABELS.anthropic!;
       byProvider[p] = {
@@ -190,7 +191,7 @@ export class PrefixCacheStats {
     }
     const t = this.totals();
     const missTotals = { ttl_expiry: 0, prefix_change: 0, unknown: 0 };
-    const missBy: Record<string, unknown> = {};
+    const missBy: Record<string, MissCounts> = {};
     for (const [p, m] of this.misses) {
       missTotals.ttl_expiry += m.ttl_expiry;
       missTotals.prefix_change += m.prefix_change;
