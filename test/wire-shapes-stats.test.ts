@@ -7,6 +7,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
+import { healthSchema } from '../src/capabilities/health/schema.js';
 import { remoteStatsSchema, statsHistorySchema, statsSchema } from '../src/capabilities/stats/schema.js';
 import { defaultPlugins } from '../src/compose/proxy.js';
 import { fakeCompressorPlugin } from './helpers/fake-compressor.js';
@@ -93,5 +94,17 @@ describe('GET /stats-history against its schema', () => {
     expect(doc.series.hourly.at(-1)?.by_model['gpt-4o']?.requests).toBe(2);
     delete raw.series.daily[0].total_input_cost_usd_delta;
     expect(problems(statsHistorySchema, raw)).toMatch(/^series\.daily\.0\.total_input_cost_usd_delta: /);
+  });
+});
+
+describe('GET /health against its schema', () => {
+  it('parses for loopback (with config) and remote callers; a check without status fails', async () => {
+    const raw = await getJson<Json>(`${h.url}/health`);
+    expect(problems(healthSchema, raw)).toBe('');
+    expect(healthSchema.parse(raw).checks.startup?.status).toBe('healthy');
+    expect(raw.config).toBeTypeOf('object');
+    expect(problems(healthSchema, (await rawRequest(`${h.url}/health`, { headers: REMOTE_HOST })).json())).toBe('');
+    delete raw.checks.memory.status;
+    expect(problems(healthSchema, raw)).toMatch(/^checks\.memory\.status: /);
   });
 });

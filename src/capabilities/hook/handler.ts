@@ -23,6 +23,7 @@ import { affinityKey } from './affinity.js';
 import { DecodeError, decodeRequestBody } from '../../providers/content-encoding.js';
 import { ACCEPT_ENCODING, acceptsGzip, isSupportedCoding, MAX_DECODED_BYTES, normaliseCoding } from './encoding.js';
 import { hookOutcome, hookStart } from './outcome.js';
+import type { HookResponse } from './schema.js';
 import { PoolError, type PoolResult, type WorkerPool } from './pool.js';
 import { engineSettings } from './settings.js';
 import type { SettingsStore } from './settings-store.js';
@@ -59,7 +60,8 @@ export interface HookDeps {
   maxBodyBytes?: number;
 }
 
-const ALLOW = Buffer.from('{"action":"allow"}\n');
+const ALLOW = Buffer.from(`${JSON.stringify({ action: 'allow' } satisfies HookResponse)}\n`);
+/** `{"action":"modify","request_body":<the received body, messages replaced>}` (`HookResponse`), written around the body's bytes. */
 const MODIFY_HEAD = Buffer.from('{"action":"modify","request_body":');
 const MODIFY_TAIL = Buffer.from('}\n');
 // provider bodies are never Vercel AI SDK messages; such a body is treated as Anthropic-shaped (nothing in it matches a slot)

@@ -1,7 +1,7 @@
 /** The provider prompt-cache panel (`/stats` `prefix_cache`, process scope). */
 import { Card, Empty, Figure, ShareBar, Table } from './components.js';
 import { fmtInt, fmtPct, fmtUsd } from './format.js';
-import type { CacheFigures, Stats } from './types.js';
+import type { ProviderCache, Stats } from './types.js';
 
 export function CachePanel({ s }: { s: Stats }) {
   const pc = s.prefix_cache;
@@ -47,7 +47,7 @@ export function CachePanel({ s }: { s: Stats }) {
             Busts caused by compression: <b>{fmtInt(cvc.cache_bust_count)}</b>, {fmtInt(cvc.tokens_lost_to_cache_bust)} cached tokens lost
             against {fmtInt(cvc.tokens_saved_by_compression)} saved (net {fmtInt(cvc.net_tokens)}).
           </p>
-          <Table<[string, CacheFigures]>
+          <Table<[string, ProviderCache]>
             testid="cache-providers" rows={providers} rowKey={([p]) => p}
             columns={[
               { label: 'Provider', cell: ([p, f]) => <span title={f.label}>{p}</span> },
