@@ -21,6 +21,7 @@ import type { RouteRequest } from '../../core/router.js';
 import { type CompressOptions, runCompress } from '../../sdk/compress.js';
 import type { Logger } from '../../core/logger.js';
 import { emptyTools, type ErrorType } from '../../core/outcome.js';
+import { round3 } from '../../util/round.js';
 
 export interface CompressRouteDeps {
   /** The proxy, for the exchange that records the call's one outcome. */
@@ -162,7 +163,7 @@ export function compressHandler(deps: CompressRouteDeps) {
     }
     const { result, engine } = run;
     const c = ex.compression;
-    c.timingsMs = { ...(engine?.timingsMs ?? {}), pipeline_total: Math.round((performance.now() - t0) * 1000) / 1000 };
+    c.timingsMs = { ...(engine?.timingsMs ?? {}), pipeline_total: round3((performance.now() - t0)) };
     if (result.error) {
       c.error = result.error;
       ex.replyError(503, 'compression', result.error);

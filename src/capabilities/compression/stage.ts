@@ -30,6 +30,7 @@ import { requestedMode } from '../../core/request-mode.js';
 import { savedPlacement } from '../../savings/placement.js';
 import type { Exchange, ProxyStage } from '../proxy/api.js';
 import type {} from './api.js';
+import { round3 } from '../../util/round.js';
 
 export interface CompressionStageDeps {
   config: Config;
@@ -42,7 +43,6 @@ export interface CompressionStageDeps {
 
 const API_SHAPES: Partial<Record<string, ApiShape>> = { messages: 'messages', count_tokens: 'messages', chat: 'chat', responses: 'responses' };
 
-const round3 = (n: number) => Math.round(n * 1000) / 1000;
 
 /** Waits until the writes a compressed request depends on are durable; on failure forwards it unchanged. */
 async function whenDurable(ex: Exchange, waits: Promise<void>[], withdraw: () => void, log: Logger): Promise<void> {

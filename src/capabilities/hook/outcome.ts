@@ -11,8 +11,8 @@ import {
   type RequestStart,
 } from '../../core/outcome.js';
 import type { HookFacts } from './facts.js';
+import { round2 } from '../../util/round.js';
 
-const round2 = (n: number) => Math.round(n * 100) / 100;
 
 export function providerIdOf(p: string | null): ProviderId {
   const s = (p ?? '').toLowerCase();

@@ -8,6 +8,7 @@ import type { NameMatcher } from './glob.js';
 import { type Section, Split } from './section.js';
 import { type LiveTracker, NO_MODEL } from './tracker.js';
 import type { ModelTotals, ProviderTotals, RunningTotals, SplitTotals, TotalsSection } from './schema.js';
+import { round2, round4 } from '../../util/round.js';
 
 export type { RunningTotals } from './schema.js';
 
@@ -22,7 +23,6 @@ export interface TotalsQuery {
 type SectionOut = TotalsSection;
 type SplitOut = SplitTotals;
 
-const round2 = (n: number) => Math.round(n * 100) / 100;
 const iso = (ms: number) => (ms > 0 ? new Date(ms).toISOString() : null);
 
 function sectionOut(s: Section): SectionOut {
@@ -112,7 +112,7 @@ export function runningTotals(t: LiveTracker, q: TotalsQuery, now: number = Date
       completed_requests: s.completed,
       active_requests: s.active,
       total_errors: s.errors,
-      error_rate: s.completed > 0 ? Math.round((s.errors / s.completed) * 10_000) / 10_000 : 0,
+      error_rate: s.completed > 0 ? round4((s.errors / s.completed)) : 0,
       total_input_tokens: s.inputTokens,
       total_output_tokens: s.outputTokens,
       total_cache_read_tokens: s.cacheReadTokens,

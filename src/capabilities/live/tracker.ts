@@ -11,6 +11,7 @@ import { redactSecrets } from '../../core/redact.js';
 import { Ring } from './ring.js';
 import { type ActiveFigures, Split } from './section.js';
 import type { Trace } from './schema.js';
+import { round2 } from '../../util/round.js';
 
 /** Model and provider names longer than this are cut (a client controls them). */
 export const MAX_NAME_LENGTH = 512;
@@ -212,7 +213,6 @@ export class LiveTracker implements Sink {
   }
 }
 
-const round2 = (n: number) => Math.round(n * 100) / 100;
 
 function traceEntry({ seq, model, outcome: o }: TraceRecord): TraceEntry {
   const u = o.usage;

@@ -1,6 +1,7 @@
 /** JSON shapes of the live view: active-request rows and the snapshot sent on the SSE stream. */
 import type { ActiveEntry, LiveTracker } from './tracker.js';
 import type { ActiveRow, ActiveSnapshot, Disabled } from './schema.js';
+import { round2 } from '../../util/round.js';
 
 export type { ActiveRow, ActiveSnapshot } from './schema.js';
 
@@ -23,7 +24,7 @@ export function activeRow(a: ActiveEntry, now: number): ActiveRow {
     start_time: a.startedAt / 1000,
     start_time_iso: new Date(a.startedAt).toISOString(),
     duration_ms: Math.max(0, now - a.startedAt),
-    ttfb_ms: a.ttfbMs === null ? null : Math.round(a.ttfbMs * 100) / 100,
+    ttfb_ms: a.ttfbMs === null ? null : round2(a.ttfbMs),
     input_tokens: a.inputTokens,
     output_tokens: a.outputTokens,
     cache_read_tokens: a.cacheReadTokens,

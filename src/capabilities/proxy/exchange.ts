@@ -22,6 +22,7 @@ import {
   type RequestStart,
   type UpstreamCall,
 } from '../../core/outcome.js';
+import { round2 } from '../../util/round.js';
 
 export interface ExchangeHost {
   readonly config: Config;
@@ -36,7 +37,6 @@ export interface ExchangeHost {
 /** What a client is told when a graceful shutdown ends its request. */
 export const SHUTDOWN_MESSAGE = 'headroom-ts is shutting down and ended this request; retry it (on another instance if one is available).';
 
-const round2 = (n: number) => Math.round(n * 100) / 100;
 const headerString = (v: string | string[] | undefined): string | null => (typeof v === 'string' ? v : null);
 
 export class Exchange implements InFlight {

@@ -5,6 +5,7 @@
  */
 import type { HistoryPoint, RollupRow } from './store/types.js';
 import type { Bucket, Delta, HistoryMode, HistoryPoint as HistoryJson, Period } from './schema.js';
+import { round6 } from '../../util/round.js';
 
 export type { Bucket, HistoryMode, HistoryJson, Period };
 export const PERIODS: readonly Period[] = ['hourly', 'daily', 'weekly', 'monthly'];
@@ -32,7 +33,6 @@ export function bucketStart(ms: number, period: Period): number {
   }
 }
 
-const r6 = (n: number) => Math.round(n * 1e6) / 1e6;
 
 const newDelta = (): Delta => ({ tokens_saved: 0, compression_savings_usd_delta: 0, total_input_tokens_delta: 0, total_input_cost_usd_delta: 0, requests: 0 });
 
@@ -46,8 +46,8 @@ function addDelta(d: Delta, r: RollupRow): void {
 
 const roundDelta = (d: Delta): Delta => ({
   ...d,
-  compression_savings_usd_delta: r6(d.compression_savings_usd_delta),
-  total_input_cost_usd_delta: r6(d.total_input_cost_usd_delta),
+  compression_savings_usd_delta: round6(d.compression_savings_usd_delta),
+  total_input_cost_usd_delta: round6(d.total_input_cost_usd_delta),
 });
 
 /**
@@ -80,10 +80,10 @@ export function rollup(rows: readonly RollupRow[], period: Period, maxNames = MA
   let cur: Bucket | null = null;
   let curStart = Number.NaN;
   const finish = (b: Bucket) => {
-    b.compression_savings_usd_delta = r6(b.compression_savings_usd_delta);
-    b.total_input_cost_usd_delta = r6(b.total_input_cost_usd_delta);
-    b.compression_savings_usd = r6(b.compression_savings_usd);
-    b.total_input_cost_usd = r6(b.total_input_cost_usd);
+    b.compression_savings_usd_delta = round6(b.compression_savings_usd_delta);
+    b.total_input_cost_usd_delta = round6(b.total_input_cost_usd_delta);
+    b.compression_savings_usd = round6(b.compression_savings_usd);
+    b.total_input_cost_usd = round6(b.total_input_cost_usd);
     for (const k in b.by_provider) b.by_provider[k] = roundDelta(b.by_provider[k]!);
     for (const k in b.by_model) b.by_model[k] = roundDelta(b.by_model[k]!);
     out.push(b);
@@ -146,9 +146,9 @@ export const historyJson = (p: HistoryPoint): HistoryJson => ({
   provider: p.provider,
   model: p.model,
   total_tokens_saved: p.cumTokensSaved,
-  compression_savings_usd: r6(p.cumSavingsUsd),
+  compression_savings_usd: round6(p.cumSavingsUsd),
   total_input_tokens: p.cumInputTokens,
-  total_input_cost_usd: r6(p.cumInputCostUsd),
+  total_input_cost_usd: round6(p.cumInputCostUsd),
 });
 
 /** Python `str(float)`: shortest round-trip digits, `0.0`, exponent form below 1e-4 (`1.5e-05`). */

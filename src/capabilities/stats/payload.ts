@@ -13,10 +13,8 @@ import { newInputPercent, SAVINGS_FORMULA, spendSavedPercent, wholeWirePercent }
 import type { StatsService } from './service.js';
 import type { ProjectTotals, SessionTotals, Totals } from './store/types.js';
 import type * as Wire from './schema.js';
+import { round1, round2, round4, round6 } from '../../util/round.js';
 
-const r2 = (n: number) => Math.round(n * 100) / 100;
-const r4 = (n: number) => Math.round(n * 1e4) / 1e4;
-const r6 = (n: number) => Math.round(n * 1e6) / 1e6;
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z'));
 const sortedObj = (m: Map<string, number>) => Object.fromEntries([...m].sort(([a], [b]) => a.localeCompare(b)));
 
@@ -62,11 +60,11 @@ export function totalsJson(t: Totals): Wire.Totals {
   return {
     requests: t.requests,
     tokens_saved: t.tokensSaved,
-    compression_savings_usd: r6(t.savingsUsd),
+    compression_savings_usd: round6(t.savingsUsd),
     total_input_tokens: t.inputTokens,
-    total_input_cost_usd: r6(t.inputCostUsd),
+    total_input_cost_usd: round6(t.inputCostUsd),
     total_output_tokens: t.outputTokens,
-    total_output_cost_usd: r6(t.outputCostUsd),
+    total_output_cost_usd: round6(t.outputCostUsd),
     savings_percent: wholeWirePercent(t.tokensSaved, t.inputTokens),
   };
 }
@@ -150,12 +148,12 @@ export async function buildStats(app: App, svc: StatsService): Promise<StatsDocu
   const newInputPct = newInputPercent(p.savedWithNewInput, p.newInputTokens);
   const pipeline: Record<string, Wire.KeyedTiming> = {};
   for (const [name, t] of [...p.transforms.byKey].sort(([a], [b]) => a.localeCompare(b))) {
-    pipeline[name] = { average_ms: r2(t.sum / t.count), max_ms: r2(t.max), count: t.count };
+    pipeline[name] = { average_ms: round2(t.sum / t.count), max_ms: round2(t.max), count: t.count };
   }
   const stageTiming: Record<string, Record<string, Wire.KeyedTiming>> = {};
   for (const [key, t] of [...p.stages.byKey].sort(([a], [b]) => a.localeCompare(b))) {
     const [path = '', stage = ''] = key.split('\u0000');
-    (stageTiming[path] ??= {})[stage] = { average_ms: r2(t.sum / t.count), max_ms: r2(t.max), count: t.count };
+    (stageTiming[path] ??= {})[stage] = { average_ms: round2(t.sum / t.count), max_ms: round2(t.max), count: t.count };
   }
   const uncompressed: Record<string, number> = {};
   for (const k of ['prefix_frozen', 'too_small', 'passthrough', 'no_compressible_content'] as const) {
@@ -170,8 +168,8 @@ export async function buildStats(app: App, svc: StatsService): Promise<StatsDocu
       primary_model: p.primaryModel(),
       compression: {
         requests_compressed: p.requestsCompressed,
-        avg_compression_pct: p.requestsCompressed ? Math.round((p.compressionPctSum / p.requestsCompressed) * 10) / 10 : 0,
-        best_compression_pct: Math.round(p.bestCompressionPct * 10) / 10,
+        avg_compression_pct: p.requestsCompressed ? round1((p.compressionPctSum / p.requestsCompressed)) : 0,
+        best_compression_pct: round1(p.bestCompressionPct),
         best_detail: p.bestDetail,
         total_tokens_removed: P,
         cli_filtering_tokens_avoided: 0,
@@ -184,17 +182,17 @@ export async function buildStats(app: App, svc: StatsService): Promise<StatsDocu
       uncompressed_requests: uncompressed,
       cost: {
         scope: 'process',
-        without_headroom_usd: r4(withoutUsd),
-        with_headroom_usd: r4(withUsd),
-        total_saved_usd: r4(costTotals.compressionSavingsUsd),
+        without_headroom_usd: round4(withoutUsd),
+        with_headroom_usd: round4(withUsd),
+        total_saved_usd: round4(costTotals.compressionSavingsUsd),
         savings_pct: spendSavedPercent(costTotals.compressionSavingsUsd, withUsd),
         savings_pct_basis: 'total_saved_usd / without_headroom_usd (input spend + net saving); 0 when compression cost more than it saved',
         breakdown: {
-          cache_savings_usd: r4(cacheNet),
-          compression_savings_usd: r4(costTotals.compressionSavingsUsd),
-          compression_gross_usd: r4(costTotals.grossSavingsUsd),
-          retrieval_rounds_usd: r4(costTotals.retrievalUsd),
-          cache_bust_usd: r4(costTotals.cacheBustUsd),
+          cache_savings_usd: round4(cacheNet),
+          compression_savings_usd: round4(costTotals.compressionSavingsUsd),
+          compression_gross_usd: round4(costTotals.grossSavingsUsd),
+          retrieval_rounds_usd: round4(costTotals.retrievalUsd),
+          cache_bust_usd: round4(costTotals.cacheBustUsd),
           cli_filtering_savings_usd: null,
           cli_filtering_savings_note: 'No CLI context tool is configured; CLI-filtered tokens never get a dollar value.',
           rtk_savings_usd: null,
@@ -217,7 +215,7 @@ export async function buildStats(app: App, svc: StatsService): Promise<StatsDocu
           tokens: P, proxy_tokens: P, cli_filtering_tokens: 0, rtk_tokens: 0, lean_ctx_tokens: 0, all_layers_tokens: P,
           description: 'Input tokens removed by headroom-ts compression (proxied requests, /v1/compress and hook calls).',
         },
-        prefix_cache: { discount_usd: r4(cacheNet), description: 'Provider prompt-cache read savings minus cache-write premiums, at real model prices (process scope).' },
+        prefix_cache: { discount_usd: round4(cacheNet), description: 'Provider prompt-cache read savings minus cache-write premiums, at real model prices (process scope).' },
         output_shaping: { available: false },
       },
     },
@@ -249,7 +247,7 @@ export async function buildStats(app: App, svc: StatsService): Promise<StatsDocu
       total_before_compression: I + P,
       all_layers_saved: P,
       proxy_attempted_tokens: A,
-      active_savings_percent: A > 0 ? r2((P / A) * 100) : 0,
+      active_savings_percent: A > 0 ? round2((P / A) * 100) : 0,
       proxy_savings_percent: wholeWirePercent(P, I),
       savings_percent: wholeWirePercent(P, I),
       all_layers_savings_percent: wholeWirePercent(P, I),
@@ -270,7 +268,7 @@ export async function buildStats(app: App, svc: StatsService): Promise<StatsDocu
           basis: 'tokens saved by compressing content first seen this turn / tokens of that content as sent (replayed history is not new input; requests whose compressor reported new input; null when none did)',
         },
         attempted: {
-          percent: A > 0 ? r2((P / A) * 100) : 0, numerator: P, denominator: A,
+          percent: A > 0 ? round2((P / A) * 100) : 0, numerator: P, denominator: A,
           basis: 'tokens saved / tokens compression was attempted on (excludes passthrough routes)',
         },
       },

@@ -9,6 +9,7 @@ import { accountingOf } from './accounting.js';
 import type { RequestOutcome } from '../../core/outcome.js';
 import { redactSecrets } from '../../core/redact.js';
 import type { RequestLog } from './schema.js';
+import { round2, round6 } from '../../util/round.js';
 
 type Json = Record<string, unknown>;
 
@@ -194,8 +195,6 @@ export function requestRecord(o: RequestOutcome, opts: RecordOptions): BuiltReco
   return { record, imagesRedacted };
 }
 
-const round6 = (n: number) => Math.round(n * 1e6) / 1e6;
-const round2 = (n: number) => Math.round(n * 100) / 100;
 
 function round2Map(m: Record<string, number>): Record<string, number> {
   const out: Record<string, number> = {};

@@ -5,6 +5,7 @@
 import type { RequestOutcome } from '../../../core/outcome.js';
 import type { Accounting } from '../accounting.js';
 import type { AgentUsage as AgentUsageJson } from '../schema.js';
+import { round2 } from '../../../util/round.js';
 
 interface AgentRow {
   agent: string;
@@ -26,7 +27,6 @@ const LABELS: Record<string, string> = {
 
 const MAX_AGENTS = 64;
 const MAX_SUBKEYS = 32;
-const round2 = (n: number) => Math.round(n * 100) / 100;
 const pct = (a: number, b: number) => (b > 0 ? round2((a / b) * 100) : 0);
 
 export function agentOf(o: RequestOutcome, model: string): { agent: string; source: AgentRow['source'] } {

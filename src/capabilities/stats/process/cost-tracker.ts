@@ -5,6 +5,7 @@
  */
 import type { Accounting } from '../accounting.js';
 import type { Cost, ModelCost as ModelCostJson, SavingsBreakdown } from '../schema.js';
+import { round4, round6 } from '../../../util/round.js';
 
 export interface ModelCost {
   provider: string;
@@ -41,8 +42,6 @@ export interface CostTotals {
 }
 
 const MAX_MODELS = 500;
-const round4 = (n: number) => Math.round(n * 1e4) / 1e4;
-const round6 = (n: number) => Math.round(n * 1e6) / 1e6;
 
 export class CostTracker {
   readonly byModel = new Map<string, ModelCost>();

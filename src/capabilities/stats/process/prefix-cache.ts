@@ -10,6 +10,7 @@ import type { RequestOutcome } from '../../../core/outcome.js';
 import type { Accounting } from '../accounting.js';
 import type { MissReason } from '../cache-continuity.js';
 import type { CacheFigures, MissCounts, PrefixCache, ProviderCache } from '../schema.js';
+import { round1, round4 } from '../../../util/round.js';
 
 export type { MissReason };
 
@@ -42,8 +43,6 @@ const PROVIDER_LABELS: Record<string, { label: string; readDiscount: string; wri
   openai: { label: 'OpenAI automatic prompt caching', readDiscount: '50%', writePremium: 'none' },
 };
 
-const round1 = (n: number) => Math.round(n * 10) / 10;
-const round4 = (n: number) => Math.round(n * 1e4) / 1e4;
 const pct = (a: number, b: number) => (b > 0 ? round1((a / b) * 100) : 0);
 
 export const ATTRIBUTION_TEXT =
