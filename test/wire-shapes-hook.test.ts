@@ -5,15 +5,10 @@
  * settings; an answer missing a declared field does not.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { z } from 'zod';
+import { problems } from './helpers/schema.js';
 import { hookConfigSchema, hookEnvelopeSchema, hookResponseSchema, hookSettingsSchema } from '../src/capabilities/hook/schema.js';
 import { fileListingEnvelope } from '../src/mock/file-listing.js';
 import { type HookHarness, postHook, startHookServer } from './helpers/hook.js';
-
-function problems(schema: z.ZodType, value: unknown): string {
-  const r = schema.safeParse(value);
-  return r.success ? '' : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n');
-}
 
 let h: HookHarness;
 beforeAll(async () => {

@@ -6,7 +6,7 @@
  * missing a declared field does not.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { z } from 'zod';
+import { problems } from './helpers/schema.js';
 import {
   activeDisabledSchema, activeSnapshotSchema, disabledSchema, logsDisabledSchema, logsSchema, runningTotalsSchema, streamSessionSchema,
 } from '../src/capabilities/live/schema.js';
@@ -14,11 +14,6 @@ import { FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, type Harness, startHarness } from 
 import { getJson, until, watch } from './helpers/live-client.js';
 
 type Json = Record<string, any>;
-
-function problems(schema: z.ZodType, value: unknown): string {
-  const r = schema.safeParse(value);
-  return r.success ? '' : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n');
-}
 
 const post = (h: Harness, path: string, body: unknown, headers: Record<string, string>, signal?: AbortSignal) =>
   fetch(`${h.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), ...(signal ? { signal } : {}) });

@@ -6,7 +6,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { z } from 'zod';
+import { problems } from './helpers/schema.js';
 import { healthSchema } from '../src/capabilities/health/schema.js';
 import { remoteStatsSchema, statsHistorySchema, statsSchema } from '../src/capabilities/stats/schema.js';
 import { defaultPlugins } from '../src/compose/proxy.js';
@@ -15,12 +15,6 @@ import { FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, type Harness, startHarness } from 
 import { getJson, rawRequest, REMOTE_HOST } from './helpers/http.js';
 
 type Json = Record<string, any>;
-
-/** The issues of parsing `value`, as `path: message` lines ('' when it parses). */
-function problems(schema: z.ZodType, value: unknown): string {
-  const r = schema.safeParse(value);
-  return r.success ? '' : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('\n');
-}
 
 const LOG = Array.from({ length: 300 }, (_, i) => `2026-03-27T09:00:${String(i % 60).padStart(2, '0')} INFO worker ${i % 7} processed batch ${i}`).join('\n');
 
