@@ -4,10 +4,10 @@
  *   - core (`src/core`): the App, router, funnel, outcome, logger, plugin contract;
  *   - capabilities (`src/capabilities/<name>`): plugins installed on the App;
  *   - libraries (`src/compress`, `src/originals`, `src/savings`, `src/providers`, `src/config`,
- *     `src/storage`, `src/mock`, `src/sdk`, `src/routing`, `src/translate`, `src/version.ts`): know nothing of the App;
+ *     `src/storage`, `src/mock`, `src/sdk`, `src/routing`, `src/translate`, `src/util`, `src/version.ts`): know nothing of the App;
  *   - composition roots (`src/compose`, `src/cli`, `src/index.ts`): may import anything.
  */
-const LIBRARIES = '^src/(compress|originals|savings|providers|config|storage|mock|sdk|routing|translate)/|^src/version[.]ts$';
+const LIBRARIES = '^src/(compress|originals|savings|providers|config|storage|mock|sdk|routing|translate|util)/|^src/version[.]ts$';
 
 module.exports = {
   forbidden: [

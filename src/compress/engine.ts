@@ -32,6 +32,7 @@ import { clearParseCache } from './transforms/json-values.js';
 import { applySplices, jsonStringBytes, type Splice } from './splice.js';
 import { type CountAllowance, countJsonBody, countMemo, countRawMemo, type TokenCounter, tokenCounterFor } from './tokens.js';
 import type { TransformContext } from './types.js';
+import { round3 } from '../util/round.js';
 
 /** A decision replayed for content seen before: the compressed text, or null (left as is). */
 export interface ReplayDecision {
@@ -217,7 +218,7 @@ function compressRequestInner(input: EngineInput): EngineResult {
     try {
       return fn();
     } finally {
-      timings[name] = Math.round(((timings[name] ?? 0) + clock() - t0) * 1000) / 1000;
+      timings[name] = round3(((timings[name] ?? 0) + clock() - t0));
     }
   };
   const expired = () => clock !== undefined && input.deadline !== undefined && clock() > input.deadline;
@@ -300,7 +301,7 @@ function compressRequestInner(input: EngineInput): EngineResult {
     const routed = routeText(text, ctx, kind);
     if (clock && t0 !== undefined) {
       const name = routed?.transforms.join('+') || `${kind}_none`;
-      timings[name] = Math.round(((timings[name] ?? 0) + clock() - t0) * 1000) / 1000;
+      timings[name] = round3(((timings[name] ?? 0) + clock() - t0));
     }
     if (expired()) {
       budgetExceeded = true;

@@ -18,6 +18,7 @@ import { GroupCommit } from '../storage/group-commit.js';
 import { describeError } from '../storage/sqlite-errors.js';
 import { readSnapshot, SqliteFile, type StoreFileHealth } from '../storage/sqlite-file.js';
 import { type Logger, silentLogger } from '../storage/logger.js';
+import { BoundedCache } from '../util/bounded-cache.js';
 
 export interface ReplayWrite {
   key: string;
@@ -76,8 +77,8 @@ interface Entry {
 const ENTRY_OVERHEAD = 96;
 
 export class MemoryReplayStore implements ReplayStore {
-  protected readonly map = new Map<string, Entry>();
-  protected bytes = 0;
+  /** Least recently used first; bounded by `maxBytes` (the shared bounded cache). */
+  protected readonly map: BoundedCache<Entry>;
   protected readonly now: () => number;
   private hits = 0;
   private misses = 0;
@@ -86,6 +87,7 @@ export class MemoryReplayStore implements ReplayStore {
 
   constructor(protected readonly opts: ReplayOptions) {
     this.now = opts.now ?? Date.now;
+    this.map = new BoundedCache<Entry>({ maxBytes: opts.maxBytes, size: (e) => e.bytes, onEvict: () => void this.evictions++ });
   }
 
   get(key: string): ReplayDecision | undefined {
@@ -96,15 +98,12 @@ export class MemoryReplayStore implements ReplayStore {
     }
     const now = this.now();
     if (now - e.lastUsed > this.opts.ttlMs) {
-      this.remove(key, e);
+      this.remove(key);
       this.misses++;
       return undefined;
     }
     this.hits++;
-    e.lastUsed = now;
-    // most recently used last
-    this.map.delete(key);
-    this.map.set(key, e);
+    e.lastUsed = now; // (the read made it the most recently used)
     this.touched(key, now);
     return { compressed: e.compressed };
   }
@@ -118,27 +117,20 @@ export class MemoryReplayStore implements ReplayStore {
     this.evict();
   }
 
+  /** Stores a decision as the most recently used (the least recently used go beyond `maxBytes`). */
   protected set(key: string, compressed: string | null, lastUsed: number): void {
-    const old = this.map.get(key);
-    if (old) this.remove(key, old);
-    const e: Entry = { compressed, lastUsed, bytes: ENTRY_OVERHEAD + key.length + (compressed === null ? 0 : compressed.length * 2) };
-    this.map.set(key, e);
-    this.bytes += e.bytes;
+    this.map.set(key, { compressed, lastUsed, bytes: ENTRY_OVERHEAD + key.length + (compressed === null ? 0 : compressed.length * 2) });
     this.writes++;
   }
 
-  protected remove(key: string, e: Entry): void {
+  protected remove(key: string): void {
     this.map.delete(key);
-    this.bytes -= e.bytes;
   }
 
+  /** Drops the expired decisions (least recently used first). */
   protected evict(): void {
     const now = this.now();
-    for (const [key, e] of this.map) {
-      if (this.bytes <= this.opts.maxBytes && now - e.lastUsed <= this.opts.ttlMs) break;
-      this.remove(key, e);
-      this.evictions++;
-    }
+    this.evictions += this.map.expireOldest((e) => now - e.lastUsed > this.opts.ttlMs);
   }
 
   /** Hooks for persistence. */
@@ -149,7 +141,7 @@ export class MemoryReplayStore implements ReplayStore {
     return {
       backend: 'memory',
       entries: this.map.size,
-      bytes: this.bytes,
+      bytes: this.map.bytes,
       maxBytes: this.opts.maxBytes,
       ttlSeconds: Math.round(this.opts.ttlMs / 1000),
       hits: this.hits,
@@ -165,7 +157,6 @@ export class MemoryReplayStore implements ReplayStore {
 
   close(): void {
     this.map.clear();
-    this.bytes = 0;
   }
 }
 
@@ -265,9 +256,8 @@ export class SqliteReplayStore extends MemoryReplayStore {
     }
     if (onlyMissing) {
       // older than what memory holds: in front of the LRU order
-      const newer = [...this.map.entries()];
+      const newer = this.map.oldestFirst();
       this.map.clear();
-      this.bytes = 0;
       for (let i = rows.length - 1; i >= 0; i--) {
         const r = rows[i] as { key: string; compressed: string | null; last_used: number };
         this.set(r.key, r.compressed, r.last_used);
@@ -320,8 +310,7 @@ export class SqliteReplayStore extends MemoryReplayStore {
       if (!p?.full) continue;
       if (p.compressed !== null) this.unsaved--;
       this.pending.delete(key);
-      const e = this.map.get(key);
-      if (e) this.remove(key, e);
+      this.remove(key);
     }
   }
 

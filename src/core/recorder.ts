@@ -32,8 +32,8 @@ import {
   type RequestStart,
   type UpstreamCall,
 } from './outcome.js';
+import { round2 } from '../util/round.js';
 
-const round2 = (n: number) => Math.round(n * 100) / 100;
 const headerString = (v: string | string[] | undefined): string | null => (typeof v === 'string' ? v : null);
 
 export interface StartFields {

@@ -237,7 +237,7 @@ export class SqliteCcrStore extends MemoryCcrStore {
       // an expired row is returned as is: the caller reports it expired and deletes it
       if (now - e.lastUsed > this.opts.ttlMs) return e;
       this.evict(now);
-      return this.map.get(e.hash) ?? null;
+      return this.map.peek(e.hash) ?? null;
     } catch (err) {
       this.fail(err);
       return null;

@@ -16,6 +16,7 @@
 import type { CcrEntry } from '../compress/engine.js';
 import { estimateCounter } from '../compress/tokens.js';
 import type { OriginalEntry, OriginalsSink } from './sink.js';
+import { BoundedCache } from '../util/bounded-cache.js';
 
 /** An original as the store keeps it: the engine's entry plus its life in the store. */
 export interface StoredOriginal extends Omit<CcrEntry, 'replayed'> {
@@ -123,9 +124,8 @@ export function entryBytes(original: string): number {
 }
 
 export class MemoryCcrStore implements CcrStore {
-  /** Least recently used first. */
-  protected readonly map = new Map<string, StoredOriginal>();
-  protected bytes = 0;
+  /** Least recently used first; bounded by `maxBytes` and `maxEntries` (the shared bounded cache). */
+  protected readonly map: BoundedCache<StoredOriginal>;
   protected readonly now: () => number;
   private readonly tombstones = new Map<string, { reason: 'expired' | 'evicted'; lastUsed: number }>();
   private readonly recent: RetrievalEvent[] = [];
@@ -136,6 +136,12 @@ export class MemoryCcrStore implements CcrStore {
 
   constructor(protected readonly opts: CcrStoreOptions) {
     this.now = opts.now ?? Date.now;
+    this.map = new BoundedCache<StoredOriginal>({
+      maxBytes: opts.maxBytes, maxEntries: opts.maxEntries, size: (e) => e.bytes, onEvict: (e) => {
+        this.untally(e);
+        this.forget(e, 'evicted');
+      },
+    });
   }
 
   get ttlSeconds(): number {
@@ -145,14 +151,13 @@ export class MemoryCcrStore implements CcrStore {
   put(entries: readonly OriginalEntry[]): void {
     if (entries.length === 0) return;
     const now = this.now();
+    this.expire(now);
     for (const e of entries) {
       const hash = e.hash.toLowerCase();
-      const old = this.map.get(hash);
+      const old = this.map.get(hash); // (now the most recently used)
       if (old) {
         // idempotent: the same hash always has the same original; a re-offer refreshes the TTL
-        this.map.delete(hash);
         old.lastUsed = now;
-        this.map.set(hash, old);
         this.counters.refreshes++;
         this.touched(old);
         continue;
@@ -172,32 +177,44 @@ export class MemoryCcrStore implements CcrStore {
         retrievals: 0,
         bytes: entryBytes(e.original),
       };
-      this.insert(entry);
+      const held = this.insert(entry);
       this.counters.puts++;
       this.written(entry);
+      // larger than the whole budget: dropped at once (after `written`, so a backend forgets it too)
+      if (!held) this.forget(entry, 'evicted');
     }
     this.evict(now);
   }
 
-  protected insert(entry: StoredOriginal): void {
-    const old = this.map.get(entry.hash);
+  /** Holds an original as the most recently used (others may be evicted for it); false when it alone exceeds the budget. */
+  protected insert(entry: StoredOriginal): boolean {
+    const old = this.map.peek(entry.hash);
     if (old) this.unlink(old);
-    this.map.set(entry.hash, entry);
-    this.bytes += entry.bytes;
+    this.tombstones.delete(entry.hash);
+    if (!this.map.set(entry.hash, entry)) return false;
     this.originalTokens += entry.originalTokens;
     this.compressedTokens += entry.compressedTokens;
-    this.tombstones.delete(entry.hash);
+    return true;
   }
 
   private unlink(e: StoredOriginal): void {
     this.map.delete(e.hash);
-    this.bytes -= e.bytes;
+    this.untally(e);
+  }
+
+  /** Takes an original no longer held out of the token sums. */
+  private untally(e: StoredOriginal): void {
     this.originalTokens -= e.originalTokens;
     this.compressedTokens -= e.compressedTokens;
   }
 
   private drop(e: StoredOriginal, reason: 'expired' | 'evicted'): void {
     this.unlink(e);
+    this.forget(e, reason);
+  }
+
+  /** Counts, tombstones and reports an original no longer held. */
+  private forget(e: StoredOriginal, reason: 'expired' | 'evicted'): void {
     if (reason === 'evicted') this.counters.evictions++;
     this.tombstones.set(e.hash, { reason, lastUsed: e.lastUsed });
     if (this.tombstones.size > MAX_TOMBSTONES) {
@@ -207,17 +224,22 @@ export class MemoryCcrStore implements CcrStore {
     this.removed(e.hash);
   }
 
+  /** Drops the expired originals (least recently used first). */
+  private expire(now: number): void {
+    const { ttlMs } = this.opts;
+    this.map.expireOldest((e) => now - e.lastUsed > ttlMs, (e) => {
+      this.untally(e);
+      this.forget(e, 'expired');
+    });
+  }
+
+  /** Drops the expired originals; the budget is kept by the cache itself. */
   protected evict(now: number): void {
-    const { ttlMs, maxBytes, maxEntries } = this.opts;
-    for (const e of this.map.values()) {
-      if (now - e.lastUsed > ttlMs) this.drop(e, 'expired');
-      else if (this.bytes > maxBytes || this.map.size > maxEntries) this.drop(e, 'evicted');
-      else break;
-    }
+    this.expire(now);
   }
 
   has(hash: string): boolean {
-    const e = this.map.get(hash.toLowerCase());
+    const e = this.map.peek(hash.toLowerCase());
     return e !== undefined && this.now() - e.lastUsed <= this.opts.ttlMs;
   }
 
@@ -228,7 +250,7 @@ export class MemoryCcrStore implements CcrStore {
       return { status: 'missing', hash: String(raw ?? '').slice(0, 80), reason: 'invalid', ageSeconds: null };
     }
     const now = this.now();
-    let e = hash.length === 24 ? this.map.get(hash) : this.byPrefix(hash);
+    let e = hash.length === 24 ? this.map.peek(hash) : this.byPrefix(hash);
     e ??= this.loadMissing(hash, now) ?? undefined;
     if (!e) {
       this.counters.misses++;
@@ -247,9 +269,8 @@ export class MemoryCcrStore implements CcrStore {
     }
     this.counters.hits++;
     if (opts.touch) {
-      this.map.delete(e.hash);
+      this.map.get(e.hash); // the most recently used
       e.lastUsed = now;
-      this.map.set(e.hash, e);
       this.touched(e);
     }
     return { status: 'available', entry: e };
@@ -257,10 +278,10 @@ export class MemoryCcrStore implements CcrStore {
 
   private byPrefix(prefix: string): StoredOriginal | undefined {
     let found: StoredOriginal | undefined;
-    for (const [hash, e] of this.map) {
+    for (const hash of this.map.keys()) {
       if (!hash.startsWith(prefix)) continue;
       if (found) return undefined; // ambiguous
-      found = e;
+      found = this.map.peek(hash);
     }
     return found;
   }
@@ -269,7 +290,7 @@ export class MemoryCcrStore implements CcrStore {
     this.counters.retrievals++;
     this.recent.unshift(event);
     if (this.recent.length > RECENT) this.recent.length = RECENT;
-    const e = this.map.get(event.hash);
+    const e = this.map.peek(event.hash);
     if (!e) return 1;
     e.retrievals++;
     this.touched(e);
@@ -285,7 +306,7 @@ export class MemoryCcrStore implements CcrStore {
       backend: 'memory',
       path: null,
       entries: this.map.size,
-      bytes: this.bytes,
+      bytes: this.map.bytes,
       maxBytes: this.opts.maxBytes,
       maxEntries: this.opts.maxEntries,
       ttlSeconds: this.ttlSeconds,
@@ -310,6 +331,5 @@ export class MemoryCcrStore implements CcrStore {
 
   close(): void {
     this.map.clear();
-    this.bytes = 0;
   }
 }

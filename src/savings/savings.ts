@@ -30,6 +30,7 @@ import { costOf, type ModelPrice, ratesAt, tokenCost } from '../providers/pricin
 import type { TokenUsage } from '../providers/types.js';
 import type { CacheContinuity } from './continuity.js';
 import type { SavedByCache, SavedPlacement } from './placement.js';
+import { round2 } from '../util/round.js';
 
 export interface SavingsBreakdown {
   /** Saved tokens priced at the counterfactual request's rates (before deductions). */
@@ -177,7 +178,6 @@ export function savingsOf(o: SavingsInput, tokensSaved: number, price: ModelPric
   };
 }
 
-const r2 = (n: number) => Math.round(n * 100) / 100;
 
 /**
  * Whole-wire savings percentage: saved / (sent + saved), the share of every input token that
@@ -186,7 +186,7 @@ const r2 = (n: number) => Math.round(n * 100) / 100;
 export function wholeWirePercent(saved: number, sent: number): number {
   const s = Math.max(0, saved);
   const d = s + Math.max(0, sent);
-  return d > 0 ? r2((s / d) * 100) : 0;
+  return d > 0 ? round2((s / d) * 100) : 0;
 }
 
 /**
@@ -197,7 +197,7 @@ export function wholeWirePercent(saved: number, sent: number): number {
  */
 export function newInputPercent(freshSaved: number, newInput: number): number | null {
   if (newInput <= 0) return null;
-  return r2((Math.max(0, freshSaved) / newInput) * 100);
+  return round2((Math.max(0, freshSaved) / newInput) * 100);
 }
 
 /**

@@ -28,6 +28,7 @@ import { type MetricsQuery, type MetricsSummary, type SdkRequestMetric, SdkMetri
 import type { CallRecord, HeadroomClientOptions, SdkMode } from './types.js';
 import type { SdkApi } from './usage.js';
 import { wrapWith } from './wrap.js';
+import { round3, round4 } from '../util/round.js';
 
 export type { CallRecord, HeadroomClientOptions, SdkMode } from './types.js';
 
@@ -138,7 +139,7 @@ export class HeadroomClient {
     // the proxy's formula: saved tokens at the rates the uncompressed call would have been billed
     const placement = r ? this.placements.get(r) : undefined;
     const savedUsd = savingsOf({ providerCall: call.api !== 'compress', ok: call.error === null, usage: u, tokensAfter: after, placement }, saved, price, NO_CONTINUITY).netUsd;
-    const ratio = before > 0 ? Math.round((after / before) * 10_000) / 10_000 : 1;
+    const ratio = before > 0 ? round4((after / before)) : 1;
     const s = this.session;
     s.requests++;
     s.before += before;
@@ -155,7 +156,7 @@ export class HeadroomClient {
       stream: call.stream, tokens_input_before: before, tokens_input_after: after, tokens_saved: saved, tokens_output: u?.output ?? 0,
       cache_read_tokens: u?.cacheRead ?? 0, cache_write_tokens: u?.cacheWrite ?? 0, compression_ratio: ratio,
       transforms_applied: r?.transforms_applied ?? [], cost_usd: cost, cost_saved_usd: savedUsd,
-      duration_ms: Math.round(call.durationMs * 1000) / 1000, error: call.error,
+      duration_ms: round3(call.durationMs), error: call.error,
     };
     this.store.add(metric);
   }
@@ -173,7 +174,7 @@ export class HeadroomClient {
         tokens_saved_total: s.saved,
         tokens_output_total: s.output,
         cache_hits: s.cacheHits,
-        compression_ratio_avg: s.requests ? Math.round((s.ratioSum / s.requests) * 10_000) / 10_000 : 1,
+        compression_ratio_avg: s.requests ? round4((s.ratioSum / s.requests)) : 1,
         cost_saved_usd: Math.round(s.savedUsd * 1e8) / 1e8,
         errors: s.errors,
       },

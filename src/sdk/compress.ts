@@ -16,6 +16,7 @@ import { type CompressSettings, CompressOptionsError, DEFAULT_SETTINGS, resolveS
 import type { ApiShape } from '../compress/request/slots.js';
 import { tokenCounterFor } from '../compress/tokens.js';
 import { engineToVercel, looksVercel, vercelToEngine } from './vercel.js';
+import { round4 } from '../util/round.js';
 
 export type MessageFormat = 'openai' | 'anthropic' | 'responses' | 'vercel';
 
@@ -157,7 +158,7 @@ export function runCompress<M>(messages: readonly M[], options: CompressOptions 
       tokens_before: engine.tokensBefore,
       tokens_after: engine.tokensAfter,
       tokens_saved: engine.tokensSaved,
-      compression_ratio: engine.tokensBefore > 0 ? Math.round((engine.tokensAfter / engine.tokensBefore) * 10_000) / 10_000 : 1,
+      compression_ratio: engine.tokensBefore > 0 ? round4((engine.tokensAfter / engine.tokensBefore)) : 1,
       transforms_applied: engine.transforms,
       transforms_summary: summarise(engine.transforms),
       ccr_hashes: hashes,

@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import { describeError } from '../storage/sqlite-errors.js';
 import { readSnapshot, SqliteFile } from '../storage/sqlite-file.js';
 import { silentLogger } from '../storage/logger.js';
+import { roundTo } from '../util/round.js';
 
 type Db = InstanceType<typeof Database>;
 
@@ -262,17 +263,16 @@ export class SdkMetricsStore {
       coalesce(sum(tokens_output), 0), coalesce(avg(ratio), 1), coalesce(sum(cost_usd), 0), coalesce(sum(cost_saved_usd), 0),
       coalesce(sum(cache_read > 0), 0), coalesce(sum(error IS NOT NULL), 0), min(ts), max(ts) FROM sdk_requests`).raw(true).get() as
       [number, number, number, number, number, number, number, number, number, number, number | null, number | null];
-    const round = (x: number, d: number) => Math.round(x * 10 ** d) / 10 ** d;
     return {
       total_requests: r[0],
       total_tokens_before: r[1],
       total_tokens_after: r[2],
       total_tokens_saved: r[3],
       total_output_tokens: r[4],
-      avg_compression_ratio: round(r[5], 4),
-      savings_percent: r[1] > 0 ? round((r[3] / r[1]) * 100, 2) : 0,
-      total_cost_usd: round(r[6], 8),
-      total_cost_saved_usd: round(r[7], 8),
+      avg_compression_ratio: roundTo(r[5], 4),
+      savings_percent: r[1] > 0 ? roundTo((r[3] / r[1]) * 100, 2) : 0,
+      total_cost_usd: roundTo(r[6], 8),
+      total_cost_saved_usd: roundTo(r[7], 8),
       cache_hits: r[8],
       errors: r[9],
       first_request_at: r[10] === null ? null : new Date(r[10]).toISOString(),

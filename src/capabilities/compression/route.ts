@@ -22,6 +22,7 @@ import type { RouteRequest } from '../../core/router.js';
 import { type CompressOptions, runCompress } from '../../sdk/compress.js';
 import type { Logger } from '../../core/logger.js';
 import { emptyTools, type ErrorType } from '../../core/outcome.js';
+import { round2, round3 } from '../../util/round.js';
 import { OutcomeRecorder, startFrom } from '../../core/recorder.js';
 
 /** What a call is recorded on: the app's funnel, request ids and in-flight tracking. */
@@ -48,7 +49,6 @@ const TYPE_OF_ERROR: Partial<Record<ErrorType, string>> = {
 };
 
 const errorBody = (type: ErrorType, message: string) => JSON.stringify({ error: { type: TYPE_OF_ERROR[type] ?? type, message } });
-const round2 = (n: number) => Math.round(n * 100) / 100;
 const SHUTDOWN_MESSAGE = 'headroom-ts is shutting down and ended this request; retry it (on another instance if one is available).';
 
 /** One `/v1/compress` call: its answer and its recorder (the outcome is recorded when the response closes). */
@@ -230,7 +230,7 @@ export function compressHandler(deps: CompressRouteDeps) {
     }
     const { result, engine } = run;
     const c = rec.compression;
-    c.timingsMs = { ...(engine?.timingsMs ?? {}), pipeline_total: Math.round((performance.now() - t0) * 1000) / 1000 };
+    c.timingsMs = { ...(engine?.timingsMs ?? {}), pipeline_total: round3(performance.now() - t0) };
     if (result.error) {
       c.error = result.error;
       ex.replyError(503, 'compression', result.error);

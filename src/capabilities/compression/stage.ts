@@ -31,6 +31,7 @@ import { requestedMode } from '../../core/request-mode.js';
 import { savedPlacement } from '../../savings/placement.js';
 import type { ProxyStage } from '../proxy/api.js';
 import type { CompressionTarget } from './api.js';
+import { round3 } from '../../util/round.js';
 
 export interface CompressionStageDeps {
   config: Config;
@@ -44,7 +45,6 @@ export interface CompressionStageDeps {
 const API_SHAPES = { messages: 'messages', count_tokens: 'messages', chat: 'chat', responses: 'responses' } as const satisfies Partial<Record<ApiKind, ApiShape>>;
 const APIS = Object.keys(API_SHAPES) as (keyof typeof API_SHAPES)[];
 
-const round3 = (n: number) => Math.round(n * 1000) / 1000;
 
 /** Waits until the writes a compressed request depends on are durable; on failure forwards it unchanged. */
 async function whenDurable(ex: CompressionTarget, waits: Promise<void>[], withdraw: () => void, log: Logger): Promise<void> {

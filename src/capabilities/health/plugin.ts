@@ -18,6 +18,7 @@ import { healthConfig } from '../../config/view.js';
 import { sendJson } from '../../core/http.js';
 import { isStrictLoopback } from '../../core/identity.js';
 import { probeAgent, UpstreamProbe } from './upstream-probe.js';
+import type { Health, HealthCheckJson } from './schema.js';
 
 /** Heap use above this share of the V8 heap limit marks the memory check not ready. */
 const HEAP_READY_LIMIT = 0.95;
@@ -51,8 +52,8 @@ function runCheck(fn: () => HealthCheck): HealthCheck {
   }
 }
 
-export function healthPayload(app: App, includeConfig: boolean): Record<string, unknown> {
-  const checks: Record<string, unknown> = {
+export function healthPayload(app: App, includeConfig: boolean): Health {
+  const checks: Record<string, HealthCheckJson> = {
     startup: {
       enabled: true,
       ready: app.ready,
@@ -80,7 +81,7 @@ export function healthPayload(app: App, includeConfig: boolean): Record<string, 
     checks[name] = { ...check, ready: check.enabled ? check.ready : true, status };
     if (check.enabled && !check.ready) ready = false;
   }
-  const payload: Record<string, unknown> = {
+  const payload: Health = {
     service: 'headroom-proxy',
     status: !ready ? 'unhealthy' : degraded.length > 0 ? 'degraded' : 'healthy',
     ready,

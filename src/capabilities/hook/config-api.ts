@@ -7,6 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readBody, sendJson, sendText } from '../../core/http.js';
 import { SettingsError, SettingsPersistError, settingsJson } from './settings.js';
+import type { HookConfig } from './schema.js';
 import type { SettingsStore } from './settings-store.js';
 
 const MAX_CONFIG_BYTES = 64 * 1024;
@@ -15,7 +16,8 @@ export async function handleConfig(req: IncomingMessage, res: ServerResponse, st
   const method = req.method ?? 'GET';
   if (method === 'GET' || method === 'HEAD') {
     const v = version();
-    sendJson(res, 200, { ...settingsJson(store.settings), ...(v ? { headroom_version: v } : {}) });
+    const body: HookConfig = { ...settingsJson(store.settings), ...(v ? { headroom_version: v } : {}) };
+    sendJson(res, 200, body);
     return;
   }
   if (method !== 'PUT' && method !== 'POST') {

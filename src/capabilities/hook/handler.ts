@@ -23,9 +23,11 @@ import type { HookFacts, HookOutcomeName } from './facts.js';
 import { affinityKey } from './affinity.js';
 import { DecodeError, decodeRequestBody } from '../../providers/content-encoding.js';
 import { ACCEPT_ENCODING, acceptsGzip, isSupportedCoding, MAX_DECODED_BYTES, normaliseCoding } from './encoding.js';
+import type { HookResponse } from './schema.js';
 import { PoolError, type PoolResult, type WorkerPool } from './pool.js';
 import { engineSettings } from './settings.js';
 import type { SettingsStore } from './settings-store.js';
+import { round2 } from '../../util/round.js';
 
 const gzipAsync = promisify(gzip);
 
@@ -59,7 +61,8 @@ export interface HookDeps {
   maxBodyBytes?: number;
 }
 
-const ALLOW = Buffer.from('{"action":"allow"}\n');
+const ALLOW = Buffer.from(`${JSON.stringify({ action: 'allow' } satisfies HookResponse)}\n`);
+/** `{"action":"modify","request_body":<the received body, messages replaced>}` (`HookResponse`), written around the body's bytes. */
 const MODIFY_HEAD = Buffer.from('{"action":"modify","request_body":');
 const MODIFY_TAIL = Buffer.from('}\n');
 // provider bodies are never Vercel AI SDK messages; such a body is treated as Anthropic-shaped (nothing in it matches a slot)
@@ -75,7 +78,6 @@ const REASON: Record<HookOutcomeName, string> = {
   reject_encoding: 'reject(encoding)',
 };
 
-const round2 = (n: number) => Math.round(n * 100) / 100;
 
 export function providerIdOf(p: string | null): ProviderId {
   const s = (p ?? '').toLowerCase();

@@ -10,6 +10,7 @@ import type { RequestOutcome } from '../../core/outcome.js';
 import type { HookOutcomeName } from './facts.js';
 import type { InboundCounter } from './handler.js';
 import type { WorkerPool } from './pool.js';
+import { round2 } from '../../util/round.js';
 
 export const HOOK_OUTCOMES: readonly HookOutcomeName[] = ['modify', 'noop', 'error', 'passthrough', 'read_error', 'decode_error', 'reject_encoding'];
 
@@ -47,7 +48,7 @@ export function registerHeadroomSubset(registry: Registry, inbound: InboundCount
   let total = 0;
   new Counter({
     name: 'headroom_overhead_ms_sum', help: 'Sum of hook handling time in ms (read + process + write)', registers: r,
-    collect() { this.reset(); this.inc(Math.round(total * 100) / 100); },
+    collect() { this.reset(); this.inc(round2(total)); },
   });
   const count = new Counter({ name: 'headroom_overhead_ms_count', help: 'Number of hook handling time samples', registers: r });
   let min = 0;

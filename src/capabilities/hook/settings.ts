@@ -4,18 +4,9 @@
  * and their mapping onto the engine's settings.
  */
 import { type CompressSettings, DEFAULT_SETTINGS, PROFILE_SETTINGS, resolveSettings, SAVINGS_PROFILES, type SavingsProfile } from '../../compress/options.js';
+import type { HookSettings } from './schema.js';
 
-export interface HookSettings {
-  compress_user_messages: boolean;
-  compress_system_messages: boolean;
-  protect_recent: number;
-  protect_analysis_context: boolean;
-  target_ratio: number | null;
-  min_tokens_to_compress: number;
-  /** Accepted and persisted for compatibility; the headroom-ts engine has no Kompress model. */
-  kompress_model: string | null;
-  savings_profile: SavingsProfile | null;
-}
+export type { HookSettings } from './schema.js';
 
 export const HOOK_DEFAULTS: Readonly<HookSettings> = Object.freeze({
   compress_user_messages: false,

@@ -11,6 +11,7 @@ import { type JNode, type JObject, scanJson } from '../../compress/json-scan.js'
 import { DEFAULT_MODEL } from '../../sdk/compress.js';
 import { VERSION } from '../../version.js';
 import type { FromWorker, ToWorker, WorkJob, WorkResult } from './protocol.js';
+import { round1 } from '../../util/round.js';
 
 const child = (o: JObject, key: string): JNode | undefined => {
   const i = o.keys.lastIndexOf(key);
@@ -60,7 +61,7 @@ export function compressEnvelope(job: WorkJob, clock: () => number = () => perfo
     tokensSaved: requestBody ? engine.tokensSaved : 0,
     transforms: requestBody ? engine.transforms : [],
     savedByTransform: requestBody ? engine.savedByTransform : {},
-    elapsedMs: Math.round((clock() - t0) * 10) / 10,
+    elapsedMs: round1((clock() - t0)),
     coldFirstCall: cold,
     modelLimit: job.model ? (window ?? 200_000) : 0,
     ccr: requestBody ? engine.ccr : [],

@@ -20,6 +20,7 @@ import type { LiveMonitor } from './monitor.js';
 import { activeSnapshot, disabledBody } from './views.js';
 import { disabledYaml, totalsYaml } from './yaml.js';
 import { redactSecrets } from '../../core/redact.js';
+import type { ActiveDisabled, Logs, LogsDisabled, StreamSession } from './schema.js';
 
 const NO_CACHE = { 'cache-control': 'no-cache' };
 const YAML_TYPE = 'text/yaml; charset=utf-8';
@@ -40,7 +41,7 @@ function stamp(ms: number): string {
 
 export function registerLiveRoutes(app: App, mon: LiveMonitor | null, sessions: StreamSessions): void {
   app.router.add('GET', '/metrics/active-requests', ({ res }) => {
-    if (!mon) return sendJson(res, 200, { ...disabledBody(), active_requests: [] }, NO_CACHE);
+    if (!mon) return sendJson(res, 200, { ...disabledBody(), active_requests: [] } satisfies ActiveDisabled, NO_CACHE);
     sendRedactedJson(res, activeSnapshot(mon.tracker));
   }, 'gated');
 
@@ -56,7 +57,7 @@ export function registerLiveRoutes(app: App, mon: LiveMonitor | null, sessions: 
   app.router.add('POST', `${STREAM_PATH}/session`, ({ req, res }) => {
     req.resume();
     const { header, expiresAt } = sessions.setCookie(req);
-    sendJson(res, 200, { ok: true, stream: STREAM_PATH, expires_at: new Date(expiresAt).toISOString() }, {
+    sendJson(res, 200, { ok: true, stream: STREAM_PATH, expires_at: new Date(expiresAt).toISOString() } satisfies StreamSession, {
       'set-cookie': header,
       'cache-control': 'no-store',
     });
@@ -106,9 +107,9 @@ export function registerLiveRoutes(app: App, mon: LiveMonitor | null, sessions: 
     } catch (err) {
       return badRequest(r, err);
     }
-    if (!mon) return sendJson(r.res, 200, { ...disabledBody(), errors: [], traces: [] }, NO_CACHE);
+    if (!mon) return sendJson(r.res, 200, { ...disabledBody(), errors: [], traces: [] } satisfies LogsDisabled, NO_CACHE);
     const t = mon.tracker;
-    sendRedactedJson(r.res, {
+    const logs: Logs = {
       disabled: false,
       // Vandamme's logging-mode block: headroom-ts logs JSON lines to stdout, never to syslog
       systemd: { requested: false, effective: false, handler: 'console' },
@@ -118,6 +119,7 @@ export function registerLiveRoutes(app: App, mon: LiveMonitor | null, sessions: 
       },
       errors: t.recentErrors(limitErrors),
       traces: t.recentTraces(limitTraces),
-    });
+    };
+    sendRedactedJson(r.res, logs);
   }, 'gated');
 }

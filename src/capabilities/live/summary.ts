@@ -6,6 +6,7 @@
 import type { Logger } from '../../core/logger.js';
 import { newSection, type Section } from './section.js';
 import type { LiveTracker } from './tracker.js';
+import { round4 } from '../../util/round.js';
 
 export interface SummaryOptions {
   everyRequests: number;
@@ -14,7 +15,7 @@ export interface SummaryOptions {
   topModels?: number;
 }
 
-const rate = (errors: number, requests: number) => (requests > 0 ? Math.round((errors / requests) * 10_000) / 10_000 : 0);
+const rate = (errors: number, requests: number) => (requests > 0 ? round4((errors / requests)) : 0);
 
 function figures(s: Section) {
   return {

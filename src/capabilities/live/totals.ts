@@ -7,6 +7,10 @@
 import type { NameMatcher } from './glob.js';
 import { type Section, Split } from './section.js';
 import { type LiveTracker, NO_MODEL } from './tracker.js';
+import type { ModelTotals, ProviderTotals, RunningTotals, SplitTotals, TotalsSection } from './schema.js';
+import { round2, round4 } from '../../util/round.js';
+
+export type { RunningTotals } from './schema.js';
 
 export interface TotalsQuery {
   provider: NameMatcher | null;
@@ -16,70 +20,9 @@ export interface TotalsQuery {
   includeActive: boolean;
 }
 
-export interface SectionOut {
-  requests: number;
-  errors: number;
-  input_tokens: number;
-  output_tokens: number;
-  cache_read_tokens: number;
-  cache_creation_tokens: number;
-  /** Tool calls (tool_use blocks) in responses: Vandamme's name for `tool_calls`. */
-  tool_uses: number;
-  tool_definitions: number;
-  tool_results: number;
-  tool_calls: number;
-  tokens_saved: number;
-  active_requests: number;
-  total_duration_ms: number;
-  average_duration_ms: number;
-  error_types?: Record<string, number>;
-}
+type SectionOut = TotalsSection;
+type SplitOut = SplitTotals;
 
-export interface SplitOut {
-  total: SectionOut;
-  streaming?: SectionOut;
-  non_streaming?: SectionOut;
-}
-
-export interface ModelOut extends SplitOut {
-  last_accessed: string | null;
-}
-
-export interface ProviderOut {
-  last_accessed: string | null;
-  rollup: SplitOut;
-  models: Record<string, ModelOut>;
-}
-
-export interface RunningTotals {
-  summary: {
-    since: string;
-    generated_at: string;
-    /** Vandamme's shape: the most recent request start of the whole view, or null. */
-    last_accessed: { top: string } | null;
-    total_requests: number;
-    completed_requests: number;
-    active_requests: number;
-    total_errors: number;
-    error_rate: number;
-    total_input_tokens: number;
-    total_output_tokens: number;
-    total_cache_read_tokens: number;
-    total_cache_creation_tokens: number;
-    total_tool_uses: number;
-    total_tool_definitions: number;
-    total_tool_results: number;
-    total_tool_calls: number;
-    total_tokens_saved: number;
-    average_duration_ms: number;
-    total_duration_ms: number;
-    error_types: Record<string, number>;
-  };
-  filters: { provider: string | null; model: string | null; include_active: boolean };
-  providers: Record<string, ProviderOut>;
-}
-
-const round2 = (n: number) => Math.round(n * 100) / 100;
 const iso = (ms: number) => (ms > 0 ? new Date(ms).toISOString() : null);
 
 function sectionOut(s: Section): SectionOut {
@@ -145,11 +88,11 @@ export function runningTotals(t: LiveTracker, q: TotalsQuery, now: number = Date
   }
 
   const all = new Split();
-  const providers: Record<string, ProviderOut> = {};
+  const providers: Record<string, ProviderTotals> = {};
   for (const provider of [...view.keys()].sort()) {
     const models = view.get(provider) as Map<string, Split>;
     const rollup = new Split();
-    const modelsOut: Record<string, ModelOut> = {};
+    const modelsOut: Record<string, ModelTotals> = {};
     for (const model of [...models.keys()].sort()) {
       const s = models.get(model) as Split;
       rollup.addSplit(s);
@@ -169,7 +112,7 @@ export function runningTotals(t: LiveTracker, q: TotalsQuery, now: number = Date
       completed_requests: s.completed,
       active_requests: s.active,
       total_errors: s.errors,
-      error_rate: s.completed > 0 ? Math.round((s.errors / s.completed) * 10_000) / 10_000 : 0,
+      error_rate: s.completed > 0 ? round4((s.errors / s.completed)) : 0,
       total_input_tokens: s.inputTokens,
       total_output_tokens: s.outputTokens,
       total_cache_read_tokens: s.cacheReadTokens,

@@ -10,6 +10,8 @@ import type { OutcomeKind, RequestOutcome, RequestProgress, RequestStart } from 
 import { redactSecrets } from '../../core/redact.js';
 import { Ring } from './ring.js';
 import { type ActiveFigures, Split } from './section.js';
+import type { Trace } from './schema.js';
+import { round2 } from '../../util/round.js';
 
 /** Model and provider names longer than this are cut (a client controls them). */
 export const MAX_NAME_LENGTH = 512;
@@ -40,52 +42,8 @@ export interface ActiveEntry extends ActiveFigures {
   project: string | null;
 }
 
-/**
- * One finished request as shown by `/metrics/logs` (also the error entry shape). Vandamme's
- * field names and types come first (`ts` epoch seconds, `tool_*_count`); ours follow.
- */
-export interface TraceEntry {
-  seq: number;
-  /** End time, epoch seconds (float), as Vandamme's clients read it. */
-  ts: number;
-  /** End time, ISO 8601 UTC. */
-  ts_iso: string;
-  request_id: string;
-  kind: OutcomeKind;
-  provider: string;
-  api: string;
-  path: string;
-  model: string;
-  requested_model: string | null;
-  is_streaming: boolean;
-  status: 'ok' | 'error';
-  http_status: number;
-  error_type: string | null;
-  error: string | null;
-  started_at: string;
-  duration_ms: number;
-  ttfb_ms: number | null;
-  upstream_ms: number | null;
-  upstream_attempts: number;
-  input_tokens: number;
-  output_tokens: number;
-  cache_read_tokens: number;
-  cache_creation_tokens: number;
-  /** Tool calls (tool_use blocks) in the response: Vandamme's `tool_use_count` and `tool_call_count`. */
-  tool_use_count: number;
-  tool_call_count: number;
-  /** Tool results sent in the newest turn. */
-  tool_result_count: number;
-  tool_definitions: number;
-  tool_results: number;
-  tool_calls: number;
-  tokens_saved: number;
-  request_size: number;
-  response_size: number;
-  finish_reason: string | null;
-  client: string | null;
-  project: string | null;
-}
+/** One finished request as shown by `/metrics/logs` (also the error entry shape): `schema.ts`. */
+export type TraceEntry = Trace;
 
 /** What the rings hold: the outcome itself, rendered into a TraceEntry only when read. */
 interface TraceRecord {
@@ -255,7 +213,6 @@ export class LiveTracker implements Sink {
   }
 }
 
-const round2 = (n: number) => Math.round(n * 100) / 100;
 
 function traceEntry({ seq, model, outcome: o }: TraceRecord): TraceEntry {
   const u = o.usage;

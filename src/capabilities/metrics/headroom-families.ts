@@ -11,8 +11,8 @@ import type { Registry } from 'prom-client';
 import type { StatsService } from '../stats/api.js';
 import { aggregate, ReadFamily, type Sample } from './family.js';
 import type { MetricLabels } from './labels.js';
+import { round2, round6 } from '../../util/round.js';
 
-const r2 = (n: number) => Math.round(n * 100) / 100;
 const one = (value: number): Sample[] => [{ value }];
 
 /** Families kept for Headroom compatibility whose names `promtool check metrics` flags. */
@@ -70,15 +70,15 @@ export function registerHeadroomFamilies(registry: Registry, svc: StatsService, 
   counter('headroom_persistent_savings_requests_total', 'Durable lifetime requests recorded by the proxy savings tracker', async () => one((await life()).requests));
   counter('headroom_persistent_savings_tokens_saved_total', 'Durable lifetime input tokens saved by proxy compression', async () => one((await life()).tokensSaved));
   counter('headroom_persistent_savings_input_tokens_total', 'Durable lifetime input tokens recorded by the proxy savings tracker', async () => one((await life()).inputTokens));
-  counter('headroom_persistent_savings_input_cost_usd_total', 'Durable lifetime input spend in USD estimated by the proxy savings tracker', async () => one(Math.round((await life()).inputCostUsd * 1e6) / 1e6));
-  counter('headroom_persistent_savings_compression_savings_usd_total', 'Durable lifetime compression savings in USD estimated by the proxy savings tracker', async () => one(Math.round((await life()).savingsUsd * 1e6) / 1e6));
+  counter('headroom_persistent_savings_input_cost_usd_total', 'Durable lifetime input spend in USD estimated by the proxy savings tracker', async () => one(round6((await life()).inputCostUsd)));
+  counter('headroom_persistent_savings_compression_savings_usd_total', 'Durable lifetime compression savings in USD estimated by the proxy savings tracker', async () => one(round6((await life()).savingsUsd)));
 
   legacy(() => {
     const timing = (key: string, s: typeof p.latency, help: { sum: string; count: string; min: string; max: string }) => {
-      counter(`headroom_${key}_ms_sum`, help.sum, () => one(r2(s.sum)));
+      counter(`headroom_${key}_ms_sum`, help.sum, () => one(round2(s.sum)));
       counter(`headroom_${key}_ms_count`, help.count, () => one(s.count));
-      gauge(`headroom_${key}_ms_min`, help.min, () => one(s.count ? r2(s.min) : 0));
-      gauge(`headroom_${key}_ms_max`, help.max, () => one(r2(s.max)));
+      gauge(`headroom_${key}_ms_min`, help.min, () => one(s.count ? round2(s.min) : 0));
+      gauge(`headroom_${key}_ms_max`, help.max, () => one(round2(s.max)));
     };
     timing('latency', p.latency, {
       sum: 'Sum of request latencies in milliseconds',
@@ -133,7 +133,7 @@ export function registerHeadroomFamilies(registry: Registry, svc: StatsService, 
       }
       return [...sums.values()]
         .sort((a, b) => JSON.stringify(a.labels).localeCompare(JSON.stringify(b.labels)))
-        .map((s) => ({ labels: s.labels, value: pick === 'count' ? s.value : r2(s.value) }));
+        .map((s) => ({ labels: s.labels, value: pick === 'count' ? s.value : round2(s.value) }));
     };
     const transformLabels = (k: string) => ({ transform: labels.transform.label(k) });
     const hasTransforms = () => p.transforms.byKey.size > 0;

@@ -19,6 +19,7 @@ import type { ProviderId, RequestOutcome, UpstreamCall } from '../../core/outcom
 import { clip } from './bounded.js';
 import { compressionRan, compressionStage, isInternalTiming, pipelineMs } from './compression-facts.js';
 import { genaiOperation } from './names.js';
+import { round3 } from '../../util/round.js';
 
 export interface PlannedSpan {
   name: string;
@@ -39,7 +40,6 @@ export interface UpstreamEndpoint {
 export type UpstreamLookup = (provider: ProviderId) => UpstreamEndpoint | null;
 
 const MAX_ERROR_MESSAGE = 512;
-const round3 = (n: number) => Math.round(n * 1000) / 1000;
 
 function spanName(o: RequestOutcome, op: string | null): string {
   if (op !== null) {

@@ -13,6 +13,7 @@ import type { InFlight } from '../../core/app.js';
 import type { Funnel } from '../../core/funnel.js';
 import type { ErrorType, OutcomeKind, RequestStart } from '../../core/outcome.js';
 import { OutcomeRecorder, startFrom } from '../../core/recorder.js';
+import { round2 } from '../../util/round.js';
 
 export interface ExchangeHost {
   readonly config: Config;
@@ -27,7 +28,6 @@ export interface ExchangeHost {
 /** What a client is told when a graceful shutdown ends its request. */
 export const SHUTDOWN_MESSAGE = 'headroom-ts is shutting down and ended this request; retry it (on another instance if one is available).';
 
-const round2 = (n: number) => Math.round(n * 100) / 100;
 
 export class Exchange implements InFlight {
   readonly id: string;

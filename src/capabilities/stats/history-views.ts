@@ -4,6 +4,8 @@
  * endpoint do not re-aggregate a year of rollups on every call.
  */
 import { type Bucket, bucketStart, HOURLY_SERIES_DAYS, type HistoryJson, historyJson, isoUtc, MAX_SERIES_NAMES, OTHER_NAME, type Period, rollup } from './history.js';
+import type { Attribution, SpendRow } from './schema.js';
+import { round6 } from '../../util/round.js';
 import type { RollupRow, StatsStore } from './store/types.js';
 import { storedAttributionJson } from './attribution/stored.js';
 
@@ -52,7 +54,7 @@ export class HistoryViews {
   }
 
   /** Per session and per user totals over the retained range (`/stats-history.attribution`). */
-  attribution(): Promise<Record<string, unknown>> {
+  attribution(): Promise<Attribution> {
     return this.cached('attribution', this.store.version(), async () =>
       storedAttributionJson(await this.store.attribution(), Math.round(this.store.limits.retentionMs / 86_400_000)));
   }
@@ -66,27 +68,14 @@ export class HistoryViews {
   }
 }
 
-/** One row of the spend report. */
-export interface SpendRow {
-  timestamp: string;
-  provider: string;
-  model: string;
-  requests: number;
-  input_tokens: number;
-  output_tokens: number;
-  input_cost_usd: number;
-  output_cost_usd: number;
-  total_cost_usd: number;
-  tokens_saved: number;
-  savings_usd: number;
-}
+/** One row of the spend report (its shape: `spendRowSchema`). */
+export type { SpendRow };
 
 export const SPEND_CSV_COLUMNS = [
   'timestamp', 'provider', 'model', 'requests', 'input_tokens', 'output_tokens', 'input_cost_usd', 'output_cost_usd', 'total_cost_usd',
   'tokens_saved', 'savings_usd',
 ] as const;
 
-const r6 = (n: number) => Math.round(n * 1e6) / 1e6;
 
 /**
  * Rolls rollup rows into spend rows per bucket of `period`, provider and model. Models are
@@ -130,8 +119,8 @@ export function spendRows(rows: readonly RollupRow[], period: Period, maxNames =
     .map(({ start, ...row }) => ({
       start,
       row: {
-        ...row, input_cost_usd: r6(row.input_cost_usd), output_cost_usd: r6(row.output_cost_usd),
-        total_cost_usd: r6(row.input_cost_usd + row.output_cost_usd), savings_usd: r6(row.savings_usd),
+        ...row, input_cost_usd: round6(row.input_cost_usd), output_cost_usd: round6(row.output_cost_usd),
+        total_cost_usd: round6(row.input_cost_usd + row.output_cost_usd), savings_usd: round6(row.savings_usd),
       },
     }))
     .sort((a, b) => a.start - b.start || b.row.total_cost_usd - a.row.total_cost_usd || (a.row.provider + a.row.model < b.row.provider + b.row.model ? -1 : 1))

@@ -4,8 +4,10 @@
  * holds what happened in it), Headroom's history compaction, and the CSV export.
  */
 import type { HistoryPoint, RollupRow } from './store/types.js';
+import type { Bucket, Delta, HistoryMode, HistoryPoint as HistoryJson, Period } from './schema.js';
+import { round6 } from '../../util/round.js';
 
-export type Period = 'hourly' | 'daily' | 'weekly' | 'monthly';
+export type { Bucket, HistoryMode, HistoryJson, Period };
 export const PERIODS: readonly Period[] = ['hourly', 'daily', 'weekly', 'monthly'];
 /** The hourly series covers the most recent days; daily, weekly and monthly cover the whole retention. */
 export const HOURLY_SERIES_DAYS = 7;
@@ -31,30 +33,6 @@ export function bucketStart(ms: number, period: Period): number {
   }
 }
 
-const r6 = (n: number) => Math.round(n * 1e6) / 1e6;
-
-interface Delta {
-  tokens_saved: number;
-  compression_savings_usd_delta: number;
-  total_input_tokens_delta: number;
-  total_input_cost_usd_delta: number;
-  requests: number;
-}
-
-export interface Bucket {
-  timestamp: string;
-  tokens_saved: number;
-  compression_savings_usd_delta: number;
-  total_tokens_saved: number;
-  compression_savings_usd: number;
-  total_input_tokens_delta: number;
-  total_input_tokens: number;
-  total_input_cost_usd_delta: number;
-  total_input_cost_usd: number;
-  requests: number;
-  by_provider: Record<string, Delta>;
-  by_model: Record<string, Delta>;
-}
 
 const newDelta = (): Delta => ({ tokens_saved: 0, compression_savings_usd_delta: 0, total_input_tokens_delta: 0, total_input_cost_usd_delta: 0, requests: 0 });
 
@@ -68,8 +46,8 @@ function addDelta(d: Delta, r: RollupRow): void {
 
 const roundDelta = (d: Delta): Delta => ({
   ...d,
-  compression_savings_usd_delta: r6(d.compression_savings_usd_delta),
-  total_input_cost_usd_delta: r6(d.total_input_cost_usd_delta),
+  compression_savings_usd_delta: round6(d.compression_savings_usd_delta),
+  total_input_cost_usd_delta: round6(d.total_input_cost_usd_delta),
 });
 
 /**
@@ -102,10 +80,10 @@ export function rollup(rows: readonly RollupRow[], period: Period, maxNames = MA
   let cur: Bucket | null = null;
   let curStart = Number.NaN;
   const finish = (b: Bucket) => {
-    b.compression_savings_usd_delta = r6(b.compression_savings_usd_delta);
-    b.total_input_cost_usd_delta = r6(b.total_input_cost_usd_delta);
-    b.compression_savings_usd = r6(b.compression_savings_usd);
-    b.total_input_cost_usd = r6(b.total_input_cost_usd);
+    b.compression_savings_usd_delta = round6(b.compression_savings_usd_delta);
+    b.total_input_cost_usd_delta = round6(b.total_input_cost_usd_delta);
+    b.compression_savings_usd = round6(b.compression_savings_usd);
+    b.total_input_cost_usd = round6(b.total_input_cost_usd);
     for (const k in b.by_provider) b.by_provider[k] = roundDelta(b.by_provider[k]!);
     for (const k in b.by_model) b.by_model[k] = roundDelta(b.by_model[k]!);
     out.push(b);
@@ -140,8 +118,6 @@ export function rollup(rows: readonly RollupRow[], period: Period, maxNames = MA
   return out;
 }
 
-export type HistoryMode = 'compact' | 'full' | 'none';
-
 export const MAX_RESPONSE_HISTORY_POINTS = 500;
 
 /** Headroom's compaction: all points up to 500; else 334 evenly sampled older points + the newest 166. */
@@ -165,24 +141,14 @@ export function compactHistory<T extends { timestamp: string }>(points: readonly
   return out;
 }
 
-export interface HistoryJson {
-  timestamp: string;
-  provider: string;
-  model: string;
-  total_tokens_saved: number;
-  compression_savings_usd: number;
-  total_input_tokens: number;
-  total_input_cost_usd: number;
-}
-
 export const historyJson = (p: HistoryPoint): HistoryJson => ({
   timestamp: isoUtc(p.ts),
   provider: p.provider,
   model: p.model,
   total_tokens_saved: p.cumTokensSaved,
-  compression_savings_usd: r6(p.cumSavingsUsd),
+  compression_savings_usd: round6(p.cumSavingsUsd),
   total_input_tokens: p.cumInputTokens,
-  total_input_cost_usd: r6(p.cumInputCostUsd),
+  total_input_cost_usd: round6(p.cumInputCostUsd),
 });
 
 /** Python `str(float)`: shortest round-trip digits, `0.0`, exponent form below 1e-4 (`1.5e-05`). */

@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { splitProjectPrefix } from '../../core/identity.js';
+import type { Inbound } from './schema.js';
 
 const MAX_PATHS = 64;
 
@@ -45,7 +46,7 @@ export class InboundStats {
     this.byStatus.clear();
   }
 
-  payload(): Record<string, unknown> {
+  payload(): Inbound {
     const obj = (m: Map<string, number>) => Object.fromEntries([...m].sort(([a], [b]) => a.localeCompare(b)));
     return {
       total: this.total,

@@ -12,10 +12,9 @@ import { HOURLY_SERIES_DAYS, historyJson, MAX_RESPONSE_HISTORY_POINTS } from './
 import { newInputPercent, SAVINGS_FORMULA, spendSavedPercent, wholeWirePercent } from '../../savings/savings.js';
 import type { StatsService } from './service.js';
 import type { ProjectTotals, SessionTotals, Totals } from './store/types.js';
+import type * as Wire from './schema.js';
+import { round1, round2, round4, round6 } from '../../util/round.js';
 
-const r2 = (n: number) => Math.round(n * 100) / 100;
-const r4 = (n: number) => Math.round(n * 1e4) / 1e4;
-const r6 = (n: number) => Math.round(n * 1e6) / 1e6;
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z'));
 const sortedObj = (m: Map<string, number>) => Object.fromEntries([...m].sort(([a], [b]) => a.localeCompare(b)));
 
@@ -41,6 +40,12 @@ export const SECTION_DEFAULTS: Record<string, () => unknown> = {
 /** Optional Headroom keys spread in only when a capability provides them. */
 const OPTIONAL_SECTIONS = ['subscription_window', 'codex_rate_limits', 'copilot_quota'];
 
+function optionalSections(app: App): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of OPTIONAL_SECTIONS) if (app.statsSections.has(key)) out[key] = section(app, key);
+  return out;
+}
+
 function section(app: App, key: string): unknown {
   const fn = app.statsSections.get(key);
   if (!fn) return SECTION_DEFAULTS[key]?.() ?? null;
@@ -51,20 +56,20 @@ function section(app: App, key: string): unknown {
   }
 }
 
-export function totalsJson(t: Totals): Record<string, unknown> {
+export function totalsJson(t: Totals): Wire.Totals {
   return {
     requests: t.requests,
     tokens_saved: t.tokensSaved,
-    compression_savings_usd: r6(t.savingsUsd),
+    compression_savings_usd: round6(t.savingsUsd),
     total_input_tokens: t.inputTokens,
-    total_input_cost_usd: r6(t.inputCostUsd),
+    total_input_cost_usd: round6(t.inputCostUsd),
     total_output_tokens: t.outputTokens,
-    total_output_cost_usd: r6(t.outputCostUsd),
+    total_output_cost_usd: round6(t.outputCostUsd),
     savings_percent: wholeWirePercent(t.tokensSaved, t.inputTokens),
   };
 }
 
-export function sessionJson(s: SessionTotals): Record<string, unknown> {
+export function sessionJson(s: SessionTotals): Wire.SessionTotals {
   return {
     ...totalsJson(s),
     savings_percent: wholeWirePercent(s.tokensSaved, s.inputTokens),
@@ -73,8 +78,8 @@ export function sessionJson(s: SessionTotals): Record<string, unknown> {
   };
 }
 
-export function projectsJson(projects: Record<string, ProjectTotals>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
+export function projectsJson(projects: Record<string, ProjectTotals>): Record<string, Wire.ProjectTotals> {
+  const out: Record<string, Wire.ProjectTotals> = {};
   for (const [name, p] of Object.entries(projects)) {
     out[name] = { ...totalsJson(p), last_activity_at: iso(p.lastActivityAt), savings_percent: wholeWirePercent(p.tokensSaved, p.inputTokens) };
   }
@@ -83,7 +88,7 @@ export function projectsJson(projects: Record<string, ProjectTotals>): Record<st
 
 export const SESSION_POLICY = { rollover_inactivity_minutes: 60 };
 
-function retentionJson(svc: StatsService): Record<string, unknown> {
+function retentionJson(svc: StatsService): Wire.Retention {
   return {
     max_history_points: svc.store.limits.maxHistoryPoints,
     max_history_age_days: Math.round(svc.store.limits.retentionMs / 86_400_000),
@@ -94,16 +99,15 @@ function retentionJson(svc: StatsService): Record<string, unknown> {
 
 export { retentionJson };
 
-function timingBlock(s: StatsService['process']['latency'], withTotal: boolean): Record<string, unknown> {
-  const sum = s.summary();
-  return withTotal ? { ...sum, total_requests: s.count } : sum;
+function timingBlock(s: StatsService['process']['latency']): Wire.Timing {
+  return s.summary();
 }
 
-function recentRequests(svc: StatsService): unknown[] {
+function recentRequests(svc: StatsService): Wire.RecentRequest[] {
   return svc.process
     .recentOutcomes(100)
     .map((o) => requestRecord(o, { withMessages: false }).record)
-    .filter((r) => (r.input_tokens_original as number) > 0)
+    .filter((r) => r.input_tokens_original > 0)
     .slice(-10)
     .map((r) => ({
       request_id: r.request_id, timestamp: r.timestamp, provider: r.provider, model: r.model,
@@ -114,7 +118,7 @@ function recentRequests(svc: StatsService): unknown[] {
 }
 
 /** The loopback-only parts, always built fresh. */
-export function loopbackParts(app: App, svc: StatsService): { request_logs: unknown[]; recent_requests: unknown[]; config: unknown } {
+export function loopbackParts(app: App, svc: StatsService): Wire.LoopbackParts {
   return {
     // `timestamp` is the server's local time without an offset (as Headroom writes it); `timestamp_utc` is the same instant, for readers elsewhere
     request_logs: svc.process.recentOutcomes(10).map((o) => ({ ...recordWithoutBodies(requestRecord(o, { withMessages: false }).record), timestamp_utc: new Date(o.endedAt).toISOString() })),
@@ -123,7 +127,10 @@ export function loopbackParts(app: App, svc: StatsService): { request_logs: unkn
   };
 }
 
-export async function buildStats(app: App, svc: StatsService): Promise<Record<string, unknown>> {
+/** `/stats` (typed by its schema), plus the keys of sections no schema knows (added by capabilities). */
+export type StatsDocument = Wire.Stats & Record<string, unknown>;
+
+export async function buildStats(app: App, svc: StatsService): Promise<StatsDocument> {
   const p = svc.process;
   const store = svc.store;
   await store.flush();
@@ -140,14 +147,14 @@ export async function buildStats(app: App, svc: StatsService): Promise<Record<st
   const withUsd = costTotals.inputCostUsd;
   const withoutUsd = withUsd + costTotals.compressionSavingsUsd;
   const newInputPct = newInputPercent(p.savedWithNewInput, p.newInputTokens);
-  const pipeline: Record<string, unknown> = {};
+  const pipeline: Record<string, Wire.KeyedTiming> = {};
   for (const [name, t] of [...p.transforms.byKey].sort(([a], [b]) => a.localeCompare(b))) {
-    pipeline[name] = { average_ms: r2(t.sum / t.count), max_ms: r2(t.max), count: t.count };
+    pipeline[name] = { average_ms: round2(t.sum / t.count), max_ms: round2(t.max), count: t.count };
   }
-  const stageTiming: Record<string, unknown> = {};
+  const stageTiming: Record<string, Record<string, Wire.KeyedTiming>> = {};
   for (const [key, t] of [...p.stages.byKey].sort(([a], [b]) => a.localeCompare(b))) {
     const [path = '', stage = ''] = key.split('\u0000');
-    ((stageTiming[path] ??= {}) as Record<string, unknown>)[stage] = { average_ms: r2(t.sum / t.count), max_ms: r2(t.max), count: t.count };
+    (stageTiming[path] ??= {})[stage] = { average_ms: round2(t.sum / t.count), max_ms: round2(t.max), count: t.count };
   }
   const uncompressed: Record<string, number> = {};
   for (const k of ['prefix_frozen', 'too_small', 'passthrough', 'no_compressible_content'] as const) {
@@ -155,15 +162,15 @@ export async function buildStats(app: App, svc: StatsService): Promise<Record<st
     if (n > 0) uncompressed[k] = n;
   }
 
-  const out: Record<string, unknown> = {
+  const out: StatsDocument = {
     summary: {
       mode: app.config.mode,
       api_requests: p.apiRequests,
       primary_model: p.primaryModel(),
       compression: {
         requests_compressed: p.requestsCompressed,
-        avg_compression_pct: p.requestsCompressed ? Math.round((p.compressionPctSum / p.requestsCompressed) * 10) / 10 : 0,
-        best_compression_pct: Math.round(p.bestCompressionPct * 10) / 10,
+        avg_compression_pct: p.requestsCompressed ? round1((p.compressionPctSum / p.requestsCompressed)) : 0,
+        best_compression_pct: round1(p.bestCompressionPct),
         best_detail: p.bestDetail,
         total_tokens_removed: P,
         cli_filtering_tokens_avoided: 0,
@@ -176,17 +183,17 @@ export async function buildStats(app: App, svc: StatsService): Promise<Record<st
       uncompressed_requests: uncompressed,
       cost: {
         scope: 'process',
-        without_headroom_usd: r4(withoutUsd),
-        with_headroom_usd: r4(withUsd),
-        total_saved_usd: r4(costTotals.compressionSavingsUsd),
+        without_headroom_usd: round4(withoutUsd),
+        with_headroom_usd: round4(withUsd),
+        total_saved_usd: round4(costTotals.compressionSavingsUsd),
         savings_pct: spendSavedPercent(costTotals.compressionSavingsUsd, withUsd),
         savings_pct_basis: 'total_saved_usd / without_headroom_usd (input spend + net saving); 0 when compression cost more than it saved',
         breakdown: {
-          cache_savings_usd: r4(cacheNet),
-          compression_savings_usd: r4(costTotals.compressionSavingsUsd),
-          compression_gross_usd: r4(costTotals.grossSavingsUsd),
-          retrieval_rounds_usd: r4(costTotals.retrievalUsd),
-          cache_bust_usd: r4(costTotals.cacheBustUsd),
+          cache_savings_usd: round4(cacheNet),
+          compression_savings_usd: round4(costTotals.compressionSavingsUsd),
+          compression_gross_usd: round4(costTotals.grossSavingsUsd),
+          retrieval_rounds_usd: round4(costTotals.retrievalUsd),
+          cache_bust_usd: round4(costTotals.cacheBustUsd),
           cli_filtering_savings_usd: null,
           cli_filtering_savings_note: 'No CLI context tool is configured; CLI-filtered tokens never get a dollar value.',
           rtk_savings_usd: null,
@@ -209,7 +216,7 @@ export async function buildStats(app: App, svc: StatsService): Promise<Record<st
           tokens: P, proxy_tokens: P, cli_filtering_tokens: 0, rtk_tokens: 0, lean_ctx_tokens: 0, all_layers_tokens: P,
           description: 'Input tokens removed by headroom-ts compression (proxied requests, /v1/compress and hook calls).',
         },
-        prefix_cache: { discount_usd: r4(cacheNet), description: 'Provider prompt-cache read savings minus cache-write premiums, at real model prices (process scope).' },
+        prefix_cache: { discount_usd: round4(cacheNet), description: 'Provider prompt-cache read savings minus cache-write premiums, at real model prices (process scope).' },
         output_shaping: { available: false },
       },
     },
@@ -241,7 +248,7 @@ export async function buildStats(app: App, svc: StatsService): Promise<Record<st
       total_before_compression: I + P,
       all_layers_saved: P,
       proxy_attempted_tokens: A,
-      active_savings_percent: A > 0 ? r2((P / A) * 100) : 0,
+      active_savings_percent: A > 0 ? round2((P / A) * 100) : 0,
       proxy_savings_percent: wholeWirePercent(P, I),
       savings_percent: wholeWirePercent(P, I),
       all_layers_savings_percent: wholeWirePercent(P, I),
@@ -262,14 +269,14 @@ export async function buildStats(app: App, svc: StatsService): Promise<Record<st
           basis: 'tokens saved by compressing content first seen this turn / tokens of that content as sent (replayed history is not new input; requests whose compressor reported new input; null when none did)',
         },
         attempted: {
-          percent: A > 0 ? r2((P / A) * 100) : 0, numerator: P, denominator: A,
+          percent: A > 0 ? round2((P / A) * 100) : 0, numerator: P, denominator: A,
           basis: 'tokens saved / tokens compression was attempted on (excludes passthrough routes)',
         },
       },
     },
-    latency: timingBlock(p.latency, true),
-    overhead: timingBlock(p.overhead, false),
-    ttfb: timingBlock(p.ttfb, false),
+    latency: { ...timingBlock(p.latency), total_requests: p.latency.count },
+    overhead: timingBlock(p.overhead),
+    ttfb: timingBlock(p.ttfb),
     pipeline_timing: pipeline,
     stage_timing: stageTiming,
     compressions_by_strategy: sortedObj(p.compressionsByStrategy),
@@ -311,29 +318,29 @@ export async function buildStats(app: App, svc: StatsService): Promise<Record<st
     request_logs: [],
     recent_requests: [],
     log_full_messages: app.config.logMessages,
-  };
-  for (const key of OPTIONAL_SECTIONS) if (app.statsSections.has(key)) out[key] = section(app, key);
-  out.throughput = section(app, 'throughput');
-  out.pricing = {
-    source: PRICE_SOURCE,
-    fallback_models: p.cost.fallbackModels(),
-    fallback_rates_usd_per_mtok: FALLBACK_RATES,
-    note: 'Models unknown to the price data are priced at their provider\'s fallback rates and listed in fallback_models (never $0).',
-  };
-  out.dollar_figures = {
-    source: 'Every dollar figure is priced once per request (providers/pricing.ts, savings/savings.ts).',
-    savings_formula: SAVINGS_FORMULA,
-    scopes: {
-      cost: 'process: since start or the last POST /stats/reset',
-      'summary.cost': 'process',
-      'prefix_cache.*_usd': 'process',
-      'savings.by_layer.prefix_cache': 'process',
-      'persistent_savings.lifetime': 'lifetime: the durable store, all processes sharing it',
-      'persistent_savings.display_session': 'session: durable; a new session starts after 60 minutes without requests',
-      'persistent_savings.projects': 'lifetime, per project',
+    ...optionalSections(app),
+    throughput: section(app, 'throughput'),
+    pricing: {
+      source: PRICE_SOURCE,
+      fallback_models: p.cost.fallbackModels(),
+      fallback_rates_usd_per_mtok: FALLBACK_RATES,
+      note: 'Models unknown to the price data are priced at their provider\'s fallback rates and listed in fallback_models (never $0).',
     },
-    process_started_at: iso(app.startedAt),
-    counters_reset_at: iso(p.resetAt),
+    dollar_figures: {
+      source: 'Every dollar figure is priced once per request (providers/pricing.ts, savings/savings.ts).',
+      savings_formula: SAVINGS_FORMULA,
+      scopes: {
+        cost: 'process: since start or the last POST /stats/reset',
+        'summary.cost': 'process',
+        'prefix_cache.*_usd': 'process',
+        'savings.by_layer.prefix_cache': 'process',
+        'persistent_savings.lifetime': 'lifetime: the durable store, all processes sharing it',
+        'persistent_savings.display_session': 'session: durable; a new session starts after 60 minutes without requests',
+        'persistent_savings.projects': 'lifetime, per project',
+      },
+      process_started_at: iso(app.startedAt),
+      counters_reset_at: iso(p.resetAt),
+    },
   };
   const known = new Set([...Object.keys(out), ...Object.keys(SECTION_DEFAULTS), 'config']);
   for (const [key] of app.statsSections) if (!known.has(key)) out[key] = section(app, key);
@@ -353,7 +360,7 @@ export function priceDataAvailable(): boolean {
   }
 }
 
-function healthView(svc: StatsService): Record<string, unknown> {
+function healthView(svc: StatsService): Omit<Wire.StorageHealth, 'backend' | 'stateless'> {
   const h = svc.store.health();
   return {
     pending_events: h.pending,
@@ -366,7 +373,6 @@ function healthView(svc: StatsService): Record<string, unknown> {
 }
 
 function budgetOf(app: App): { limit: number | null; period: string | null } {
-  const c = app.config as unknown as Record<string, unknown>;
-  const limit = typeof c.budget === 'number' ? c.budget : null;
-  return { limit, period: limit === null ? null : typeof c.budgetPeriod === 'string' ? c.budgetPeriod : 'daily' };
+  const limit = app.config.budget;
+  return { limit, period: limit === null ? null : app.config.budgetPeriod };
 }

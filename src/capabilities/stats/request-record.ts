@@ -8,6 +8,8 @@ import { jsonTooDeep } from '../../compress/json-depth.js';
 import { accountingOf } from './accounting.js';
 import type { RequestOutcome } from '../../core/outcome.js';
 import { redactSecrets } from '../../core/redact.js';
+import type { RequestLog } from './schema.js';
+import { round2, round6 } from '../../util/round.js';
 
 type Json = Record<string, unknown>;
 
@@ -126,8 +128,11 @@ export interface RecordOptions {
   withMessages: boolean;
 }
 
+/** The `--log-file` line: the `/stats.request_logs` record plus the bodies when `--log-messages` is on. */
+export type LogRecord = RequestLog & { request_messages?: unknown; compressed_messages?: unknown; response_content?: null };
+
 export interface BuiltRecord {
-  record: Json;
+  record: LogRecord;
   imagesRedacted: number;
 }
 
@@ -137,7 +142,20 @@ export function requestRecord(o: RequestOutcome, opts: RecordOptions): BuiltReco
   for (const k in o.tags) tags[k] = redactSecrets(o.tags[k] ?? '');
   if (o.client) tags.client = o.client;
   if (o.project) tags.project = o.project;
-  const record: Json = {
+  let imagesRedacted = 0;
+  let requestBody: Json | null = null;
+  let bodies: Pick<LogRecord, 'request_messages' | 'compressed_messages' | 'response_content'> = {};
+  if (opts.withMessages) {
+    const m = o.messages;
+    requestBody = m ? parseBody(m.request, m.contentEncoding) : null;
+    const forwarded = m?.forwarded ? parseBody(m.forwarded, null) : null;
+    const req = redactImages(messagesOf(requestBody));
+    const fwd = redactImages(messagesOf(forwarded));
+    imagesRedacted = req.redacted + fwd.redacted;
+    bodies = { request_messages: req.value, compressed_messages: fwd.value, response_content: null };
+  }
+  // Headroom's fields in Headroom's order, then the headroom-ts additions
+  const record: LogRecord = {
     request_id: o.requestId,
     timestamp: localIso(o.endedAt),
     provider: o.provider,
@@ -153,45 +171,30 @@ export function requestRecord(o: RequestOutcome, opts: RecordOptions): BuiltReco
     cache_hit: a.cached,
     transforms_applied: o.compression.transforms,
     waste_signals: o.compression.wasteSignals ?? null,
+    ...bodies,
+    error: o.errorType ? redactSecrets(`${o.errorType}: ${o.errorMessage ?? ''}`.trim()) : null,
+    turn_id: turnId(requestBody),
+    kind: o.kind,
+    api: o.api,
+    status: o.status,
+    stream: o.stream,
+    ttfb_ms: o.timing.ttfbMs,
+    cache_read_tokens: a.cacheReadTokens,
+    cache_write_tokens: a.cacheWriteTokens,
+    input_cost_usd: round6(a.inputCostUsd),
+    output_cost_usd: round6(a.outputCostUsd),
+    compression_savings_usd: round6(a.compressionSavingsUsd),
+    price_fallback: a.fallbackPriced,
+    stack: o.stack,
+    project: o.project,
+    upstream_ms: o.timing.upstreamMs === null ? null : round2(o.timing.upstreamMs),
+    upstream_attempts: o.timing.upstreamAttempts,
+    stage_timings_ms: round2Map(o.timing.stagesMs),
+    transform_timings_ms: round2Map(o.compression.timingsMs),
   };
-  let imagesRedacted = 0;
-  let requestBody: Json | null = null;
-  if (opts.withMessages) {
-    const m = o.messages;
-    requestBody = m ? parseBody(m.request, m.contentEncoding) : null;
-    const forwarded = m?.forwarded ? parseBody(m.forwarded, null) : null;
-    const req = redactImages(messagesOf(requestBody));
-    const fwd = redactImages(messagesOf(forwarded));
-    imagesRedacted = req.redacted + fwd.redacted;
-    record.request_messages = req.value;
-    record.compressed_messages = fwd.value;
-    record.response_content = null;
-  }
-  record.error = o.errorType ? redactSecrets(`${o.errorType}: ${o.errorMessage ?? ''}`.trim()) : null;
-  record.turn_id = turnId(requestBody);
-  // headroom-ts additions
-  record.kind = o.kind;
-  record.api = o.api;
-  record.status = o.status;
-  record.stream = o.stream;
-  record.ttfb_ms = o.timing.ttfbMs;
-  record.cache_read_tokens = a.cacheReadTokens;
-  record.cache_write_tokens = a.cacheWriteTokens;
-  record.input_cost_usd = round6(a.inputCostUsd);
-  record.output_cost_usd = round6(a.outputCostUsd);
-  record.compression_savings_usd = round6(a.compressionSavingsUsd);
-  record.price_fallback = a.fallbackPriced;
-  record.stack = o.stack;
-  record.project = o.project;
-  record.upstream_ms = o.timing.upstreamMs === null ? null : round2(o.timing.upstreamMs);
-  record.upstream_attempts = o.timing.upstreamAttempts;
-  record.stage_timings_ms = round2Map(o.timing.stagesMs);
-  record.transform_timings_ms = round2Map(o.compression.timingsMs);
   return { record, imagesRedacted };
 }
 
-const round6 = (n: number) => Math.round(n * 1e6) / 1e6;
-const round2 = (n: number) => Math.round(n * 100) / 100;
 
 function round2Map(m: Record<string, number>): Record<string, number> {
   const out: Record<string, number> = {};
@@ -200,7 +203,7 @@ function round2Map(m: Record<string, number>): Record<string, number> {
 }
 
 /** The in-memory record (`/stats.request_logs`): the file record without message bodies. */
-export function recordWithoutBodies(r: Json): Json {
+export function recordWithoutBodies(r: LogRecord): RequestLog {
   const { request_messages: _a, compressed_messages: _b, response_content: _c, ...rest } = r;
   return rest;
 }

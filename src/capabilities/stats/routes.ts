@@ -15,7 +15,8 @@ import { checkAccess, type RouteRequest } from '../../core/router.js';
 import { redactSecrets } from '../../core/redact.js';
 import { compactHistory, HISTORY_CSV_COLUMNS, type HistoryMode, isoUtc, type Period, PERIODS, ROLLUP_CSV_COLUMNS, toCsv } from './history.js';
 import { HistoryViews, SPEND_CSV_COLUMNS } from './history-views.js';
-import { buildStats, loopbackParts, projectsJson, retentionJson, SESSION_POLICY, sessionJson, totalsJson } from './payload.js';
+import { buildStats, loopbackParts, type StatsDocument, projectsJson, retentionJson, SESSION_POLICY, sessionJson, totalsJson } from './payload.js';
+import type { StatsHistory } from './schema.js';
 import type { StatsService } from './service.js';
 import { Snapshot } from './snapshot.js';
 
@@ -78,7 +79,7 @@ function sendRedactedJson(res: ServerResponse, body: unknown): void {
 }
 
 export function registerStatsRoutes(app: App, svc: StatsService): void {
-  const snapshot = new Snapshot<Record<string, unknown>>(SNAPSHOT_MS);
+  const snapshot = new Snapshot<StatsDocument>(SNAPSHOT_MS);
   svc.onReset(() => snapshot.invalidate());
   const audit = app.log.child({ logger: 'headroom.audit' });
   const views = new HistoryViews(svc.store);
@@ -91,13 +92,13 @@ export function registerStatsRoutes(app: App, svc: StatsService): void {
       sendQueryError(res, e as QueryError);
       return;
     }
-    const body = { ...(cached ? await snapshot.get(() => buildStats(app, svc)) : await buildStats(app, svc)) };
-    if (isStrictLoopback(req)) Object.assign(body, loopbackParts(app, svc));
-    else {
-      delete body.request_logs;
-      delete body.recent_requests;
+    const built = cached ? await snapshot.get(() => buildStats(app, svc)) : await buildStats(app, svc);
+    if (isStrictLoopback(req)) {
+      sendRedactedJson(res, { ...built, ...loopbackParts(app, svc) });
+    } else {
+      const { request_logs: _logs, recent_requests: _recent, ...remote } = built;
+      sendRedactedJson(res, remote);
     }
-    sendRedactedJson(res, body);
   }, 'gated');
 
   app.router.add('POST', '/stats/reset', ({ req, res, path }: RouteRequest) => {
@@ -147,7 +148,7 @@ export function registerStatsRoutes(app: App, svc: StatsService): void {
       store.lifetime(), store.session(now), store.projects(), views.history(), views.attribution(), ...PERIODS.map((p) => views.series(p, now)),
     ]);
     const returned = compactHistory(all, mode);
-    sendRedactedJson(res, {
+    const doc: StatsHistory = {
       schema_version: 3,
       generated_at: isoUtc(now),
       storage_path: store.location,
@@ -155,13 +156,14 @@ export function registerStatsRoutes(app: App, svc: StatsService): void {
       display_session: sessionJson(session),
       display_session_policy: SESSION_POLICY,
       history: returned,
-      series: Object.fromEntries(PERIODS.map((p, i) => [p, series4[i]])),
+      series: { hourly: series4[0]!, daily: series4[1]!, weekly: series4[2]!, monthly: series4[3]! },
       exports: { default_format: 'json', available_formats: ['json', 'csv'], available_series: ['history', ...PERIODS] },
       retention: retentionJson(svc),
       projects: projectsJson(projects),
       history_summary: { mode, stored_points: all.length, returned_points: returned.length, compacted: returned.length < all.length },
       cli_filtering: null,
       attribution,
-    });
+    };
+    sendRedactedJson(res, doc);
   }, 'gated');
 }

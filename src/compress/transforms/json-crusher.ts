@@ -15,6 +15,7 @@ import type { TransformContext, TransformOutput } from '../types.js';
 import { buildColumns, estimateTableLength, renderTable } from './json-table.js';
 import { rowTexts, selectRows } from './json-select.js';
 import { isPlainObject, isRawNumber, parseJsonExact, RAW_NUMBER, stringifyExact } from './json-values.js';
+import { round4 } from '../../util/round.js';
 
 type Row = Record<string, unknown>;
 
@@ -272,7 +273,7 @@ function renderNumbers(items: (number | string)[], ctx: TransformContext, offset
     const v = items[i] as number | string;
     return typeof v === 'number' ? String(v) : v.slice(RAW_NUMBER.length);
   };
-  const fmt = (x: number) => String(Math.round(x * 1e4) / 1e4);
+  const fmt = (x: number) => String(round4(x));
   const text =
     `[numbers: ${order.length} of ${n} values shown as position:value; min=${fmt(sorted[0] as number)} max=${fmt(sorted[n - 1] as number)} ` +
     `mean=${fmt(mean)} median=${fmt(med)} p25=${fmt(q(0.25))} p75=${fmt(q(0.75))}]\n${order.map((i) => `${i + offset}:${raw(i)}`).join(', ')}`;

@@ -18,6 +18,7 @@ import { PeriodClock, type PeriodWindow, resolveTimezone } from '../period.js';
 import { estimateOf, isMetered } from '../request.js';
 import type { BudgetDb } from './store.js';
 import { BudgetLedger, type Reservation, type ScopeRef, type ScopeState } from './ledger.js';
+import { round6 } from '../../../util/round.js';
 
 type BudgetConfig = Pick<Config, 'budget' | 'budgetPeriod' | 'budgetTimezone' | 'budgetPerKey' | 'budgetPerProject' | 'budgetDefaultMaxTokens'>;
 
@@ -25,7 +26,6 @@ export type ScopeKind = 'global' | 'key' | 'project';
 
 export const kindOf = (scope: string): ScopeKind => (scope.startsWith('key:') ? 'key' : scope.startsWith('project:') ? 'project' : 'global');
 
-const r6 = (n: number) => Math.round(n * 1e6) / 1e6;
 const usd = (n: number) => `$${n.toFixed(n !== 0 && Math.abs(n) < 0.01 ? 6 : 4)}`;
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -187,7 +187,7 @@ export class BudgetControl implements ProxyStage {
     const limit = s.limit as number;
     const fields = {
       event: 'budget_alert', scope: kindOf(s.scope), scope_id: s.scope, period: this.config.budgetPeriod, threshold_percent: level,
-      limit_usd: limit, spent_usd: r6(s.spent), reserved_usd: r6(s.inflight + s.others),
+      limit_usd: limit, spent_usd: round6(s.spent), reserved_usd: round6(s.inflight + s.others),
       percent_used: limit > 0 ? Math.round((s.spent / limit) * 1000) / 10 : 100, resets_at: iso(s.window.end),
     };
     if (level === 100) this.log.warn(fields, `budget exhausted (${describeScope(s.scope)}): requests are refused until ${iso(s.window.end)}`);
@@ -201,8 +201,8 @@ export class BudgetControl implements ProxyStage {
       limit_usd: limit,
       top: this.ledger.top(prefix, window, 20).map((r) => ({
         [name]: r.scope.slice(prefix.length),
-        spent_usd: r6(r.spent),
-        remaining_usd: r6(Math.max(0, limit - r.spent)),
+        spent_usd: round6(r.spent),
+        remaining_usd: round6(Math.max(0, limit - r.spent)),
         requests: r.requests,
       })),
     };
@@ -218,15 +218,15 @@ export class BudgetControl implements ProxyStage {
     const h = this.ledger.health();
     return {
       limit_usd: limit,
-      spent_usd: r6(g.spent),
-      remaining_usd: g.remaining === null ? null : r6(g.remaining),
+      spent_usd: round6(g.spent),
+      remaining_usd: g.remaining === null ? null : round6(g.remaining),
       period: this.config.budgetPeriod,
       resets_at: iso(window.end),
       period_start: iso(window.start),
       timezone: this.timezone,
       percent_used: limit === null ? null : limit > 0 ? Math.round((g.spent / limit) * 10_000) / 100 : 100,
-      reserved_usd: r6(g.inflight),
-      reserved_by_other_processes_usd: r6(g.others),
+      reserved_usd: round6(g.inflight),
+      reserved_by_other_processes_usd: round6(g.others),
       default_max_tokens: this.config.budgetDefaultMaxTokens,
       rejected_requests: { total: rejected.global + rejected.key + rejected.project, ...rejected },
       per_key: this.scopeList('key:', this.config.budgetPerKey, window),

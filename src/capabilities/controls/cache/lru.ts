@@ -1,8 +1,9 @@
 /**
- * The response cache's store: a Map in least-recently-used order, bounded by bytes and by
- * entry count, with a time to live checked on every read.
+ * The response cache's store: the shared bounded cache (least recently used order, bounded by
+ * bytes and by entry count) with an absolute time to live checked on every read.
  */
 import type { OutgoingHttpHeaders } from 'node:http';
+import { BoundedCache } from '../../../util/bounded-cache.js';
 
 export interface CachedResponse {
   status: number;
@@ -34,34 +35,40 @@ export function entrySize(key: string, headers: OutgoingHttpHeaders, body: Buffe
 }
 
 export class LruCache {
-  private readonly map = new Map<string, CachedResponse>();
-  bytes = 0;
+  private readonly cache: BoundedCache<CachedResponse>;
   readonly counters: CacheCounters = { hits: 0, misses: 0, stores: 0, evictions: 0, expired: 0, tooLarge: 0 };
 
   constructor(
     readonly maxBytes: number,
     readonly maxEntries: number,
-  ) {}
+  ) {
+    this.cache = new BoundedCache<CachedResponse>({
+      maxBytes, maxEntries, size: (e) => e.size, onEvict: () => void this.counters.evictions++,
+    });
+  }
 
   get size(): number {
-    return this.map.size;
+    return this.cache.size;
+  }
+
+  /** Bytes charged for the entries held. */
+  get bytes(): number {
+    return this.cache.bytes;
   }
 
   /** A live entry (moved to most recently used), or undefined; counts the hit or miss. */
   get(key: string, now: number): CachedResponse | undefined {
-    const e = this.map.get(key);
+    const e = this.cache.get(key);
     if (!e) {
       this.counters.misses++;
       return undefined;
     }
     if (now >= e.expiresAt) {
-      this.remove(key, e);
+      this.cache.delete(key);
       this.counters.expired++;
       this.counters.misses++;
       return undefined;
     }
-    this.map.delete(key);
-    this.map.set(key, e);
     e.hits++;
     this.counters.hits++;
     return e;
@@ -72,37 +79,23 @@ export class LruCache {
       this.counters.tooLarge++;
       return false;
     }
-    const old = this.map.get(key);
-    if (old) this.remove(key, old);
-    this.map.set(key, entry);
-    this.bytes += entry.size;
+    this.cache.set(key, entry);
     this.counters.stores++;
-    for (const [k, e] of this.map) {
-      if (this.bytes <= this.maxBytes && this.map.size <= this.maxEntries) break;
-      this.remove(k, e);
-      this.counters.evictions++;
-    }
     return true;
-  }
-
-  private remove(key: string, e: CachedResponse): void {
-    this.map.delete(key);
-    this.bytes -= e.size;
   }
 
   /** Drops every entry; returns how many and their bytes. */
   clear(): { entries: number; bytes: number } {
-    const r = { entries: this.map.size, bytes: this.bytes };
-    this.map.clear();
-    this.bytes = 0;
+    const r = { entries: this.cache.size, bytes: this.cache.bytes };
+    this.cache.clear();
     return r;
   }
 
   /** Drops expired entries (they are also dropped when read). */
   sweep(now: number): void {
-    for (const [k, e] of this.map) {
+    for (const [k, e] of this.cache.oldestFirst()) {
       if (now >= e.expiresAt) {
-        this.remove(k, e);
+        this.cache.delete(k);
         this.counters.expired++;
       }
     }

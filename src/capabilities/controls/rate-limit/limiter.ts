@@ -11,6 +11,7 @@ import type { Exchange, ProxyStage, StageReply } from '../../proxy/api.js';
 import type { RequestOutcome } from '../../../core/outcome.js';
 import { estimateOf, isMetered } from '../request.js';
 import { TokenBuckets } from './buckets.js';
+import { round3 } from '../../../util/round.js';
 
 export type RateLimitBy = 'key' | 'ip' | 'key_ip';
 
@@ -28,7 +29,7 @@ export interface RateLimiterOptions {
 export function resetText(ms: number): string {
   if (ms < 1000) return `${Math.max(0, Math.ceil(ms))}ms`;
   const s = ms / 1000;
-  if (s < 60) return `${Math.round(s * 1000) / 1000}s`;
+  if (s < 60) return `${round3(s)}s`;
   const m = Math.floor(s / 60);
   return `${m}m${Math.round(s - m * 60)}s`;
 }

@@ -5,33 +5,9 @@
  */
 import { Card, Table } from './components.js';
 import { fmtDateTime, fmtInt, fmtUsd } from './format.js';
+import type { Attribution, AttributionTable } from './types.js';
 
-export interface AttributionFigures {
-  requests: number;
-  input_tokens: number;
-  output_tokens: number;
-  spend_usd: number;
-  saved_usd: number;
-  last_seen_at: string | null;
-}
-
-export interface AttributionRow extends AttributionFigures {
-  id: string;
-}
-
-export interface AttributionTable {
-  distinct: number;
-  rows: AttributionRow[];
-  unattributed: AttributionFigures;
-  total: AttributionFigures;
-}
-
-export interface Attribution {
-  scope: string;
-  sources: { session: string; user: string; id_hash: string };
-  sessions: AttributionTable;
-  users: AttributionTable;
-}
+type AttributionRow = AttributionTable['rows'][number];
 
 const NONE = '(none)';
 

@@ -7,14 +7,14 @@
  */
 import { Card, Empty, Figure, ShareBar, Table } from './components.js';
 import { fmtInt, fmtPct, fmtUsd } from './format.js';
-import type { CacheFigures, Stats } from './types.js';
+import type { ProviderCache, Stats } from './types.js';
 
 export interface CacheProviderRow {
   provider: string;
   /** Every counted request of the provider, as the Providers table counts them. */
   requests: number;
   /** Its figures, when any request reported prompt-cache usage. */
-  f: CacheFigures | null;
+  f: ProviderCache | null;
 }
 
 export function cacheProviderRows(s: Stats): CacheProviderRow[] {

@@ -6,7 +6,7 @@
  */
 import { useMemo, useState } from 'preact/hooks';
 import { AuthError, download } from './api.js';
-import { type Attribution, AttributionPanel } from './attribution-panel.js';
+import { AttributionPanel } from './attribution-panel.js';
 import { BarChart } from './chart.js';
 import { Card, ErrorNote, Figure, Table } from './components.js';
 import { fmtBucket, fmtDateTime, fmtInt, fmtPct, fmtUsd, zoneLabel, zoneShort } from './format.js';
@@ -134,7 +134,7 @@ export function HistoryView({ theme }: { theme: string }) {
           ]}
         />
       </Card>
-      <AttributionPanel a={(data as { attribution?: Attribution }).attribution} note="durable store, every request retained" testid="history-attribution" />
+      <AttributionPanel a={data.attribution} note="durable store, every request retained" testid="history-attribution" />
     </div>
   );
 }

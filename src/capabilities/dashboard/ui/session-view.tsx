@@ -4,7 +4,7 @@
  * place: spend and compression savings from `cost`, prompt-cache dollars from `prefix_cache`,
  * session and lifetime totals from `persistent_savings`.
  */
-import { type Attribution, AttributionPanel } from './attribution-panel.js';
+import { AttributionPanel } from './attribution-panel.js';
 import { BreakdownTables } from './breakdowns.js';
 import { CachePanel } from './cache-panel.js';
 import { Card, ErrorNote, Stat, Table } from './components.js';
@@ -12,7 +12,7 @@ import { fmtClock, fmtInt, fmtMs, fmtPct, fmtUsd } from './format.js';
 import { usePoll } from './hooks.js';
 import { PipelinePanel } from './pipeline-panel.js';
 import { RecentRequests } from './recent-requests.js';
-import type { LifetimeTotals, Stats } from './types.js';
+import type { Attribution, LifetimeTotals, Stats } from './types.js';
 
 export const STATS_PATH = '/stats?cached=1';
 

@@ -8,6 +8,8 @@
  * saved is compression's net saving (`accounting.ts`, `savings/savings.ts`), per request.
  */
 import { HASH_CHARS, SESSION_HEADER } from './ids.js';
+import type { Attribution, AttributionFigures, AttributionTable } from '../schema.js';
+import { round6 } from '../../../util/round.js';
 
 export const MAX_ATTRIBUTION_ROWS = 32;
 export const OTHER_ID = '(other)';
@@ -50,27 +52,26 @@ export function addAttribution(into: AttributionTotals, t: AttributionTotals): v
   if (t.lastTs !== null) into.lastTs = into.lastTs === null ? t.lastTs : Math.max(into.lastTs, t.lastTs);
 }
 
-const r6 = (n: number) => Math.round(n * 1e6) / 1e6;
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z'));
 const spend = (t: AttributionTotals) => t.inputCostUsd + t.outputCostUsd;
 
-function totalsJson(t: AttributionTotals): Record<string, unknown> {
+function totalsJson(t: AttributionTotals): AttributionFigures {
   return {
     requests: t.requests,
     input_tokens: t.inputTokens,
     output_tokens: t.outputTokens,
     tokens_saved: t.tokensSaved,
-    input_cost_usd: r6(t.inputCostUsd),
-    output_cost_usd: r6(t.outputCostUsd),
-    spend_usd: r6(spend(t)),
-    saved_usd: r6(t.savingsUsd),
+    input_cost_usd: round6(t.inputCostUsd),
+    output_cost_usd: round6(t.outputCostUsd),
+    spend_usd: round6(spend(t)),
+    saved_usd: round6(t.savingsUsd),
     first_seen_at: iso(t.firstTs),
     last_seen_at: iso(t.lastTs),
   };
 }
 
 /** The JSON table of one dimension from every row of it (ids unique; null = without an id). */
-export function dimensionJson(rows: readonly AttributionRow[], max = MAX_ATTRIBUTION_ROWS): Record<string, unknown> {
+export function dimensionJson(rows: readonly AttributionRow[], max = MAX_ATTRIBUTION_ROWS): AttributionTable {
   const total = zeroAttribution();
   const unattributed = zeroAttribution();
   const other = zeroAttribution();
@@ -84,7 +85,7 @@ export function dimensionJson(rows: readonly AttributionRow[], max = MAX_ATTRIBU
   named.sort((a, b) => spend(b) - spend(a) || b.requests - a.requests || (a.id! < b.id! ? -1 : 1));
   const keep = other.requests > 0 || named.length > max ? max - 1 : max;
   for (const r of named.slice(keep)) addAttribution(other, r);
-  const out = named.slice(0, keep).map((r) => ({ id: r.id, ...totalsJson(r) }));
+  const out: AttributionTable['rows'] = named.slice(0, keep).map((r) => ({ id: r.id as string, ...totalsJson(r) }));
   if (other.requests > 0) out.push({ id: OTHER_ID, ...totalsJson(other) });
   return {
     distinct: named.length,
@@ -103,7 +104,7 @@ export const ATTRIBUTION_SOURCES = {
   limit: `at most ${MAX_ATTRIBUTION_ROWS} rows per table: the ids that spent the most by name, the rest summed under ${OTHER_ID}; requests without an id under unattributed; total = rows + unattributed`,
 };
 
-export function attributionJson(scope: string, byDim: Record<Dimension, readonly AttributionRow[]>, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function attributionJson(scope: string, byDim: Record<Dimension, readonly AttributionRow[]>, extra: Pick<Attribution, 'range'> = {}): Attribution {
   return {
     scope,
     ...extra,

@@ -4,6 +4,8 @@
  */
 import type { RequestOutcome } from '../../../core/outcome.js';
 import type { Accounting } from '../accounting.js';
+import type { AgentUsage as AgentUsageJson } from '../schema.js';
+import { round2 } from '../../../util/round.js';
 
 interface AgentRow {
   agent: string;
@@ -25,7 +27,6 @@ const LABELS: Record<string, string> = {
 
 const MAX_AGENTS = 64;
 const MAX_SUBKEYS = 32;
-const round2 = (n: number) => Math.round(n * 100) / 100;
 const pct = (a: number, b: number) => (b > 0 ? round2((a / b) * 100) : 0);
 
 export function agentOf(o: RequestOutcome, model: string): { agent: string; source: AgentRow['source'] } {
@@ -76,7 +77,7 @@ export class AgentUsage {
     if (o.usage) this.exact++;
   }
 
-  payload(): Record<string, unknown> {
+  payload(): AgentUsageJson {
     const rows = [...this.rows.values()].sort((x, y) => y.saved - x.saved || y.before - x.before || y.requests - x.requests);
     const totals = rows.reduce(
       (t, r) => ({ requests: t.requests + r.requests, before: t.before + r.before, after: t.after + r.after, output: t.output + r.output, saved: t.saved + r.saved }),

@@ -4,6 +4,8 @@
  * savings are net (`savings.ts`) and `savings_breakdown` shows their parts.
  */
 import type { Accounting } from '../accounting.js';
+import type { Cost, ModelCost as ModelCostJson, SavingsBreakdown } from '../schema.js';
+import { round4, round6 } from '../../../util/round.js';
 
 export interface ModelCost {
   provider: string;
@@ -40,8 +42,6 @@ export interface CostTotals {
 }
 
 const MAX_MODELS = 500;
-const round4 = (n: number) => Math.round(n * 1e4) / 1e4;
-const round6 = (n: number) => Math.round(n * 1e6) / 1e6;
 
 export class CostTracker {
   readonly byModel = new Map<string, ModelCost>();
@@ -106,9 +106,9 @@ export class CostTracker {
   }
 
   /** `/stats.cost` (Headroom keys plus headroom-ts additions; all process scope). */
-  payload(cacheSavingsUsd: number, budget: { limit: number | null; period: string | null }): Record<string, unknown> {
+  payload(cacheSavingsUsd: number, budget: { limit: number | null; period: string | null }): Cost {
     const t = this.totals();
-    const perModel: Record<string, unknown> = {};
+    const perModel: Record<string, ModelCostJson> = {};
     for (const [name, m] of [...this.byModel].sort(([a], [b]) => a.localeCompare(b))) {
       perModel[name] = {
         requests: m.requests,
@@ -156,6 +156,6 @@ export class CostTracker {
 }
 
 /** How the net saving is made up (`savings.ts`). */
-function breakdownJson(gross: number, retrieval: number, bust: number, net: number, round: (n: number) => number): Record<string, number> {
+function breakdownJson(gross: number, retrieval: number, bust: number, net: number, round: (n: number) => number): SavingsBreakdown {
   return { compression_usd: round(gross), retrieval_rounds_usd: round(retrieval), cache_bust_usd: round(bust), net_usd: round(net) };
 }

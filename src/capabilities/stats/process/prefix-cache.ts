@@ -9,6 +9,8 @@
 import type { RequestOutcome } from '../../../core/outcome.js';
 import type { Accounting } from '../accounting.js';
 import type { MissReason } from '../cache-continuity.js';
+import type { CacheFigures, MissCounts, PrefixCache, ProviderCache } from '../schema.js';
+import { round1, round4 } from '../../../util/round.js';
 
 export type { MissReason };
 
@@ -41,8 +43,6 @@ const PROVIDER_LABELS: Record<string, { label: string; readDiscount: string; wri
   openai: { label: 'OpenAI automatic prompt caching', readDiscount: '50%', writePremium: 'none' },
 };
 
-const round1 = (n: number) => Math.round(n * 10) / 10;
-const round4 = (n: number) => Math.round(n * 1e4) / 1e4;
 const pct = (a: number, b: number) => (b > 0 ? round1((a / b) * 100) : 0);
 
 export const ATTRIBUTION_TEXT =
@@ -125,8 +125,8 @@ export class PrefixCacheStats {
     }
   }
 
-  private static ttlBlocks(c: ProviderCacheCounters, always: boolean): Record<string, unknown> {
-    const out: Record<string, unknown> = {
+  private static ttlBlocks(c: ProviderCacheCounters, always: boolean): Pick<CacheFigures, 'observed_ttl_buckets' | 'observed_ttl_mix'> {
+    const out: Pick<CacheFigures, 'observed_ttl_buckets' | 'observed_ttl_mix'> = {
       observed_ttl_buckets: {
         '5m': { tokens: c.cacheWrite5m, requests: c.write5mRequests },
         '1h': { tokens: c.cacheWrite1h, requests: c.write1hRequests },
@@ -143,7 +143,7 @@ export class PrefixCacheStats {
     return out;
   }
 
-  private static counters(c: ProviderCacheCounters): Record<string, unknown> {
+  private static counters(c: ProviderCacheCounters): Omit<CacheFigures, 'savings_usd' | 'write_premium_usd' | 'net_savings_usd' | 'observed_ttl_buckets' | 'observed_ttl_mix'> {
     return {
       cache_read_tokens: c.cacheRead,
       cache_write_tokens: c.cacheWrite,
@@ -173,8 +173,8 @@ export class PrefixCacheStats {
     return t.savingsUsd - t.writePremiumUsd;
   }
 
-  payload(prefixFreeze: unknown): Record<string, unknown> {
-    const byProvider: Record<string, unknown> = {};
+  payload(prefixFreeze: unknown): PrefixCache {
+    const byProvider: Record<string, ProviderCache> = {};
     for (const [p, c] of [...this.byProvider].sort(([a], [b]) => a.localeCompare(b))) {
       const labels = PROVIDER_LABELS[p] ?? PROVIDER_LABELS.anthropic!;
       byProvider[p] = {
@@ -190,7 +190,7 @@ export class PrefixCacheStats {
     }
     const t = this.totals();
     const missTotals = { ttl_expiry: 0, prefix_change: 0, unknown: 0 };
-    const missBy: Record<string, unknown> = {};
+    const missBy: Record<string, MissCounts> = {};
     for (const [p, m] of this.misses) {
       missTotals.ttl_expiry += m.ttl_expiry;
       missTotals.prefix_change += m.prefix_change;

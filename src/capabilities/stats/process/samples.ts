@@ -2,8 +2,8 @@
  * Count, sum, min and max of a timing series since start (or /stats/reset), plus percentiles
  * over the most recent `capacity` samples (a ring buffer; sorted only when read).
  */
+import { round2 } from '../../../util/round.js';
 
-const round2 = (n: number) => Math.round(n * 100) / 100;
 
 export class SampleStats {
   count = 0;
