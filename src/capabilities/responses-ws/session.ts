@@ -6,8 +6,8 @@
  * with an `error` event and not forwarded.
  *
  * Each `response.create` is a turn (`turn.ts`) with one recorder: one start event and one
- * outcome, recorded at its terminal event; turns are answered in the order they were sent (a FIFO), which is
- * how the upstream answers them. When the upstream cannot be reached, refuses the handshake
+ * outcome, recorded at its terminal event; turns are answered in the order they were sent
+ * (a FIFO), which is how the upstream answers them. When the upstream cannot be reached, refuses the handshake
  * or goes away, the client gets an `error` event in the Responses shape and a close, and every
  * turn still waiting is recorded with that error (a session that had none records one
  * outcome of its own). A client that goes away ends its turns as `client_abort`.
