@@ -21,9 +21,8 @@ import { openaiErrors } from '../../providers/errors.js';
 import type { ErrorType } from '../../core/outcome.js';
 import { checkUpgrade } from './access.js';
 import type { ResponsesWsService } from './api.js';
-import { type SessionIdentity, turnOutcome, turnStart } from './outcome.js';
 import { Session, type SessionHost } from './session.js';
-import { Turn } from './turn.js';
+import { type SessionIdentity, Turn } from './turn.js';
 
 /** The paths served over WebSocket (after the `/p/<project>` prefix and normalisation). */
 const WS_PATHS = new Set(['/v1/responses']);
@@ -94,12 +93,11 @@ export const responsesWsPlugin = definePlugin({
     };
 
     /** A refused upgrade is a refused request: one outcome, like the HTTP path records. */
-    const recordRefusal = (req: IncomingMessage, who: SessionIdentity, status: number, type: ErrorType, message: string): string => {
-      const turn = new Turn(app.nextRequestId(), req, Buffer.alloc(0), '', 0);
-      app.funnel.start(turnStart(turn, who));
+    const recordRefusal = (who: SessionIdentity, status: number, type: ErrorType, message: string): string => {
+      const turn = new Turn(app.funnel, who, app.nextRequestId(), Buffer.alloc(0), '', 0);
+      turn.rec.start();
       turn.fail(type, message, status);
-      turn.endedAt = Date.now();
-      app.funnel.emit(turnOutcome(turn, who, false));
+      turn.record(false);
       return turn.id;
     };
 
@@ -123,13 +121,13 @@ export const responsesWsPlugin = definePlugin({
       const who: SessionIdentity = { req, path, prefixProject: split.project };
       if (app.draining) {
         const message = 'headroom-ts is shutting down and takes no new sessions; reconnect (to another instance if one is available).';
-        const id = recordRefusal(req, who, 503, 'shutdown', message);
+        const id = recordRefusal(who, 503, 'shutdown', message);
         refuseUpgrade(socket, 503, openaiErrors.errorBody(503, 'shutdown', message), id);
         return;
       }
       const access = checkUpgrade(req, config);
       if (!access.ok) {
-        const id = recordRefusal(req, who, access.status, 'unauthorized', access.message);
+        const id = recordRefusal(who, access.status, 'unauthorized', access.message);
         refuseUpgrade(socket, access.status, openaiErrors.errorBody(access.status, 'unauthorized', access.message), id);
         return;
       }
@@ -139,7 +137,7 @@ export const responsesWsPlugin = definePlugin({
       const controls = meteringControls(config);
       if (controls) {
         const message = `With ${controls} configured, headroom-ts refuses Responses WebSocket sessions (it enforces them on HTTP requests only, and a session would run past them); use POST /v1/responses.`;
-        const id = recordRefusal(req, who, 403, 'invalid_request', message);
+        const id = recordRefusal(who, 403, 'invalid_request', message);
         refuseUpgrade(socket, 403, openaiErrors.errorBody(403, 'invalid_request', message), id);
         return;
       }

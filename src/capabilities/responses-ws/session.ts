@@ -5,9 +5,9 @@
  * replay map keeps resent history byte-identical); a message that is not JSON is answered
  * with an `error` event and not forwarded.
  *
- * Each `response.create` is a turn (`turn.ts`) with one start event and one outcome, emitted
- * at its terminal event; turns are answered in the order they were sent (a FIFO), which is
- * how the upstream answers them. When the upstream cannot be reached, refuses the handshake
+ * Each `response.create` is a turn (`turn.ts`) with one recorder: one start event and one
+ * outcome, recorded at its terminal event; turns are answered in the order they were sent
+ * (a FIFO), which is how the upstream answers them. When the upstream cannot be reached, refuses the handshake
  * or goes away, the client gets an `error` event in the Responses shape and a close, and every
  * turn still waiting is recorded with that error (a session that had none records one
  * outcome of its own). A client that goes away ends its turns as `client_abort`.
@@ -22,8 +22,7 @@ import type { Logger } from '../../core/logger.js';
 import type { ErrorType } from '../../core/outcome.js';
 import type { CompressionTarget } from '../compression/api.js';
 import { closeReason, errorEvent, sendableCode } from './events.js';
-import { type SessionIdentity, turnOutcome, turnStart } from './outcome.js';
-import { Turn } from './turn.js';
+import { type SessionIdentity, Turn } from './turn.js';
 import { requestedProtocols, upstreamHeaders, upstreamUrl } from './upstream.js';
 
 export interface SessionHost {
@@ -162,9 +161,9 @@ export class Session {
     }
     if (problem !== null) {
       // answered here, never forwarded: the upstream would close the whole session on it
-      const turn = new Turn(this.host.nextRequestId(), this.who.req, data, this.id, 0);
-      turn.overheadMs = performance.now() - t0;
-      this.host.funnel.start(turnStart(turn, this.who));
+      const turn = new Turn(this.host.funnel, this.who, this.host.nextRequestId(), data, this.id, 0, t0);
+      turn.rec.overheadMs = performance.now() - t0;
+      turn.rec.start();
       turn.fail('invalid_request', problem, 400);
       this.sendClient(errorEvent(400, 'invalid_request', problem), turn);
       this.record(turn);
@@ -175,12 +174,12 @@ export class Session {
       this.sendUpstream(data, false, null);
       return;
     }
-    const turn = new Turn(this.host.nextRequestId(), this.who.req, data, this.id, ++this.turnCount);
+    const turn = new Turn(this.host.funnel, this.who, this.host.nextRequestId(), data, this.id, ++this.turnCount, t0);
     turn.setJson(msg);
-    this.host.funnel.start(turnStart(turn, this.who));
+    turn.rec.start();
     this.untrack.set(turn, this.host.track({ endForShutdown: () => this.endForShutdown() }));
     if (this.host.draining) {
-      turn.overheadMs = performance.now() - t0;
+      turn.rec.overheadMs = performance.now() - t0;
       turn.fail('shutdown', SHUTDOWN, 503);
       this.sendClient(errorEvent(503, 'shutdown', SHUTDOWN), turn);
       this.record(turn);
@@ -196,9 +195,9 @@ export class Session {
         this.host.log.error({ session: this.id, err: (err as Error)?.message ?? String(err) }, 'websocket compression failed; forwarding the message unchanged');
         turn.setForwardBody(turn.body);
       }
-      turn.stagesMs.compression = round3(performance.now() - tc);
+      turn.rec.stage('compression', performance.now() - tc);
     }
-    turn.overheadMs = performance.now() - t0;
+    turn.rec.overheadMs = performance.now() - t0;
     // the session may have ended while the message was being compressed
     const cause = this.ending as Cause | null;
     if (cause) {
@@ -224,17 +223,19 @@ export class Session {
       this.record(turn);
       if (this.drainWhenIdle && this.turns.length === 0) this.close(1001, 'server shutting down');
     } else if (seen === 'progress') {
-      const u = turn.response.usage;
+      // figures for the live view while the turn streams (the recorder has start and outcome only)
+      const r = turn.response;
+      const u = r.usage;
       this.host.funnel.progress({
         requestId: turn.id,
-        model: turn.response.model,
+        model: r.model,
         inputTokens: u?.input ?? 0,
         outputTokens: u?.output ?? 0,
         cacheReadTokens: u?.cacheRead ?? 0,
         cacheWriteTokens: 0,
-        toolCalls: turn.response.toolCalls,
-        bytesOut: turn.bytesOut,
-        ttfbMs: turn.ttfbMs,
+        toolCalls: r.toolCalls,
+        bytesOut: turn.rec.bytesOut,
+        ttfbMs: turn.rec.ttfbMs,
       });
     }
   }
@@ -294,8 +295,8 @@ export class Session {
     this.host.log.warn({ session: this.id, error_type: cause.type, status: cause.status, turns: waiting.length }, 'websocket session ended by an upstream failure');
     if (waiting.length === 0 && this.turnCount === 0 && cause.type !== 'shutdown') {
       // no turn to carry the failure: the session records it
-      const turn = new Turn(this.host.nextRequestId(), this.who.req, Buffer.alloc(0), this.id, 0);
-      this.host.funnel.start(turnStart(turn, this.who));
+      const turn = new Turn(this.host.funnel, this.who, this.host.nextRequestId(), Buffer.alloc(0), this.id, 0);
+      turn.rec.start();
       waiting.push(turn);
     }
     for (const turn of waiting) turn.fail(cause.type, cause.message, cause.status);
@@ -306,17 +307,15 @@ export class Session {
 
   private sendClient(text: string, turn: Turn | null): void {
     if (this.client.readyState !== WebSocket.OPEN) return;
-    if (turn) turn.bytesOut += Buffer.byteLength(text);
+    if (turn) turn.rec.bytesOut += Buffer.byteLength(text);
     this.client.send(text);
   }
 
   private record(turn: Turn): void {
-    if (turn.done) return;
-    turn.done = true;
-    turn.endedAt = Date.now();
+    if (turn.rec.recorded) return;
     this.untrack.get(turn)?.();
     this.untrack.delete(turn);
-    this.host.funnel.emit(turnOutcome(turn, this.who, this.host.config.logMessages));
+    turn.record(this.host.config.logMessages);
   }
 
   private clientClosed(code: number): void {

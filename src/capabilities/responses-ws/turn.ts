@@ -2,59 +2,75 @@
  * One turn of a Responses WebSocket session: a `response.create` the client sent and the
  * events that answer it, up to its terminal event (`response.completed`, `.incomplete`,
  * `.failed`, or an `error`). It is what the compression stage works on (a
- * `CompressionTarget`: the message's body, the upgrade's headers) and what the turn's single
- * outcome is built from (`outcome.ts`). Usage, model, finish reason and tool calls are read
- * from the events as they go by; deltas are not parsed.
+ * `CompressionTarget`: the message's body, the upgrade's headers) and it owns the turn's
+ * `OutcomeRecorder`, into which every fact goes (the one outcome is the recorder's). A session
+ * that produced no turn (a refused upgrade, an upstream that could not be reached, a message
+ * that was not JSON) records through a turn of number 0 with an empty or rejected body.
+ * Usage, model, finish reason and tool calls are read from the events as they go by; deltas
+ * are not parsed.
  */
 import type { IncomingMessage } from 'node:http';
 import { describeResponsesRequest, responsesUsage } from '../../providers/openai.js';
 import { emptyFacts, obj, type RequestFacts, type ResponseFacts, str } from '../../providers/types.js';
-import { type CompressionSummary, emptyCompression, type ErrorType, errorTypeForUpstreamStatus, type OutcomeExtensions, type UpstreamCall } from '../../core/outcome.js';
+import type { Funnel } from '../../core/funnel.js';
+import { type ErrorType, errorTypeForUpstreamStatus, type UpstreamCall } from '../../core/outcome.js';
+import { OutcomeRecorder, startFrom } from '../../core/recorder.js';
 import type { CompressionTarget } from '../compression/api.js';
 import type {} from './api.js';
 
 const TERMINAL = new Set(['response.completed', 'response.incomplete', 'response.failed', 'response.done']);
 const TYPE_RE = /"type"\s*:\s*"([^"]+)"/;
 
+/** Where the session's requests are attributed (headers and path prefix of the upgrade). */
+export interface SessionIdentity {
+  readonly req: IncomingMessage;
+  readonly path: string;
+  readonly prefixProject: string | null;
+}
+
 export class Turn implements CompressionTarget {
   readonly route = { api: 'responses' as const };
-  readonly startedAt = Date.now();
-  readonly t0 = performance.now();
+  readonly req: IncomingMessage;
+  /** The turn's facts and its one outcome (the compression stage writes to it too). */
+  readonly rec: OutcomeRecorder;
   json: Record<string, unknown> | null = null;
   facts: RequestFacts | null = null;
-  compression: CompressionSummary = emptyCompression();
-  readonly ext: OutcomeExtensions;
-  /** What the compression stage writes to: the turn itself (it builds its own outcome). */
-  readonly rec: { compression: CompressionSummary; readonly ext: OutcomeExtensions } = this;
   /** The message sent upstream when compression rewrote it (else the client's bytes go). */
   private forward: Buffer | null = null;
-
-  response: ResponseFacts = emptyFacts();
-  /** The status recorded: 200 for an answered turn, else the error's. */
-  status = 0;
-  errorType: ErrorType | null = null;
-  errorMessage: string | null = null;
-  bytesOut = 0;
-  overheadMs = 0;
-  ttfbMs: number | null = null;
-  upstreamMs: number | null = null;
-  readonly stagesMs: Record<string, number> = {};
-  readonly upstreamCalls: UpstreamCall[] = [];
   /** The upstream's id of the response answering this turn (from `response.created`). */
   responseId: string | null = null;
   private sentAt = 0;
-  endedAt = 0;
-  done = false;
+  private call: UpstreamCall | null = null;
 
   constructor(
-    readonly id: string,
-    readonly req: IncomingMessage,
+    funnel: Funnel,
+    who: SessionIdentity,
+    id: string,
     /** The message as the client sent it (empty for a session-level outcome). */
     readonly body: Buffer,
     session: string,
     turn: number,
+    t0 = performance.now(),
   ) {
-    this.ext = { ws: { session, turn } };
+    const req = who.req;
+    this.req = req;
+    const info = startFrom(req.headers, { kind: 'proxy', requestId: id, method: req.method ?? 'GET', path: who.path, provider: 'openai', api: 'responses', prefixProject: who.prefixProject });
+    // every turn over a WebSocket is streamed back as events
+    info.stream = true;
+    info.bytesIn = body.length;
+    this.rec = new OutcomeRecorder(funnel, info, t0);
+    this.rec.response = emptyFacts();
+    this.rec.ext.ws = { session, turn };
+    this.rec.traceFrom(req.headers);
+  }
+
+  get id(): string {
+    return this.rec.info.requestId;
+  }
+
+  /** What the events said so far (usage, model, finish reason, tool calls). */
+  get response(): ResponseFacts {
+    return (this.rec.response ??= emptyFacts());
   }
 
   get plainBody(): Buffer {
@@ -65,36 +81,41 @@ export class Turn implements CompressionTarget {
     return this.forward ?? this.body;
   }
 
-  get modified(): boolean {
-    return this.forward !== null;
-  }
-
   setForwardBody(body: Buffer): void {
     this.forward = body.equals(this.body) ? null : body;
+    this.rec.modified = this.forward !== null;
   }
 
-  /** The parsed `response.create` (its Responses fields describe the request). */
+  /** The parsed `response.create` (its Responses fields describe the request, in the start facts). */
   setJson(json: Record<string, unknown>): void {
     this.json = json;
-    this.facts = describeResponsesRequest(json);
-    // every turn over a WebSocket is streamed back as events
-    this.facts.stream = true;
+    const facts = describeResponsesRequest(json);
+    facts.stream = true;
+    this.facts = facts;
+    const info = this.rec.info;
+    info.requestedModel = facts.model;
+    info.messageCount = facts.messageCount;
+    info.tools = { ...facts.tools };
   }
 
-  elapsed(): number {
-    return performance.now() - this.t0;
-  }
-
+  /** Records the turn's error and the status its outcome gets (an answered turn is 200). */
   fail(type: ErrorType, message: string, status: number): void {
-    this.errorType = type;
-    this.errorMessage = message.slice(0, 500);
-    this.status = status;
+    this.rec.fail(type, message);
+    this.rec.status = status;
   }
 
   /** The message went upstream. */
   sent(): void {
     this.sentAt = performance.now();
-    this.upstreamCalls.push({ attempt: 1, startedAt: Date.now(), durationMs: 0, status: null, error: null });
+    this.call = this.rec.upstreamCall();
+  }
+
+  /** Records the outcome (once; later calls do nothing), with the bodies when `--log-messages` keeps them. */
+  record(logMessages: boolean): void {
+    const rec = this.rec;
+    if (rec.recorded) return;
+    if (logMessages && this.body.length > 0) rec.messages = { request: this.body, forwarded: this.forward, contentEncoding: null };
+    rec.record(rec.status);
   }
 
   /**
@@ -104,15 +125,16 @@ export class Turn implements CompressionTarget {
    * (`finished`: a `response.done` after its `response.completed`) is not this turn's.
    */
   observe(data: Buffer, finished: ReadonlySet<string>): 'end' | 'progress' | null {
-    this.bytesOut += data.length;
+    const rec = this.rec;
+    rec.bytesOut += data.length;
     let progress = false;
-    if (this.ttfbMs === null) {
+    if (rec.ttfbMs === null) {
       progress = true;
-      this.ttfbMs = this.elapsed();
-      this.upstreamMs = this.sentAt ? performance.now() - this.sentAt : null;
-      const call = this.upstreamCalls[0];
-      if (call && this.upstreamMs !== null) {
-        call.durationMs = Math.round(this.upstreamMs * 1000) / 1000;
+      rec.ttfbMs = rec.elapsed();
+      rec.upstreamMs = this.sentAt ? performance.now() - this.sentAt : null;
+      const call = this.call;
+      if (call && rec.upstreamMs !== null) {
+        call.durationMs = Math.round(rec.upstreamMs * 1000) / 1000;
         call.status = 200;
       }
     }
@@ -147,7 +169,7 @@ export class Turn implements CompressionTarget {
         const message = str(obj(r?.error)?.message) ?? 'response failed';
         f.streamError = message;
         this.fail('upstream_stream', message, 200);
-      } else this.status = 200;
+      } else rec.status = 200;
       return 'end';
     }
     if (type === 'error') {
