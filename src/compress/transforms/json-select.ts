@@ -65,6 +65,23 @@ export function errorSignal(v: unknown, key = '', depth = 0): 0 | 1 | 2 {
   return best;
 }
 
+/**
+ * A necessary condition of `errorSignal(row) > 0`, tested on the row's lower-cased compact
+ * JSON (`rowTexts`): an error word or class name in a value, or an error-named key (their
+ * substrings); a failing status value (`down`, `KO`, `503`, `CrashLoopBackOff`) beside a
+ * status-named key; or `false` beside an ok-named key. Rows without any are not walked.
+ */
+const ERROR_HINT_RE = /err|exception|fail|fault|fatal|critical|crash|panic|abort|timeout|timed out|denied|rejected|refused|traceback|segfault|unhandled|uncaught|[●✕✗×✘]/;
+const STATUS_HINT_RE = /ko|down|crit|cancel|timed|emerg|alert|degraded|healthy|backoff|oomkilled|evicted|notready|exited|5\d\d/;
+const STATUS_ANY_KEY_RE = /"(?:status|status_?code|http_?status|code|state|level|severity|outcome|result|conclusion|health|lvl)":/;
+const OK_ANY_KEY_RE = /"(?:ok|success|succeeded|passed|healthy|is_?valid)":/;
+
+export function mayHaveErrorSignal(jsonLower: string): boolean {
+  if (ERROR_HINT_RE.test(jsonLower)) return true;
+  if (STATUS_HINT_RE.test(jsonLower) && STATUS_ANY_KEY_RE.test(jsonLower)) return true;
+  return jsonLower.includes('false') && OK_ANY_KEY_RE.test(jsonLower);
+}
+
 function truthy(v: unknown): boolean {
   if (v === null || v === undefined || v === false || v === 0 || v === '') return false;
   if (Array.isArray(v)) return v.length > 0;
@@ -97,8 +114,12 @@ export interface RowSelection {
   reasons: Record<string, number>;
 }
 
-/** Chooses rows to keep. `texts` are the rows' compact JSON (lower-cased), computed once by the caller. */
-export function selectRows(rows: readonly Row[], columns: readonly Column[], texts: readonly string[], ctx: TransformContext): RowSelection {
+/**
+ * Chooses rows to keep. `texts` are the rows' lower-cased texts, computed once by the caller:
+ * their compact JSON (`rowTexts`, then `jsonTexts`: rows are walked for error signals only
+ * when their text may hold one) or the lines they were read from.
+ */
+export function selectRows(rows: readonly Row[], columns: readonly Column[], texts: readonly string[], ctx: TransformContext, jsonTexts = false): RowSelection {
   const n = rows.length;
   const k = adaptiveK(n, diversityOf(texts), Math.min(8, n), Math.max(8, ctx.maxItems), ctx.targetRatio);
   const cap = Math.max(2 * k, Math.ceil(0.3 * n));
@@ -117,6 +138,7 @@ export function selectRows(rows: readonly Row[], columns: readonly Column[], tex
   const strong: number[] = [];
   const weak: number[] = [];
   for (let i = 0; i < n; i++) {
+    if (jsonTexts && !mayHaveErrorSignal(texts[i] as string)) continue;
     const sig = errorSignal(rows[i]);
     if (sig === 2) strong.push(i);
     else if (sig === 1) weak.push(i);
