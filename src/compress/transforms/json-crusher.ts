@@ -169,7 +169,7 @@ function renderRows(rows: Row[], ctx: TransformContext, offset = 0): Rendered {
   if (columns.length === 0) return lossless(compact());
   const tableLen = estimateTableLength(rows, columns);
   if (!ctx.losslessOnly && rows.length >= LOSSY_MIN_ITEMS && tableLen >= LOSSY_MIN_CHARS && !ctx.expired()) {
-    const sel = selectRows(rows, columns, rowTexts(rows), ctx, true);
+    const sel = selectRows(rows, columns, rowTexts(rows), ctx);
     if (sel.keep.length < rows.length) {
       const subset = sel.keep.map((i) => rows[i] as Row);
       const cut = renderTable(rows, buildColumns(subset), sel.keep, offset);
