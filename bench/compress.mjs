@@ -6,7 +6,9 @@
  * go through `compress()` as the newest tool result of a conversation. Per type and size it
  * reports token savings (o200k, the GPT-4o vocabulary), retention of planted needles (ids,
  * error messages, anomalies the compressor must keep), and the time of the whole call and of
- * the transform alone (detection, parsing and the compressor; p50/p99). It also times the proxy's per-request overhead of replaying
+ * the transform alone (detection, parsing and the compressor; p50/p99), and the CPU time of the call
+ * (p50: the process's user + system time, less moved by other work on a shared machine than the
+ * wall clock). It also times the proxy's per-request overhead of replaying
  * a long compressed history. Results: stdout (Markdown) and bench/results/compress.json.
  *
  * Options: --quick (fewer runs), --sizes=10000,100000, --types=search_json,grep
@@ -60,6 +62,7 @@ for (const type of TYPES) {
     let needles = 0;
     let kept = 0;
     const total = [];
+    const cpu = [];
     const transform = [];
     const transforms = new Set();
     for (const seed of SEEDS) {
@@ -71,9 +74,12 @@ for (const type of TYPES) {
       let last = null;
       for (let i = 0; i < runs; i++) {
         clearTokenMemo(); // every run counts its text afresh, as a new tool output would be
+        const c0 = process.cpuUsage();
         const t0 = performance.now();
         const run = runCompress(msgs, { model: MODEL }, { clock: () => performance.now() });
         total.push(performance.now() - t0);
+        const c = process.cpuUsage(c0);
+        cpu.push((c.user + c.system) / 1000);
         const t = Object.entries(run.engine?.timingsMs ?? {}).filter(([k]) => !['scan', 'replay', 'gate', 'tokens'].includes(k)).reduce((a, [, v]) => a + v, 0);
         transform.push(t);
         last = run;
@@ -97,6 +103,7 @@ for (const type of TYPES) {
       needleRetention: needles ? r1((100 * kept) / needles) : 100,
       totalP50: r2(pct(total, 50)),
       totalP99: r2(pct(total, 99)),
+      cpuP50: r2(pct(cpu, 50)),
       transformP50: r2(pct(transform, 50)),
       transformP99: r2(pct(transform, 99)),
       runs: total.length,
@@ -147,11 +154,11 @@ for (const [name, g] of Object.entries(GOALS)) {
 }
 const json1mb = rows.filter((r) => r.size === 1000000 && GOALS.json.types.includes(r.type));
 if (json1mb.length) {
-  goalLines.push(`- 1 MB JSON arrays: transform p50 ${json1mb.map((r) => `${r.type} ${r.transformP50} ms`).join(', ')}; whole compress() p50 ${json1mb.map((r) => `${r.totalP50} ms`).join(', ')} (goal <= 30 ms p50)`);
+  goalLines.push(`- 1 MB JSON arrays: transform p50 ${json1mb.map((r) => `${r.type} ${r.transformP50} ms`).join(', ')}; whole compress() p50 ${json1mb.map((r) => `${r.totalP50} ms`).join(', ')} (goal <= 30 ms p50); CPU time p50 ${json1mb.map((r) => `${r.cpuP50} ms`).join(', ')}`);
 }
 
-const header = '| type | size | tokens before | after | saved | needles kept | compress() p50 / p99 ms | transform p50 / p99 ms | transforms |\n|---|---|---|---|---|---|---|---|---|';
-const table = rows.map((r) => `| ${r.type} | ${r.size >= 1e6 ? `${r.size / 1e6} MB` : `${r.size / 1e3} KB`} | ${r.tokensBefore} | ${r.tokensAfter} | ${r.savedPct}% | ${r.needles} | ${r.totalP50} / ${r.totalP99} | ${r.transformP50} / ${r.transformP99} | ${r.transforms} |`).join('\n');
+const header = '| type | size | tokens before | after | saved | needles kept | compress() p50 / p99 ms | CPU p50 ms | transform p50 / p99 ms | transforms |\n|---|---|---|---|---|---|---|---|---|---|';
+const table = rows.map((r) => `| ${r.type} | ${r.size >= 1e6 ? `${r.size / 1e6} MB` : `${r.size / 1e3} KB`} | ${r.tokensBefore} | ${r.tokensAfter} | ${r.savedPct}% | ${r.needles} | ${r.totalP50} / ${r.totalP99} | ${r.cpuP50} | ${r.transformP50} / ${r.transformP99} | ${r.transforms} |`).join('\n');
 const env = `Node ${process.version}, ${process.platform}/${process.arch}, ${(await import('node:os')).cpus().length} cores (shared machine), model tokenizer ${MODEL} (o200k), seeds ${SEEDS.join(',')}`;
 const md = `## Compression benchmark\n\n${env}\n\n${header}\n${table}\n\nReplay of a ${replayRow.historyOutputs}-output history (${Math.round(replayRow.bodyBytes / 1024)} KB body) per proxied request: p50 ${replayRow['claude-sonnet-4-5'].p50} ms, p99 ${replayRow['claude-sonnet-4-5'].p99} ms (Claude estimator); p50 ${replayRow['gpt-4o'].p50} ms, p99 ${replayRow['gpt-4o'].p99} ms (o200k)\n\nGoals:\n${goalLines.join('\n')}\n`;
 process.stdout.write(md);

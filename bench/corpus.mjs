@@ -27,9 +27,9 @@ import { join } from 'node:path';
 import { checkEvidence, loadCases, OWN_CORPUS, REPO, requestOf, sharedCorpusDir, toolTexts } from './lib/corpus.mjs';
 
 const { runCompress } = await import(join(REPO, 'dist/sdk/compress.js'));
-const { configWith, createApp } = await import(join(REPO, 'dist/index.js'));
+const { configWith, createProxyApp } = await import(join(REPO, 'dist/index.js'));
 const { MockUpstream } = await import(join(REPO, 'dist/mock/upstream.js'));
-const { silentLogger } = await import(join(REPO, 'dist/telemetry/logger.js'));
+const { silentLogger } = await import(join(REPO, 'dist/core/logger.js'));
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=')).map(([k, v]) => [k, v ?? 'true']));
 const quick = args.quick === 'true';
@@ -128,7 +128,7 @@ if (MODES.length) {
   const mockUrl = await upstream.start();
   for (const [side, turns] of MODES) {
     const workspace = mkdtempSync(join(tmpdir(), 'bench-corpus-'));
-    const app = await createApp(configWith({ port: 0, anthropicApiUrl: mockUrl, openaiApiUrl: mockUrl, workspaceDir: workspace, logLevel: 'silent' }), { logger: silentLogger() });
+    const app = await createProxyApp(configWith({ port: 0, anthropicApiUrl: mockUrl, openaiApiUrl: mockUrl, workspaceDir: workspace, logLevel: 'silent' }), { logger: silentLogger() });
     apps.push({ side, turns, app, workspace, url: (await app.listen()).url });
   }
 }

@@ -70,12 +70,16 @@ describe('a 30-turn agent session: direct vs through the proxy', () => {
     expect(outcomes.filter((o) => o.compression.transforms.some((t) => t !== 'replay')).length).toBeGreaterThanOrEqual(8);
   });
 
-  it('Anthropic with a small fixed prefix: still zero changes and nothing cached lost', async () => {
+  it('Anthropic with a small fixed prefix: still zero changes, nothing cached lost, no more tokens missing the cache', async () => {
     const { direct, proxy, p } = await both('anthropic', 'compact');
     expect(p).toMatchObject({ requests: 30, historyChanges: 0, toolsChanges: 0, shrunk: 0 });
     expect(proxy.prefixReuse).toBe(1);
     expect(direct.prefixReuse).toBe(1);
     expect(proxy.tokensSent).toBeLessThan(direct.tokensSent * 0.3);
+    // the hit rate (reads / tokens sent) can sit below the direct run's here: compression
+    // shrinks the cached history, not the turn's uncached tail; what must not grow is the tail
+    const uncached = (s: typeof proxy) => s.tokensSent - s.cacheRead - s.cacheWrite;
+    expect(uncached(proxy)).toBeLessThanOrEqual(uncached(direct));
   });
 
   it('OpenAI chat: zero history and tools changes, hit rate at least the direct run, fewer tokens sent', async () => {

@@ -222,18 +222,11 @@ export function bm25(query: Query, docs: readonly string[]): number[] {
       total += lengths[i] as number;
       continue;
     }
-    const words = tokenize(d);
-    lengths[i] = words.length;
-    total += words.length;
-    const tf = new Map<string, number>();
-    for (const w of words) {
-      let key: string | null = w;
-      if (!termSet.has(w)) {
-        const st = w.length > 3 && w.charCodeAt(w.length - 1) === 115 ? stem(w) : null; // only plurals end in `s`
-        key = st !== null && termSet.has(st) ? st : null;
-      }
-      if (key !== null) tf.set(key, (tf.get(key) ?? 0) + 1);
-    }
+    const low = d.toLowerCase();
+    const words = wordCount(low);
+    lengths[i] = words;
+    total += words;
+    const tf = termFrequencies(low, terms, termSet);
     for (const w of tf.keys()) df.set(w, (df.get(w) ?? 0) + 1);
     tfs[i] = tf;
   }
@@ -254,6 +247,65 @@ export function bm25(query: Query, docs: readonly string[]): number[] {
   }
   if (best > 0) for (let i = 0; i < n; i++) scores[i] = (scores[i] as number) / best;
   return scores;
+}
+
+/** A character of a `tokenize` word: `[a-z0-9_]`. */
+const isWordChar = (c: number) => (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95;
+
+/** `tokenize(lower).length`, without building the words. */
+function wordCount(lower: string): number {
+  let words = 0;
+  let inWord = false;
+  for (let i = 0; i < lower.length; i++) {
+    const w = isWordChar(lower.charCodeAt(i));
+    if (w && !inWord) words++;
+    inWord = w;
+  }
+  return words;
+}
+
+/**
+ * Per term, how many words of `lower` are the term or a plural whose stem it is (a word that
+ * is itself a term counts for itself only), found with `indexOf` instead of tokenizing the
+ * text; the map holds the terms in the order of their first word, as a pass over the words
+ * would insert them.
+ */
+function termFrequencies(lower: string, terms: readonly string[], termSet: ReadonlySet<string>): Map<string, number> {
+  const found: { term: string; first: number; count: number }[] = [];
+  for (const t of terms) {
+    const hit = { term: t, first: -1, count: 0 };
+    // words starting with the term: itself, `forms`, `boxes`, `classes`
+    countWords(lower, t, termSet, hit, (w) => w.length === t.length || (w.length > 3 && w.charCodeAt(w.length - 1) === 115 && stem(w) === t));
+    // the one plural that does not: `policies` for `policy`
+    if (t.length >= 3 && t.charCodeAt(t.length - 1) === 121) {
+      const plural = `${t.slice(0, -1)}ies`;
+      countWords(lower, plural, termSet, hit, (w) => w.length === plural.length);
+    }
+    if (hit.count) found.push(hit);
+  }
+  found.sort((a, b) => a.first - b.first);
+  const tf = new Map<string, number>();
+  for (const f of found) tf.set(f.term, f.count);
+  return tf;
+}
+
+/** Counts the words of `lower` that start with `prefix` and pass `counts` (never a term of their own but the prefix itself). */
+function countWords(lower: string, prefix: string, termSet: ReadonlySet<string>, hit: { term: string; first: number; count: number }, counts: (word: string) => boolean): void {
+  let at = lower.indexOf(prefix);
+  while (at !== -1) {
+    let next = at + 1;
+    if (at === 0 || !isWordChar(lower.charCodeAt(at - 1))) {
+      let end = at + prefix.length;
+      while (end < lower.length && isWordChar(lower.charCodeAt(end))) end++;
+      const word = end === at + prefix.length ? prefix : lower.slice(at, end);
+      if ((word === hit.term || !termSet.has(word)) && counts(word)) {
+        if (hit.first === -1 || at < hit.first) hit.first = at;
+        hit.count++;
+      }
+      next = end;
+    }
+    at = lower.indexOf(prefix, next);
+  }
 }
 
 /** Evenly spaced indices in [lo, hi) not already in `taken`, up to `count` of them. */

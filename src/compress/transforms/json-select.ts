@@ -22,6 +22,32 @@ const OK_FALSE_KEY_RE = /^(ok|success|succeeded|passed|healthy|is_?valid)$/i;
 const ID_NAME_RE = /(^|[_.-])(id|uuid|guid|key|idx|index|seq|sequence|offset|line|lineno|row)$/i;
 const TIME_NAME_RE = /(time|date|timestamp|_at|_ts|epoch)$/i;
 
+/** What a key's name says (bit flags), judged once per distinct key. */
+const KEY_STATUS = 1;
+const KEY_ERROR = 2;
+const KEY_CODE = 4;
+const KEY_OK = 8;
+const KEY_COUNT = 16;
+const KEY_MEASURE = 32;
+const keyFlags = new Map<string, number>();
+const KEY_FLAGS_MAX = 4096;
+
+function flagsOf(key: string): number {
+  let f = keyFlags.get(key);
+  if (f === undefined) {
+    f =
+      (STATUS_KEY_RE.test(key) ? KEY_STATUS : 0) |
+      (ERROR_KEY_RE.test(key) ? KEY_ERROR : 0) |
+      (/^(status|status_?code|http_?status|code)$/i.test(key) ? KEY_CODE : 0) |
+      (OK_FALSE_KEY_RE.test(key) ? KEY_OK : 0) |
+      (/count$/i.test(key) ? KEY_COUNT : 0) |
+      (/(count|_?total|rate)$/i.test(key) ? KEY_MEASURE : 0);
+    if (keyFlags.size >= KEY_FLAGS_MAX) keyFlags.clear();
+    keyFlags.set(key, f);
+  }
+  return f;
+}
+
 /**
  * Error signal of a value: 2 (strong: a bad status, an error-named key with a value, a failed
  * flag, a 5xx code), 1 (weak: an error word inside free text), 0 (none).
@@ -29,21 +55,24 @@ const TIME_NAME_RE = /(time|date|timestamp|_at|_ts|epoch)$/i;
 export function errorSignal(v: unknown, key = '', depth = 0): 0 | 1 | 2 {
   if (depth > 6) return 0;
   if (typeof v === 'string') {
-    if (isRawNumber(v) || v.length === 0) return 0;
-    if (STATUS_KEY_RE.test(key) && (BAD_STATUS_RE.test(v.trim()) || (v.length <= 40 && BAD_STATUS_PART_RE.test(v)))) return 2;
+    if (v.length === 0 || isRawNumber(v)) return 0;
+    const f = flagsOf(key);
+    if (f & KEY_STATUS && (BAD_STATUS_RE.test(v.trim()) || (v.length <= 40 && BAD_STATUS_PART_RE.test(v)))) return 2;
     const word = ERROR_WORD_RE.test(v);
     if (!word && !hasErrorClass(v)) return 0;
-    return ERROR_KEY_RE.test(key) || /^\W*(error|exception|fatal|panic|traceback)\b/i.test(v) || /^\W*[\w.$]*[A-Z]\w*(?:Error|Exception)\b/.test(v) ? 2 : 1;
+    return f & KEY_ERROR || /^\W*(error|exception|fatal|panic|traceback)\b/i.test(v) || /^\W*[\w.$]*[A-Z]\w*(?:Error|Exception)\b/.test(v) ? 2 : 1;
   }
-  if (typeof v === 'number') return /^(status|status_?code|http_?status|code)$/i.test(key) && v >= 500 && v <= 599 ? 2 : 0;
+  if (typeof v === 'number') return flagsOf(key) & KEY_CODE && v >= 500 && v <= 599 ? 2 : 0;
   if (typeof v === 'boolean') {
-    if (v && ERROR_KEY_RE.test(key)) return 2;
-    return !v && OK_FALSE_KEY_RE.test(key) ? 2 : 0;
+    const f = flagsOf(key);
+    if (v && f & KEY_ERROR) return 2;
+    return !v && f & KEY_OK ? 2 : 0;
   }
   if (v === null || v === undefined) return 0;
   let best: 0 | 1 | 2 = 0;
   if (Array.isArray(v)) {
-    if (v.length > 0 && ERROR_KEY_RE.test(key) && !/count$/i.test(key)) return 2;
+    const f = flagsOf(key);
+    if (v.length > 0 && f & KEY_ERROR && !(f & KEY_COUNT)) return 2;
     for (const x of v) {
       const s = errorSignal(x, key, depth + 1);
       if (s === 2) return 2;
@@ -52,11 +81,12 @@ export function errorSignal(v: unknown, key = '', depth = 0): 0 | 1 | 2 {
     return best;
   }
   if (isPlainObject(v)) {
-    if (ERROR_KEY_RE.test(key) && Object.keys(v).length > 0) return 2;
+    if (flagsOf(key) & KEY_ERROR && Object.keys(v).length > 0) return 2;
     for (const k in v) {
       const x = v[k];
+      const f = flagsOf(k);
       // a number under an error-named key is a count (errors: 3), judged as a measurement instead
-      if (ERROR_KEY_RE.test(k) && truthy(x) && typeof x !== 'number' && !isRawNumber(x) && !/(count|_?total|rate)$/i.test(k)) return 2;
+      if (f & KEY_ERROR && !(f & KEY_MEASURE) && truthy(x) && typeof x !== 'number' && !isRawNumber(x)) return 2;
       const s = errorSignal(x, k, depth + 1);
       if (s === 2) return 2;
       if (s > best) best = s;

@@ -66,11 +66,14 @@ export function buildColumns(rows: readonly Row[]): Column[] {
 }
 
 function collect(rows: readonly Row[], prefix: readonly string[], depth: number, out: Column[]): void {
+  // the object at `prefix` of each row (undefined when absent), looked up once per level
+  const objs: (Row | undefined)[] = new Array(rows.length);
   const keys: string[] = [];
   const seen = new Set<string>();
-  for (const r of rows) {
-    const obj = prefix.length ? getPath(r, prefix) : r;
+  for (let r = 0; r < rows.length; r++) {
+    const obj = prefix.length ? getPath(rows[r] as Row, prefix) : rows[r];
     if (!isPlainObject(obj)) continue;
+    objs[r] = obj;
     for (const k in obj) {
       if (!seen.has(k)) {
         seen.add(k);
@@ -83,10 +86,11 @@ function collect(rows: readonly Row[], prefix: readonly string[], depth: number,
     let present = 0;
     let nulls = 0;
     let type: ColumnType | null = null;
-    let shape: string | null = null;
+    let shape: string[] | null = null;
     let flattenable = depth < MAX_FLATTEN_DEPTH && !k.includes('.');
-    for (const r of rows) {
-      const v = getPath(r, path);
+    for (const obj of objs) {
+      if (obj === undefined || !Object.prototype.hasOwnProperty.call(obj, k)) continue;
+      const v = obj[k];
       if (v === undefined) continue;
       present++;
       if (v === null) {
@@ -98,9 +102,8 @@ function collect(rows: readonly Row[], prefix: readonly string[], depth: number,
         if (!isPlainObject(v)) flattenable = false;
         else {
           const ks = Object.keys(v);
-          const sig = ks.join('\u0000');
-          if (ks.length === 0 || ks.length > MAX_FLATTEN_KEYS || ks.some((x) => x.includes('.')) || (shape !== null && sig !== shape)) flattenable = false;
-          shape = sig;
+          if (ks.length === 0 || ks.length > MAX_FLATTEN_KEYS || (shape !== null ? !sameKeys(ks, shape) : ks.some((x) => x.includes('.')))) flattenable = false;
+          shape = ks;
         }
       }
     }
@@ -112,6 +115,12 @@ function collect(rows: readonly Row[], prefix: readonly string[], depth: number,
     }
     out.push({ path, name: path.join('.'), type: type ?? 'str', nullable: present < rows.length || nulls > 0, present });
   }
+}
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function cell(v: unknown, type: ColumnType): string {

@@ -61,42 +61,95 @@ export function clearParseCache(): void {
 
 /**
  * Number literals of a JSON text that would not print back identically as a JavaScript
- * number, found in one pass over the text outside string literals (a literal can only change
- * when it has a fraction, an exponent, 16+ digits or is `-0`; most have none and are skipped
- * without being sliced), and the deepest nesting of brackets on the way.
+ * number, found in one pass over the text, string literals skipped with `indexOf` (a literal
+ * can only change when it has a fraction, an exponent, 16+ digits or is `-0`; most have none
+ * and are skipped without being sliced, and plain decimals such as `50.23` are judged from
+ * their digits), and the deepest nesting of brackets on the way.
  */
 function riskyNumbers(text: string): { edits: { from: number; to: number; raw: string }[]; depth: number } {
   const edits: { from: number; to: number; raw: string }[] = [];
   let depth = 0;
   let deepest = 0;
-  forEachStructuralRange(text, (from, to) => {
-    let i = from;
-    while (i < to) {
-      const c = text.charCodeAt(i);
-      if (c !== 45 && (c < 48 || c > 57)) {
-        if (c === 91 || c === 123) deepest = Math.max(deepest, ++depth); // [ {
-        else if (c === 93 || c === 125) depth--; // ] }
-        i++;
-        continue;
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === 34) {
+      // a string literal: to the next quote not escaped by an odd run of backslashes
+      let j = i + 1;
+      for (;;) {
+        const e = text.indexOf('"', j);
+        if (e === -1) return { edits, depth: deepest }; // unterminated: JSON.parse judges it
+        let k = e - 1;
+        let slashes = 0;
+        while (text.charCodeAt(k) === 92) {
+          slashes++;
+          k--;
+        }
+        if (slashes % 2 === 0) {
+          i = e + 1;
+          break;
+        }
+        j = e + 1;
       }
-      const start = i;
-      let digits = 0;
-      let risky = c === 45 && text.charCodeAt(i + 1) === 48;
-      for (; i < to; i++) {
-        const d = text.charCodeAt(i);
-        if (d >= 48 && d <= 57) digits++;
-        else if (d === 46 || d === 101 || d === 69) risky = true; // . e E
-        else if (d !== 43 && d !== 45) break; // + - (signs)
-      }
-      if (!risky && digits < 16) continue;
-      const raw = text.slice(start, i);
-      NUMBER_RE.lastIndex = 0;
-      const m = NUMBER_RE.exec(raw);
-      if (!m || m.index !== 0 || m[0] !== raw) continue; // not a single literal: JSON.parse judges it
-      if (String(Number(raw)) !== raw) edits.push({ from: start, to: i, raw });
+      continue;
     }
-  });
+    if (c !== 45 && (c < 48 || c > 57)) {
+      if (c === 91 || c === 123) {
+        if (++depth > deepest) deepest = depth; // [ {
+      } else if (c === 93 || c === 125) depth--; // ] }
+      i++;
+      continue;
+    }
+    const start = i;
+    let digits = 0;
+    let dot = false;
+    let exponent = false;
+    const negativeZero = c === 45 && text.charCodeAt(i + 1) === 48;
+    for (; i < n; i++) {
+      const d = text.charCodeAt(i);
+      if (d >= 48 && d <= 57) digits++;
+      else if (d === 46) dot = true;
+      else if (d === 101 || d === 69) exponent = true; // e E
+      else if (d !== 43 && d !== 45) break; // + - (signs)
+    }
+    if (!negativeZero && !exponent && digits < 16 && (!dot || plainDecimal(text, start, i))) continue;
+    const raw = text.slice(start, i);
+    NUMBER_RE.lastIndex = 0;
+    const m = NUMBER_RE.exec(raw);
+    if (!m || m.index !== 0 || m[0] !== raw) continue; // not a single literal: JSON.parse judges it
+    if (String(Number(raw)) !== raw) edits.push({ from: start, to: i, raw });
+  }
   return { edits, depth: deepest };
+}
+
+const isDigit = (c: number) => c >= 48 && c <= 57;
+
+/**
+ * A decimal of at most 15 digits that prints back as written: `-?int.frac` with no leading
+ * zero, no trailing zero in the fraction and, below 1, at most five zeros after the point
+ * (`0.000001` is the smallest printed without an exponent). Fifteen digits identify a double,
+ * so the shortest text that reads back as its value is this one.
+ */
+function plainDecimal(text: string, start: number, end: number): boolean {
+  let p = start;
+  if (text.charCodeAt(p) === 45) p++;
+  const intStart = p;
+  while (p < end && isDigit(text.charCodeAt(p))) p++;
+  const intLen = p - intStart;
+  if (intLen === 0 || p >= end || text.charCodeAt(p) !== 46) return false;
+  const zeroInt = text.charCodeAt(intStart) === 48;
+  if (zeroInt && intLen > 1) return false;
+  p++;
+  const fracStart = p;
+  while (p < end && isDigit(text.charCodeAt(p))) p++;
+  if (p !== end || p === fracStart || text.charCodeAt(end - 1) === 48) return false;
+  if (zeroInt) {
+    let z = fracStart;
+    while (z < end && text.charCodeAt(z) === 48) z++;
+    if (z - fracStart > 5) return false;
+  }
+  return true;
 }
 
 function parseJsonUncached(text: string): unknown {
