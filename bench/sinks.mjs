@@ -2,6 +2,8 @@
 // with every capability, one real request through the mock to get a real outcome, then
 // copies of it delivered through the funnel, sink by sink (CPU µs per outcome, and the
 // bytes each allocates). Reads the funnel's sink list (an internal) to time sinks one by one.
+// The production logger writes its lines to stdout as in the proxy; the table goes to stderr
+// (run it as `npm run bench:sinks > /dev/null`).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,15 +12,14 @@ import { configWith } from '../dist/config/index.js';
 import { createLogger } from '../dist/core/logger.js';
 import { MockUpstream } from '../dist/mock/upstream.js';
 import { accountingOf } from '../dist/capabilities/stats/accounting.js';
-import pino from 'pino';
 
 const N = Number(process.env.BENCH_OUTCOMES ?? 20_000);
 const mock = new MockUpstream({ record: false });
 await mock.start();
 const workspace = mkdtempSync(join(tmpdir(), 'headroom-sinks-'));
 const config = configWith({ port: 0, anthropicApiUrl: mock.url, openaiApiUrl: mock.url, workspaceDir: workspace, logLevel: 'info' });
-// the production logger, writing to /dev/null the way it writes to stdout (buffered, asynchronous)
-const logger = createLogger({ level: 'info', destination: pino.destination({ dest: '/dev/null', sync: false, minLength: 8192 }) });
+// the production logger: to stdout, buffered, asynchronous
+const logger = createLogger({ level: 'info' });
 const app = await createProxyApp(config, { logger });
 let captured = null;
 app.addSink({ name: 'capture', outcome: (o) => void (captured ??= o) });
@@ -61,9 +62,9 @@ for (const slot of slots) {
 }
 rows.push(measure('all (funnel delivery)', (outs) => { for (const o of outs) app.funnel.emit(o); app.funnel.flush(); }));
 const ann = rows[0].us;
-console.log(`Per outcome, ${N} outcomes each (${process.version}); a sink's figure excludes the annotators (${ann.toFixed(2)} µs):\n`);
-console.log('| sink | CPU µs/outcome | heap bytes/outcome (not yet collected) |\n|---|---|---|');
-for (const r of rows) console.log(`| ${r.name} | ${(r.name === 'annotators' || r.name.startsWith('all') ? r.us : r.us - ann).toFixed(2)} | ${Math.round(r.bytes)} |`);
+console.error(`Per outcome, ${N} outcomes each (${process.version}); a sink's figure excludes the annotators (${ann.toFixed(2)} µs):\n`);
+console.error('| sink | CPU µs/outcome | heap bytes/outcome (not yet collected) |\n|---|---|---|');
+for (const r of rows) console.error(`| ${r.name} | ${(r.name === 'annotators' || r.name.startsWith('all') ? r.us : r.us - ann).toFixed(2)} | ${Math.round(r.bytes)} |`);
 await app.close();
 await mock.close();
 rmSync(workspace, { recursive: true, force: true });

@@ -171,7 +171,7 @@ describe('sinks with pending work, through the proxy', () => {
 describe('Funnel delivery in slices', () => {
   it('yields to the event loop once a slice is spent, and delivers the rest on later turns', async () => {
     let now = 0;
-    const f = new Funnel(undefined, { sliceMs: 1, now: () => now });
+    const f = new Funnel(undefined, { sliceMs: 1, minPerTurn: 1, now: () => now });
     const order: string[] = [];
     f.add({ name: 'slow', outcome: (o) => { now += 5; order.push(o.requestId); } });
     for (const id of ['1', '2', '3']) f.emit(fakeOutcome(id));
@@ -186,7 +186,7 @@ describe('Funnel delivery in slices', () => {
 
   it('delivers everything within one slice when it is fast, and flush() ignores the slice', async () => {
     let now = 0;
-    const f = new Funnel(undefined, { sliceMs: 1, now: () => now });
+    const f = new Funnel(undefined, { sliceMs: 1, minPerTurn: 1, now: () => now });
     const got: string[] = [];
     f.add({ name: 'fast', outcome: (o) => void got.push(o.requestId) });
     for (const id of ['a', 'b', 'c']) f.emit(fakeOutcome(id));
@@ -197,5 +197,17 @@ describe('Funnel delivery in slices', () => {
     f.flush();
     expect(got).toEqual(['a', 'b', 'c', 'd', 'e']);
     expect(f.stats().pending).toBe(0);
+  });
+
+  it('delivers at least minPerTurn outcomes per turn however slow its sinks are', async () => {
+    let now = 0;
+    const f = new Funnel(undefined, { sliceMs: 1, minPerTurn: 2, now: () => now });
+    const got: string[] = [];
+    f.add({ name: 'slow', outcome: (o) => { now += 5; got.push(o.requestId); } });
+    for (const id of ['1', '2', '3']) f.emit(fakeOutcome(id));
+    await nextTurn();
+    expect(got).toEqual(['1', '2']);
+    await nextTurn();
+    expect(got).toEqual(['1', '2', '3']);
   });
 });

@@ -2,8 +2,9 @@
  * The outcome funnel: the only way request facts reach sinks. Start, update and progress events are
  * delivered synchronously (they are tiny and the live view needs them at once); outcomes are
  * queued and delivered off the request's tick: on a later turn of the event loop (the check
- * phase, after the response has been written and flushed), in batches. A batch delivers for at
- * most `sliceMs` of CPU before it yields to the loop and continues on the next turn, so a burst
+ * phase, after the response has been written and flushed), in batches. A batch delivers at
+ * least `minPerTurn` outcomes, then for at most `sliceMs` before it yields to the loop and
+ * continues on the next turn, so a burst
  * of outcomes, or a slow sink, does not hold back the I/O of other requests for longer than
  * one slice (plus the outcome being delivered). A sink that throws, or whose `outcome`
  * returns a promise that rejects, is counted and skipped; it never affects a request or the
@@ -49,11 +50,14 @@ interface SinkSlot {
 export interface FunnelOptions {
   /** Milliseconds of delivery per event-loop turn before the rest waits for the next turn (default 1). */
   sliceMs?: number;
+  /** Outcomes delivered per turn before the slice is looked at (default 16). */
+  minPerTurn?: number;
   /** Monotonic milliseconds (tests inject a clock). */
   now?: () => number;
 }
 
 const DEFAULT_SLICE_MS = 1;
+const DEFAULT_MIN_PER_TURN = 16;
 
 export class Funnel {
   private readonly slots: SinkSlot[] = [];
@@ -66,11 +70,13 @@ export class Funnel {
   private outcomesTotal = 0;
   private onSinkError: SinkErrorReporter;
   private readonly sliceMs: number;
+  private readonly minPerTurn: number;
   private readonly now: () => number;
 
   constructor(onSinkError: SinkErrorReporter = () => {}, opts: FunnelOptions = {}) {
     this.onSinkError = onSinkError;
     this.sliceMs = opts.sliceMs ?? DEFAULT_SLICE_MS;
+    this.minPerTurn = opts.minPerTurn ?? DEFAULT_MIN_PER_TURN;
     this.now = opts.now ?? (() => performance.now());
   }
 
@@ -159,13 +165,15 @@ export class Funnel {
 
   /** Delivers queued outcomes for up to `budgetMs`; what is left goes on the next turn. */
   private drain(budgetMs: number): void {
-    const until = budgetMs === Number.POSITIVE_INFINITY ? budgetMs : this.now() + budgetMs;
+    const sliced = budgetMs !== Number.POSITIVE_INFINITY;
+    const until = sliced ? this.now() + budgetMs : budgetMs;
+    let delivered = 0;
     while (this.head < this.queue.length) {
       const outcome = this.queue[this.head] as RequestOutcome;
       this.queue[this.head++] = undefined as unknown as RequestOutcome; // collectable once delivered
       // whatever a sink logs while handling an outcome carries that outcome's request id
       logContext.run({ requestId: outcome.requestId }, this.deliver, outcome);
-      if (this.head < this.queue.length && until !== Number.POSITIVE_INFINITY && this.now() >= until) {
+      if (sliced && ++delivered >= this.minPerTurn && this.head < this.queue.length && this.now() >= until) {
         this.schedule();
         return;
       }
