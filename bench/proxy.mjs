@@ -6,7 +6,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cpuMicros } from './lib/cpu.mjs';
 import { fixedRate, throughput } from './lib/load.mjs';
-import { ROOT, startProcess } from './lib/servers.mjs';
+import { ROOT, startProcess, waitReady } from './lib/servers.mjs';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -21,9 +21,16 @@ const proxy = await startProcess(['dist/cli/main.js', 'proxy', '--port', '0', '-
   HEADROOM_WORKSPACE_DIR: workspace,
   HEADROOM_LOG_LEVEL: 'info', // the per-request log line is on, as in production
 });
-const targets = { direct: mock.url, 'bare pipe': pipe.url, 'headroom-ts': proxy.url };
+// BENCH_BASELINE=<dir holding another build's dist/>: that build too, side by side (before/after)
+const baseline = process.env.BENCH_BASELINE
+  ? await startProcess([join(process.env.BENCH_BASELINE, 'dist/cli/main.js'), 'proxy', '--port', '0', '--anthropic-api-url', mock.url], {
+    HEADROOM_WORKSPACE_DIR: `${workspace}-baseline`,
+    HEADROOM_LOG_LEVEL: 'info',
+  })
+  : null;
+const targets = { direct: mock.url, 'bare pipe': pipe.url, ...(baseline ? { 'headroom-ts (baseline)': baseline.url } : {}), 'headroom-ts': proxy.url };
 // CPU time of the process under test per request: robust to a noisy, shared machine.
-const pids = { direct: mock.child.pid, 'bare pipe': pipe.child.pid, 'headroom-ts': proxy.child.pid };
+const pids = { direct: mock.child.pid, 'bare pipe': pipe.child.pid, ...(baseline ? { 'headroom-ts (baseline)': baseline.child.pid } : {}), 'headroom-ts': proxy.child.pid };
 async function measured(name, url) {
   const c0 = cpuMicros(pids[name]);
   const r = await throughput(url, { ...req, duration: DURATION });
@@ -31,6 +38,8 @@ async function measured(name, url) {
 }
 
 try {
+  // the tokenizer vocabularies load in the background at start-up
+  for (const p of [proxy, baseline]) if (p) await waitReady(p.url);
   // warm up JITs and connection pools
   for (const url of Object.values(targets)) await throughput(url, { ...req, duration: 2 });
   const tp = Object.fromEntries(Object.keys(targets).map((k) => [k, []]));
@@ -65,5 +74,5 @@ try {
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench/results/proxy.json'), JSON.stringify({ date: new Date().toISOString(), rows, raw: { tp, fr } }, null, 2));
 } finally {
-  await Promise.all([proxy.stop(), pipe.stop(), mock.stop()]);
+  await Promise.all([proxy.stop(), baseline?.stop(), pipe.stop(), mock.stop()]);
 }

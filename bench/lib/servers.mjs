@@ -31,3 +31,19 @@ function stop(child) {
     setTimeout(() => child.kill('SIGKILL'), 3000).unref();
   });
 }
+
+/** Resolves once `url`/readyz answers 200 (headroom-ts: the tokenizer vocabularies are loaded). */
+export async function waitReady(url, timeoutMs = 60_000) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const res = await fetch(`${url}/readyz`);
+      await res.arrayBuffer();
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > until) throw new Error(`${url} not ready after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

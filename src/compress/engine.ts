@@ -180,7 +180,7 @@ interface Gate {
   errors?: 'keep_all' | 'lossless' | null;
 }
 
-function gate(text: string, key: string, slot: Slot, s: CompressSettings, counter: TokenCounter, analysis: boolean, kind: ReturnType<typeof detectContent>): Gate & { tokens: number } {
+function gate(text: string, key: string, slot: Slot, s: CompressSettings, counter: TokenCounter, analysis: () => boolean, kind: ReturnType<typeof detectContent>): Gate & { tokens: number } {
   const no = (reason: string, tokens = 0) => ({ reason, tokens });
   if (text.length > MAX_SLOT_CHARS) return no('too_large');
   if (hasMarker(text)) return no('pinned');
@@ -194,7 +194,7 @@ function gate(text: string, key: string, slot: Slot, s: CompressSettings, counte
   const errors = !short ? null : slot.isError ? 'lossless' : distinctErrorKeywords(text) >= 2 ? 'keep_all' : null;
   if (kind === 'code') {
     if (slot.messagesFromEnd <= s.protectRecent) return no('recent_code', tokens);
-    if (s.protectAnalysisContext && analysis) return no('analysis_context', tokens);
+    if (s.protectAnalysisContext && analysis()) return no('analysis_context', tokens);
     return no('code', tokens);
   }
   return { reason: null, tokens, errors };
@@ -230,10 +230,14 @@ function compressRequestInner(input: EngineInput): EngineResult {
   const pressure = window ? Math.min(1, buf.length / 3.5 / window) : 0.5;
   const lossyLimit = pressure >= 0.8 ? 0.9 : 0.75;
   const shape = requestShape(buf, root, input.api, input.scope === 'all', input.scope === 'all' && s.compressSystemMessages);
-  const queryText = input.query ?? withTask(buf, shape);
-  // parsed once, and only when a slot is actually compressed (most requests have none)
+  // the question and whether it asks for analysis: worked out once, and only when a slot
+  // reaches the gate (most requests have none: every text below the floor)
+  let queryText: string | null = null;
+  const question = () => (queryText ??= input.query ?? withTask(buf, shape));
+  let analysisAsked: boolean | null = null;
+  const analysis = () => (analysisAsked ??= ANALYSIS_RE.test(question()));
+  // parsed once, and only when a slot is actually compressed
   let parsedQuery: Query | null = null;
-  const analysis = ANALYSIS_RE.test(queryText);
 
   const splices: Splice[] = [];
   const reports: SlotReport[] = [];
@@ -295,7 +299,7 @@ function compressRequestInner(input: EngineInput): EngineResult {
       record(key, null);
       return;
     }
-    parsedQuery ??= parseQuery(queryText);
+    parsedQuery ??= parseQuery(question());
     const ctx: TransformContext = { query: parsedQuery, targetRatio: s.targetRatio, maxItems: s.maxItems, hash: key, expired, keepAllErrors: g.errors != null, losslessOnly: g.errors === 'lossless' };
     const t0 = clock?.();
     const routed = routeText(text, ctx, kind);

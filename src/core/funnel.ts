@@ -1,11 +1,16 @@
 /**
  * The outcome funnel: the only way request facts reach sinks. Start, update and progress events are
  * delivered synchronously (they are tiny and the live view needs them at once); outcomes are
- * queued and delivered on the next turn of the event loop, after the response has been
- * written, in batches. A sink that throws is counted and skipped; it never affects a request
- * or the other sinks. Annotators run on each outcome before any sink sees it (once, in
- * delivery order), to add facts that need state across requests (e.g. the conversation's
- * prompt-cache continuity).
+ * queued and delivered off the request's tick: on a later turn of the event loop (the check
+ * phase, after the response has been written and flushed), in batches. A batch delivers at
+ * least `minPerTurn` outcomes, then for at most `sliceMs` before it yields to the loop and
+ * continues on the next turn, so a burst
+ * of outcomes, or a slow sink, does not hold back the I/O of other requests for longer than
+ * one slice (plus the outcome being delivered). A sink that throws, or whose `outcome`
+ * returns a promise that rejects, is counted and skipped; it never affects a request or the
+ * other sinks, and the funnel never waits for a sink's promise. Annotators run on each
+ * outcome before any sink sees it (once, in delivery order), to add facts that need state
+ * across requests (e.g. the conversation's prompt-cache continuity).
  */
 import { logContext } from './logger.js';
 import type { RequestOutcome, RequestProgress, RequestStart } from './outcome.js';
@@ -16,7 +21,8 @@ export interface Sink {
   /** The request's facts changed after its start (its body was read and parsed): same id, new figures. */
   update?(event: RequestStart): void;
   progress?(event: RequestProgress): void;
-  outcome?(outcome: RequestOutcome): void;
+  /** May return a promise (work the sink finishes later): never awaited; a rejection is counted as the sink's error. */
+  outcome?(outcome: RequestOutcome): void | Promise<unknown>;
   /** Called once on shutdown, after the last outcome was delivered. */
   close?(): void | Promise<void>;
 }
@@ -41,17 +47,37 @@ interface SinkSlot {
   stats: SinkStats;
 }
 
+export interface FunnelOptions {
+  /** Milliseconds of delivery per event-loop turn before the rest waits for the next turn (default 1). */
+  sliceMs?: number;
+  /** Outcomes delivered per turn before the slice is looked at (default 16). */
+  minPerTurn?: number;
+  /** Monotonic milliseconds (tests inject a clock). */
+  now?: () => number;
+}
+
+const DEFAULT_SLICE_MS = 1;
+const DEFAULT_MIN_PER_TURN = 16;
+
 export class Funnel {
   private readonly slots: SinkSlot[] = [];
   private readonly annotators: Annotator[] = [];
   private queue: RequestOutcome[] = [];
+  /** Next outcome of `queue` to deliver (the queue is consumed from the front without shifting). */
+  private head = 0;
   private scheduled = false;
   private startsTotal = 0;
   private outcomesTotal = 0;
   private onSinkError: SinkErrorReporter;
+  private readonly sliceMs: number;
+  private readonly minPerTurn: number;
+  private readonly now: () => number;
 
-  constructor(onSinkError: SinkErrorReporter = () => {}) {
+  constructor(onSinkError: SinkErrorReporter = () => {}, opts: FunnelOptions = {}) {
     this.onSinkError = onSinkError;
+    this.sliceMs = opts.sliceMs ?? DEFAULT_SLICE_MS;
+    this.minPerTurn = opts.minPerTurn ?? DEFAULT_MIN_PER_TURN;
+    this.now = opts.now ?? (() => performance.now());
   }
 
   setErrorReporter(fn: SinkErrorReporter): void {
@@ -118,29 +144,45 @@ export class Funnel {
   emit(outcome: RequestOutcome): void {
     this.outcomesTotal++;
     this.queue.push(outcome);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(this.drain);
-    }
+    this.schedule();
   }
 
-  /** Delivers queued outcomes now (shutdown, tests). */
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(this.onTurn);
+  }
+
+  /** Delivers every queued outcome now (shutdown, tests). */
   flush(): void {
-    this.drain();
+    this.drain(Number.POSITIVE_INFINITY);
   }
 
-  private readonly drain = (): void => {
+  private readonly onTurn = (): void => {
     this.scheduled = false;
-    const batch = this.queue;
-    if (batch.length === 0) return;
-    this.queue = [];
-    for (const outcome of batch) {
-      // whatever a sink logs while handling an outcome carries that outcome's request id
-      logContext.run({ requestId: outcome.requestId }, () => this.deliver(outcome));
-    }
+    this.drain(this.sliceMs);
   };
 
-  private deliver(outcome: RequestOutcome): void {
+  /** Delivers queued outcomes for up to `budgetMs`; what is left goes on the next turn. */
+  private drain(budgetMs: number): void {
+    const sliced = budgetMs !== Number.POSITIVE_INFINITY;
+    const until = sliced ? this.now() + budgetMs : budgetMs;
+    let delivered = 0;
+    while (this.head < this.queue.length) {
+      const outcome = this.queue[this.head] as RequestOutcome;
+      this.queue[this.head++] = undefined as unknown as RequestOutcome; // collectable once delivered
+      // whatever a sink logs while handling an outcome carries that outcome's request id
+      logContext.run({ requestId: outcome.requestId }, this.deliver, outcome);
+      if (sliced && ++delivered >= this.minPerTurn && this.head < this.queue.length && this.now() >= until) {
+        this.schedule();
+        return;
+      }
+    }
+    this.queue = [];
+    this.head = 0;
+  }
+
+  private readonly deliver = (outcome: RequestOutcome): void => {
     for (const a of this.annotators) {
       try {
         a.annotate(outcome);
@@ -156,13 +198,16 @@ export class Funnel {
       const fn = slot.sink.outcome;
       if (!fn) continue;
       try {
-        fn.call(slot.sink, outcome);
+        const r = fn.call(slot.sink, outcome);
         slot.stats.delivered++;
+        if (r && typeof (r as Promise<unknown>).then === 'function') {
+          (r as Promise<unknown>).then(undefined, (err: unknown) => this.fail(slot, 'outcome', err));
+        }
       } catch (err) {
         this.fail(slot, 'outcome', err);
       }
     }
-  }
+  };
 
   private fail(slot: SinkSlot, phase: string, err: unknown): void {
     slot.stats.errors++;
@@ -178,13 +223,13 @@ export class Funnel {
     return {
       starts: this.startsTotal,
       outcomes: this.outcomesTotal,
-      pending: this.queue.length,
+      pending: this.queue.length - this.head,
       sinks: this.slots.map((s) => ({ ...s.stats })),
     };
   }
 
   async close(): Promise<void> {
-    this.drain();
+    this.flush();
     for (const slot of this.slots) {
       try {
         await slot.sink.close?.();

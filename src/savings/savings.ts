@@ -96,19 +96,22 @@ export function savingsOf(o: SavingsInput, tokensSaved: number, price: ModelPric
   const u = o.usage;
   const rounds = o.roundUsage && o.roundUsage.length > 1 ? o.roundUsage : null;
   const u0: Usage | null = rounds ? (rounds[0] as TokenUsage) : u;
-  const base = { freshSaved, replayedSaved, retrievalUsd: 0, cacheBustUsd: 0 };
+  // one object shape for every result (built in one literal: faster than spreading a base)
+  const result = (compressionUsd: number, retrievalUsd: number, cacheBustUsd: number, netUsd: number, actualUsd: number | null, counterfactualUsd: number | null, replayedReadShare: number): SavingsBreakdown => ({
+    freshSaved, replayedSaved, retrievalUsd, cacheBustUsd, compressionUsd, netUsd, actualUsd, counterfactualUsd, replayedReadShare,
+  });
 
   if (!u0 || !u) {
     // No provider usage. A failed proxied request was not billed: nothing saved. Otherwise the
     // cache state is unknown: replayed content under a cache is priced as read, fresh content
     // by its breakpoint (written) or at the input rate.
-    if (o.providerCall && !o.ok) return { ...base, compressionUsd: 0, netUsd: 0, actualUsd: null, counterfactualUsd: null, replayedReadShare: 0 };
+    if (o.providerCall && !o.ok) return result(0, 0, 0, 0, null, null, 0);
     const r = ratesAt(price, Math.max(0, o.tokensAfter) + tokensSaved);
     const cacheable = p.replayed.write1h + p.replayed.write5m + p.replayed.auto;
     const usd =
       tokenCost(cacheable, r.cacheRead) + tokenCost(p.replayed.none + p.fresh.none + p.fresh.auto, r.input) +
       tokenCost(p.fresh.write5m, r.cacheWrite5m) + tokenCost(p.fresh.write1h, r.cacheWrite1h);
-    return { ...base, compressionUsd: usd, netUsd: usd, actualUsd: null, counterfactualUsd: null, replayedReadShare: 1 };
+    return result(usd, 0, 0, usd, null, null, 1);
   }
 
   const first = costOf(u0, price);
@@ -128,7 +131,7 @@ export function savingsOf(o: SavingsInput, tokensSaved: number, price: ModelPric
     // the request answers the client's own headroom_retrieve calls: without compression it would not exist
     retrievalUsd += first.inputUsd;
     const net = -retrievalUsd;
-    return { ...base, compressionUsd: 0, retrievalUsd, netUsd: net, actualUsd: actual, counterfactualUsd: actual + net, replayedReadShare: 0 };
+    return result(0, retrievalUsd, 0, net, actual, actual + net, 0);
   }
 
   // Which replayed savings would have been cache reads: all of them when the provider read the
@@ -166,16 +169,7 @@ export function savingsOf(o: SavingsInput, tokensSaved: number, price: ModelPric
   }
 
   const net = compressionUsd - retrievalUsd - cacheBustUsd;
-  return {
-    ...base,
-    compressionUsd,
-    retrievalUsd,
-    cacheBustUsd,
-    netUsd: net,
-    actualUsd: actual,
-    counterfactualUsd: actual + net,
-    replayedReadShare: share,
-  };
+  return result(compressionUsd, retrievalUsd, cacheBustUsd, net, actual, actual + net, share);
 }
 
 

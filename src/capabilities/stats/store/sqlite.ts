@@ -365,7 +365,14 @@ export class SqliteStatsStore implements StatsStore {
         cumInputTokens: life.inputTokens,
         cumInputCostUsd: life.inputCostUsd,
       };
-      st.insEvent.run({ ...e, requests: 1, checkpoint: e.tokensSaved > 0 ? 1 : 0, ...cum, pid });
+      // one literal, no spreads: this runs once per request
+      st.insEvent.run({
+        ts: e.ts, kind: e.kind, provider: e.provider, model: e.model, project: e.project, requests: 1,
+        inputTokens: e.inputTokens, outputTokens: e.outputTokens, tokensSaved: e.tokensSaved, newInputTokens: e.newInputTokens,
+        cacheReadTokens: e.cacheReadTokens, cacheWriteTokens: e.cacheWriteTokens, savingsUsd: e.savingsUsd,
+        inputCostUsd: e.inputCostUsd, outputCostUsd: e.outputCostUsd, checkpoint: e.tokensSaved > 0 ? 1 : 0,
+        cumTokensSaved: cum.cumTokensSaved, cumSavingsUsd: cum.cumSavingsUsd, cumInputTokens: cum.cumInputTokens, cumInputCostUsd: cum.cumInputCostUsd, pid,
+      });
       draftInto(hours, Math.floor(e.ts / HOUR_MS) * HOUR_MS, e, 1, cum);
       draftInto(days, Math.floor(e.ts / DAY_MS) * DAY_MS, e, 1, cum);
       if (session.lastActivityAt === null || e.ts - session.lastActivityAt > this.limits.sessionRolloverMs) {
