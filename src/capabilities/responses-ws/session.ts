@@ -24,6 +24,7 @@ import type { CompressionTarget } from '../compression/api.js';
 import { closeReason, errorEvent, sendableCode } from './events.js';
 import { type SessionIdentity, Turn } from './turn.js';
 import { requestedProtocols, upstreamHeaders, upstreamUrl } from './upstream.js';
+import { round3 } from '../../util/round.js';
 
 export interface SessionHost {
   readonly config: Config;
@@ -44,7 +45,6 @@ interface Cause {
   message: string;
 }
 
-const round3 = (n: number) => Math.round(n * 1000) / 1000;
 const SHUTDOWN = 'headroom-ts is shutting down and ended this session; reconnect (to another instance if one is available).';
 
 export class Session {
