@@ -21,22 +21,9 @@ function forEachStructuralRange(text: string, fn: (from: number, to: number) => 
       return;
     }
     if (q > i) fn(i, q);
-    let j = q + 1;
-    for (;;) {
-      const e = text.indexOf('"', j);
-      if (e === -1) return;
-      let k = e - 1;
-      let slashes = 0;
-      while (text.charCodeAt(k) === 92) {
-        slashes++;
-        k--;
-      }
-      if (slashes % 2 === 0) {
-        i = e + 1;
-        break;
-      }
-      j = e + 1;
-    }
+    const end = stringEnd(text, q + 1);
+    if (end === -1) return;
+    i = end;
   }
 }
 
@@ -76,22 +63,9 @@ function riskyNumbers(text: string): { edits: { from: number; to: number; raw: s
     const c = text.charCodeAt(i);
     if (c === 34) {
       // a string literal: to the next quote not escaped by an odd run of backslashes
-      let j = i + 1;
-      for (;;) {
-        const e = text.indexOf('"', j);
-        if (e === -1) return { edits, depth: deepest }; // unterminated: JSON.parse judges it
-        let k = e - 1;
-        let slashes = 0;
-        while (text.charCodeAt(k) === 92) {
-          slashes++;
-          k--;
-        }
-        if (slashes % 2 === 0) {
-          i = e + 1;
-          break;
-        }
-        j = e + 1;
-      }
+      const end = stringEnd(text, i + 1);
+      if (end === -1) return { edits, depth: deepest }; // unterminated: JSON.parse judges it
+      i = end;
       continue;
     }
     if (c !== 45 && (c < 48 || c > 57)) {
@@ -215,4 +189,21 @@ function forEachStructuralRangeWithStrings(text: string, fn: (seg: string, isStr
     at = to;
   });
   if (at < text.length) fn(text.slice(at), true);
+}
+
+/** The index just past the closing quote of a JSON string whose body starts at `from`, or -1 when unterminated. */
+function stringEnd(text: string, from: number): number {
+  let j = from;
+  for (;;) {
+    const e = text.indexOf('"', j);
+    if (e === -1) return -1;
+    let k = e - 1;
+    let slashes = 0;
+    while (text.charCodeAt(k) === 92) {
+      slashes++;
+      k--;
+    }
+    if (slashes % 2 === 0) return e + 1;
+    j = e + 1;
+  }
 }

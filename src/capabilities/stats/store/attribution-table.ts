@@ -8,6 +8,7 @@
  */
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type { SavingsEvent } from './types.js';
+import type { AttributionTotals } from '../attribution/breakdown.js';
 
 export const MAX_IDS_PER_DAY = 1000;
 const OTHER = '(other)';
@@ -117,19 +118,11 @@ export function pruneAttribution(db: Db, cutoff: number): void {
   db.prepare('DELETE FROM attribution_day WHERE start < ?').run(Math.ceil(cutoff / DAY_MS) * DAY_MS);
 }
 
-export interface StoredAttribution {
+/** One stored row: an id's additive figures in one dimension. */
+export interface StoredAttribution extends AttributionTotals {
   dim: 'session' | 'user';
   /** Hash, `(other)`, or null for requests without an id. */
   id: string | null;
-  requests: number;
-  inputTokens: number;
-  outputTokens: number;
-  tokensSaved: number;
-  inputCostUsd: number;
-  outputCostUsd: number;
-  savingsUsd: number;
-  firstTs: number | null;
-  lastTs: number | null;
 }
 
 /** Every id's totals over the days starting at or after `since` (epoch ms). */
