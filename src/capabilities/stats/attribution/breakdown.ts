@@ -10,6 +10,7 @@
 import { HASH_CHARS, SESSION_HEADER } from './ids.js';
 import type { Attribution, AttributionFigures, AttributionTable } from '../schema.js';
 import { round6 } from '../../../util/round.js';
+import type { AttributionTotals } from '../store/attribution-table.js';
 
 export const MAX_ATTRIBUTION_ROWS = 32;
 export const OTHER_ID = '(other)';
@@ -17,19 +18,7 @@ export const OTHER_ID = '(other)';
 export type Dimension = 'session' | 'user';
 export const DIMENSIONS: readonly Dimension[] = ['session', 'user'];
 
-/** Additive figures of one id. */
-export interface AttributionTotals {
-  requests: number;
-  inputTokens: number;
-  outputTokens: number;
-  tokensSaved: number;
-  inputCostUsd: number;
-  outputCostUsd: number;
-  savingsUsd: number;
-  /** Epoch ms of the first and last request (null when none). */
-  firstTs: number | null;
-  lastTs: number | null;
-}
+export type { AttributionTotals };
 
 /** One id's figures: `id` is the hash, {@link OTHER_ID}, or null for requests without an id. */
 export interface AttributionRow extends AttributionTotals {

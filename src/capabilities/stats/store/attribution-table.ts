@@ -8,7 +8,6 @@
  */
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type { SavingsEvent } from './types.js';
-import type { AttributionTotals } from '../attribution/breakdown.js';
 
 export const MAX_IDS_PER_DAY = 1000;
 const OTHER = '(other)';
@@ -116,6 +115,20 @@ export function writeAttribution(st: AttributionStatements, drafts: AttributionD
 
 export function pruneAttribution(db: Db, cutoff: number): void {
   db.prepare('DELETE FROM attribution_day WHERE start < ?').run(Math.ceil(cutoff / DAY_MS) * DAY_MS);
+}
+
+/** Additive figures of one id. */
+export interface AttributionTotals {
+  requests: number;
+  inputTokens: number;
+  outputTokens: number;
+  tokensSaved: number;
+  inputCostUsd: number;
+  outputCostUsd: number;
+  savingsUsd: number;
+  /** Epoch ms of the first and last request (null when none). */
+  firstTs: number | null;
+  lastTs: number | null;
 }
 
 /** One stored row: an id's additive figures in one dimension. */
