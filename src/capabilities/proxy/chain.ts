@@ -27,6 +27,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { ApiKind, ErrorType } from '../../core/outcome.js';
 import type { Exchange } from './exchange.js';
 import type { CompletedResponse } from './stage.js';
+import type { UpstreamTarget } from './target.js';
 import type { UpstreamFailure } from './upstream.js';
 
 /** Reserved and used link positions (see the table above). */
@@ -47,6 +48,8 @@ export interface ForwardCall {
   readonly body?: Buffer;
   /** 0 for the client's own call, 1.. for follow-up calls the proxy makes itself. */
   readonly round: number;
+  /** Where the call goes (set by routing/fallback); absent: the route's default upstream. */
+  readonly target?: UpstreamTarget;
 }
 
 /** Backpressure on the call whose bytes are being handled. */

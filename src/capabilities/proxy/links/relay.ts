@@ -13,6 +13,7 @@ import { type LogContext, logContext } from '../../../core/logger.js';
 import type { UpstreamCall } from '../../../core/outcome.js';
 import type { CallFailure, CallHandler, Dispatch, FlowControl, ForwardCall } from '../chain.js';
 import { upstreamRequestHeaders } from '../headers.js';
+import { applyTargetHeaders } from '../target.js';
 import { classifyUpstreamError, type UpstreamFailure } from '../upstream.js';
 
 const originCache = new Map<string, { origin: string; basePath: string }>();
@@ -128,17 +129,19 @@ export function relay(agent: Agent, config: Config): Dispatch {
   const stripInternal = config.stripInternalHeaders === 'enabled';
   return (call, handler) => {
     const ex = call.ex;
-    const { origin, basePath } = splitBase(upstreamBase(config, ex.route.provider));
+    const target = call.target;
+    const { origin, basePath } = splitBase(target ? target.baseUrl : upstreamBase(config, ex.route.provider));
     const method = ex.info.method;
+    const headers = upstreamRequestHeaders(ex.req.rawHeaders, ex.req.headers, {
+      stripInternal,
+      dropAuthorization: ex.authorizationIsProxyToken,
+      dropContentEncoding: ex.modified || call.body !== undefined,
+    });
     const options: Dispatcher.DispatchOptions = {
       origin,
-      path: basePath + ex.path + ex.search,
+      path: basePath + (target?.path ?? ex.path + ex.search),
       method: method as Dispatcher.HttpMethod,
-      headers: upstreamRequestHeaders(ex.req.rawHeaders, ex.req.headers, {
-        stripInternal,
-        dropAuthorization: ex.authorizationIsProxyToken,
-        dropContentEncoding: ex.modified || call.body !== undefined,
-      }),
+      headers: applyTargetHeaders(headers, target),
       body: method === 'GET' || method === 'HEAD' ? null : (call.body ?? ex.forwardBody),
     };
     agent.dispatch(options, new UpstreamAttempt(call, handler));
