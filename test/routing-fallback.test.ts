@@ -257,3 +257,34 @@ describe('a provider that times out', () => {
     ]);
   });
 });
+
+describe('a breaker after its cool-down', () => {
+  let hb: Harness;
+  let spare: MockUpstream;
+  beforeAll(async () => {
+    spare = new MockUpstream();
+    await spare.start();
+    const file = join(mkdtempSync(join(tmpdir(), 'headroom-probe-')), 'routing.yaml');
+    writeFileSync(file, ['providers:', `  gone: { format: openai, base_url: "http://127.0.0.1:${await closedPort()}/v1" }`, `  spare: { format: openai, base_url: "${spare.url}/v1" }`, 'fallbacks:', '  gone:m: [spare:m2]', ''].join('\n'));
+    hb = await startHarness({ config: { routingConfig: file, retryMaxAttempts: 1, routingBreakerFailures: 1, routingBreakerCooldownSeconds: 0.3 } });
+  });
+  afterAll(async () => {
+    await hb.close();
+    await spare.close();
+  });
+
+  it('lets one probe through; its failure opens the breaker again', async () => {
+    const client = new OpenAI({ apiKey: FAKE_OPENAI_KEY, baseURL: `${hb.url}/v1`, maxRetries: 0 });
+    const ask = async () => {
+      await client.chat.completions.create({ model: 'gone:m', messages: [{ role: 'user', content: 'x' }] });
+      const [o] = await hb.waitForOutcomes(1);
+      await hb.reset();
+      return o!.ext.routing!.attempts.map((a) => [a.provider, a.error]);
+    };
+    expect(await ask()).toEqual([['gone', 'connect'], ['spare', null]]); // trips (threshold 1)
+    expect(await ask()).toEqual([['gone', 'breaker_open'], ['spare', null]]);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(await ask()).toEqual([['gone', 'connect'], ['spare', null]]); // the half-open probe
+    expect(await ask()).toEqual([['gone', 'breaker_open'], ['spare', null]]);
+  });
+});
