@@ -10,6 +10,7 @@ import { ccrFields } from './ccr.js';
 import { compatFields } from './compat.js';
 import { compressionFields } from './compression.js';
 import { proxyFields } from './proxy.js';
+import { routingFields } from './routing.js';
 import { serverFields } from './server.js';
 
 /** Every configuration field of headroom-ts. Each capability adds its own group file here. */
@@ -25,6 +26,7 @@ export const allFields = {
   ...dashboardFields,
   ...controlsFields,
   ...hookFields,
+  ...routingFields,
   ...keysFields,
 } as const;
 
