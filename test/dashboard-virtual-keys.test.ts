@@ -46,7 +46,7 @@ describe.skipIf(!browserAvailable)('virtual keys panel in chromium', () => {
     ];
     const env = { ANTHROPIC_API_KEY: 'sk-ant-api03-FAKEdashSERVER5555555555555', OPENAI_API_KEY: 'sk-proj-FAKEdashSERVER6666666666666' };
     const plugins = defaultPlugins().map((p) => (p.name === 'controls' ? createControlsPlugin({ env, budgetFlushMs: 20 }) : p));
-    h = await startHarness({ config: { virtualKeys: keys as unknown as RawValue }, plugins });
+    h = await startHarness({ config: { keys: keys as unknown as RawValue }, plugins });
     plain = await startHarness();
     b = await launchBrowser();
     const team = new Anthropic({ apiKey: TEAM, baseURL: h.url, maxRetries: 0 });

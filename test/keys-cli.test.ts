@@ -45,7 +45,7 @@ function run(args: string[], input = ''): Promise<Run> {
 
 function startProxy(config: string, upstream: string): Promise<{ url: string; child: ChildProcess; out: () => string }> {
   return new Promise((resolve, reject) => {
-    const env = { ...process.env, HEADROOM_LOG_LEVEL: 'info', HEADROOM_WORKSPACE_DIR: join(dir, 'ws-proxy'), ANTHROPIC_TARGET_API_URL: upstream, ANTHROPIC_API_KEY: SERVER_KEY };
+    const env: NodeJS.ProcessEnv = { ...process.env, HEADROOM_LOG_LEVEL: 'info', HEADROOM_WORKSPACE_DIR: join(dir, 'ws-proxy'), ANTHROPIC_TARGET_API_URL: upstream, ANTHROPIC_API_KEY: SERVER_KEY };
     delete env.OPENAI_API_KEY;
     const child = spawn(process.execPath, [CLI, 'proxy', '--port', '0', '--config', config], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

@@ -47,7 +47,7 @@ beforeAll(async () => {
   ].join('\n'));
   const keys = [{ name: 'any', hash: hashKey(ANY) }, { name: 'only-oai', hash: hashKey(ONLY_OAI), providers: ['oai'] }];
   const plugins = defaultPlugins().map((p) => (p.name === 'controls' ? createControlsPlugin({ env: {} }) : p));
-  h = await startHarness({ config: { routingConfig: file, virtualKeys: keys as unknown as RawValue }, plugins });
+  h = await startHarness({ config: { routingConfig: file, keys: keys as unknown as RawValue }, plugins });
 });
 afterAll(async () => {
   await h.close();

@@ -49,7 +49,7 @@ const keysSection = [
 
 function startWithKeys(config: Partial<Record<ConfigKey, RawValue>>, env: NodeJS.ProcessEnv): Promise<Harness> {
   const plugins = defaultPlugins().map((p) => (p.name === 'controls' ? createControlsPlugin({ env, budgetFlushMs: 20 }) : p));
-  return startHarness({ config: { virtualKeys: keysSection as unknown as RawValue, ...config }, plugins });
+  return startHarness({ config: { keys: keysSection as unknown as RawValue, ...config }, plugins });
 }
 
 /** Every header value the upstream received, joined: no virtual key may appear in it. */
@@ -304,10 +304,10 @@ describe('without a keys: section nothing changes', () => {
 
 it('the keys: section refuses a bad entry at load, naming it', async () => {
   const { configWith } = await import('../src/config/index.js');
-  expect(() => configWith({ virtualKeys: [{ name: 'x', hash: KEY.alice }] as unknown as RawValue })).toThrow(/keys\[0\]\.hash: the hash is sha256:<64 hex digits>/);
-  expect(() => configWith({ virtualKeys: [{ name: 'a', hash: hashKey('k1') }, { name: 'a', hash: hashKey('k2') }] as unknown as RawValue })).toThrow(/the name "a" is used twice/);
-  expect(() => configWith({ virtualKeys: [{ name: 'a', hash: hashKey('k1'), rpm: 0 }] as unknown as RawValue })).toThrow(/keys\[0\]\.rpm/);
+  expect(() => configWith({ keys: [{ name: 'x', hash: KEY.alice }] as unknown as RawValue })).toThrow(/keys\[0\]\.hash: the hash is sha256:<64 hex digits>/);
+  expect(() => configWith({ keys: [{ name: 'a', hash: hashKey('k1') }, { name: 'a', hash: hashKey('k2') }] as unknown as RawValue })).toThrow(/the name "a" is used twice/);
+  expect(() => configWith({ keys: [{ name: 'a', hash: hashKey('k1'), rpm: 0 }] as unknown as RawValue })).toThrow(/keys\[0\]\.rpm/);
   // the raw value of a secret is never echoed
-  expect(() => configWith({ virtualKeys: [{ name: 'x', hash: KEY.alice }] as unknown as RawValue })).not.toThrow(new RegExp(KEY.alice));
+  expect(() => configWith({ keys: [{ name: 'x', hash: KEY.alice }] as unknown as RawValue })).not.toThrow(new RegExp(KEY.alice));
   expect(ALL_VIRTUAL.every((k) => /^hr-[A-Za-z0-9_-]{43}$/.test(k))).toBe(true);
 });

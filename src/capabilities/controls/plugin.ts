@@ -63,7 +63,7 @@ export function createControlsPlugin(opts: ControlsOptions = {}): Plugin {
       const stats = ctx.need('stats');
       const c = app.config;
       const now = opts.now ?? Date.now;
-      const keys = c.virtualKeys ? new VirtualKeys(c.virtualKeys) : null;
+      const keys = c.keys ? new VirtualKeys(c.keys) : null;
       const controls: Controls = { budget: null, limiter: null, cache: null, keys };
 
       let budgetStore: ReturnType<typeof openBudgetDb> | null = null;

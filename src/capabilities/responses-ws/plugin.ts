@@ -68,7 +68,7 @@ function meteringControls(c: Config): string | null {
   const budget = c.budget !== null || c.budgetPerKey !== null || c.budgetPerProject !== null;
   const limit = c.rateLimit || c.rpm !== null || c.tpm !== null;
   // virtual keys: a session's upstream handshake would carry the client's key
-  const keys = c.virtualKeys !== null;
+  const keys = c.keys !== null;
   return [budget ? 'a budget' : null, limit ? 'a rate limit' : null, keys ? 'virtual keys' : null].filter(Boolean).join(' and ') || null;
 }
 

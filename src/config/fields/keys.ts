@@ -68,4 +68,4 @@ const keysField: Field<readonly VirtualKeyEntry[] | null> = {
   secret: true,
 };
 
-export const keysFields = { virtualKeys: keysField } as const;
+export const keysFields = { keys: keysField } as const;

@@ -30,8 +30,8 @@ export const kindOf = (scope: string): ScopeKind =>
 const usd = (n: number) => `$${n.toFixed(n !== 0 && Math.abs(n) < 0.01 ? 6 : 4)}`;
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-export function budgetConfigured(c: BudgetConfig & Partial<Pick<Config, 'virtualKeys'>>): boolean {
-  return c.budget !== null || c.budgetPerKey !== null || c.budgetPerProject !== null || (c.virtualKeys ?? []).some((k) => k.budget_usd !== undefined);
+export function budgetConfigured(c: BudgetConfig & Partial<Pick<Config, 'keys'>>): boolean {
+  return c.budget !== null || c.budgetPerKey !== null || c.budgetPerProject !== null || (c.keys ?? []).some((k) => k.budget_usd !== undefined);
 }
 
 function describeScope(scope: string): string {
