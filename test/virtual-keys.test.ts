@@ -6,6 +6,7 @@
  * per-key budgets and RPM are enforced; `/stats` breaks spend down by key name; the proxy
  * token keeps working beside them; without a `keys:` section the client's key passes through.
  */
+import { request as httpRequest } from 'node:http';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -145,6 +146,34 @@ describe('virtual keys: admission and server-side keys', () => {
     expect(up!.headers['api-key']).toBeUndefined();
     expect(up!.headers.authorization).toBe(`Bearer ${SERVER_OPENAI}`);
     expect(allHeaders(h.mock.requests)).not.toContain(KEY.alice);
+  });
+
+  it('GET /v1/models and count_tokens with a key: forwarded with the server-side key only', async () => {
+    const models = await send(`${h.url}/v1/models`, { headers: { authorization: `Bearer ${KEY.alice}` } });
+    expect(models.status).toBe(200);
+    const count = await send(`${h.url}/v1/messages/count_tokens`, { body: JSON.stringify({ model: CLAUDE, messages: small.messages }), headers: anthropicHeaders(KEY.alice) });
+    expect(count.status).toBe(200);
+    expect(h.mock.requests.map((r) => r.path)).toEqual(['/v1/models', '/v1/messages/count_tokens']);
+    expect(h.mock.requests[0]!.headers.authorization).toBe(`Bearer ${SERVER_OPENAI}`);
+    expect(h.mock.requests[1]!.headers['x-api-key']).toBe(SERVER_ANTHROPIC);
+    expect(allHeaders(h.mock.requests)).not.toContain(KEY.alice);
+  });
+
+  it('a Responses WebSocket upgrade is refused with 403 while keys: is set (its handshake would carry the client key)', async () => {
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest(`${h.url}/v1/responses`, {
+        headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', authorization: `Bearer ${KEY.alice}` },
+      });
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('upgrade', () => reject(new Error('upgraded')));
+      req.on('error', reject);
+      req.end();
+    });
+    expect(status).toBe(403);
+    expect(h.mock.ws.sessions).toHaveLength(0);
   });
 
   it('a model the key may not use gets 403 in the provider shape; an allowed one passes', async () => {
@@ -310,4 +339,13 @@ it('the keys: section refuses a bad entry at load, naming it', async () => {
   // the raw value of a secret is never echoed
   expect(() => configWith({ keys: [{ name: 'x', hash: KEY.alice }] as unknown as RawValue })).not.toThrow(new RegExp(KEY.alice));
   expect(ALL_VIRTUAL.every((k) => /^hr-[A-Za-z0-9_-]{43}$/.test(k))).toBe(true);
+});
+
+it('a virtual key that slips into a log line or a figure is scrubbed like a provider key', async () => {
+  const { redactSecrets } = await import('../src/core/redact.js');
+  const line = JSON.stringify({ msg: `unknown model ${KEY.alice}`, nested: `\n${KEY.bob}` });
+  const out = redactSecrets(line);
+  for (const k of [KEY.alice, KEY.bob]) expect(out).not.toContain(k.slice(3));
+  expect(out).toContain('hr-***');
+  expect(redactSecrets('hr-department and hr-team stay as they are')).toBe('hr-department and hr-team stay as they are');
 });
