@@ -310,6 +310,22 @@ describe('virtual keys beside the proxy token', () => {
   });
 });
 
+describe('virtual keys with only a per-key rate limit', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    const plugins = defaultPlugins().map((p) => (p.name === 'controls' ? createControlsPlugin({ env: { OPENAI_API_KEY: SERVER_OPENAI } }) : p));
+    h = await startHarness({ config: { keys: [{ name: 'limited', hash: hashKey(KEY.carol), rpm: 5 }] as unknown as RawValue }, plugins });
+  });
+  afterAll(() => h.close());
+
+  it('a billable call no control can price (embeddings) is refused rather than run past the key\'s limit', async () => {
+    const r = await send(`${h.url}/v1/embeddings`, { body: JSON.stringify({ model: 'text-embedding-3-small', input: 'x' }), headers: { authorization: `Bearer ${KEY.carol}` } });
+    expect(r.status).toBe(403);
+    expect(r.json<Json>().error.message).toContain('with a rate limit configured');
+    expect(h.mock.requests).toHaveLength(0);
+  });
+});
+
 describe('without a keys: section nothing changes', () => {
   let h: Harness;
   beforeAll(async () => {

@@ -111,7 +111,9 @@ export function createControlsPlugin(opts: ControlsOptions = {}): Plugin {
         }
       }
 
-      if (limiter || budget) proxy.addStage(unpricedStage([budget ? 'a budget' : null, limiter ? 'a rate limit' : null].filter(Boolean).join(' and ')));
+      // a virtual key's own rate limit counts as a rate limit (its budget already made `budget`)
+      const rateLimited = limiter !== null || (keyLimits?.size ?? 0) > 0;
+      if (rateLimited || budget) proxy.addStage(unpricedStage([budget ? 'a budget' : null, rateLimited ? 'a rate limit' : null].filter(Boolean).join(' and ')));
       if (limiter) proxy.addStage(limiter);
       if (cache) proxy.addStage(cache);
       if (budget) proxy.addStage(budget);
