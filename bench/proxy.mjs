@@ -28,9 +28,20 @@ const baseline = process.env.BENCH_BASELINE
     HEADROOM_LOG_LEVEL: 'info',
   })
   : null;
-const targets = { direct: mock.url, 'bare pipe': pipe.url, ...(baseline ? { 'headroom-ts (baseline)': baseline.url } : {}), 'headroom-ts': proxy.url };
+// BENCH_ROUTED=1: also a proxy whose registry routes the request (a wildcard alias to a provider
+// of the same format: the routing, fallback and model links at work, the model spliced)
+let routed = null;
+if (process.env.BENCH_ROUTED) {
+  const file = join(tmpdir(), `headroom-bench-routing-${process.pid}.yaml`);
+  writeFileSync(file, `providers:\n  benchp: { format: anthropic, base_url: "${mock.url}" }\nmodel_aliases:\n  "claude-*": benchp:claude-routed-1\n`);
+  routed = await startProcess(['dist/cli/main.js', 'proxy', '--port', '0', '--anthropic-api-url', mock.url, '--routing-config', file], {
+    HEADROOM_WORKSPACE_DIR: `${workspace}-routed`,
+    HEADROOM_LOG_LEVEL: 'info',
+  });
+}
+const targets = { direct: mock.url, 'bare pipe': pipe.url, ...(baseline ? { 'headroom-ts (baseline)': baseline.url } : {}), 'headroom-ts': proxy.url, ...(routed ? { 'headroom-ts (routed)': routed.url } : {}) };
 // CPU time of the process under test per request: robust to a noisy, shared machine.
-const pids = { direct: mock.child.pid, 'bare pipe': pipe.child.pid, ...(baseline ? { 'headroom-ts (baseline)': baseline.child.pid } : {}), 'headroom-ts': proxy.child.pid };
+const pids = { direct: mock.child.pid, 'bare pipe': pipe.child.pid, ...(baseline ? { 'headroom-ts (baseline)': baseline.child.pid } : {}), 'headroom-ts': proxy.child.pid, ...(routed ? { 'headroom-ts (routed)': routed.child.pid } : {}) };
 async function measured(name, url) {
   const c0 = cpuMicros(pids[name]);
   const r = await throughput(url, { ...req, duration: DURATION });
@@ -39,7 +50,7 @@ async function measured(name, url) {
 
 try {
   // the tokenizer vocabularies load in the background at start-up
-  for (const p of [proxy, baseline]) if (p) await waitReady(p.url);
+  for (const p of [proxy, baseline, routed]) if (p) await waitReady(p.url);
   // warm up JITs and connection pools
   for (const url of Object.values(targets)) await throughput(url, { ...req, duration: 2 });
   const tp = Object.fromEntries(Object.keys(targets).map((k) => [k, []]));
@@ -74,5 +85,5 @@ try {
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench/results/proxy.json'), JSON.stringify({ date: new Date().toISOString(), rows, raw: { tp, fr } }, null, 2));
 } finally {
-  await Promise.all([proxy.stop(), baseline?.stop(), pipe.stop(), mock.stop()]);
+  await Promise.all([proxy.stop(), baseline?.stop(), routed?.stop(), pipe.stop(), mock.stop()]);
 }

@@ -227,3 +227,33 @@ describe('server-side keys', () => {
     expect(keyed.requests.map((q) => q.headers.authorization).sort()).toEqual(K.map((k) => `Bearer ${k}`).sort());
   });
 });
+
+describe('a provider that times out', () => {
+  let ht: Harness;
+  let slow: MockUpstream;
+  let spare: MockUpstream;
+  beforeAll(async () => {
+    slow = new MockUpstream({ defaultScenario: 'hang' });
+    spare = new MockUpstream();
+    await Promise.all([slow.start(), spare.start()]);
+    const file = join(mkdtempSync(join(tmpdir(), 'headroom-timeout-')), 'routing.yaml');
+    writeFileSync(file, ['providers:', `  slow: { format: openai, base_url: "${slow.url}/v1" }`, `  spare: { format: openai, base_url: "${spare.url}/v1" }`, 'fallbacks:', '  slow:m: [spare:m2]', ''].join('\n'));
+    ht = await startHarness({ config: { routingConfig: file, retryMaxAttempts: 1, requestTimeoutSeconds: 0.5 } });
+  });
+  afterAll(async () => {
+    await ht.close();
+    await Promise.all([slow.close(), spare.close()]);
+  });
+
+  it('no response headers in time: the next target answers', async () => {
+    const client = new OpenAI({ apiKey: FAKE_OPENAI_KEY, baseURL: `${ht.url}/v1`, maxRetries: 0 });
+    const r = await client.chat.completions.create({ model: 'slow:m', messages: [{ role: 'user', content: 'hi' }] });
+    expect(r.choices[0]?.message.content).toContain('mock reply');
+    expect(spare.last!.json!.model).toBe('m2');
+    const [o] = await ht.waitForOutcomes(1);
+    expect(o!.ext.routing!.attempts.map((a) => [a.provider, a.error])).toEqual([
+      ['slow', 'timeout'],
+      ['spare', null],
+    ]);
+  });
+});
