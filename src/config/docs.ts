@@ -31,6 +31,7 @@ const GROUP_TITLES: Record<string, string> = {
   controls: 'Controls: budgets, rate limits, response cache (all off by default)',
   hook: 'The Aperture pre_request hook',
   routing: 'Routing: the provider registry file and circuit breakers (docs/routing.md)',
+  keys: 'Virtual keys: client keys issued by the proxy (stored as hashes)',
 };
 
 function wrap(text: string, width: number): string[] {

@@ -14,6 +14,8 @@ const B = String.raw`(?:\b|(?<=\\[nrtbf])|(?<=\\u[0-9a-fA-F]{4}))`;
 const PATTERNS: [RegExp, string][] = [
   // Anthropic, OpenAI project/service/admin keys and classic sk- keys (hyphenated prefixes included)
   [new RegExp(String.raw`${B}sk-(?:ant-|proj-|svcacct-|admin-)?[A-Za-z0-9_-]{8,}`, 'g'), 'sk-***'],
+  // headroom-ts virtual keys (`keys:`; `hr-` and 43 base64url characters)
+  [new RegExp(String.raw`${B}hr-[A-Za-z0-9_-]{32,}`, 'g'), 'hr-***'],
   // Google API keys
   [new RegExp(String.raw`${B}AIza[0-9A-Za-z_-]{20,}`, 'g'), 'AIza***'],
   // Bearer tokens
@@ -26,7 +28,7 @@ const PATTERNS: [RegExp, string][] = [
 ];
 
 /** One cheap pass first: most lines contain nothing that looks like a secret. */
-const MAYBE_SECRET = /sk-|AIza|bearer|api[_-]?key|authorization|proxy[_-]?token|secret[_-]?key/i;
+const MAYBE_SECRET = /sk-|hr-|AIza|bearer|api[_-]?key|authorization|proxy[_-]?token|secret[_-]?key/i;
 
 export function redactSecrets(text: string): string {
   if (!MAYBE_SECRET.test(text)) return text;

@@ -23,6 +23,11 @@ import { ResponseCacheStage } from './cache/stage.js';
 import { registerControlMetrics } from './metrics.js';
 import { RateLimiter } from './rate-limit/limiter.js';
 import { unpricedStage } from './unpriced.js';
+import { credentialsLink, DEFAULT_KEY_ENV, defaultServerKeys } from './keys/credentials.js';
+import { VirtualKeyLimits } from './keys/limits.js';
+import { VirtualKeys } from './keys/registry.js';
+import { VirtualKeySpend } from './keys/spend.js';
+import { virtualKeyStage } from './keys/stage.js';
 
 /** Requests per minute when the limiter is turned on without `--rpm` (Headroom's default). */
 export const DEFAULT_RPM = 60;
@@ -32,6 +37,8 @@ export interface ControlsOptions {
   now?: () => number;
   /** Budget store write interval (default 250 ms). */
   budgetFlushMs?: number;
+  /** Where the default providers' server-side keys are read with virtual keys on (default: process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 import type { Controls } from './api.js';
@@ -56,13 +63,14 @@ export function createControlsPlugin(opts: ControlsOptions = {}): Plugin {
       const stats = ctx.need('stats');
       const c = app.config;
       const now = opts.now ?? Date.now;
-      const controls: Controls = { budget: null, limiter: null, cache: null };
+      const keys = c.keys ? new VirtualKeys(c.keys) : null;
+      const controls: Controls = { budget: null, limiter: null, cache: null, keys };
 
       let budgetStore: ReturnType<typeof openBudgetDb> | null = null;
       if (budgetConfigured(c)) {
         const store = openBudgetDb(c, app.log);
         budgetStore = store;
-        const budget = new BudgetControl({ config: c, store, log: app.log, accounting: (o) => stats.accountingOf(o), now, ...(opts.budgetFlushMs ? { flushMs: opts.budgetFlushMs } : {}) });
+        const budget = new BudgetControl({ config: c, store, log: app.log, accounting: (o) => stats.accountingOf(o), now, keyBudget: (name) => keys?.named(name)?.budgetUsd ?? null, ...(opts.budgetFlushMs ? { flushMs: opts.budgetFlushMs } : {}) });
         controls.budget = budget;
         app.onClose(() => {
           budget.close();
@@ -84,16 +92,39 @@ export function createControlsPlugin(opts: ControlsOptions = {}): Plugin {
       }
       const { budget, limiter, cache } = controls;
 
-      if (limiter || budget) proxy.addStage(unpricedStage([budget ? 'a budget' : null, limiter ? 'a rate limit' : null].filter(Boolean).join(' and ')));
+      // virtual keys: admission (401/403) first, the proxy's own provider key on every call, per-key limits
+      let keyLimits: VirtualKeyLimits | null = null;
+      let keySpend: VirtualKeySpend | null = null;
+      if (keys) {
+        proxy.addStage(virtualKeyStage(keys));
+        const serverKeys = defaultServerKeys(opts.env ?? process.env);
+        proxy.addLink(credentialsLink(c, serverKeys));
+        keyLimits = new VirtualKeyLimits(keys, c.budgetDefaultMaxTokens, now);
+        if (keyLimits.size > 0) proxy.addStage(keyLimits);
+        const spend = new VirtualKeySpend(keys, (o) => stats.accountingOf(o), now);
+        keySpend = spend;
+        stats.onReset(() => spend.reset());
+        const missing = Object.entries(DEFAULT_KEY_ENV).filter(([p]) => !serverKeys.has(p)).map(([, name]) => name);
+        app.log.info({ virtual_keys: keys.keys.length, server_keys_from_env: [...serverKeys.keys()] }, 'virtual keys enabled: client keys are checked and never forwarded');
+        if (missing.length) {
+          app.log.warn({ missing }, `virtual keys are on and ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not set: requests to that default provider are refused unless the provider registry gives it a key`);
+        }
+      }
+
+      // a virtual key's own rate limit counts as a rate limit (its budget already made `budget`)
+      const rateLimited = limiter !== null || (keyLimits?.size ?? 0) > 0;
+      if (rateLimited || budget) proxy.addStage(unpricedStage([budget ? 'a budget' : null, rateLimited ? 'a rate limit' : null].filter(Boolean).join(' and ')));
       if (limiter) proxy.addStage(limiter);
       if (cache) proxy.addStage(cache);
       if (budget) proxy.addStage(budget);
-      if (limiter || budget) {
+      if (limiter || budget || keys) {
         app.addSink({
           name: 'controls',
           outcome(o) {
             limiter?.settle(o);
             budget?.settle(o);
+            keyLimits?.settle(o);
+            keySpend?.add(o);
           },
         });
       }
@@ -101,6 +132,11 @@ export function createControlsPlugin(opts: ControlsOptions = {}): Plugin {
       app.statsSections.set('budget', () => (budget && budgetStore ? budget.statsBlock(budgetStore) : null));
       app.statsSections.set('rate_limiter', () => limiter?.statsBlock() ?? null);
       app.statsSections.set('cache', () => cache?.statsBlock() ?? null);
+      app.statsSections.set('by_virtual_key', () => keySpend?.block((name) => ({
+        budget_usd: keys?.named(name)?.budgetUsd ?? null,
+        budget_spent_usd: budget?.keySpent(name) ?? null,
+        rate_limited: keyLimits?.rejected(name) ?? 0,
+      })) ?? null);
 
       app.healthChecks.set('cache', () => (cache ? { enabled: true, ready: true, entries: cache.lru.size, bytes: cache.lru.bytes } : { enabled: false, ready: true }));
       app.healthChecks.set('rate_limiter', () => (limiter ? { enabled: true, ready: true, requests_per_minute: rpm, tokens_per_minute: tpm } : { enabled: false, ready: true }));

@@ -17,6 +17,7 @@
  * | 600      | `retry`       | proxy       | retry 429/5xx/connect errors before the first byte        |
  * | 640      | (translation) | (reserved)  | rewrite between API formats (`call.target.format`)        |
  * | 650      | `model`       | routing     | the target's model name in a same-format body             |
+ * | 660      | `credentials` | controls    | virtual keys: drop client credentials, send the proxy's key |
  * | 700      | (signing)     | (reserved)  | sign the final upstream request (cloud providers)         |
  * | relay    | `relay`       | proxy       | the upstream call itself (timing, client abort)           |
  *

@@ -67,7 +67,9 @@ function serveAsHttp(server: Server, req: IncomingMessage, socket: Duplex): bool
 function meteringControls(c: Config): string | null {
   const budget = c.budget !== null || c.budgetPerKey !== null || c.budgetPerProject !== null;
   const limit = c.rateLimit || c.rpm !== null || c.tpm !== null;
-  return [budget ? 'a budget' : null, limit ? 'a rate limit' : null].filter(Boolean).join(' and ') || null;
+  // virtual keys: a session's upstream handshake would carry the client's key
+  const keys = c.keys !== null;
+  return [budget ? 'a budget' : null, limit ? 'a rate limit' : null, keys ? 'virtual keys' : null].filter(Boolean).join(' and ') || null;
 }
 
 export const responsesWsPlugin = definePlugin({

@@ -361,6 +361,24 @@ export const recentRequestSchema = requestLogSchema.pick({
 
 const fallbackRateSchema = z.object({ input: num, output: num, cacheRead: num, cacheWrite5m: num, cacheWrite1h: num });
 
+/** What one virtual key (`keys:`) did in this process: `/stats.by_virtual_key.<name>` (docs/routing.md). */
+export const virtualKeyFiguresSchema = z.object({
+  requests: int.describe('Requests admitted with the key and counted (refusals by its own limits are in `refused`)'),
+  errors: int.describe('Of those, the unsuccessful ones (upstream errors, client aborts)'),
+  refused: int.describe('Requests refused by a control: its rate limit or budget, a model or provider it may not use'),
+  input_tokens: int,
+  output_tokens: int,
+  tokens_saved: int.describe('Input tokens compression removed'),
+  cost_usd: num.describe('Provider-billed cost (input + output, prompt cache priced), 6 decimals'),
+  savings_usd: num.describe('Net dollars compression saved, 6 decimals'),
+  last_used_at: isoOrNull.describe('Last request presenting the key (this process)'),
+  rpm: int.nullable().describe('Its requests-per-minute limit'),
+  tpm: int.nullable().describe('Its tokens-per-minute limit'),
+  budget_usd: num.nullable().describe('Its budget per `--budget-period`'),
+  budget_spent_usd: num.nullable().describe('Spent against that budget this period (every process sharing the budget store)'),
+  rate_limited: int.describe('Refusals by its rate limit since start'),
+});
+
 /** The routing capability's section: the registry in use, its circuit breakers and attempts since start or reset. */
 export const routingSectionSchema = z.object({
   file: str.nullable().describe('The routing file read (null: only the default providers)'),
@@ -456,6 +474,8 @@ export const statsSchema = z.object({
     counters_reset_at: isoOrNull,
   }),
   routing: routingSectionSchema.optional().describe('The provider registry in use and its health (present when the routing capability is installed)'),
+  by_virtual_key: z.record(z.string(), virtualKeyFiguresSchema).nullable().optional()
+    .describe('Spend by virtual key name (never the key or its hash), this process since start or `/stats/reset`; every configured key listed; null without a `keys:` section; absent without the controls capability'),
 });
 
 /** The keys only strict-loopback callers get (removed for everyone else). */
@@ -604,3 +624,4 @@ export type AttributionTable = z.infer<typeof attributionTableSchema>;
 export type Attribution = z.infer<typeof attributionSchema>;
 export type SpendRow = z.infer<typeof spendRowSchema>;
 export type SpendReport = z.infer<typeof spendReportSchema>;
+export type VirtualKeyFigures = z.infer<typeof virtualKeyFiguresSchema>;

@@ -2,6 +2,7 @@ import type { ConfigOf } from '../field.js';
 import { dashboardFields } from './dashboard.js';
 import { controlsFields } from './controls.js';
 import { hookFields } from './hook.js';
+import { keysFields } from './keys.js';
 import { liveFields } from './live.js';
 import { observabilityFields } from './observability.js';
 import { otelFields } from './otel.js';
@@ -26,6 +27,7 @@ export const allFields = {
   ...controlsFields,
   ...hookFields,
   ...routingFields,
+  ...keysFields,
 } as const;
 
 export type Config = ConfigOf<typeof allFields>;

@@ -22,21 +22,23 @@ import { round6 } from '../../../util/round.js';
 
 type BudgetConfig = Pick<Config, 'budget' | 'budgetPeriod' | 'budgetTimezone' | 'budgetPerKey' | 'budgetPerProject' | 'budgetDefaultMaxTokens'>;
 
-export type ScopeKind = 'global' | 'key' | 'project';
+export type ScopeKind = 'global' | 'key' | 'project' | 'virtual_key';
 
-export const kindOf = (scope: string): ScopeKind => (scope.startsWith('key:') ? 'key' : scope.startsWith('project:') ? 'project' : 'global');
+export const kindOf = (scope: string): ScopeKind =>
+  scope.startsWith('key:') ? 'key' : scope.startsWith('project:') ? 'project' : scope.startsWith('vkey:') ? 'virtual_key' : 'global';
 
 const usd = (n: number) => `$${n.toFixed(n !== 0 && Math.abs(n) < 0.01 ? 6 : 4)}`;
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-export function budgetConfigured(c: BudgetConfig): boolean {
-  return c.budget !== null || c.budgetPerKey !== null || c.budgetPerProject !== null;
+export function budgetConfigured(c: BudgetConfig & Partial<Pick<Config, 'keys'>>): boolean {
+  return c.budget !== null || c.budgetPerKey !== null || c.budgetPerProject !== null || (c.keys ?? []).some((k) => k.budget_usd !== undefined);
 }
 
 function describeScope(scope: string): string {
   const kind = kindOf(scope);
   if (kind === 'key') return `the budget of this API key (${scope.slice(4, 12)}…)`;
   if (kind === 'project') return `the budget of project "${scope.slice(8)}"`;
+  if (kind === 'virtual_key') return `the budget of virtual key "${scope.slice(5)}"`;
   return 'the global budget';
 }
 
@@ -48,6 +50,8 @@ export interface BudgetControlOptions {
   accounting: (o: RequestOutcome) => Accounting;
   now?: () => number;
   flushMs?: number;
+  /** The budget of a virtual key, by name (`budget_usd` of its `keys:` entry; null: none). */
+  keyBudget?: (name: string) => number | null;
 }
 
 export class BudgetControl implements ProxyStage {
@@ -57,7 +61,7 @@ export class BudgetControl implements ProxyStage {
   readonly clock: PeriodClock;
   readonly timezone: string;
   /** Refusals since start, by the scope that refused. */
-  readonly rejected: Record<ScopeKind, number> = { global: 0, key: 0, project: 0 };
+  readonly rejected: Record<ScopeKind, number> = { global: 0, key: 0, project: 0, virtual_key: 0 };
   private readonly reservations = new Map<string, Reservation>();
   /** Highest alert level logged per scope and period (`80` or `100`). */
   private readonly alerts = new Map<string, number>();
@@ -78,12 +82,20 @@ export class BudgetControl implements ProxyStage {
   }
 
   /** The scopes a caller's request counts against. */
-  scopesFor(apiKeyHash: string | null, project: string | null): ScopeRef[] {
+  scopesFor(apiKeyHash: string | null, project: string | null, virtualKey: string | null = null): ScopeRef[] {
     const c = this.config;
     const refs: ScopeRef[] = [{ scope: 'global', limit: c.budget }];
     if (c.budgetPerKey !== null && apiKeyHash) refs.push({ scope: `key:${apiKeyHash}`, limit: c.budgetPerKey });
     if (c.budgetPerProject !== null && project) refs.push({ scope: `project:${project}`, limit: c.budgetPerProject });
+    const keyLimit = virtualKey ? (this.opts.keyBudget?.(virtualKey) ?? null) : null;
+    if (keyLimit !== null) refs.push({ scope: `vkey:${virtualKey}`, limit: keyLimit });
     return refs;
+  }
+
+  /** The spend of a virtual key's budget this period (null: the key has no budget). */
+  keySpent(name: string): number | null {
+    const limit = this.opts.keyBudget?.(name) ?? null;
+    return limit === null ? null : round6(this.ledger.read({ scope: `vkey:${name}`, limit }, this.window()).spent);
   }
 
   window(): PeriodWindow {
@@ -92,7 +104,7 @@ export class BudgetControl implements ProxyStage {
 
   beforeUpstream(ex: Exchange): StageReply | undefined {
     const window = this.window();
-    const refs = this.scopesFor(ex.info.apiKeyHash, ex.info.project);
+    const refs = this.scopesFor(ex.info.apiKeyHash, ex.info.project, ex.rec.ext.virtualKey ?? null);
     if (isMetered(ex)) {
       const est = estimateOf(ex, this.config.budgetDefaultMaxTokens);
       const amount = reservationFor(ex.route.provider, ex.facts?.model ?? null, est);
@@ -131,7 +143,7 @@ export class BudgetControl implements ProxyStage {
 
   /** Headers for a reply another stage produced (rate limit, cache hit). */
   statusHeaders(ex: Exchange): OutgoingHttpHeaders {
-    return this.headersFor(this.scopesFor(ex.info.apiKeyHash, ex.info.project), this.window());
+    return this.headersFor(this.scopesFor(ex.info.apiKeyHash, ex.info.project, ex.rec.ext.virtualKey ?? null), this.window());
   }
 
   private refuse(ex: Exchange, s: ScopeState, amount: number, refs: ScopeRef[], window: PeriodWindow): StageReply {
@@ -166,7 +178,7 @@ export class BudgetControl implements ProxyStage {
     // spend that held no reservation (a stage failed open, an unmetered route that reported usage)
     if (actual > 0 && o.kind === 'proxy' && a.counted) {
       const window = this.window();
-      const refs = this.scopesFor(o.apiKeyHash, o.project);
+      const refs = this.scopesFor(o.apiKeyHash, o.project, o.ext.virtualKey ?? null);
       this.ledger.charge(refs, window, actual);
       for (const ref of refs) this.checkAlert(this.ledger.state(ref, window));
     }
@@ -228,7 +240,7 @@ export class BudgetControl implements ProxyStage {
       reserved_usd: round6(g.inflight),
       reserved_by_other_processes_usd: round6(g.others),
       default_max_tokens: this.config.budgetDefaultMaxTokens,
-      rejected_requests: { total: rejected.global + rejected.key + rejected.project, ...rejected },
+      rejected_requests: { total: rejected.global + rejected.key + rejected.project + rejected.virtual_key, ...rejected },
       per_key: this.scopeList('key:', this.config.budgetPerKey, window),
       per_project: this.scopeList('project:', this.config.budgetPerProject, window),
       store: { backend: store.backend, path: store.path, ok: h.ok && store.openError === null, error: h.lastError ?? store.openError },

@@ -13,6 +13,7 @@ import { usePoll } from './hooks.js';
 import { PipelinePanel } from './pipeline-panel.js';
 import { RecentRequests } from './recent-requests.js';
 import type { Attribution, LifetimeTotals, Stats } from './types.js';
+import { VirtualKeysPanel } from './virtual-keys-panel.js';
 
 export const STATS_PATH = '/stats?cached=1';
 
@@ -137,6 +138,7 @@ export function SessionView() {
       </div>
       <BreakdownTables s={data} />
       <AttributionPanel a={(data as { attribution?: Attribution }).attribution} note="this process" />
+      <VirtualKeysPanel s={data} />
       <PipelinePanel s={data} />
       <RecentRequests s={data} />
     </div>

@@ -7,7 +7,7 @@ import type { RunningTotals as LiveRunningTotals } from '../../live/schema.js';
 
 export type {
   Agent, Attribution, AttributionFigures, AttributionTable, Bucket, CacheFigures, Delta, MissCounts, ModelCost, Period, ProjectTotals, ProviderCache, RequestLog, SavingsBasis,
-  SessionTotals, SpendReport, SpendRow, Stats, StatsHistory, Timing, Totals as LifetimeTotals,
+  SessionTotals, SpendReport, SpendRow, Stats, StatsHistory, Timing, Totals as LifetimeTotals, VirtualKeyFigures,
 } from '../../stats/schema.js';
 export type { ActiveRow as ActiveRequest, ActiveSnapshot, Disabled, Logs, TotalsSection, Trace } from '../../live/schema.js';
 export type { Health, HealthCheckJson as HealthCheck } from '../../health/schema.js';
