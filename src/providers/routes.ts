@@ -16,6 +16,8 @@ export interface ProviderRoute {
   /** Adapter for LLM calls (JSON body parsed, usage read); null for plain passthrough. */
   adapter: ApiAdapter | null;
   errors: ErrorShapes;
+  /** Streams answer as an AWS event stream, not SSE (Bedrock): stages that read SSE rounds skip it. */
+  eventStream?: boolean;
 }
 
 const ROUTES: Record<string, ProviderRoute> = {

@@ -1,0 +1,101 @@
+/**
+ * The signing link (chain position 700, nearest the upstream): for a cloud route it sets the
+ * call's target (the platform endpoint) and its credentials, on the FINAL body of each call
+ * (after compression and CCR's follow-up rounds; a retry is signed afresh):
+ *
+ * - Bedrock with credentials: SigV4 over method, path, host, content type and body; the
+ *   client's own `authorization` and `x-amz-*` signing headers are not forwarded.
+ * - Vertex with credentials: `Authorization: Bearer <token>` from google-auth-library.
+ * - Otherwise the client's headers pass through unchanged (its own signature or token).
+ */
+import type { CallFailure, CallHandler, ForwardCall, ForwardLink, UpstreamTarget } from '../proxy/api.js';
+import { BedrockSigner, credentialsFor } from './aws.js';
+import type { CloudProvider } from './entries.js';
+import { VertexTokens } from './google.js';
+import type { CloudRequest, CloudRoutes } from './routes.js';
+
+/** The chain's `LINK_POSITION.signing`. */
+const POSITION = 700;
+
+const AWS_SIGNING_HEADERS = ['authorization', 'x-amz-date', 'x-amz-security-token', 'x-amz-content-sha256'];
+
+const failure = (status: number, message: string): CallFailure => ({ kind: 'other', midBody: false, status, type: 'internal', message });
+const gone: CallFailure = { kind: 'aborted', midBody: false, status: 499, type: 'client_abort', message: 'client closed the connection' };
+
+export class CloudAuth {
+  private readonly signers = new Map<string, BedrockSigner | null>();
+  private readonly tokens = new Map<string, VertexTokens | null>();
+
+  signer(entry: CloudProvider, region: string): BedrockSigner | null {
+    const key = `${entry.name}\u0000${region}`;
+    let s = this.signers.get(key);
+    if (s === undefined) {
+      const creds = credentialsFor(entry.auth);
+      s = creds ? new BedrockSigner(region, creds) : null;
+      this.signers.set(key, s);
+    }
+    return s;
+  }
+
+  vertex(entry: CloudProvider): VertexTokens | null {
+    let t = this.tokens.get(entry.name);
+    if (t === undefined) {
+      t = entry.auth.kind === 'google' ? new VertexTokens(entry.auth.keyFile) : null;
+      this.tokens.set(entry.name, t);
+    }
+    return t;
+  }
+}
+
+async function authHeaders(call: ForwardCall, info: CloudRequest, url: URL, path: string, auth: CloudAuth): Promise<Pick<UpstreamTarget, 'setHeaders' | 'dropHeaders'>> {
+  const entry = info.entry;
+  if (!entry) return {};
+  if (info.bedrock) {
+    const signer = auth.signer(entry, info.summary.region ?? 'us-east-1');
+    if (!signer) return {};
+    const ct = call.ex.req.headers['content-type'];
+    const headers = await signer.sign({ url, path, body: call.body ?? call.ex.forwardBody, contentType: typeof ct === 'string' ? ct : 'application/json' });
+    return { setHeaders: headers, dropHeaders: AWS_SIGNING_HEADERS };
+  }
+  const tokens = auth.vertex(entry);
+  if (!tokens) return {};
+  return { setHeaders: { authorization: `Bearer ${await tokens.token()}` }, dropHeaders: ['authorization'] };
+}
+
+function upstreamPath(call: ForwardCall, info: CloudRequest): string {
+  const ex = call.ex;
+  if (info.bedrock) return `/model/${encodeURIComponent(info.bedrock.modelId)}/${info.bedrock.op}${ex.search}`;
+  const v = info.vertex!;
+  const project = info.entry?.project ?? v.project;
+  return `/v1/projects/${encodeURIComponent(project)}/locations/${encodeURIComponent(v.location)}/publishers/anthropic/models/${encodeURIComponent(v.model)}:${v.op}${ex.search}`;
+}
+
+export function signingLink(routes: CloudRoutes, auth: CloudAuth): ForwardLink {
+  return {
+    name: 'cloud-signing',
+    position: POSITION,
+    wrap: (next) => (call: ForwardCall, handler: CallHandler) => {
+      const info = routes.of(call.ex.route);
+      if (!info) return next(call, handler);
+      const ex = call.ex;
+      ex.rec.ext.cloud ??= info.summary;
+      // a client-signed Bedrock body goes to the path it signed, byte for byte
+      const path = info.summary.auth === 'client-sigv4' ? ex.path + ex.search : upstreamPath(call, info);
+      const url = new URL(info.baseUrl);
+      const basePath = url.pathname === '/' ? '' : url.pathname;
+      const model = info.bedrock?.modelId ?? info.vertex?.model ?? '';
+      const base = { provider: info.entry?.name ?? ex.route.provider, format: info.summary.platform, baseUrl: info.baseUrl, path, model };
+      authHeaders(call, info, url, basePath + path, auth).then(
+        (headers) => {
+          if (ex.abort.aborted) return handler.onError(gone);
+          next({ ...call, target: { ...base, ...headers } }, handler);
+        },
+        (err: unknown) => {
+          if (ex.abort.aborted) return handler.onError(gone);
+          const what = info.bedrock ? 'sign the request for Bedrock (SigV4)' : 'get a Google access token for Vertex';
+          handler.onError(failure(500, `headroom-ts could not ${what}: ${(err as Error)?.message ?? String(err)}`));
+        },
+      );
+    },
+  };
+}
