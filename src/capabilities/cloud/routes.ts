@@ -9,7 +9,7 @@ import { bedrockAdapter, bedrockErrors, parseBedrockPath, type BedrockPath } fro
 import type { ProviderRoute } from '../../providers/routes.js';
 import { parseVertexPath, vertexAdapter, vertexEndpoint, vertexErrors, type VertexPath } from '../../providers/vertex.js';
 import type { CloudSummary } from './api.js';
-import { regionOfSignature } from './aws.js';
+import { regionOfSignature } from '../../providers/sigv4.js';
 import type { CloudProvider } from './entries.js';
 
 export interface CloudRequest {
