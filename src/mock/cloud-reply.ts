@@ -1,7 +1,7 @@
 /**
  * What the cloud mocks' model "says" to an Anthropic Messages body (Bedrock invoke, Vertex
- * rawPredict): an agent loop a coding agent can finish. When the request offers a `Read` tool
- * and a file to read is configured, the first turn asks to read it; once the newest turn holds
+ * rawPredict): an agent loop a coding agent can finish. When the request offers a `Bash` tool
+ * and a file to show is configured, the first turn asks to `cat` it; once the newest turn holds
  * the tool result, the model answers with how many characters of it it saw. Otherwise it
  * answers text. Usage comes from the prompt-cache simulation (cache reads on repeated
  * prefixes up to a `cache_control` breakpoint).
@@ -12,8 +12,8 @@ import { chunksOf, mockId } from './replies.js';
 type Json = Record<string, unknown>;
 
 export interface CloudReplyOptions {
-  /** The file the model asks to `Read` (absent: it never calls a tool). */
-  readPath?: string;
+  /** The file the model asks to `cat` with the Bash tool (absent: it never calls a tool). */
+  catPath?: string;
 }
 
 function lastToolResult(body: Json): string | null {
@@ -27,7 +27,7 @@ function lastToolResult(body: Json): string | null {
   return Array.isArray(c) ? (c as Json[]).map((p) => (typeof p?.text === 'string' ? p.text : '')).join('') : '';
 }
 
-const offersRead = (body: Json) => Array.isArray(body.tools) && (body.tools as Json[]).some((t) => t?.name === 'Read');
+const offersBash = (body: Json) => Array.isArray(body.tools) && (body.tools as Json[]).some((t) => t?.name === 'Bash');
 
 /** The reply message (Anthropic shape) to a body. */
 export function cloudMessage(body: Json, bodyBytes: number, model: string, cache: PromptCacheSim, opts: CloudReplyOptions): Json {
@@ -35,8 +35,8 @@ export function cloudMessage(body: Json, bodyBytes: number, model: string, cache
   const content: Json[] = [];
   let stop = 'end_turn';
   if (seen !== null) content.push({ type: 'text', text: `mock reply: the tool result had ${seen.length} characters.` });
-  else if (opts.readPath && offersRead(body)) {
-    content.push({ type: 'text', text: 'Let me read the file.' }, { type: 'tool_use', id: mockId('toolu'), name: 'Read', input: { file_path: opts.readPath } });
+  else if (opts.catPath && offersBash(body)) {
+    content.push({ type: 'text', text: 'Let me look at the file.' }, { type: 'tool_use', id: mockId('toolu'), name: 'Bash', input: { command: `cat ${opts.catPath}`, description: 'Show the log file' } });
     stop = 'tool_use';
   } else content.push({ type: 'text', text: 'mock reply from the cloud platform.' });
   const total = cache.promptTokens(body, bodyBytes, 'anthropic');
