@@ -11,6 +11,8 @@ import { EventStreamSplitter, type EventFrame } from '../src/providers/eventstre
 import { costOf, priceFor } from '../src/providers/pricing.js';
 import { Sha256 } from '../src/providers/sigv4.js';
 import { MockBedrock } from '../src/mock/bedrock.js';
+import { planSpans } from '../src/capabilities/otel/span-plan.js';
+import { accountingOf } from '../src/capabilities/stats/accounting.js';
 import type { Harness } from './helpers/harness.js';
 import { bigJsonListing, post, startCloudHarness } from './helpers/cloud.js';
 
@@ -101,6 +103,13 @@ describe('Bedrock invoke', () => {
     expect(stats.display_session.total_output_cost_usd).toBeCloseTo(c1.outputUsd + c2.outputUsd, 6);
     // Bedrock's price, which differs from the Anthropic API's for this cross-region profile
     expect(price.input).not.toBe(priceFor('anthropic', 'claude-sonnet-4-5-20250929').input);
+    // the OTEL GenAI provider name on metrics and spans
+    const metrics = await (await fetch(`${h.url}/metrics`)).text();
+    expect(metrics).toMatch(/provider="aws\.bedrock"/);
+    const span = planSpans(o2!, accountingOf(o2!), () => null);
+    expect(span.attributes['gen_ai.provider.name']).toBe('aws.bedrock');
+    expect(span.attributes['gen_ai.request.model']).toBe(MODEL);
+    expect(span.attributes['gen_ai.usage.cache_read.input_tokens']).toBe(o2!.usage!.cacheRead);
   });
 
   it('invoke-with-response-stream: the client gets the event stream byte for byte, usage read on the side', async () => {
@@ -118,6 +127,11 @@ describe('Bedrock invoke', () => {
     expect(o!.usage!.cacheWrite + o!.usage!.cacheRead).toBe(start.usage.cache_creation_input_tokens! + start.usage.cache_read_input_tokens!);
     expect(o!.usage!.output).toBe((events.find((e) => e.type === 'message_delta')!.usage as Record<string, number>).output_tokens);
     expect(o!.bytesOut).toBe(r.body.length);
+    // the live view saw the stream's usage as it arrived
+    const live = h.progress.filter((p) => p.requestId === o!.requestId);
+    expect(live.length).toBeGreaterThan(0);
+    expect(live[live.length - 1]!.model).toBe(MODEL);
+    expect(live[live.length - 1]!.inputTokens).toBe(o!.usage!.input);
   });
 
   it('compresses a large tool output inside the invoke body and signs the compressed body', async () => {
