@@ -58,6 +58,10 @@ export const isBedrockStreamOp = (op: BedrockOperation): boolean => op === 'invo
 
 const withModel = (facts: ResponseFacts, modelId: string): ResponseFacts => (facts.model ? facts : { ...facts, model: modelId });
 
+/** A chunk's payload `{"bytes":"<base64>"...}` and an event's leading `"type"`, read without a parse when they have the usual form. */
+const BYTES = /^\{"bytes":"([A-Za-z0-9+/=]*)"/;
+const TYPE = /^\{"type":"([a-z_]+)"/;
+
 /** Reads the Anthropic events inside an invoke stream's `chunk` frames. */
 class InvokeStreamObserver implements StreamObserver {
   private readonly splitter = new EventStreamSplitter((f) => this.onFrame(f));
@@ -81,11 +85,12 @@ class InvokeStreamObserver implements StreamObserver {
       return;
     }
     if (f.eventType !== 'chunk') return;
-    const bytes = str(obj(safeParse(f.payload))?.bytes);
+    const bytes = BYTES.exec(f.payload)?.[1] ?? str(obj(safeParse(f.payload))?.bytes);
     if (!bytes) return;
     const text = Buffer.from(bytes, 'base64').toString('utf8');
-    const type = str(obj(safeParse(text))?.type);
-    if (!type) return;
+    const type = TYPE.exec(text)?.[1] ?? str(obj(safeParse(text))?.type);
+    // the frequent events carry nothing the usage reader accounts for
+    if (!type || type === 'content_block_delta' || type === 'ping' || type === 'content_block_stop') return;
     // the same events the Anthropic API streams: read them with its observer
     this.inner.push(Buffer.from(`event: ${type}\ndata: ${text}\n\n`));
   }
