@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cloudProvidersOf } from '../src/capabilities/cloud/entries.js';
+import { type CloudProvider, cloudProvidersOf } from '../src/capabilities/cloud/entries.js';
+import { CloudRoutes } from '../src/capabilities/cloud/routes.js';
 import { createProxyApp } from '../src/compose/proxy.js';
 import { loadConfig } from '../src/config/index.js';
 import { createLogger } from '../src/core/logger.js';
@@ -83,5 +84,36 @@ providers:
       await app.close();
       await mock.close();
     }
+  });
+});
+
+describe('which provider serves a cloud path', () => {
+  const entry = (name: string, format: 'bedrock' | 'vertex', region: string | null): CloudProvider => ({ name, format, baseUrl: null, region, project: null, auth: { kind: 'client' } });
+  const routes = new CloudRoutes([entry('aws-us', 'bedrock', 'us-west-2'), entry('aws-eu', 'bedrock', 'eu-central-1'), entry('gcp', 'vertex', null)], {});
+  const invoke = '/model/anthropic.claude-sonnet-4-5-20250929-v1%3A0/invoke';
+
+  it('the first entry of the format, or the one x-headroom-provider names', () => {
+    const first = routes.of(routes.resolve('POST', invoke, {})!)!;
+    expect([first.entry?.name, first.baseUrl]).toEqual(['aws-us', 'https://bedrock-runtime.us-west-2.amazonaws.com']);
+    const named = routes.of(routes.resolve('POST', invoke, { 'x-headroom-provider': 'aws-eu' })!)!;
+    expect([named.entry?.name, named.baseUrl]).toEqual(['aws-eu', 'https://bedrock-runtime.eu-central-1.amazonaws.com']);
+    // a name of another format does not apply
+    expect(routes.of(routes.resolve('POST', invoke, { 'x-headroom-provider': 'gcp' })!)!.entry?.name).toBe('aws-us');
+    const v = routes.of(routes.resolve('POST', '/v1/projects/p/locations/europe-west1/publishers/anthropic/models/claude-sonnet-4-5@20250929:streamRawPredict', {})!)!;
+    expect([v.entry?.name, v.baseUrl]).toEqual(['gcp', 'https://europe-west1-aiplatform.googleapis.com']);
+  });
+
+  it("none configured: the public endpoint, in the region of the client's own signature", () => {
+    const none = new CloudRoutes([], { AWS_REGION: 'ap-south-1' });
+    const signed = none.of(none.resolve('POST', invoke, { authorization: 'AWS4-HMAC-SHA256 Credential=AKIDFAKE/20261207/eu-west-3/bedrock/aws4_request, SignedHeaders=host;x-amz-date, Signature=00' })!)!;
+    expect(signed.baseUrl).toBe('https://bedrock-runtime.eu-west-3.amazonaws.com');
+    expect(signed.summary.auth).toBe('client-sigv4');
+    const unsigned = none.of(none.resolve('POST', invoke, {})!)!;
+    expect(unsigned.baseUrl).toBe('https://bedrock-runtime.ap-south-1.amazonaws.com');
+    const global = none.of(none.resolve('POST', '/v1/projects/p/locations/global/publishers/anthropic/models/claude-sonnet-4-5@20250929:rawPredict', {})!)!;
+    expect(global.baseUrl).toBe('https://aiplatform.googleapis.com');
+    // not a cloud path, or another operation: not resolved here
+    expect(none.resolve('POST', '/model/x/apply-guardrail', {})).toBeNull();
+    expect(none.resolve('GET', invoke, {})).toBeNull();
   });
 });
