@@ -145,6 +145,19 @@ describe('Vertex rawPredict / streamRawPredict', () => {
   });
 });
 
+describe('Vertex project override', () => {
+  it("the entry's project replaces the one in the client's path (the proxy's credentials bill it)", async () => {
+    const h2 = await startCloudHarness([{ name: 'gcp', format: 'vertex', baseUrl: mock.url, region: null, project: 'billing-proj', auth: { kind: 'google', keyFile: join(dir, 'credentials.json') } }]);
+    try {
+      const r = await post(`${h2.url}${PATH}:rawPredict`, body());
+      expect(r.status, r.body.toString()).toBe(200);
+      expect(mock.requests[mock.requests.length - 1]!.path).toBe(`/v1/projects/billing-proj/locations/us-east5/publishers/anthropic/models/${MODEL}:rawPredict`);
+    } finally {
+      await h2.close();
+    }
+  });
+});
+
 describe('Vertex without proxy credentials', () => {
   it("passes the client's bearer token through; a bad one gets Vertex's 401 shape", async () => {
     const bad = await post(`${open.url}${PATH}:rawPredict`, body(), { authorization: 'Bearer ya29.not-a-real-token' });

@@ -65,9 +65,10 @@ async function authHeaders(call: ForwardCall, info: CloudRequest, url: URL, path
 function upstreamPath(call: ForwardCall, info: CloudRequest): string {
   const ex = call.ex;
   if (info.bedrock) return `/model/${encodeURIComponent(info.bedrock.modelId)}/${info.bedrock.op}${ex.search}`;
-  const v = info.vertex!;
-  const project = info.entry?.project ?? v.project;
-  return `/v1/projects/${encodeURIComponent(project)}/locations/${encodeURIComponent(v.location)}/publishers/anthropic/models/${encodeURIComponent(v.model)}:${v.op}${ex.search}`;
+  // the client's own path (as Google's SDKs write it: `@` in model versions), its project replaced when the entry names one
+  const project = info.entry?.project;
+  const path = project ? ex.path.replace(/^\/v1\/projects\/[^/]+\//, `/v1/projects/${encodeURIComponent(project)}/`) : ex.path;
+  return path + ex.search;
 }
 
 export function signingLink(routes: CloudRoutes, auth: CloudAuth): ForwardLink {
