@@ -86,8 +86,11 @@ export function signingLink(routes: CloudRoutes, auth: CloudAuth): ForwardLink {
       const basePath = url.pathname === '/' ? '' : url.pathname;
       const model = info.bedrock?.modelId ?? info.vertex?.model ?? '';
       const base = { provider: info.entry?.name ?? ex.route.provider, format: info.summary.platform, baseUrl: info.baseUrl, path, model };
+      const t0 = performance.now();
       authHeaders(call, info, url, basePath + path, auth).then(
         (headers) => {
+          // signing (or a token, fetched once an hour) is the proxy's time, not the upstream's
+          ex.rec.overheadMs += performance.now() - t0;
           if (ex.abort.aborted) return handler.onError(gone);
           next({ ...call, target: { ...base, ...headers } }, handler);
         },
