@@ -87,21 +87,34 @@ describe('Vertex rawPredict / streamRawPredict', () => {
     expect(o!.bytesOut).toBe(r.body.length);
   });
 
-  it("a token the platform refuses (revoked): Vertex's 401 shape reaches the client", async () => {
+  it('a token the platform refuses (revoked) is replaced by a fresh one, once; then the 401 reaches the client in Vertex shape', async () => {
     const dir2 = mkdtempSync(join(tmpdir(), 'headroom-vertex-'));
     const keyFile = join(dir2, 'credentials.json');
     writeFileSync(keyFile, mock.credentialsJson());
     const h2 = await startCloudHarness([{ name: 'gcp', format: 'vertex', baseUrl: mock.url, region: null, project: null, auth: { kind: 'google', keyFile } }]);
     try {
       expect((await post(`${h2.url}${PATH}:rawPredict`, body())).status).toBe(200);
-      const token = String(mock.requests[mock.requests.length - 1]!.headers.authorization).slice(7);
-      mock.issued.delete(token);
+      const revoked = String(mock.requests[mock.requests.length - 1]!.headers.authorization);
+      mock.issued.delete(revoked.slice(7));
+      const n0 = mock.tokenRequests;
+      const seen0 = mock.requests.length;
       const r = await post(`${h2.url}${PATH}:rawPredict`, body());
-      expect(r.status).toBe(401);
-      expect(JSON.parse(r.body.toString())).toEqual({ error: { code: 401, message: expect.stringContaining('invalid authentication credentials'), status: 'UNAUTHENTICATED' } });
-      const [, o] = await h2.waitForOutcomes(2);
+      expect(r.status, r.body.toString()).toBe(200);
+      // the mock refused the cached token, the proxy fetched a new one and called again
+      expect(mock.requests.slice(seen0).map((q) => [q.status, q.headers.authorization === revoked])).toEqual([[401, true], [200, false]]);
+      expect(mock.tokenRequests - n0).toBe(1);
+      // a platform that refuses every token: one fresh attempt, then its 401 as it sent it
+      mock.refuseTokens = true;
+      const seen1 = mock.requests.length;
+      const bad = await post(`${h2.url}${PATH}:rawPredict`, body());
+      expect(bad.status).toBe(401);
+      expect(JSON.parse(bad.body.toString())).toEqual({ error: { code: 401, message: expect.stringContaining('invalid authentication credentials'), status: 'UNAUTHENTICATED' } });
+      expect(mock.requests.length - seen1).toBe(2);
+      const [, , o] = await h2.waitForOutcomes(3);
       expect(o!.status).toBe(401);
+      expect(o!.ok).toBe(false);
     } finally {
+      mock.refuseTokens = false;
       await h2.close();
       rmSync(dir2, { recursive: true, force: true });
     }

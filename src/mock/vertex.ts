@@ -39,6 +39,8 @@ export class MockVertex {
   /** Access token -> expiry (ms). */
   readonly issued = new Map<string, number>();
   tokenRequests = 0;
+  /** Refuse every token (as for credentials whose permission was withdrawn). */
+  refuseTokens = false;
   readonly cache = new PromptCacheSim();
   url = '';
 
@@ -109,7 +111,7 @@ export class MockVertex {
     const authz = headers.authorization;
     const token = typeof authz === 'string' && authz.startsWith('Bearer ') ? authz.slice(7) : null;
     const expiry = token ? this.issued.get(token) : undefined;
-    if (expiry === undefined || expiry <= Date.now()) {
+    if (this.refuseTokens || expiry === undefined || expiry <= Date.now()) {
       return error(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.');
     }
     const m = /^\/v1\/projects\/[^/]+\/locations\/[^/]+\/publishers\/anthropic\/models\/([^/:]+):(rawPredict|streamRawPredict)$/.exec(path);

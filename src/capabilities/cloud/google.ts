@@ -9,11 +9,21 @@ import { GoogleAuth } from 'google-auth-library';
 const SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 
 export class VertexTokens {
-  private readonly auth: GoogleAuth;
+  private auth: GoogleAuth;
   private client: ReturnType<GoogleAuth['getClient']> | null = null;
 
-  constructor(keyFile?: string) {
-    this.auth = new GoogleAuth({ scopes: [SCOPE], ...(keyFile ? { keyFile } : {}) });
+  constructor(private readonly keyFile?: string) {
+    this.auth = this.make();
+  }
+
+  private make(): GoogleAuth {
+    return new GoogleAuth({ scopes: [SCOPE], ...(this.keyFile ? { keyFile: this.keyFile } : {}) });
+  }
+
+  /** Drops the cached client and its token: the next call fetches a new one (the platform refused it). */
+  invalidate(): void {
+    this.auth = this.make();
+    this.client = null;
   }
 
   /** A current access token (cached by the library until close to its expiry). */

@@ -5,7 +5,9 @@
  *
  * - Bedrock with credentials: SigV4 over method, path, host, content type and body; the
  *   client's own `authorization` and `x-amz-*` signing headers are not forwarded.
- * - Vertex with credentials: `Authorization: Bearer <token>` from google-auth-library.
+ * - Vertex with credentials: `Authorization: Bearer <token>` from google-auth-library; when
+ *   Vertex refuses the token (401: revoked, or expired early), the call is made once more with
+ *   a freshly fetched one before the client sees anything.
  * - Otherwise the client's headers pass through unchanged (its own signature or token).
  */
 import type { CallFailure, CallHandler, ForwardCall, ForwardLink, UpstreamTarget } from '../proxy/api.js';
@@ -18,6 +20,34 @@ import type { CloudRequest, CloudRoutes } from './routes.js';
 const POSITION = 700;
 
 const AWS_SIGNING_HEADERS = ['authorization', 'x-amz-date', 'x-amz-security-token', 'x-amz-content-sha256'];
+
+/** Holds back a 401 answer to a call made with the proxy's Google token, and asks for one more attempt instead. */
+class RetryOnRefusedToken implements CallHandler {
+  private refused = false;
+
+  constructor(
+    private readonly out: CallHandler,
+    private readonly again: () => void,
+  ) {}
+
+  onHeaders(status: number, headers: Parameters<CallHandler['onHeaders']>[1], control: Parameters<CallHandler['onHeaders']>[2]): void {
+    if (status === 401) this.refused = true;
+    else this.out.onHeaders(status, headers, control);
+  }
+
+  onData(chunk: Buffer, control: Parameters<CallHandler['onData']>[1]): void {
+    if (!this.refused) this.out.onData(chunk, control);
+  }
+
+  onEnd(): void {
+    if (this.refused) this.again();
+    else this.out.onEnd();
+  }
+
+  onError(f: CallFailure): void {
+    this.out.onError(this.refused ? { ...f, midBody: false } : f);
+  }
+}
 
 const failure = (status: number, message: string): CallFailure => ({ kind: 'other', midBody: false, status, type: 'internal', message });
 const gone: CallFailure = { kind: 'aborted', midBody: false, status: 499, type: 'client_abort', message: 'client closed the connection' };
@@ -86,20 +116,28 @@ export function signingLink(routes: CloudRoutes, auth: CloudAuth): ForwardLink {
       const basePath = url.pathname === '/' ? '' : url.pathname;
       const model = info.bedrock?.modelId ?? info.vertex?.model ?? '';
       const base = { provider: info.entry?.name ?? ex.route.provider, format: info.summary.platform, baseUrl: info.baseUrl, path, model };
-      const t0 = performance.now();
-      authHeaders(call, info, url, basePath + path, auth).then(
-        (headers) => {
-          // signing (or a token, fetched once an hour) is the proxy's time, not the upstream's
-          ex.rec.overheadMs += performance.now() - t0;
-          if (ex.abort.aborted) return handler.onError(gone);
-          next({ ...call, target: { ...base, ...headers } }, handler);
-        },
-        (err: unknown) => {
-          if (ex.abort.aborted) return handler.onError(gone);
-          const what = info.bedrock ? 'sign the request for Bedrock (SigV4)' : 'get a Google access token for Vertex';
-          handler.onError(failure(500, `headroom-ts could not ${what}: ${(err as Error)?.message ?? String(err)}`));
-        },
-      );
+      const tokens = info.vertex && info.entry ? auth.vertex(info.entry) : null;
+      const send = (retried: boolean) => {
+        const t0 = performance.now();
+        authHeaders(call, info, url, basePath + path, auth).then(
+          (headers) => {
+            // signing (or a token, fetched once an hour) is the proxy's time, not the upstream's
+            ex.rec.overheadMs += performance.now() - t0;
+            if (ex.abort.aborted) return handler.onError(gone);
+            const out = tokens && !retried ? new RetryOnRefusedToken(handler, () => {
+              tokens.invalidate();
+              send(true);
+            }) : handler;
+            next({ ...call, target: { ...base, ...headers } }, out);
+          },
+          (err: unknown) => {
+            if (ex.abort.aborted) return handler.onError(gone);
+            const what = info.bedrock ? 'sign the request for Bedrock (SigV4)' : 'get a Google access token for Vertex';
+            handler.onError(failure(500, `headroom-ts could not ${what}: ${(err as Error)?.message ?? String(err)}`));
+          },
+        );
+      };
+      send(false);
     },
   };
 }
