@@ -158,6 +158,28 @@ describe('Vertex rawPredict / streamRawPredict', () => {
   });
 });
 
+describe('Vertex credentials that give no token', () => {
+  it("the client gets a 500 in Vertex's shape saying why, and no call is made", async () => {
+    const dir2 = mkdtempSync(join(tmpdir(), 'headroom-vertex-'));
+    const keyFile = join(dir2, 'credentials.json');
+    // the token endpoint refuses the refresh token
+    writeFileSync(keyFile, mock.credentialsJson().replace('test-fake-refresh-token', 'test-fake-wrong-refresh-token'));
+    const h2 = await startCloudHarness([{ name: 'gcp', format: 'vertex', baseUrl: mock.url, region: null, project: null, auth: { kind: 'google', keyFile } }]);
+    try {
+      const seen = mock.requests.length;
+      const r = await post(`${h2.url}${PATH}:rawPredict`, body());
+      expect(r.status).toBe(500);
+      const err = JSON.parse(r.body.toString()).error as { code: number; status: string; message: string };
+      expect(err).toMatchObject({ code: 500, status: 'INTERNAL' });
+      expect(err.message).toMatch(/could not get a Google access token for Vertex: .*invalid_grant/);
+      expect(mock.requests.length).toBe(seen);
+    } finally {
+      await h2.close();
+      rmSync(dir2, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('Vertex project override', () => {
   it("the entry's project replaces the one in the client's path (the proxy's credentials bill it)", async () => {
     const h2 = await startCloudHarness([{ name: 'gcp', format: 'vertex', baseUrl: mock.url, region: null, project: 'billing-proj', auth: { kind: 'google', keyFile: join(dir, 'credentials.json') } }]);
