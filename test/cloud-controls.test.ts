@@ -67,6 +67,12 @@ describe('controls on the cloud paths', () => {
       expect(b.headers.get('x-amzn-errortype')).toBe('ServiceQuotaExceededException');
       expect(Object.keys(JSON.parse(b.body.toString()))).toEqual(['message']);
       expect(bedrock.requests.length).toBe(before);
+      // a Converse call cannot be estimated before it runs: refused rather than let through unmetered
+      const c = await post(`${h.url}/model/anthropic.claude-sonnet-4-5-20250929-v1%3A0/converse`, { messages: [{ role: 'user', content: [{ text: 'hi' }] }] });
+      expect(c.status).toBe(403);
+      expect(c.headers.get('x-amzn-errortype')).toBe('AccessDeniedException');
+      expect(JSON.parse(c.body.toString()).message).toContain('cannot price a Bedrock Converse call');
+      expect(bedrock.requests.length).toBe(before);
       const v = await post(`${h.url}${PREDICT}`, body('vertex-2023-10-16'));
       expect(v.status).toBe(429);
       expect(JSON.parse(v.body.toString()).error).toMatchObject({ code: 429, status: 'RESOURCE_EXHAUSTED' });

@@ -86,6 +86,8 @@ const UNPRICED: [RegExp, string][] = [
   [/^\/v1\/threads(?:\/[^/]+)?\/runs(?:\/|$)/, 'an assistant run'],
   [/^\/v1\/evals\/[^/]+\/runs$/, 'an eval run'],
   [/^\/v1\/videos$/, 'a video generation'],
+  [/^\/model\/[^/]+\/(?:converse|converse-stream)$/, 'a Bedrock Converse call'],
+  [/^\/model\/[^/]+\/(?:invoke|invoke-with-response-stream)$/, 'a Bedrock call signed by the client (the proxy has no AWS credentials to estimate and sign it)'],
 ];
 
 export function unpricedBillable(method: string, path: string): string | null {
