@@ -4,6 +4,7 @@
  * their own `order`.
  */
 import { ccrPlugin } from '../capabilities/ccr/plugin.js';
+import { cloudPlugin } from '../capabilities/cloud/plugin.js';
 import { compressionPlugin } from '../capabilities/compression/plugin.js';
 import { controlsPlugin } from '../capabilities/controls/plugin.js';
 import { dashboardPlugin } from '../capabilities/dashboard/plugin.js';
@@ -28,6 +29,7 @@ import type { Plugin } from '../core/plugin.js';
 export function defaultPlugins(): Plugin[] {
   return [
     ccrPlugin,
+    cloudPlugin,
     compressionPlugin,
     controlsPlugin,
     dashboardPlugin,

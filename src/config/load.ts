@@ -10,6 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import { ZodError } from 'zod';
 import type { Field, RawValue } from './field.js';
 import { allFields, type Config, type ConfigKey } from './fields/index.js';
+import { attachRoutingSections } from './routing-section.js';
 import { FILE_SECTIONS } from './sections.js';
 
 export class ConfigError extends Error {
@@ -98,10 +99,14 @@ export function loadConfig(input: LoadInput = {}): LoadedConfig {
   }
 
   const configFile = input.configFile ?? (env.HEADROOM_CONFIG?.trim() || null);
+  const routing: Record<string, unknown> = {};
   if (configFile) {
     const data = readConfigFile(configFile);
     for (const [name, raw] of Object.entries(data)) {
-      if (FILE_SECTIONS.has(name)) continue;
+      if (FILE_SECTIONS.has(name)) {
+        routing[name] = raw;
+        continue;
+      }
       const key = fileKeyIndex.get(name);
       if (!key) {
         throw new ConfigError(`Unknown option "${name}" in config file ${configFile}. Known options: ${fieldEntries.map(([, f]) => f.flag).join(', ')}.`);
@@ -153,7 +158,9 @@ export function loadConfig(input: LoadInput = {}): LoadedConfig {
   values.workspaceDir = expandHome(values.workspaceDir as string);
   // the routing registry is read from the config file unless another file is named
   if (values.routingConfig === null && configFile) values.routingConfig = configFile;
-  return { config: Object.freeze(values) as unknown as Config, sources, configFile };
+  const config = Object.freeze(values) as unknown as Config;
+  attachRoutingSections(config, routing);
+  return { config, sources, configFile };
 }
 
 /** Test and library helper: a full config from defaults plus overrides. */

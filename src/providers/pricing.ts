@@ -37,13 +37,24 @@ export interface ModelPrice extends PriceRates {
 
 /**
  * Fallback rates (USD per million tokens) for models the price data does not know:
- * Anthropic at Claude Sonnet list prices, OpenAI at GPT-4o list prices, anything else at
- * the Anthropic rates. Figures using them are flagged (`fallback: true`).
+ * Anthropic (and Claude on Bedrock and Vertex) at Claude Sonnet list prices, OpenAI at GPT-4o
+ * list prices, anything else at the Anthropic rates. Figures using them are flagged (`fallback: true`).
  */
 export const FALLBACK_RATES: Record<ProviderId, PriceRates> = {
   anthropic: { input: 3, output: 15, cacheRead: 0.3, cacheWrite5m: 3.75, cacheWrite1h: 6 },
   openai: { input: 2.5, output: 10, cacheRead: 1.25, cacheWrite5m: 2.5, cacheWrite1h: 2.5 },
+  'aws.bedrock': { input: 3, output: 15, cacheRead: 0.3, cacheWrite5m: 3.75, cacheWrite1h: 6 },
+  'gcp.vertex_ai': { input: 3, output: 15, cacheRead: 0.3, cacheWrite5m: 3.75, cacheWrite1h: 6 },
   unknown: { input: 3, output: 15, cacheRead: 0.3, cacheWrite5m: 3.75, cacheWrite1h: 6 },
+};
+
+/** The price data's provider id for ours (the cloud platforms have their own prices for the same models). */
+const PRICE_PROVIDER: Record<ProviderId, string | undefined> = {
+  anthropic: 'anthropic',
+  openai: 'openai',
+  'aws.bedrock': 'aws',
+  'gcp.vertex_ai': 'google',
+  unknown: undefined,
 };
 
 /** Where prices come from (shown in /stats). */
@@ -87,7 +98,8 @@ function tiersFrom(mp: GenaiModelPrice): ModelPrice['tiers'] {
 }
 
 function lookup(provider: ProviderId, model: string): ReturnType<typeof calcPrice> {
-  const opts = provider === 'unknown' ? {} : { providerId: provider };
+  const id = PRICE_PROVIDER[provider];
+  const opts = id === undefined ? {} : { providerId: id };
   let r = calcPrice({ input_tokens: 1 }, model, opts);
   if (!r && model.includes('/')) r = calcPrice({ input_tokens: 1 }, model.slice(model.lastIndexOf('/') + 1), opts);
   return r;

@@ -7,7 +7,9 @@ import type { Config } from '../config/index.js';
 import type { ApiKind, ProviderId } from './types.js';
 import { anthropicCountTokens, anthropicMessages } from './anthropic.js';
 import { anthropicErrors, openaiErrors, openaiResponsesErrors } from './errors.js';
+import { bedrockErrors } from './bedrock.js';
 import { openaiChat, openaiResponses } from './openai.js';
+import { vertexErrors } from './vertex.js';
 import type { ApiAdapter, ErrorShapes } from './types.js';
 
 export interface ProviderRoute {
@@ -16,6 +18,8 @@ export interface ProviderRoute {
   /** Adapter for LLM calls (JSON body parsed, usage read); null for plain passthrough. */
   adapter: ApiAdapter | null;
   errors: ErrorShapes;
+  /** Streams answer as an AWS event stream, not SSE (Bedrock): stages that read SSE rounds skip it. */
+  eventStream?: boolean;
 }
 
 const ROUTES: Record<string, ProviderRoute> = {
@@ -82,6 +86,8 @@ const UNPRICED: [RegExp, string][] = [
   [/^\/v1\/threads(?:\/[^/]+)?\/runs(?:\/|$)/, 'an assistant run'],
   [/^\/v1\/evals\/[^/]+\/runs$/, 'an eval run'],
   [/^\/v1\/videos$/, 'a video generation'],
+  [/^\/model\/[^/]+\/(?:converse|converse-stream)$/, 'a Bedrock Converse call'],
+  [/^\/model\/[^/]+\/(?:invoke|invoke-with-response-stream)$/, 'a Bedrock call signed by the client (the proxy has no AWS credentials to estimate and sign it)'],
 ];
 
 export function unpricedBillable(method: string, path: string): string | null {
@@ -90,10 +96,17 @@ export function unpricedBillable(method: string, path: string): string | null {
   return null;
 }
 
+/**
+ * The default upstream of a provider. The cloud platforms have none: each call's endpoint
+ * (region, provider entry) is set on it as its target by the signing link; '' here.
+ */
 export function upstreamBase(config: Config, provider: ProviderId): string {
+  if (provider === 'aws.bedrock' || provider === 'gcp.vertex_ai') return '';
   return provider === 'anthropic' ? config.anthropicApiUrl : config.openaiApiUrl;
 }
 
 export function errorShapesFor(provider: ProviderId): ErrorShapes {
+  if (provider === 'aws.bedrock') return bedrockErrors;
+  if (provider === 'gcp.vertex_ai') return vertexErrors;
   return provider === 'anthropic' ? anthropicErrors : openaiErrors;
 }

@@ -3,7 +3,7 @@
  * usage normalised across providers, the error kinds it answers in a provider's shape) and
  * the adapter interfaces each API implements.
  */
-export type ProviderId = 'anthropic' | 'openai' | 'unknown';
+export type ProviderId = 'anthropic' | 'openai' | 'aws.bedrock' | 'gcp.vertex_ai' | 'unknown';
 
 /** Which API surface a request used. */
 export type ApiKind =
@@ -110,8 +110,10 @@ export interface ApiAdapter {
 export interface ErrorShapes {
   /** JSON body for an HTTP error response. */
   errorBody(status: number, type: ErrorType, message: string): string;
-  /** SSE frame(s) that end a stream with an error the provider's SDK recognises. */
-  streamErrorFrame(type: ErrorType, message: string): string;
+  /** SSE frame(s) (or, for an AWS event stream, a binary exception frame) that end a stream with an error the provider's SDK recognises. */
+  streamErrorFrame(type: ErrorType, message: string): string | Buffer;
+  /** Headers an error response of ours carries (Bedrock's `x-amzn-errortype`). */
+  errorHeaders?(status: number, type: ErrorType): Record<string, string>;
 }
 
 export const emptyFacts = (): ResponseFacts => ({

@@ -95,6 +95,8 @@ export function buildRegistry(input: RegistryInput): Registry {
 
   for (const [name, entry0] of Object.entries(named)) {
     const entry = entry0 ?? {};
+    // cloud platforms (bedrock, vertex) serve their own paths (capabilities/cloud), not model routes
+    if (entry.format === 'bedrock' || entry.format === 'vertex') continue;
     const fromEnv = envSettings(name, env);
     const format: ApiFormat = fromEnv.format ?? entry.format ?? 'openai';
     const rawBase = fromEnv.baseUrl ?? entry.base_url;

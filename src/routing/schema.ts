@@ -5,6 +5,7 @@
  * (`registry.ts`), after the environment convention has filled what the file left out.
  */
 import { z } from 'zod';
+import { CLOUD_FORMATS, cloudProviderFields } from './cloud-schema.js';
 
 export type ApiFormat = 'openai' | 'anthropic';
 export const API_FORMATS: readonly ApiFormat[] = ['openai', 'anthropic'];
@@ -28,13 +29,15 @@ const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environ
 
 export const providerFileSchema = z
   .object({
-    format: z.enum(['openai', 'anthropic']).optional(),
+    format: z.enum(['openai', 'anthropic', ...CLOUD_FORMATS]).optional(),
     base_url: url.optional(),
     api_keys: z.array(z.string().min(1, 'an API key must not be empty')).optional(),
     api_key_env: envName.optional(),
+    ...cloudProviderFields,
   })
   .strict()
-  .refine((p) => !(p.api_keys && p.api_key_env), 'give api_keys or api_key_env, not both');
+  .refine((p) => !(p.api_keys && p.api_key_env), 'give api_keys or api_key_env, not both')
+  .refine((p) => !p.access_key_id === !p.secret_access_key, 'give access_key_id and secret_access_key together');
 
 export type ProviderFileEntry = z.infer<typeof providerFileSchema>;
 

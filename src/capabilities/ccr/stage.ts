@@ -50,6 +50,8 @@ export function ccrPath(deps: CcrPathDeps): { stage: ProxyStage; link: ForwardLi
     apis: APIS,
     beforeUpstream(ex: Exchange) {
       if (!deps.config.ccrInjectTool || !ex.json) return;
+      // retrieval rounds read SSE; an AWS event stream (Bedrock) is left to the model as sent
+      if (ex.route.eventStream && ex.facts?.stream) return;
       if (requestedMode(ex.req.headers, deps.config.optimize) !== 'optimize') return;
       taken.add(ex);
     },

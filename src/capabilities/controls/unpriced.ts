@@ -12,7 +12,8 @@ export function unpricedStage(controls: string): ProxyStage {
     name: 'unpriced',
     order: 100,
     beforeUpstream(ex: Exchange): StageReply | undefined {
-      if (ex.route.adapter) return;
+      // LLM routes are estimated and metered; a passthrough with usage read afterwards (Bedrock Converse) is not
+      if (ex.route.adapter && ex.route.api !== 'passthrough') return;
       const what = unpricedBillable(ex.info.method, ex.path);
       if (!what) return;
       const message = `headroom-ts cannot price ${what} (${ex.info.method} ${ex.path}) before it runs, so with ${controls} configured it refuses it rather than let it through unmetered; send it to the provider directly.`;

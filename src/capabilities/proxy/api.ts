@@ -3,7 +3,10 @@
  * service (stages, forwarding links, the upstream client) and the types of the request path
  * (`Exchange`, `ProxyStage`, `ForwardLink`, ...).
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Agent } from 'undici';
+import type { RouteRequest } from '../../core/router.js';
+import type { ProviderRoute } from '../../providers/routes.js';
 import type { ForwardLink } from './chain.js';
 import type { ProxyStage } from './stage.js';
 
@@ -21,7 +24,16 @@ export interface ProxyService {
   addStage(stage: ProxyStage): void;
   /** Adds a link to the forwarding chain, at its `position` (see `chain.ts`). */
   addLink(link: ForwardLink): void;
+  /**
+   * Adds provider routes of another capability (the cloud platforms' paths): consulted before
+   * the built-in ones; null: not one of its paths.
+   */
+  addRouteResolver(resolve: RouteResolver): void;
+  /** The proxy's request handler, for the router entries of added routes. */
+  readonly handle: (r: RouteRequest) => Promise<void>;
 }
+
+export type RouteResolver = (method: string, path: string, headers: IncomingHttpHeaders) => ProviderRoute | null;
 
 declare module '../../core/plugin.js' {
   interface Services {

@@ -165,8 +165,10 @@ export class Exchange implements InFlight {
     const buf = typeof body === 'string' ? Buffer.from(body) : body;
     const rec = this.rec;
     rec.status = status;
+    const shaped = status >= 400 ? this.route.errors.errorHeaders?.(status, rec.errorType ?? 'internal') : undefined;
     this.res.writeHead(status, {
       'content-type': 'application/json',
+      ...shaped,
       ...headers,
       ...this.ourHeaders(),
       'content-length': buf.length,

@@ -9,6 +9,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { errorTypeForUpstreamStatus } from '../../core/outcome.js';
+import { isStreamContentType } from '../../providers/eventstream.js';
 import type { CallFailure, CallHandler, Dispatch, FlowControl } from './chain.js';
 import type { Exchange } from './exchange.js';
 import { downstreamResponseHeaders } from './headers.js';
@@ -40,7 +41,7 @@ class ClientWriter implements CallHandler {
     const upstreamError = errorTypeForUpstreamStatus(status);
     if (upstreamError) rec.fail(upstreamError, `upstream returned HTTP ${status}`);
     const contentType = upstreamHeaders['content-type'];
-    ex.sse = typeof contentType === 'string' && contentType.startsWith('text/event-stream');
+    ex.sse = isStreamContentType(contentType);
     const headers = downstreamResponseHeaders(upstreamHeaders);
     rec.overheadMs += performance.now() - t;
     const ours = ex.ourHeaders();

@@ -12,7 +12,7 @@ import { logContext } from '../../core/logger.js';
 import { definePlugin, type Plugin } from '../../core/plugin.js';
 import type { RouteRequest } from '../../core/router.js';
 import { resolveProviderRoute } from '../../providers/routes.js';
-import type { ProxyService } from './api.js';
+import type { ProxyService, RouteResolver } from './api.js';
 import { Exchange } from './exchange.js';
 import { handleProxy } from './handler.js';
 import type { ProxyHost } from './host.js';
@@ -47,18 +47,20 @@ export function createProxyPlugin(opts: ProxyPluginOptions = {}): Plugin {
           return app.draining;
         },
       };
-      const service: ProxyService = {
-        agent,
-        stages: plans.stages,
-        addStage: (stage) => plans.addStage(stage),
-        addLink: (link) => plans.addLink(link),
+      const resolvers: RouteResolver[] = [];
+      const resolve = (method: string, path: string, headers: RouteRequest['req']['headers']) => {
+        for (const r of resolvers) {
+          const route = r(method, path, headers);
+          if (route) return route;
+        }
+        return resolveProviderRoute(method, path, headers);
       };
       app.healthChecks.set('http_client', () => ({ enabled: true, ready: !agent.closed && !agent.destroyed }));
       app.onClose(() => agent.close().catch(() => undefined));
 
       const handler = async (r: RouteRequest) => {
         const method = r.req.method ?? 'GET';
-        const route = resolveProviderRoute(method, r.path, r.req.headers);
+        const route = resolve(method, r.path, r.req.headers);
         if (!route) {
           r.req.resume();
           sendJson(r.res, 404, { error: { type: 'not_found', message: `No route for ${method} ${r.path}: headroom-ts forwards only paths of the Anthropic and OpenAI APIs, and no upstream was called.` } });
@@ -77,6 +79,14 @@ export function createProxyPlugin(opts: ProxyPluginOptions = {}): Plugin {
             ex.res.destroy();
           }
         }
+      };
+      const service: ProxyService = {
+        agent,
+        stages: plans.stages,
+        addStage: (stage) => plans.addStage(stage),
+        addLink: (link) => plans.addLink(link),
+        addRouteResolver: (r) => void resolvers.push(r),
+        handle: handler,
       };
       app.router
         .add('POST', '/v1/messages', handler, 'self')

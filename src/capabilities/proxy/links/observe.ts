@@ -9,6 +9,7 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { Funnel } from '../../../core/funnel.js';
 import { decodeResponseBody } from '../../../providers/content-encoding.js';
+import { isStreamContentType } from '../../../providers/eventstream.js';
 import type { StreamObserver } from '../../../providers/types.js';
 import { type CallHandler, LINK_POSITION, type ForwardLink, type LinkContext, NO_FLOW } from '../chain.js';
 import type { Exchange } from '../exchange.js';
@@ -45,7 +46,7 @@ class Observer implements CallHandler {
     this.status = status;
     this.headers = headers;
     const ct = headers['content-type'];
-    const sse = typeof ct === 'string' && ct.startsWith('text/event-stream');
+    const sse = isStreamContentType(ct);
     const adapter = ex.route.adapter;
     if (sse && adapter && status < 300) {
       const rec = ex.rec;

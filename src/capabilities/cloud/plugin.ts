@@ -1,0 +1,39 @@
+/**
+ * The cloud capability: Amazon Bedrock (`/model/{modelId}/invoke`, `invoke-with-response-stream`,
+ * `converse`, `converse-stream`) and Anthropic on Google Vertex AI
+ * (`/v1/projects/.../publishers/anthropic/models/{model}:rawPredict` and `:streamRawPredict`)
+ * as provider routes of the proxy, so they get its stages (compression, CCR, budgets, the
+ * cache) and every figure, plus the signing link that authenticates each upstream call
+ * (`link.ts`). Provider entries come from the config file's `providers` (format bedrock or
+ * vertex), or from the plugin's options.
+ */
+import { definePlugin, type Plugin } from '../../core/plugin.js';
+import type {} from './api.js';
+import { type CloudProvider, cloudProvidersOf } from './entries.js';
+import { CloudAuth, signingLink } from './link.js';
+import { CloudRoutes } from './routes.js';
+
+export interface CloudPluginOptions {
+  /** The provider entries (default: those of the config file). */
+  providers?: readonly CloudProvider[];
+  env?: NodeJS.ProcessEnv;
+}
+
+export function createCloudPlugin(opts: CloudPluginOptions = {}): Plugin {
+  return definePlugin({
+    name: 'cloud',
+    needs: ['proxy'],
+    setup(ctx) {
+      const { app } = ctx;
+      const proxy = ctx.need('proxy');
+      const providers = opts.providers ?? cloudProvidersOf(app.config);
+      const routes = new CloudRoutes(providers, opts.env ?? process.env);
+      proxy.addRouteResolver(routes.resolve);
+      proxy.addLink(signingLink(routes, new CloudAuth()));
+      app.router.prefix(['POST'], '/model/', proxy.handle, 'self');
+      if (providers.length) app.log.info({ providers: providers.map((p) => `${p.name} (${p.format}, ${p.auth.kind})`) }, 'cloud providers');
+    },
+  });
+}
+
+export const cloudPlugin: Plugin = createCloudPlugin();
