@@ -43,6 +43,9 @@ export interface ModelPrice extends PriceRates {
 export const FALLBACK_RATES: Record<ProviderId, PriceRates> = {
   anthropic: { input: 3, output: 15, cacheRead: 0.3, cacheWrite5m: 3.75, cacheWrite1h: 6 },
   openai: { input: 2.5, output: 10, cacheRead: 1.25, cacheWrite5m: 2.5, cacheWrite1h: 2.5 },
+  'azure.ai.openai': { input: 2.5, output: 10, cacheRead: 1.25, cacheWrite5m: 2.5, cacheWrite1h: 2.5 },
+  // Gemini 2.5 Pro list prices
+  'gcp.gemini': { input: 1.25, output: 10, cacheRead: 0.125, cacheWrite5m: 1.25, cacheWrite1h: 1.25 },
   unknown: { input: 3, output: 15, cacheRead: 0.3, cacheWrite5m: 3.75, cacheWrite1h: 6 },
 };
 
@@ -86,11 +89,33 @@ function tiersFrom(mp: GenaiModelPrice): ModelPrice['tiers'] {
   }));
 }
 
-function lookup(provider: ProviderId, model: string): ReturnType<typeof calcPrice> {
-  const opts = provider === 'unknown' ? {} : { providerId: provider };
+/**
+ * The price data's provider ids for ours, in the order tried: a cloud platform's own price
+ * where the data has one, else the model maker's (Azure OpenAI -> OpenAI).
+ */
+const PRICE_PROVIDERS: Record<ProviderId, readonly string[]> = {
+  anthropic: ['anthropic'],
+  openai: ['openai'],
+  'azure.ai.openai': ['azure', 'openai'],
+  'gcp.gemini': ['google'],
+  unknown: [],
+};
+
+function lookupAt(providerId: string | null, model: string): ReturnType<typeof calcPrice> {
+  const opts = providerId === null ? {} : { providerId };
   let r = calcPrice({ input_tokens: 1 }, model, opts);
   if (!r && model.includes('/')) r = calcPrice({ input_tokens: 1 }, model.slice(model.lastIndexOf('/') + 1), opts);
   return r;
+}
+
+function lookup(provider: ProviderId, model: string): ReturnType<typeof calcPrice> {
+  const ids = PRICE_PROVIDERS[provider] ?? [];
+  if (ids.length === 0) return lookupAt(null, model);
+  for (const id of ids) {
+    const r = lookupAt(id, model);
+    if (r) return r;
+  }
+  return null;
 }
 
 function resolve(provider: ProviderId, model: string | null): ModelPrice {

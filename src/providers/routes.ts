@@ -8,6 +8,8 @@ import type { ApiKind, ProviderId } from './types.js';
 import { anthropicCountTokens, anthropicMessages } from './anthropic.js';
 import { anthropicErrors, openaiErrors, openaiResponsesErrors } from './errors.js';
 import { openaiChat, openaiResponses } from './openai.js';
+import { azureErrors } from './azure.js';
+import { geminiErrors } from './gemini.js';
 import type { ApiAdapter, ErrorShapes } from './types.js';
 
 export interface ProviderRoute {
@@ -91,9 +93,13 @@ export function unpricedBillable(method: string, path: string): string | null {
 }
 
 export function upstreamBase(config: Config, provider: ProviderId): string {
+  if (provider === 'azure.ai.openai') return config.azureOpenaiApiUrl ?? '';
+  if (provider === 'gcp.gemini') return config.geminiApiUrl;
   return provider === 'anthropic' ? config.anthropicApiUrl : config.openaiApiUrl;
 }
 
 export function errorShapesFor(provider: ProviderId): ErrorShapes {
+  if (provider === 'azure.ai.openai') return azureErrors;
+  if (provider === 'gcp.gemini') return geminiErrors;
   return provider === 'anthropic' ? anthropicErrors : openaiErrors;
 }

@@ -9,12 +9,14 @@ import { ccrFields } from './ccr.js';
 import { compatFields } from './compat.js';
 import { compressionFields } from './compression.js';
 import { proxyFields } from './proxy.js';
+import { azureGeminiFields } from './azure-gemini.js';
 import { serverFields } from './server.js';
 
 /** Every configuration field of headroom-ts. Each capability adds its own group file here. */
 export const allFields = {
   ...serverFields,
   ...proxyFields,
+  ...azureGeminiFields,
   ...liveFields,
   ...observabilityFields,
   ...otelFields,
