@@ -1,6 +1,6 @@
 /**
  * Azure OpenAI: the OpenAI Chat Completions and Responses wire formats behind Azure's paths
- * (`/openai/deployments/{deployment}/chat/completions?api-version=...`,
+ * (`/openai/deployments/{deployment}/chat/completions?api-version=...`, `/openai/responses` (the body names the deployment),
  * `/openai/deployments/{deployment}/responses`, and the v1 API's `/openai/v1/chat/completions`
  * and `/openai/v1/responses`, where the body's `model` names the deployment). The adapters
  * are the OpenAI ones with the model priced as the deployment map says (`deployment -> model`);

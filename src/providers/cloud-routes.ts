@@ -9,7 +9,7 @@ import { geminiAdapter, geminiErrors } from './gemini.js';
 import type { ProviderRoute } from './routes.js';
 
 const AZURE_DEPLOYMENT = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|responses)$/;
-const AZURE_V1 = /^\/openai\/v1\/(chat\/completions|responses)$/;
+const AZURE_V1 = /^\/openai\/(?:v1\/(chat\/completions|responses)|(responses))$/;
 const GEMINI = /^\/(?:v1beta|v1)\/models\/([^/:]+):(generateContent|streamGenerateContent)$/;
 
 /** The path prefixes these routes live under (the proxy registers them). */
@@ -45,7 +45,7 @@ export function resolveCloudRoute(method: string, path: string, config: Pick<Con
   if (path.startsWith('/openai/')) {
     const dep = AZURE_DEPLOYMENT.exec(path);
     const v1 = dep ? null : AZURE_V1.exec(path);
-    const kind = dep?.[2] ?? v1?.[1];
+    const kind = dep?.[2] ?? v1?.[1] ?? v1?.[2];
     if (!kind) return null;
     const deployment = dep ? decode(dep[1]!) : null;
     if (dep && deployment === null) return null;
