@@ -23,7 +23,7 @@ const DEPLOYMENT_ENTRY = /^[^=\s]+=[^=\s]+$/;
 export const azureGeminiFields = {
   azureOpenaiApiUrl: optionalBaseUrl({
     flag: 'azure-openai-api-url', env: ['HEADROOM_AZURE_OPENAI_API_URL'],
-    doc: 'Azure OpenAI resource endpoint (`https://<resource>.openai.azure.com`) that `/openai/deployments/...` and `/openai/v1/...` are forwarded to. Unset: those paths answer 404.',
+    doc: 'Azure OpenAI resource endpoint (`https://<resource>.openai.azure.com`) that `/openai/deployments/...`, `/openai/responses` and `/openai/v1/...` are forwarded to. Unset: those paths answer 404.',
   }),
   azureOpenaiApiKey: { ...field.optionalString({
     flag: 'azure-openai-api-key', env: ['HEADROOM_AZURE_OPENAI_API_KEY'], default: null, group: 'upstream',
