@@ -74,6 +74,8 @@ describe('AzureOpenAI client through the proxy', () => {
     expect(m.input_cost_usd).toBeCloseTo((res.usage!.prompt_tokens * price.input) / 1e6, 6);
     expect(m.output_cost_usd).toBeCloseTo((res.usage!.completion_tokens * price.output) / 1e6, 6);
     expect(stats.requests.by_provider['azure.ai.openai']).toBe(1);
+    const metrics = await (await fetch(`${h.url}/metrics`)).text();
+    expect(metrics).toMatch(/headroom_requests_by_provider\{provider="azure\.ai\.openai"\} 1/);
   });
 
   it('chat streaming with include_usage, Entra ID bearer passed through; an unmapped deployment is priced as the model the response reports', async () => {

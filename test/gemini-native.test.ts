@@ -80,6 +80,8 @@ describe('Gemini generateContent', () => {
     const expectIn = ((firstIn + o!.usage!.uncached) * p.input + o!.usage!.cacheRead * p.cacheRead) / 1e6;
     expect(m.input_cost_usd).toBeCloseTo(expectIn, 6);
     expect(stats.tokens.cache_read_tokens).toBe(u.cachedContentTokenCount);
+    const metrics = await (await fetch(`${h.url}/metrics`)).text();
+    expect(metrics).toMatch(/headroom_requests_by_provider\{provider="gcp\.gemini"\} 2/);
   });
 
   it('a function call, then a large function response compressed in the newest turn', async () => {
