@@ -5,6 +5,7 @@
  * function response compressed, the proxy's own key, and Gemini-shaped errors.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { apiKeyHashFrom } from '../src/core/identity.js';
 import { generateOutput } from '../src/mock/agent-outputs.js';
 import { MockGemini } from '../src/mock/gemini.js';
 import { priceFor } from '../src/providers/pricing.js';
@@ -160,7 +161,10 @@ describe('Gemini keys and errors', () => {
   it('the key in the query string works and never reaches the logs', async () => {
     const res = await call('gemini-2.5-flash', 'generateContent', { contents: [{ role: 'user', parts: [{ text: 'q key' }] }] }, { key: null, query: `?key=${KEY}` });
     expect(res.status).toBe(200);
-    await h.waitForOutcomes(1);
+    const [o] = await h.waitForOutcomes(1);
+    // the caller is identified by its key wherever it sent it
+    expect(o!.apiKeyHash).toBe(apiKeyHashFrom({ 'x-goog-api-key': KEY }));
+    expect(o!.apiKeyHash).not.toBeNull();
     expect(h.logs.join('')).not.toContain(KEY);
   });
 

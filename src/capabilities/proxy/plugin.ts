@@ -8,6 +8,7 @@
  */
 import type { Agent } from 'undici';
 import { sendJson } from '../../core/http.js';
+import { apiKeyHashFrom } from '../../core/identity.js';
 import { logContext } from '../../core/logger.js';
 import { definePlugin, type Plugin } from '../../core/plugin.js';
 import type { RouteRequest } from '../../core/router.js';
@@ -70,6 +71,11 @@ export function createProxyPlugin(opts: ProxyPluginOptions = {}): Plugin {
         const ex = new Exchange(host, r.req, r.res, route, r.path, r.search, r.prefixProject);
         const ctx = logContext.getStore();
         if (ctx) ctx.requestId = ex.id;
+        // a Gemini key in the query string identifies the caller as the header would (cache keys, per-key figures)
+        if (route.provider === 'gcp.gemini' && ex.info.apiKeyHash === null && r.search.includes('key=')) {
+          const key = new URLSearchParams(r.search.slice(1)).get('key');
+          if (key) ex.info.apiKeyHash = apiKeyHashFrom({ 'x-goog-api-key': key });
+        }
         if (route.provider === 'azure.ai.openai' && !config.azureOpenaiApiUrl) {
           r.req.resume();
           ex.start();
