@@ -249,6 +249,38 @@ describe('Anthropic <-> Gemini (composed)', () => {
   });
 });
 
+describe('thought signatures round trip through the tool call ids', () => {
+  const SIG = Buffer.from('opaque signature bytes \u0000\u00ff from gemini').toString('base64');
+  const answer = { candidates: [{ content: { role: 'model', parts: [{ functionCall: { name: 'Bash', args: { command: 'ls' } }, thoughtSignature: SIG }] }, finishReason: 'STOP' }] };
+
+  it('OpenAI: the answer\'s call id carries it, the next request returns it with its call', () => {
+    const call = geminiToOpenAIResponse(answer).choices[0]!.message.tool_calls![0]!;
+    expect(call.id).toMatch(/^call_[A-Za-z0-9_-]+$/);
+    const next = openAIToGeminiRequest({ messages: [
+      { role: 'user', content: 'go' },
+      { role: 'assistant', content: null, tool_calls: [call] },
+      { role: 'tool', tool_call_id: call.id, content: 'a.ts' },
+    ] }, { model: 'gemini-3-pro-preview' });
+    expect(next.body.contents[1]!.parts[0]).toEqual({ functionCall: { name: 'Bash', args: { command: 'ls' } }, thoughtSignature: SIG });
+    expect(next.body.contents[2]!.parts[0]).toEqual({ functionResponse: { name: 'Bash', response: { output: 'a.ts' } } });
+  });
+
+  it('Anthropic: the tool_use id carries it (only id-safe characters), streamed and not', () => {
+    const msg = geminiToAnthropicResponse(answer, { model: 'claude-sonnet-4-5' });
+    const use = msg.content[0] as { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> };
+    expect(use.id).toMatch(/^[A-Za-z0-9_-]+$/);
+    const s = new GeminiToAnthropicStream({ model: 'claude-sonnet-4-5' });
+    const streamed = parseSse(s.push(`data: ${JSON.stringify(answer)}\r\n\r\n`) + s.end());
+    const start = streamed.find((f) => f.event === 'content_block_start')!.data as any;
+    const next = anthropicToGeminiRequest({ model: 'c', max_tokens: 10, messages: [
+      { role: 'user', content: 'go' },
+      { role: 'assistant', content: [{ type: 'tool_use', id: start.content_block.id, name: 'Bash', input: { command: 'ls' } }] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: start.content_block.id, content: 'a.ts' }] },
+    ] }, { model: 'gemini-3-pro-preview' });
+    expect(next.body.contents[1]!.parts[0]).toMatchObject({ thoughtSignature: SIG });
+  });
+});
+
 describe('Gemini errors in the client\'s shape', () => {
   const quota = JSON.stringify({ error: { code: 429, message: 'Resource has been exhausted (e.g. check quota).', status: 'RESOURCE_EXHAUSTED' } });
 

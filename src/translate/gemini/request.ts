@@ -5,7 +5,8 @@
  * - User text -> `text` parts; `image_url` and PDF `file` parts given as `data:` URLs ->
  *   `inlineData`; an http(s) image URL -> `fileData` (its MIME type from the extension).
  * - Assistant text and `tool_calls` -> a `model` turn with `text` and `functionCall` parts
- *   (arguments parsed; text that is not a JSON object is kept under `raw_arguments`).
+ *   (arguments parsed; text that is not a JSON object is kept under `raw_arguments`); a
+ *   thought signature carried in the call's id (`response.ts`) goes back with its call.
  * - `role:"tool"` -> a `functionResponse` named after the call it answers (Gemini matches
  *   responses by name and order): a JSON-object result is sent as the response object,
  *   other text as `{output: text}`, a `[tool error] ` result as `{error: text}`. Consecutive
@@ -25,6 +26,7 @@
  *   `:streamGenerateContent?alt=sse` for a stream.
  */
 import { TOOL_ERROR_PREFIX, TranslationError, asArr, asNum, asStr, isObj, parseArguments, type Json } from '../util.js';
+import { signatureOf } from './response.js';
 import type { GemContent, GemGenerationConfig, GemPart, GemRequest } from './types.js';
 
 export interface ToGeminiOptions {
@@ -162,7 +164,8 @@ export function openAIToGeminiRequest(body: Json, opts: ToGeminiOptions): Gemini
           if (!name) throw new TranslationError(`${where}.tool_calls: a call has no function name`);
           const id = asStr(c.id);
           if (id) callNames.set(id, name);
-          parts.push({ functionCall: { name, args: parseArguments(asStr(c.function.arguments) ?? '') } });
+          const signature = id ? signatureOf(id) : undefined;
+          parts.push({ functionCall: { name, args: parseArguments(asStr(c.function.arguments) ?? '') }, ...(signature ? { thoughtSignature: signature } : {}) });
         }
         return push('model', parts);
       }

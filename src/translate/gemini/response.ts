@@ -31,6 +31,25 @@ export interface GeminiChatCompletion {
   usage: OaiUsageWithReasoning;
 }
 
+/**
+ * Gemini's thought signature of a function call travels inside the call's id (OpenAI and
+ * Anthropic clients send ids back unchanged), base64url-encoded after `__ts_`, so the request
+ * translator can return it with the call: Gemini 3 models refuse replayed calls without it.
+ */
+const SIG = '__ts_';
+
+export function withSignature(id: string, signature: string | undefined): string {
+  return signature ? `${id}${SIG}${Buffer.from(signature, 'base64').toString('base64url')}` : id;
+}
+
+/** The signature an id carries, if any. */
+export function signatureOf(id: string): string | undefined {
+  const i = id.indexOf(SIG);
+  if (i < 0) return undefined;
+  const sig = Buffer.from(id.slice(i + SIG.length), 'base64url').toString('base64');
+  return sig || undefined;
+}
+
 /** The text and tool calls of one candidate's parts. */
 export function candidateParts(parts: unknown): { text: string; calls: OaiToolCall[] } {
   let text = '';
@@ -40,7 +59,8 @@ export function candidateParts(parts: unknown): { text: string; calls: OaiToolCa
     if (typeof p.text === 'string' && p.thought !== true) text += p.text;
     const fc = isObj(p.functionCall) ? p.functionCall : null;
     if (fc) {
-      calls.push({ id: asStr(fc.id) ?? makeId('call_'), type: 'function', function: { name: asStr(fc.name) ?? '', arguments: JSON.stringify(isObj(fc.args) ? fc.args : {}) } });
+      const id = withSignature(asStr(fc.id) ?? makeId('call_'), asStr(p.thoughtSignature));
+      calls.push({ id, type: 'function', function: { name: asStr(fc.name) ?? '', arguments: JSON.stringify(isObj(fc.args) ? fc.args : {}) } });
     }
   }
   return { text, calls };
