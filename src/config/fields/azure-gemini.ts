@@ -42,7 +42,7 @@ export const azureGeminiFields = {
     },
   } as Field<readonly string[]>,
   geminiApiUrl: field.url({
-    flag: 'gemini-api-url', env: ['HEADROOM_GEMINI_API_URL'], default: 'https://generativelanguage.googleapis.com', group: 'upstream',
+    flag: 'gemini-api-url', env: ['HEADROOM_GEMINI_API_URL', 'GEMINI_TARGET_API_URL'], default: 'https://generativelanguage.googleapis.com', group: 'upstream',
     doc: 'Gemini API upstream base URL for `/v1beta/models/{model}:generateContent` and `:streamGenerateContent`.',
   }),
   geminiApiKey: { ...field.optionalString({
