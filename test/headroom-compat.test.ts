@@ -157,7 +157,7 @@ describe('Headroom\'s `headroom proxy` flags and variables', () => {
 
   it('starts with flags it has no equivalent for, warns once for each, and maps --mode', async () => {
     const p = await startCli(
-      ['--anthropic-api-url', mock.url, '--mode', 'cache', '--workers', '4', '--limit-concurrency', '100', '--gemini-api-url', 'http://127.0.0.1:1',
+      ['--anthropic-api-url', mock.url, '--mode', 'cache', '--workers', '4', '--limit-concurrency', '100', '--cloudcode-api-url', 'http://127.0.0.1:1',
         '--no-ccr-marker', '--backend', 'anthropic', '--no-telemetry', '--no-subscription-tracking'],
       { HEADROOM_WORKSPACE_DIR: join(dir, 'a'), HEADROOM_CORS_ORIGINS: '*' },
     );
@@ -165,7 +165,7 @@ describe('Headroom\'s `headroom proxy` flags and variables', () => {
       const warns = p.lines.filter((l) => l.level === 'warn').map((l) => String(l.msg));
       expect(warns.filter((w) => w.startsWith('--workers is a Headroom option with no equivalent'))).toHaveLength(1);
       expect(warns.some((w) => w.startsWith('--limit-concurrency is a Headroom option'))).toBe(true);
-      expect(warns.some((w) => w.startsWith('--gemini-api-url is a Headroom option'))).toBe(true);
+      expect(warns.some((w) => w.startsWith('--cloudcode-api-url is a Headroom option'))).toBe(true);
       expect(warns.some((w) => w.startsWith('--no-ccr-marker is a Headroom option'))).toBe(true);
       expect(warns.some((w) => w.startsWith('HEADROOM_CORS_ORIGINS is a Headroom variable'))).toBe(true);
       // asking for what headroom-ts does anyway is not warned about

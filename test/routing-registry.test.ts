@@ -148,9 +148,24 @@ describe('the environment convention', () => {
   });
 });
 
+describe('cloud formats', () => {
+  it('azure (with its deployment map) and gemini providers are read', () => {
+    const r = buildRegistry({
+      defaults: DEFAULTS,
+      file: { providers: {
+        az: { format: 'azure', base_url: 'https://res.openai.azure.example.test/', api_keys: ['azure-test-fake'], deployments: { 'prod-chat': 'gpt-4o' } },
+        gem: { format: 'gemini', base_url: 'https://generativelanguage.example.test' },
+      } },
+    });
+    expect(r.providers.get('az')).toMatchObject({ format: 'azure', baseUrl: 'https://res.openai.azure.example.test', deployments: { 'prod-chat': 'gpt-4o' } });
+    expect(r.providers.get('gem')).toMatchObject({ format: 'gemini', baseUrl: 'https://generativelanguage.example.test' });
+  });
+});
+
 describe('invalid configurations fail at load with a message naming the field', () => {
   const bad: [string, unknown, NodeJS.ProcessEnv, RegExp][] = [
-    ['format', { providers: { a: { format: 'gemini', base_url: 'https://a.example.test' } } }, {}, /providers\.a\.format/],
+    ['format', { providers: { a: { format: 'cohere', base_url: 'https://a.example.test' } } }, {}, /providers\.a\.format/],
+    ['deployments', { providers: { a: { format: 'azure', base_url: 'https://a.example.test', deployments: { d: '' } } } }, {}, /providers\.a\.deployments\.d/],
     ['base_url', { providers: { a: { base_url: 'ftp://a.example.test' } } }, {}, /providers\.a\.base_url: must be an http/],
     ['missing base_url', { providers: { a: {} } }, {}, /providers\.a has no base_url .*A_BASE_URL/],
     ['both key kinds', { providers: { a: { base_url: 'https://a.example.test', api_keys: ['k'], api_key_env: 'K' } } }, {}, /not both/],

@@ -25,7 +25,6 @@ export const HEADROOM_ONLY_OPTIONS: readonly HeadroomOnlyOption[] = [
   { flag: 'workers', takesValue: true, env: ['HEADROOM_WORKERS'], harmless: (v) => v.trim() === '1', instead: 'headroom-ts is one process; run several on one workspace directory, they share the stats and CCR stores (docs/deploy.md)' },
   { flag: 'limit-concurrency', takesValue: true, env: ['HEADROOM_LIMIT_CONCURRENCY'], instead: 'there is no connection limit; put a reverse proxy in front to limit connections (docs/deploy.md)' },
   { flag: 'backend', takesValue: true, env: ['HEADROOM_BACKEND'], harmless: (v) => v.trim().toLowerCase() === 'anthropic', instead: ONLY_ANTHROPIC_OPENAI },
-  { flag: 'gemini-api-url', takesValue: true, env: ['GEMINI_TARGET_API_URL'], instead: ONLY_ANTHROPIC_OPENAI },
   { flag: 'cloudcode-api-url', takesValue: true, env: ['CLOUDCODE_TARGET_API_URL'], instead: ONLY_ANTHROPIC_OPENAI },
   { flag: 'vertex-api-url', takesValue: true, env: ['VERTEX_TARGET_API_URL'], instead: ONLY_ANTHROPIC_OPENAI },
   { flag: 'bedrock-api-url', takesValue: true, env: ['BEDROCK_TARGET_API_URL'], instead: ONLY_ANTHROPIC_OPENAI },

@@ -25,6 +25,7 @@ import { findMarkers, hasMarker } from './markers.js';
 import { type CompressSettings, isExcludedTool } from './options.js';
 import { anthropicShape } from './request/anthropic.js';
 import { chatShape } from './request/openai-chat.js';
+import { geminiShape } from './request/gemini.js';
 import { responsesShape } from './request/responses.js';
 import { type ApiShape, queryFrom, RETRIEVE_TOOL_RE, type RequestShape, type Slot } from './request/slots.js';
 import { routeText } from './router.js';
@@ -146,7 +147,7 @@ function topLevelPieces(root: JNode): JNode[] {
   const out: JNode[] = [];
   root.keys.forEach((k, i) => {
     const v = root.vals[i] as JNode;
-    if ((k === 'messages' || k === 'input') && v.t === 'a') out.push(...v.items);
+    if ((k === 'messages' || k === 'input' || k === 'contents') && v.t === 'a') out.push(...v.items);
     else out.push(v);
   });
   return out;
@@ -155,6 +156,7 @@ function topLevelPieces(root: JNode): JNode[] {
 export function requestShape(buf: Buffer, root: JNode, api: ApiShape, allLive: boolean, includeSystem: boolean): RequestShape {
   if (api === 'messages') return anthropicShape(buf, root, allLive, includeSystem);
   if (api === 'chat') return chatShape(buf, root, allLive, includeSystem);
+  if (api === 'gemini') return geminiShape(buf, root, allLive, includeSystem);
   return responsesShape(buf, root, allLive, includeSystem);
 }
 

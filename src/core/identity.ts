@@ -75,7 +75,7 @@ export function clientFrom(headers: IncomingHttpHeaders): string | null {
 
 const keyHashCache = new Map<string, string>();
 
-/** First 16 hex chars of SHA-256 of the caller's provider key (x-api-key, Bearer, x-goog-api-key). */
+/** First 16 hex chars of SHA-256 of the caller's provider key (x-api-key, Bearer, x-goog-api-key, Azure's api-key). */
 export function apiKeyHashFrom(headers: IncomingHttpHeaders): string | null {
   let key: string | undefined;
   const xKey = headers['x-api-key'];
@@ -84,6 +84,7 @@ export function apiKeyHashFrom(headers: IncomingHttpHeaders): string | null {
     const auth = headers.authorization;
     if (typeof auth === 'string' && /^bearer\s+/i.test(auth)) key = auth.replace(/^bearer\s+/i, '');
     else if (typeof headers['x-goog-api-key'] === 'string') key = headers['x-goog-api-key'];
+    else if (typeof headers['api-key'] === 'string') key = headers['api-key']; // Azure OpenAI
   }
   if (!key) return null;
   let hash = keyHashCache.get(key);

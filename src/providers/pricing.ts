@@ -45,17 +45,12 @@ export const FALLBACK_RATES: Record<ProviderId, PriceRates> = {
   openai: { input: 2.5, output: 10, cacheRead: 1.25, cacheWrite5m: 2.5, cacheWrite1h: 2.5 },
   'aws.bedrock': { input: 3, output: 15, cacheRead: 0.3, cacheWrite5m: 3.75, cacheWrite1h: 6 },
   'gcp.vertex_ai': { input: 3, output: 15, cacheRead: 0.3, cacheWrite5m: 3.75, cacheWrite1h: 6 },
+  'azure.ai.openai': { input: 2.5, output: 10, cacheRead: 1.25, cacheWrite5m: 2.5, cacheWrite1h: 2.5 },
+  // Gemini 2.5 Pro list prices
+  'gcp.gemini': { input: 1.25, output: 10, cacheRead: 0.125, cacheWrite5m: 1.25, cacheWrite1h: 1.25 },
   unknown: { input: 3, output: 15, cacheRead: 0.3, cacheWrite5m: 3.75, cacheWrite1h: 6 },
 };
 
-/** The price data's provider id for ours (the cloud platforms have their own prices for the same models). */
-const PRICE_PROVIDER: Record<ProviderId, string | undefined> = {
-  anthropic: 'anthropic',
-  openai: 'openai',
-  'aws.bedrock': 'aws',
-  'gcp.vertex_ai': 'google',
-  unknown: undefined,
-};
 
 /** Where prices come from (shown in /stats). */
 export const PRICE_SOURCE = '@pydantic/genai-prices (bundled data, offline)';
@@ -97,12 +92,35 @@ function tiersFrom(mp: GenaiModelPrice): ModelPrice['tiers'] {
   }));
 }
 
-function lookup(provider: ProviderId, model: string): ReturnType<typeof calcPrice> {
-  const id = PRICE_PROVIDER[provider];
-  const opts = id === undefined ? {} : { providerId: id };
+/**
+ * The price data's provider ids for ours, in the order tried: a cloud platform's own price
+ * where the data has one, else the model maker's (Azure OpenAI -> OpenAI).
+ */
+const PRICE_PROVIDERS: Record<ProviderId, readonly string[]> = {
+  anthropic: ['anthropic'],
+  openai: ['openai'],
+  'azure.ai.openai': ['azure', 'openai'],
+  'gcp.gemini': ['google'],
+  'aws.bedrock': ['aws', 'anthropic'],
+  'gcp.vertex_ai': ['google', 'anthropic'],
+  unknown: [],
+};
+
+function lookupAt(providerId: string | null, model: string): ReturnType<typeof calcPrice> {
+  const opts = providerId === null ? {} : { providerId };
   let r = calcPrice({ input_tokens: 1 }, model, opts);
   if (!r && model.includes('/')) r = calcPrice({ input_tokens: 1 }, model.slice(model.lastIndexOf('/') + 1), opts);
   return r;
+}
+
+function lookup(provider: ProviderId, model: string): ReturnType<typeof calcPrice> {
+  const ids = PRICE_PROVIDERS[provider] ?? [];
+  if (ids.length === 0) return lookupAt(null, model);
+  for (const id of ids) {
+    const r = lookupAt(id, model);
+    if (r) return r;
+  }
+  return null;
 }
 
 function resolve(provider: ProviderId, model: string | null): ModelPrice {

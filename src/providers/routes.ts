@@ -10,6 +10,8 @@ import { anthropicErrors, openaiErrors, openaiResponsesErrors } from './errors.j
 import { bedrockErrors } from './bedrock.js';
 import { openaiChat, openaiResponses } from './openai.js';
 import { vertexErrors } from './vertex.js';
+import { azureErrors } from './azure.js';
+import { geminiErrors } from './gemini.js';
 import type { ApiAdapter, ErrorShapes } from './types.js';
 
 export interface ProviderRoute {
@@ -102,11 +104,15 @@ export function unpricedBillable(method: string, path: string): string | null {
  */
 export function upstreamBase(config: Config, provider: ProviderId): string {
   if (provider === 'aws.bedrock' || provider === 'gcp.vertex_ai') return '';
+  if (provider === 'azure.ai.openai') return config.azureOpenaiApiUrl ?? '';
+  if (provider === 'gcp.gemini') return config.geminiApiUrl;
   return provider === 'anthropic' ? config.anthropicApiUrl : config.openaiApiUrl;
 }
 
 export function errorShapesFor(provider: ProviderId): ErrorShapes {
   if (provider === 'aws.bedrock') return bedrockErrors;
   if (provider === 'gcp.vertex_ai') return vertexErrors;
+  if (provider === 'azure.ai.openai') return azureErrors;
+  if (provider === 'gcp.gemini') return geminiErrors;
   return provider === 'anthropic' ? anthropicErrors : openaiErrors;
 }

@@ -3,7 +3,11 @@
  * usage normalised across providers, the error kinds it answers in a provider's shape) and
  * the adapter interfaces each API implements.
  */
-export type ProviderId = 'anthropic' | 'openai' | 'aws.bedrock' | 'gcp.vertex_ai' | 'unknown';
+/**
+ * Cloud platforms use their OpenTelemetry GenAI names (`gen_ai.provider.name`), which are also
+ * their labels in metrics and traces.
+ */
+export type ProviderId = 'anthropic' | 'openai' | 'azure.ai.openai' | 'gcp.gemini' | 'aws.bedrock' | 'gcp.vertex_ai' | 'unknown';
 
 /** Which API surface a request used. */
 export type ApiKind =
@@ -11,6 +15,7 @@ export type ApiKind =
   | 'count_tokens'
   | 'chat'
   | 'responses'
+  | 'generate_content' // Gemini generateContent / streamGenerateContent
   | 'models'
   | 'passthrough'
   | 'compress'

@@ -11,11 +11,11 @@
  */
 import { envSettings, keysFromEnvVar } from './env.js';
 import { literalLength } from './glob.js';
-import { type ApiFormat, type RoutingFile, PROVIDER_NAME, RoutingConfigError, parseRoutingFile } from './schema.js';
+import { type ApiFormat, type ProviderFormat, type RoutingFile, PROVIDER_NAME, RoutingConfigError, parseRoutingFile } from './schema.js';
 
 export interface Provider {
   readonly name: string;
-  readonly format: ApiFormat;
+  readonly format: ProviderFormat;
   /** Without a trailing `/`; see the module comment for what each format expects. */
   readonly baseUrl: string;
   /** Server-side keys, rotated; empty: the client's own key is forwarded. */
@@ -24,6 +24,8 @@ export interface Provider {
   readonly keySource: string | null;
   /** True for the two providers made from `--anthropic-api-url` / `--openai-api-url`. */
   readonly builtIn: boolean;
+  /** Azure: deployment name -> the model it serves (for pricing). */
+  readonly deployments?: Readonly<Record<string, string>>;
 }
 
 /** A reference resolved to one provider and the model name that provider is sent. */
@@ -65,7 +67,7 @@ export const refOf = (t: ModelTarget): string => `${t.provider}:${t.model}`;
 
 const trimSlash = (s: string) => s.replace(/\/+$/, '');
 
-function normaliseBase(format: ApiFormat, url: string): string {
+function normaliseBase(format: ProviderFormat, url: string): string {
   const base = trimSlash(url);
   return format === 'anthropic' && base.endsWith('/v1') ? base.slice(0, -3) : base;
 }
@@ -98,7 +100,7 @@ export function buildRegistry(input: RegistryInput): Registry {
     // cloud platforms (bedrock, vertex) serve their own paths (capabilities/cloud), not model routes
     if (entry.format === 'bedrock' || entry.format === 'vertex') continue;
     const fromEnv = envSettings(name, env);
-    const format: ApiFormat = fromEnv.format ?? entry.format ?? 'openai';
+    const format: ProviderFormat = fromEnv.format ?? entry.format ?? 'openai';
     const rawBase = fromEnv.baseUrl ?? entry.base_url;
     if (!rawBase) {
       throw new RoutingConfigError(
@@ -128,6 +130,7 @@ export function buildRegistry(input: RegistryInput): Registry {
       apiKeys: [...new Set(apiKeys)],
       keySource: apiKeys.length ? keySource : null,
       builtIn: false,
+      ...(entry.deployments ? { deployments: entry.deployments } : {}),
     });
   }
 

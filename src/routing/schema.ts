@@ -9,6 +9,13 @@ import { CLOUD_FORMATS, cloudProviderFields } from './cloud-schema.js';
 
 export type ApiFormat = 'openai' | 'anthropic';
 export const API_FORMATS: readonly ApiFormat[] = ['openai', 'anthropic'];
+/**
+ * Every provider format: the two client wire formats and the cloud platforms (`azure`: OpenAI
+ * Chat/Responses on Azure paths with `api-key`; `gemini`: the Gemini API, reached from OpenAI
+ * and Anthropic clients through `src/translate/gemini`).
+ */
+export type ProviderFormat = ApiFormat | 'azure' | 'gemini';
+export const PROVIDER_FORMATS: readonly ProviderFormat[] = [...API_FORMATS, 'azure', 'gemini'];
 
 /** Provider names: lower-case letters, digits, `_` and `-`, starting with a letter. */
 export const PROVIDER_NAME = /^[a-z][a-z0-9_-]*$/;
@@ -29,8 +36,10 @@ const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environ
 
 export const providerFileSchema = z
   .object({
-    format: z.enum(['openai', 'anthropic', ...CLOUD_FORMATS]).optional(),
+    format: z.enum(['openai', 'anthropic', 'azure', 'gemini', ...CLOUD_FORMATS]).optional(),
     base_url: url.optional(),
+    /** Azure: deployment name -> the model it serves (for pricing). */
+    deployments: z.record(z.string().min(1), z.string().min(1)).optional(),
     api_keys: z.array(z.string().min(1, 'an API key must not be empty')).optional(),
     api_key_env: envName.optional(),
     ...cloudProviderFields,

@@ -97,11 +97,11 @@ function breakpoints(json: Json): { last1h: number; last5m: number } {
 
 /** A fingerprint of the conversation: its system prompt / instructions and first two messages, as the client sent them. */
 export function conversationFingerprint(json: Json, api: ApiShape): string | null {
-  const items = api === 'responses' ? json.input : json.messages;
+  const items = api === 'responses' ? json.input : api === 'gemini' ? json.contents : json.messages;
   const first = Array.isArray(items) ? items.slice(0, 2) : typeof items === 'string' ? [items] : [];
   if (first.length === 0) return null;
   const h = createHash('sha256');
-  h.update(JSON.stringify(json.system ?? json.instructions ?? null) ?? '');
+  h.update(JSON.stringify(json.system ?? json.instructions ?? json.systemInstruction ?? null) ?? '');
   h.update('\u0000');
   h.update(JSON.stringify(first) ?? '');
   return h.digest('hex').slice(0, 24);

@@ -42,7 +42,7 @@ export interface CompressionStageDeps {
   originals: () => OriginalsSink | undefined;
 }
 
-const API_SHAPES = { messages: 'messages', count_tokens: 'messages', chat: 'chat', responses: 'responses' } as const satisfies Partial<Record<ApiKind, ApiShape>>;
+const API_SHAPES = { messages: 'messages', count_tokens: 'messages', chat: 'chat', responses: 'responses', generate_content: 'gemini' } as const satisfies Partial<Record<ApiKind, ApiShape>>;
 const APIS = Object.keys(API_SHAPES) as (keyof typeof API_SHAPES)[];
 
 

@@ -65,6 +65,7 @@ function maxOutput(api: ApiKind, body: Json, fallback: number): number {
   let max: number | null;
   if (api === 'responses') max = posInt(body.max_output_tokens);
   else if (api === 'chat') max = posInt(body.max_completion_tokens) ?? posInt(body.max_tokens);
+  else if (api === 'generate_content') max = posInt((body.generationConfig as Json | undefined)?.maxOutputTokens);
   else max = posInt(body.max_tokens);
   const n = api === 'chat' ? (posInt(body.n) ?? 1) : 1;
   return (max ?? fallback) * n;

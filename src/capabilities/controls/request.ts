@@ -5,7 +5,7 @@ import { estimateRequest, type RequestEstimate } from './estimate.js';
 /** LLM calls that cost money: Messages, Chat Completions, Responses (not count_tokens, models or passthrough). */
 export function isMetered(ex: Exchange): boolean {
   const api = ex.route.api;
-  return ex.json !== null && ex.route.adapter !== null && (api === 'messages' || api === 'chat' || api === 'responses');
+  return ex.json !== null && ex.route.adapter !== null && (api === 'messages' || api === 'chat' || api === 'responses' || api === 'generate_content');
 }
 
 const estimates = new WeakMap<Exchange, RequestEstimate>();

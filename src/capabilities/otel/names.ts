@@ -65,5 +65,6 @@ export const TOKEN_TYPES = { input: 'input', output: 'output', cacheRead: 'cache
 
 /** The GenAI operation of an API, or null for non-inference routes (models, count_tokens, passthrough). */
 export function genaiOperation(api: ApiKind): string | null {
+  if (api === 'generate_content') return 'generate_content';
   return api === 'messages' || api === 'chat' || api === 'responses' ? 'chat' : null;
 }

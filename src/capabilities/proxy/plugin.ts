@@ -8,14 +8,17 @@
  */
 import type { Agent } from 'undici';
 import { sendJson } from '../../core/http.js';
+import { apiKeyHashFrom } from '../../core/identity.js';
 import { logContext } from '../../core/logger.js';
 import { definePlugin, type Plugin } from '../../core/plugin.js';
 import type { RouteRequest } from '../../core/router.js';
+import { CLOUD_PREFIXES, resolveCloudRoute } from '../../providers/cloud-routes.js';
 import { resolveProviderRoute } from '../../providers/routes.js';
 import type { ProxyService, RouteResolver } from './api.js';
 import { Exchange } from './exchange.js';
 import { handleProxy } from './handler.js';
 import type { ProxyHost } from './host.js';
+import { cloudKeysLink } from './links/cloud-keys.js';
 import { observeLink } from './links/observe.js';
 import { relay } from './links/relay.js';
 import { retryLink } from './links/retry.js';
@@ -36,6 +39,7 @@ export function createProxyPlugin(opts: ProxyPluginOptions = {}): Plugin {
       const plans = new RoutePlans(relay(agent, config), log);
       plans.addLink(observeLink(app.funnel));
       plans.addLink(retryLink(config, log));
+      plans.addLink(cloudKeysLink(config));
       const host: ProxyHost = {
         config,
         log,
@@ -60,7 +64,7 @@ export function createProxyPlugin(opts: ProxyPluginOptions = {}): Plugin {
 
       const handler = async (r: RouteRequest) => {
         const method = r.req.method ?? 'GET';
-        const route = resolve(method, r.path, r.req.headers);
+        const route = resolveCloudRoute(method, r.path, config) ?? resolve(method, r.path, r.req.headers);
         if (!route) {
           r.req.resume();
           sendJson(r.res, 404, { error: { type: 'not_found', message: `No route for ${method} ${r.path}: headroom-ts forwards only paths of the Anthropic and OpenAI APIs, and no upstream was called.` } });
@@ -69,6 +73,17 @@ export function createProxyPlugin(opts: ProxyPluginOptions = {}): Plugin {
         const ex = new Exchange(host, r.req, r.res, route, r.path, r.search, r.prefixProject);
         const ctx = logContext.getStore();
         if (ctx) ctx.requestId = ex.id;
+        // a Gemini key in the query string identifies the caller as the header would (cache keys, per-key figures)
+        if (route.provider === 'gcp.gemini' && ex.info.apiKeyHash === null && r.search.includes('key=')) {
+          const key = new URLSearchParams(r.search.slice(1)).get('key');
+          if (key) ex.info.apiKeyHash = apiKeyHashFrom({ 'x-goog-api-key': key });
+        }
+        if (route.provider === 'azure.ai.openai' && !config.azureOpenaiApiUrl) {
+          r.req.resume();
+          ex.start();
+          ex.replyError(404, 'invalid_request', 'No Azure OpenAI endpoint is configured (--azure-openai-api-url); no upstream was called.');
+          return;
+        }
         try {
           await handleProxy(ex, host, plans.for(route));
         } catch (err) {
@@ -95,6 +110,7 @@ export function createProxyPlugin(opts: ProxyPluginOptions = {}): Plugin {
         .add('POST', '/v1/responses', handler, 'self')
         .add('GET', '/v1/models', handler, 'self')
         .prefix(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'], '/v1/', handler, 'self');
+      for (const prefix of CLOUD_PREFIXES) app.router.prefix('POST', prefix, handler, 'self');
       return { proxy: service };
     },
   });

@@ -36,7 +36,7 @@ export interface RequestShape {
   liveNodes: JNode[];
 }
 
-export type ApiShape = 'messages' | 'chat' | 'responses';
+export type ApiShape = 'messages' | 'chat' | 'responses' | 'gemini';
 
 /** Longer user texts are pasted content, not a question. */
 const MAX_QUERY_CHARS = 2000;

@@ -11,12 +11,14 @@ import { compatFields } from './compat.js';
 import { compressionFields } from './compression.js';
 import { proxyFields } from './proxy.js';
 import { routingFields } from './routing.js';
+import { azureGeminiFields } from './azure-gemini.js';
 import { serverFields } from './server.js';
 
 /** Every configuration field of headroom-ts. Each capability adds its own group file here. */
 export const allFields = {
   ...serverFields,
   ...proxyFields,
+  ...azureGeminiFields,
   ...liveFields,
   ...observabilityFields,
   ...otelFields,

@@ -81,8 +81,9 @@ export class PrefixCacheStats {
     const provider = a.provider;
     const read = u.cacheRead;
     const write = u.cacheWrite;
-    // Anthropic caches only what the request marks; OpenAI caches every prompt automatically.
-    const observed = provider === 'openai' ? u.input > 0 : read > 0 || write > 0;
+    // Anthropic caches only what the request marks; OpenAI (also on Azure) and Gemini cache every prompt automatically.
+    const automatic = provider === 'openai' || provider === 'azure.ai.openai' || provider === 'gcp.gemini';
+    const observed = automatic ? u.input > 0 : read > 0 || write > 0;
     if (observed) {
       let c = this.byProvider.get(provider);
       if (!c) {
