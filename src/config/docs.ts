@@ -30,6 +30,7 @@ const GROUP_TITLES: Record<string, string> = {
   dashboard: 'Dashboard',
   controls: 'Controls: budgets, rate limits, response cache (all off by default)',
   hook: 'The Aperture pre_request hook',
+  storage: 'Shared storage for a fleet of instances (Postgres)',
 };
 
 function wrap(text: string, width: number): string[] {

@@ -10,6 +10,7 @@ import { compatFields } from './compat.js';
 import { compressionFields } from './compression.js';
 import { proxyFields } from './proxy.js';
 import { serverFields } from './server.js';
+import { storageFields } from './storage.js';
 
 /** Every configuration field of headroom-ts. Each capability adds its own group file here. */
 export const allFields = {
@@ -24,6 +25,7 @@ export const allFields = {
   ...dashboardFields,
   ...controlsFields,
   ...hookFields,
+  ...storageFields,
 } as const;
 
 export type Config = ConfigOf<typeof allFields>;
