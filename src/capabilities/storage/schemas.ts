@@ -3,5 +3,6 @@ import type { ComponentSchema } from '../../storage/postgres/migrate.js';
 import { statsSchema } from '../stats/store/pg-schema.js';
 import { budgetSchema } from '../controls/budget/pg-schema.js';
 import { ccrSchema } from '../../originals/pg-schema.js';
+import { replaySchema } from '../../compress/pg-replay.js';
 
-export const ALL_SCHEMAS: readonly ComponentSchema[] = [statsSchema, budgetSchema, ccrSchema];
+export const ALL_SCHEMAS: readonly ComponentSchema[] = [statsSchema, budgetSchema, ccrSchema, replaySchema];
