@@ -16,7 +16,7 @@ import { PgBudgetLedger } from '../src/capabilities/controls/budget/pg-ledger.js
 import type { ReserveResult } from '../src/capabilities/controls/budget/ledger.js';
 import { PeriodClock } from '../src/capabilities/controls/period.js';
 import { accountingOf } from '../src/capabilities/stats/accounting.js';
-import { ALL_SCHEMAS } from '../src/capabilities/storage/schemas.js';
+import { ALL_SCHEMAS } from '../src/compose/schemas.js';
 import { contentHash } from '../src/compress/hash.js';
 import { MockUpstream } from '../src/mock/upstream.js';
 import { PgDatabase } from '../src/storage/postgres/database.js';

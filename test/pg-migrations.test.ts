@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ALL_SCHEMAS } from '../src/capabilities/storage/schemas.js';
+import { ALL_SCHEMAS } from '../src/compose/schemas.js';
 import { statsSchema } from '../src/capabilities/stats/store/pg-schema.js';
 import { createProxyApp } from '../src/compose/proxy.js';
 import { configWith } from '../src/config/index.js';

@@ -9,7 +9,7 @@ import { type CompressSettings, DEFAULT_SETTINGS, PROFILE_SETTINGS, resolveSetti
 import { tokenizersReady, warmTokenizersInBackground } from '../../compress/tokens.js';
 import { MemoryReplayStore, type ReplayStore, SqliteReplayStore } from '../../compress/replay.js';
 import { SharedReplayStore } from '../../compress/shared-replay.js';
-import { PgReplayBackend } from '../../compress/pg-replay.js';
+import { PgReplayBackend, replaySchema } from '../../compress/pg-replay.js';
 import type { PgDatabase } from '../../storage/postgres/database.js';
 import type {} from '../storage/api.js';
 import type { Config } from '../../config/index.js';
@@ -68,11 +68,14 @@ export const compressionPlugin = definePlugin({
   needs: ['proxy'],
   optional: ['originals', 'database'],
   provides: ['compression'],
-  setup(ctx) {
+  async setup(ctx) {
     const { app } = ctx;
     const proxy = ctx.need('proxy');
     const settings = settingsFromConfig(app.config);
-    const replay = createReplayStore(app.config, app.log, ctx.optional('database')?.db ?? null);
+    const database = ctx.optional('database');
+    const shared = app.config.stateless ? null : (database?.db ?? null);
+    if (shared) await database!.migrate(replaySchema);
+    const replay = createReplayStore(app.config, app.log, shared);
     const store = ctx.optional('originals');
     const fallback = store ? null : new BoundedOriginals();
     const sink = store ?? fallback!;
