@@ -7,5 +7,6 @@ import { statsSchema } from '../capabilities/stats/store/pg-schema.js';
 import { budgetSchema } from '../capabilities/controls/budget/pg-schema.js';
 import { ccrSchema } from '../originals/pg-schema.js';
 import { replaySchema } from '../compress/pg-replay.js';
+import { hookSchema } from '../capabilities/hook/pg-settings.js';
 
-export const ALL_SCHEMAS: readonly ComponentSchema[] = [statsSchema, budgetSchema, ccrSchema, replaySchema];
+export const ALL_SCHEMAS: readonly ComponentSchema[] = [statsSchema, budgetSchema, ccrSchema, replaySchema, hookSchema];
