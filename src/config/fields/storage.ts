@@ -5,7 +5,7 @@ import { field } from '../field.js';
 function databaseUrl(): Field<string | null> {
   const base = field.optionalString({
     flag: 'database-url', env: ['HEADROOM_DATABASE_URL'], default: null, group: 'storage',
-    doc: 'A `postgres://user:pass@host:port/db` URL: the stats store (events, rollups, lifetime/session/project totals, `/stats-history`), the budget ledger and the CCR store of originals then live in this shared database, so every instance of a fleet sees the same figures, budgets and originals. Unset: embedded SQLite files in the workspace (the default). Schema changes are applied at start (or by `headroom-ts migrate`); a database written by a newer version is refused.',
+    doc: 'A `postgres://user:pass@host:port/db` URL: the stats store (events, rollups, lifetime/session/project totals, `/stats-history`), the budget ledger, the CCR store of originals, the compression replay map and the hook settings then live in this shared database, so every instance of a fleet sees the same figures, budgets, originals and history bytes. Unset: embedded SQLite files in the workspace (the default). Schema changes are applied at start (or by `headroom-ts migrate`); a database written by a newer version is refused. `--stateless` ignores it.',
   });
   return {
     ...base,
