@@ -9,6 +9,7 @@ import { registerStatsCommand } from './stats-command.js';
 import { registerCompressCommand } from './compress-command.js';
 import { registerDemoCommand } from './demo-command.js';
 import { registerKeysCommand } from './keys-command.js';
+import { registerMigrateCommand } from './migrate-command.js';
 
 const program = new Command();
 program
@@ -24,6 +25,7 @@ registerCompressCommand(program);
 registerDemoCommand(program);
 registerHookCommand(program);
 registerKeysCommand(program);
+registerMigrateCommand(program);
 // `headroom-ts <command> --version` works too (wrap: before the tool; after it, the tool's own)
 for (const cmd of program.commands) cmd.version(VERSION);
 

@@ -21,6 +21,7 @@ import { rootPlugin } from '../capabilities/root/plugin.js';
 import { routingPlugin } from '../capabilities/routing/plugin.js';
 import { logFilePlugin } from '../capabilities/stats/log-file.js';
 import { statsPlugin } from '../capabilities/stats/plugin.js';
+import { storagePlugin } from '../capabilities/storage/plugin.js';
 import type { Config } from '../config/index.js';
 import { type App, createApp } from '../core/app.js';
 import type { Logger } from '../core/logger.js';
@@ -46,6 +47,7 @@ export function defaultPlugins(): Plugin[] {
     rootPlugin,
     routingPlugin,
     statsPlugin,
+    storagePlugin,
   ];
 }
 

@@ -19,6 +19,10 @@ import { definePlugin, type Plugin } from '../../core/plugin.js';
 import { checkAccess, type RouteRequest } from '../../core/router.js';
 import { BudgetControl, budgetConfigured } from './budget/control.js';
 import { openBudgetDb } from './budget/store.js';
+import { PgBudgetLedger } from './budget/pg-ledger.js';
+import { budgetSchema } from './budget/pg-schema.js';
+import type { BudgetStoreInfo } from './budget/control.js';
+import type {} from '../storage/api.js';
 import { ResponseCacheStage } from './cache/stage.js';
 import { registerControlMetrics } from './metrics.js';
 import { RateLimiter } from './rate-limit/limiter.js';
@@ -55,9 +59,9 @@ export function createControlsPlugin(opts: ControlsOptions = {}): Plugin {
   return definePlugin({
     name: 'controls',
     needs: ['proxy', 'stats'],
-    optional: ['metrics'],
+    optional: ['metrics', 'database'],
     provides: ['controls'],
-    setup(ctx) {
+    async setup(ctx) {
       const { app } = ctx;
       const proxy = ctx.need('proxy');
       const stats = ctx.need('stats');
@@ -66,14 +70,24 @@ export function createControlsPlugin(opts: ControlsOptions = {}): Plugin {
       const keys = c.keys ? new VirtualKeys(c.keys) : null;
       const controls: Controls = { budget: null, limiter: null, cache: null, keys };
 
-      let budgetStore: ReturnType<typeof openBudgetDb> | null = null;
-      if (budgetConfigured(c)) {
+      let budgetStore: BudgetStoreInfo | null = null;
+      const database = ctx.optional('database');
+      const shared = c.stateless ? null : (database?.db ?? null);
+      if (budgetConfigured(c) && shared) {
+        await database!.migrate(budgetSchema);
+        // the fleet's ledger: one atomic reservation per request in the shared database
+        const book = new PgBudgetLedger({ db: shared, log: app.log, now, onStoreFailure: c.budgetOnStoreFailure, ...(opts.budgetFlushMs ? { flushMs: opts.budgetFlushMs } : {}) });
+        budgetStore = { backend: 'postgres', path: shared.where, openError: null, movedAside: null };
+        const budget = new BudgetControl({ config: c, store: null, book, log: app.log, accounting: (o) => stats.accountingOf(o), now });
+        controls.budget = budget;
+        app.onClose(() => budget.close());
+      } else if (budgetConfigured(c)) {
         const store = openBudgetDb(c, app.log);
         budgetStore = store;
         const budget = new BudgetControl({ config: c, store, log: app.log, accounting: (o) => stats.accountingOf(o), now, keyBudget: (name) => keys?.named(name)?.budgetUsd ?? null, ...(opts.budgetFlushMs ? { flushMs: opts.budgetFlushMs } : {}) });
         controls.budget = budget;
         app.onClose(() => {
-          budget.close();
+          void budget.close();
           store.close();
         });
       }

@@ -13,6 +13,7 @@ import { proxyFields } from './proxy.js';
 import { routingFields } from './routing.js';
 import { azureGeminiFields } from './azure-gemini.js';
 import { serverFields } from './server.js';
+import { storageFields } from './storage.js';
 
 /** Every configuration field of headroom-ts. Each capability adds its own group file here. */
 export const allFields = {
@@ -30,6 +31,7 @@ export const allFields = {
   ...hookFields,
   ...routingFields,
   ...keysFields,
+  ...storageFields,
 } as const;
 
 export type Config = ConfigOf<typeof allFields>;
