@@ -13,7 +13,8 @@
  *   its content-length, is reset mid-body, or a chunked body ends cleanly but incomplete)
  * `x-mock-fail-times: N` with `x-mock-fail-status` (default 503) and `x-mock-key` fails the
  * first N attempts of that key. `x-mock-latency-ms` delays the response headers.
- * `x-mock-tools: off` makes the model answer with text even when tools are offered.
+ * `x-mock-tools: off` makes the model answer with text even when tools are offered;
+ * `x-mock-tool-call: <name>` (+ `x-mock-tool-args: <json>`) makes it call that tool, then quote its result.
  * The Responses WebSocket (`GET /v1/responses` upgrades) is served on the same port
  * (`responses-ws.ts`, recorded in `ws.sessions`).
  */
@@ -23,6 +24,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { anthropicError, anthropicMessage, anthropicStream, type Frame } from './anthropic.js';
 import { chatCompletion, chatStream, openaiError, responsesObject, responsesStream } from './openai.js';
 import { approxTokens, type MockTokenizer, PromptCacheSim } from './prompt-cache.js';
+import { forcedToolOf } from './replies.js';
 import { retrieveModeOf } from './retrieve.js';
 import { MockResponsesSocket } from './responses-ws.js';
 import { decodeResponseBody } from '../providers/content-encoding.js';
@@ -249,17 +251,18 @@ export class MockUpstream {
     const stream = json.stream === true;
     const bytes = raw.length;
     const rm = retrieveModeOf(scenario);
+    const forced = forcedToolOf(req.headers);
     switch (path) {
       case '/v1/messages':
         return stream
-          ? void this.sendFrames(res, anthropicStream(json, bytes, this.cache, toolsEnabled, rm), scenario, 'anthropic')
-          : this.sendJson(res, 200, anthropicMessage(json, bytes, this.cache, toolsEnabled, rm), { 'request-id': `req_mock_${Date.now()}` }, scenario);
+          ? void this.sendFrames(res, anthropicStream(json, bytes, this.cache, toolsEnabled, rm, forced), scenario, 'anthropic')
+          : this.sendJson(res, 200, anthropicMessage(json, bytes, this.cache, toolsEnabled, rm, forced), { 'request-id': `req_mock_${Date.now()}` }, scenario);
       case '/v1/messages/count_tokens':
         return this.sendJson(res, 200, { input_tokens: this.cache.promptTokens(json, bytes, 'anthropic') });
       case '/v1/chat/completions':
         return stream
-          ? void this.sendFrames(res, chatStream(json, bytes, this.cache, toolsEnabled, rm), scenario, 'openai')
-          : this.sendJson(res, 200, chatCompletion(json, bytes, this.cache, toolsEnabled, rm), { 'x-request-id': `req_mock_${Date.now()}` }, scenario);
+          ? void this.sendFrames(res, chatStream(json, bytes, this.cache, toolsEnabled, rm, forced), scenario, 'openai')
+          : this.sendJson(res, 200, chatCompletion(json, bytes, this.cache, toolsEnabled, rm, forced), { 'x-request-id': `req_mock_${Date.now()}` }, scenario);
       case '/v1/responses':
         return stream
           ? void this.sendFrames(res, responsesStream(json, bytes, this.cache, toolsEnabled, rm), scenario, 'openai')

@@ -12,10 +12,10 @@
  * |----------|---------------|-------------|-----------------------------------------------------------|
  * | 100      | (routing)     | (reserved)  | pick the upstream/provider for the request                |
  * | 200      | (fallback)    | (reserved)  | try another upstream when one fails                       |
- * | 300      | (translation) | (reserved)  | rewrite between API formats                               |
  * | 400      | `observe`     | proxy       | read usage from what the client receives; response stages |
  * | 500      | `ccr`         | ccr         | answer `headroom_retrieve` calls with follow-up rounds    |
  * | 600      | `retry`       | proxy       | retry 429/5xx/connect errors before the first byte        |
+ * | 640      | `translation` | proxy       | rewrite between API formats when the target's differs     |
  * | 700      | (signing)     | (reserved)  | sign the final upstream request (cloud providers)         |
  * | relay    | `relay`       | proxy       | the upstream call itself (timing, client abort)           |
  *
@@ -34,10 +34,10 @@ import type { UpstreamFailure } from './upstream.js';
 export const LINK_POSITION = {
   routing: 100,
   fallback: 200,
-  translation: 300,
   observe: 400,
   ccr: 500,
   retry: 600,
+  translation: 640,
   signing: 700,
 } as const;
 
