@@ -16,6 +16,7 @@ import { targetRoutePlugin } from './helpers/target-route.js';
 let h: Harness;
 let anthropic: Anthropic;
 let openai: OpenAI;
+const OWN_KEY = 'sk-test-fake-server-side-0000';
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
 
 beforeAll(async () => {
@@ -24,6 +25,8 @@ beforeAll(async () => {
     'claude-': { provider: 'local', format: 'openai', baseUrl: `${base}/v1`, model: 'qwen3:8b' },
     'gpt-': { provider: 'anth', format: 'anthropic', baseUrl: base, model: 'claude-target-4-5' },
     'same-': { provider: 'oai', format: 'openai', baseUrl: `${base}/v1`, path: '/chat/completions', model: 'same-model' },
+    // a provider with a server-side key: routing sets it (here in the other format's header)
+    'keyed-': { provider: 'keyed', format: 'openai', baseUrl: `${base}/v1`, model: 'keyed-model', setHeaders: { 'X-Api-Key': OWN_KEY }, dropHeaders: ['x-api-key'] },
   }));
   h = await startHarness({ plugins: [...defaultPlugins(), route] });
   base = h.mock.url;
@@ -216,6 +219,79 @@ describe('Anthropic SDK -> OpenAI-format provider', () => {
     expect(o!.usage!.input).toBeGreaterThan(0);
     const stats = (await rawRequest(`${h.url}/stats`)).json<Json>();
     expect(JSON.stringify(stats)).toContain('claude-sonnet-4-5');
+  });
+});
+
+describe('the chain around the translation', () => {
+  it("a target's own key replaces the client's, in the target format's header", async () => {
+    await anthropic.messages.create({ model: 'keyed-x', max_tokens: 8, messages: [{ role: 'user', content: 'x' }] });
+    const q = upstream()[0]!;
+    expect(q.headers.authorization).toBe(`Bearer ${OWN_KEY}`);
+    expect(q.headers['x-api-key']).toBeUndefined();
+    expect(JSON.stringify(q.headers)).not.toContain(FAKE_ANTHROPIC_KEY);
+  });
+
+  it('a retried 503 is translated again and the retry succeeds', async () => {
+    const msg = await anthropic.messages.create(
+      { model: 'claude-sonnet-4-5', max_tokens: 8, messages: [{ role: 'user', content: 'x' }] },
+      { headers: { 'x-mock-fail-times': '1', 'x-mock-key': 'retry-xlate' } },
+    );
+    expect(msg.type).toBe('message');
+    expect(upstream().map((q) => q.path)).toEqual(['/v1/chat/completions', '/v1/chat/completions']);
+    expect(upstream()[1]!.body.equals(upstream()[0]!.body)).toBe(true);
+    const [o] = await h.waitForOutcomes(1);
+    expect(o!.ok).toBe(true);
+    expect(o!.timing.upstreamAttempts).toBe(2);
+  });
+
+  it('a connection reset mid-stream ends the Anthropic stream with an Anthropic error event', async () => {
+    const stream = anthropic.messages.stream(
+      { model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'x' }] },
+      { headers: { 'x-mock-scenario': 'reset-mid-stream:3' } },
+    );
+    const err = await stream.finalMessage().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.APIError);
+    const [o] = await h.waitForOutcomes(1);
+    expect(o!.ok).toBe(false);
+  });
+
+  it('a 200 JSON answer cut short is a 502 in the client shape, not a broken body', async () => {
+    const err = await anthropic.messages
+      .create({ model: 'claude-sonnet-4-5', max_tokens: 8, messages: [{ role: 'user', content: 'x' }] }, { headers: { 'x-mock-scenario': 'json-truncate:end' } })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.APIError);
+    expect((err as InstanceType<typeof Anthropic.APIError>).status).toBe(502);
+    expect((err as Error).message).toContain('could not be translated');
+  });
+
+  it('CCR resolves headroom_retrieve calls of a translated model in the client format, both rounds translated', async () => {
+    const sample = generateOutput('search_json', 12_000, 42);
+    const msg = await anthropic.messages.create(
+      {
+        model: 'claude-sonnet-4-5',
+        max_tokens: 512,
+        tools: anthTools,
+        messages: [
+          { role: 'user', content: 'Find the failing items.' },
+          { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_s1', name: 'run_tests', input: { query: 'failing' } }] },
+          { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_s1', content: sample.text }] },
+        ],
+      },
+      { headers: { 'x-mock-scenario': 'retrieve' } },
+    );
+    expect(upstream()).toHaveLength(2);
+    for (const q of upstream()) {
+      expect(q.path).toBe('/v1/chat/completions');
+      expect(((q.json!.tools as Json[]) ?? []).map((t) => (t.function as Json).name)).toEqual(['run_tests', 'headroom_retrieve']);
+    }
+    const second = upstream()[1]!.json!.messages as Json[];
+    expect(second[second.length - 1]).toMatchObject({ role: 'tool', content: sample.text });
+    expect(msg.content.some((b) => b.type === 'tool_use')).toBe(false);
+    const text = msg.content.filter((b): b is Anthropic.TextBlock => b.type === 'text').map((b) => b.text).join('|');
+    expect(text).toContain(`Retrieved the original (${sample.text.length} chars)`);
+    const [o] = await h.waitForOutcomes(1);
+    expect(o!.ok).toBe(true);
+    expect(o!.ext.ccr).toMatchObject({ retrievals: 1, hits: 1, rounds: 1 });
   });
 });
 
