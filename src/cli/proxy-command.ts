@@ -5,6 +5,7 @@
  * log line otherwise).
  */
 import type { Command } from 'commander';
+import type {} from '../capabilities/routing/api.js';
 import { createProxyApp } from '../compose/proxy.js';
 import { isLoopbackAddress } from '../core/identity.js';
 import { unknownEnvWarnings } from './env-check.js';
@@ -18,7 +19,18 @@ export function registerProxyCommand(program: Command): void {
   addHeadroomOnlyOptions(cmd);
   cmd.action(async (opts: Record<string, unknown>) => {
     const config = configFromOptions(opts);
-    const app = await createProxyApp(config);
+    let app;
+    try {
+      app = await createProxyApp(config);
+    } catch (err) {
+      // an invalid routing file (or another start-up refusal naming its field): one line, exit 2
+      if (err instanceof Error && err.name === 'RoutingConfigError') {
+        process.stderr.write(`headroom-ts: ${err.message}\n`);
+        process.exit(2);
+      }
+      throw err;
+    }
+    process.on('SIGHUP', () => void app.service('routing')?.reload());
     for (const w of [...headroomOnlyWarnings(cmd, process.env), ...unknownEnvWarnings(process.env)]) app.log.warn(w);
     // installed before the listening line: a supervisor may send SIGTERM as soon as it sees it
     let stopping = false;

@@ -17,6 +17,7 @@ import { proxyPlugin } from '../capabilities/proxy/plugin.js';
 import { requestLogPlugin } from '../capabilities/request-log/plugin.js';
 import { responsesWsPlugin } from '../capabilities/responses-ws/plugin.js';
 import { rootPlugin } from '../capabilities/root/plugin.js';
+import { routingPlugin } from '../capabilities/routing/plugin.js';
 import { logFilePlugin } from '../capabilities/stats/log-file.js';
 import { statsPlugin } from '../capabilities/stats/plugin.js';
 import type { Config } from '../config/index.js';
@@ -41,6 +42,7 @@ export function defaultPlugins(): Plugin[] {
     requestLogPlugin,
     responsesWsPlugin,
     rootPlugin,
+    routingPlugin,
     statsPlugin,
   ];
 }

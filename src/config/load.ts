@@ -10,6 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import { ZodError } from 'zod';
 import type { Field, RawValue } from './field.js';
 import { allFields, type Config, type ConfigKey } from './fields/index.js';
+import { FILE_SECTIONS } from './sections.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -100,6 +101,7 @@ export function loadConfig(input: LoadInput = {}): LoadedConfig {
   if (configFile) {
     const data = readConfigFile(configFile);
     for (const [name, raw] of Object.entries(data)) {
+      if (FILE_SECTIONS.has(name)) continue;
       const key = fileKeyIndex.get(name);
       if (!key) {
         throw new ConfigError(`Unknown option "${name}" in config file ${configFile}. Known options: ${fieldEntries.map(([, f]) => f.flag).join(', ')}.`);
@@ -149,6 +151,8 @@ export function loadConfig(input: LoadInput = {}): LoadedConfig {
   }
 
   values.workspaceDir = expandHome(values.workspaceDir as string);
+  // the routing registry is read from the config file unless another file is named
+  if (values.routingConfig === null && configFile) values.routingConfig = configFile;
   return { config: Object.freeze(values) as unknown as Config, sources, configFile };
 }
 

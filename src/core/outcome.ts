@@ -58,6 +58,9 @@ export interface UpstreamCall {
   error: string | null;
   /** Set on follow-up calls the proxy made itself to answer `headroom_retrieve` (1, 2, ...). */
   round?: number;
+  /** The routed provider and model of the call, when routing chose a target (absent: the route's default upstream). */
+  provider?: string;
+  model?: string;
 }
 
 export interface OutcomeTiming {

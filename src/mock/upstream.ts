@@ -15,6 +15,8 @@
  * first N attempts of that key. `x-mock-latency-ms` delays the response headers.
  * `x-mock-tools: off` makes the model answer with text even when tools are offered;
  * `x-mock-tool-call: <name>` (+ `x-mock-tool-args: <json>`) makes it call that tool, then quote its result.
+ * `x-mock-reject-keys: k1,k2` answers 401 (or `x-mock-reject-status`) to a request whose key
+ * (`x-api-key` or `Authorization: Bearer`) is in the list.
  * The Responses WebSocket (`GET /v1/responses` upgrades) is served on the same port
  * (`responses-ws.ts`, recorded in `ws.sessions`).
  */
@@ -194,6 +196,14 @@ export class MockUpstream {
       }
       default:
         break;
+    }
+    if (typeof req.headers['x-mock-reject-keys'] === 'string') {
+      // a provider that refuses some keys: 401 (or x-mock-reject-status) for a key in the list
+      const auth = req.headers.authorization;
+      const key = String(req.headers['x-api-key'] ?? (typeof auth === 'string' ? auth.replace(/^bearer\s+/i, '') : ''));
+      if (req.headers['x-mock-reject-keys'].split(',').map((k) => k.trim()).includes(key)) {
+        return this.sendStatus(res, provider, Number(req.headers['x-mock-reject-status'] ?? 401));
+      }
     }
     if (req.headers['x-mock-fail-times']) {
       const key = String(req.headers['x-mock-key'] ?? 'default');

@@ -94,10 +94,7 @@ function run(call: ForwardCall, next: Dispatch, out: CallHandler, deps: CcrPathD
   ex.rec.overheadMs += performance.now() - t0;
   const codec = ex.route.api === 'count_tokens' ? null : codecFor(ex.route.api);
   if (!codec) return next(call, out);
-  // the rounds go where routing sent the client's call
-  const target = call.target;
-  const down: Dispatch = target ? (c, h) => next({ ...c, target }, h) : next;
-  resolveCall(ex, down, out, codec, { store, maxRounds: deps.config.ccrMaxRetrievalRounds, summary }, log).catch((err: unknown) => {
+  resolveCall(call, next, out, codec, { store, maxRounds: deps.config.ccrMaxRetrievalRounds, summary }, log).catch((err: unknown) => {
     log.error({ err: (err as Error)?.message ?? String(err) }, 'CCR resolution failed');
     out.onError({ kind: 'other', midBody: ex.res.headersSent, status: 500, type: 'internal', message: `CCR resolution failed: ${(err as Error)?.message ?? String(err)}` });
   });

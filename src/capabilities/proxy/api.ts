@@ -10,6 +10,7 @@ import type { ProxyStage } from './stage.js';
 export type { Exchange, ExchangeHost } from './exchange.js';
 export type { CallFailure, CallHandler, Dispatch, FlowControl, ForwardCall, ForwardLink, LinkContext } from './chain.js';
 export type { CompletedResponse, ProxyStage, StageReply } from './stage.js';
+export type { UpstreamTarget } from './target.js';
 
 export interface ProxyService {
   /** The keep-alive client every upstream call goes through. */

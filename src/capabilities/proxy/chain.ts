@@ -10,12 +10,13 @@
  *
  * | position | link          | capability  | what it does                                              |
  * |----------|---------------|-------------|-----------------------------------------------------------|
- * | 100      | (routing)     | (reserved)  | pick the upstream/provider for the request                |
- * | 200      | (fallback)    | (reserved)  | try another upstream when one fails                       |
+ * | 100      | `routing`     | routing     | resolve the model: provider, alias, fallback targets      |
+ * | 200      | `fallback`    | routing     | the attempts: `call.target`, keys, breakers, fallbacks    |
  * | 400      | `observe`     | proxy       | read usage from what the client receives; response stages |
  * | 500      | `ccr`         | ccr         | answer `headroom_retrieve` calls with follow-up rounds    |
  * | 600      | `retry`       | proxy       | retry 429/5xx/connect errors before the first byte        |
  * | 640      | `translation` | proxy       | rewrite between API formats when the target's differs     |
+ * | 650      | `model`       | routing     | the target's model name in a same-format body             |
  * | 700      | (signing)     | (reserved)  | sign the final upstream request (cloud providers)         |
  * | relay    | `relay`       | proxy       | the upstream call itself (timing, client abort)           |
  *
@@ -38,6 +39,7 @@ export const LINK_POSITION = {
   ccr: 500,
   retry: 600,
   translation: 640,
+  model: 650,
   signing: 700,
 } as const;
 

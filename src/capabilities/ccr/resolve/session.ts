@@ -18,7 +18,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { decodeResponseBody } from '../../../providers/content-encoding.js';
 import type { Logger } from '../../../core/logger.js';
-import type { CallFailure, CallHandler, Dispatch, Exchange, FlowControl } from '../../proxy/api.js';
+import type { CallFailure, CallHandler, Dispatch, Exchange, FlowControl, ForwardCall } from '../../proxy/api.js';
 import { mergeAnthropicUsage, newUsageState, toUsage } from '../../../providers/anthropic.js';
 import { chatUsage, responsesUsage } from '../../../providers/openai.js';
 import { errorTypeForUpstreamStatus, type TokenUsage } from '../../../core/outcome.js';
@@ -99,7 +99,8 @@ function answerCalls(calls: readonly RetrieveCall[], opts: ResolveOptions, log: 
  * Runs the client's call with resolution: rounds go down `next`, the client's one response goes
  * up `out`. Resolves when the response is complete or abandoned.
  */
-export async function resolveCall(ex: Exchange, next: Dispatch, out: CallHandler, codec: Codec, opts: ResolveOptions, log: Logger): Promise<void> {
+export async function resolveCall(call: ForwardCall, next: Dispatch, out: CallHandler, codec: Codec, opts: ResolveOptions, log: Logger): Promise<void> {
+  const ex = call.ex;
   const stream = ex.info.stream;
   const summary = opts.summary;
   let headersSent = false;
@@ -174,7 +175,8 @@ export async function resolveCall(ex: Exchange, next: Dispatch, out: CallHandler
           resolve();
         },
       };
-      next(body ? { ex, body, round } : { ex, round }, handler);
+      // a follow-up keeps the call's target (routing): the same provider answers every round
+      next(body ? { ...call, body, round } : { ...call, round }, handler);
     });
     if (r.aborted || ex.closed || r.relayed) return;
     if (!r.answered) {

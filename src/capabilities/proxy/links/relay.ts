@@ -59,6 +59,10 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler, FlowControl {
   ) {
     const ex = call.ex;
     this.record = ex.rec.upstreamCall(call.round);
+    if (call.target) {
+      this.record.provider = call.target.provider;
+      this.record.model = call.target.model;
+    }
     this.logCtx = logContext.getStore() ?? { requestId: ex.id };
     ex.abort.once('abort', this.onClientGone);
   }

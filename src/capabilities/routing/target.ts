@@ -1,0 +1,55 @@
+/**
+ * From a resolved model to the `UpstreamTarget` of one attempt: the provider's base URL, the
+ * path of the provider's format (`/chat/completions` under an OpenAI-format base that carries
+ * its version path, `/v1/messages` under an Anthropic-format host), the model it is asked for,
+ * and the key headers: the proxy's own key replaces the client's (`x-api-key` for Anthropic
+ * format, `Authorization: Bearer` for OpenAI format); without server-side keys the client's key
+ * passes through, moved to the header the provider's format reads when the formats differ.
+ */
+import type { ApiFormat, ResolvedModel } from '../../routing/index.js';
+import type { Exchange, UpstreamTarget } from '../proxy/api.js';
+
+export const API_FORMAT_OF: Partial<Record<string, ApiFormat>> = { messages: 'anthropic', chat: 'openai' };
+
+/** The key the client sent, from the header its own format uses (never the proxy token). */
+function clientKey(ex: Exchange, clientFormat: ApiFormat): string | null {
+  const h = ex.req.headers;
+  if (clientFormat === 'anthropic' && typeof h['x-api-key'] === 'string' && h['x-api-key']) return h['x-api-key'];
+  const auth = h.authorization;
+  if (!ex.authorizationIsProxyToken && typeof auth === 'string' && /^bearer\s+/i.test(auth)) return auth.replace(/^bearer\s+/i, '').trim() || null;
+  return null;
+}
+
+/**
+ * The target of one attempt, or undefined when the request goes to the route's default upstream
+ * unchanged (a built-in provider of the client's format, the model as sent, the client's key):
+ * then the relay forwards exactly as it did before routing existed.
+ */
+export function targetFor(r: ResolvedModel, clientFormat: ApiFormat, key: string | null, ex: Exchange): UpstreamTarget | undefined {
+  const p = r.provider;
+  if (p.builtIn && p.format === clientFormat && r.model === r.requested && key === null) return undefined;
+  const sameFormat = p.format === clientFormat;
+  const path = (p.format === 'openai' ? '/chat/completions' : '/v1/messages') + (sameFormat ? ex.search : '');
+  const setHeaders: Record<string, string> = {};
+  const dropHeaders: string[] = [];
+  const k = key ?? (sameFormat ? null : clientKey(ex, clientFormat));
+  if (k !== null) {
+    if (p.format === 'anthropic') {
+      setHeaders['x-api-key'] = k;
+      dropHeaders.push('authorization');
+    } else {
+      setHeaders.authorization = `Bearer ${k}`;
+      dropHeaders.push('x-api-key');
+    }
+  }
+  if (p.format === 'anthropic' && !sameFormat && ex.req.headers['anthropic-version'] === undefined) setHeaders['anthropic-version'] = '2023-06-01';
+  return {
+    provider: p.name,
+    format: p.format,
+    baseUrl: p.baseUrl,
+    path,
+    model: r.model,
+    ...(Object.keys(setHeaders).length ? { setHeaders } : {}),
+    ...(dropHeaders.length ? { dropHeaders } : {}),
+  };
+}
