@@ -1,8 +1,9 @@
 /**
  * Claude Code on a model of an OpenAI-format provider: the Claude Code CLI (`-p`) through the
- * proxy, its `claude-*` models routed to an OpenAI-format upstream (the mock), which first asks
- * for a Read of a file and answers after seeing the tool result. The CLI speaks Anthropic
- * Messages only; the upstream only ever sees Chat Completions.
+ * proxy, its `claude-*` models routed by the routing file (`claude-*: local:qwen3:8b`) to an
+ * OpenAI-format upstream (a mock), which first asks for a Read of a file and answers after
+ * seeing the tool result. The CLI speaks Anthropic Messages only; the upstream only ever sees
+ * Chat Completions, and the default Anthropic upstream is never called.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,21 +11,28 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultPlugins } from '../src/compose/proxy.js';
+import { MockUpstream } from '../src/mock/upstream.js';
 import { FAKE_ANTHROPIC_KEY, type Harness, startHarness } from './helpers/harness.js';
-import { targetRoutePlugin } from './helpers/target-route.js';
 
 type Json = Record<string, unknown>;
 const claude = fileURLToPath(new URL('../node_modules/.bin/claude', import.meta.url));
 
 let h: Harness;
+let local: MockUpstream;
+let dir: string;
 beforeAll(async () => {
-  let base = '';
-  const route = targetRoutePlugin(() => ({ 'claude-': { provider: 'local', format: 'openai', baseUrl: `${base}/v1`, model: 'qwen3:8b' } }));
-  h = await startHarness({ plugins: [...defaultPlugins(), route] });
-  base = h.mock.url;
+  local = new MockUpstream();
+  await local.start();
+  dir = mkdtempSync(join(tmpdir(), 'headroom-claude-routing-'));
+  const file = join(dir, 'routing.yaml');
+  writeFileSync(file, ['providers:', `  local: { format: openai, base_url: "${local.url}/v1" }`, 'model_aliases:', '  "claude-*": local:qwen3:8b', ''].join('\n'));
+  h = await startHarness({ config: { routingConfig: file } });
 });
-afterAll(() => h.close());
+afterAll(async () => {
+  await h.close();
+  await local.close();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 describe('Claude Code on an OpenAI-format model', () => {
   it.skipIf(!existsSync(claude))('completes a tool-using task: the model reads a file, then answers from its content', async () => {
@@ -50,7 +58,8 @@ describe('Claude Code on an OpenAI-format model', () => {
       expect(out).toContain('The tool returned:');
       expect(out).toContain('PURPLE-OTTER-42');
 
-      const calls = h.mock.requests;
+      expect(h.mock.requests).toHaveLength(0);
+      const calls = local.requests;
       expect(calls.length).toBeGreaterThan(1);
       // the upstream only ever saw OpenAI-format requests
       for (const q of calls) {
@@ -69,7 +78,13 @@ describe('Claude Code on an OpenAI-format model', () => {
       const asked = (withResult!.json!.messages as Json[]).find((m) => m.role === 'assistant' && Array.isArray(m.tool_calls))!;
       expect((asked.tool_calls as Json[])[0]).toMatchObject({ id: toolMsg.tool_call_id, function: { name: 'Read' } });
       const outcomes = await h.waitForOutcomes(calls.length);
-      expect(outcomes.filter((o) => o.api === 'messages').every((o) => o.ok)).toBe(true);
+      const messages = outcomes.filter((o) => o.api === 'messages');
+      expect(messages.length).toBe(calls.length);
+      for (const o of messages) {
+        expect(o.ok).toBe(true);
+        expect(o.ext.routing).toMatchObject({ provider: 'local', model: 'qwen3:8b', translated: true });
+        expect(o.usage!.input).toBeGreaterThan(0);
+      }
     } finally {
       rmSync(home, { recursive: true, force: true });
     }

@@ -413,7 +413,7 @@ describe('OpenAI SDK -> Anthropic-format provider', () => {
 
 describe('no translation when the formats match', () => {
   it('a target of the client format gets the client body byte for byte, and the answer passes untouched', async () => {
-    const body = '{"model":"same-x","messages":[{"role":"user","content":"hi"}],   "max_tokens":5}';
+    const body = '{"model":"same-model","messages":[{"role":"user","content":"hi"}],   "max_tokens":5}';
     const r = await rawRequest(`${h.url}/v1/chat/completions`, {
       method: 'POST',
       body,
