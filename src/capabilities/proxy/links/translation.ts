@@ -43,7 +43,11 @@ export function translationLink(): ForwardLink {
       if (!target) return next(call, handler);
       const ex = call.ex;
       const client = clientFormatOf(ex.route.api);
-      if (client === null || client === target.format) return next(call, handler);
+      if (client === null || client === target.format) {
+        // a fallback attempt of the client's format after a translated one: the outcome tells of the last
+        if (call.round === 0 && ex.rec.ext.translation) delete ex.rec.ext.translation;
+        return next(call, handler);
+      }
       let p = prepared.get(call);
       if (!p) {
         const t0 = performance.now();
