@@ -122,7 +122,7 @@ export const runningTotalsSchema = z.object({
     error_types: counts,
   }),
   filters: z.object({ provider: str.nullable(), model: str.nullable(), include_active: z.boolean() }),
-  providers: z.record(z.string(), providerTotalsSchema).describe('provider -> model, sorted by name'),
+  providers: z.record(z.string(), providerTotalsSchema).describe('provider -> model, sorted by name; a routed request counts under the provider that answered it (requests in flight under their route\'s provider)'),
 });
 
 /** One finished request in `/metrics/logs` (errors and traces). Vandamme's fields first. */
@@ -137,6 +137,8 @@ export const traceSchema = z.object({
   path: str,
   model: str,
   requested_model: str.nullable(),
+  routed_provider: str.nullable().describe('The provider routing sent it to (the one that answered); null when not routed'),
+  routed_model: str.nullable().describe('The model that provider was asked for'),
   is_streaming: z.boolean(),
   status: z.enum(['ok', 'error']),
   http_status: int,

@@ -5,6 +5,7 @@
  * active map when its single outcome arrives, whatever happened to it. A request is active from
  * its arrival (while its body is still being read); `update` fills in what its body says.
  */
+import type {} from '../routing/api.js';
 import type { Sink } from '../../core/funnel.js';
 import type { OutcomeKind, RequestOutcome, RequestProgress, RequestStart } from '../../core/outcome.js';
 import { redactSecrets } from '../../core/redact.js';
@@ -19,6 +20,8 @@ export const MAX_NAME_LENGTH = 512;
 export const NO_MODEL = '(none)';
 /** Bucket for models beyond `maxModels`. */
 export const OTHER_MODEL = '(other)';
+/** Provider buckets beyond the route providers (routed provider names come from the config, but are capped anyway). */
+const MAX_PROVIDERS = 34;
 
 const clip = (s: string) => (s.length > MAX_NAME_LENGTH ? s.slice(0, MAX_NAME_LENGTH) : s);
 
@@ -166,7 +169,7 @@ export class LiveTracker implements Sink {
     this.completed++;
     const model = clip(o.model ?? o.requestedModel ?? NO_MODEL);
     this.all.addOutcome(o);
-    this.bucketFor(o.provider, model).addOutcome(o);
+    this.bucketFor(this.providerName(o), model).addOutcome(o);
     this.traces.push({ seq: this.traces.pushed + 1, model, outcome: o });
     if (!o.ok) this.errors.push({ seq: this.errors.pushed + 1, model, outcome: o });
     for (const fn of this.completedListeners) fn(o);
@@ -182,6 +185,13 @@ export class LiveTracker implements Sink {
   /** Up to `limit` recent errors, newest first. */
   recentErrors(limit?: number): TraceEntry[] {
     return this.errors.newest(limit).map(traceEntry);
+  }
+
+  /** A finished request counts under the provider that answered it (routing's), else its route's; 32 routed names, then `(other)`. */
+  private providerName(o: RequestOutcome): string {
+    const routed = o.ext.routing?.provider;
+    if (routed === undefined || this.providers.has(routed)) return routed ?? o.provider;
+    return this.providers.size >= MAX_PROVIDERS ? OTHER_MODEL : clip(routed);
   }
 
   private providerBucket(provider: string): ProviderBucket {
@@ -227,6 +237,8 @@ function traceEntry({ seq, model, outcome: o }: TraceRecord): TraceEntry {
     path: o.path,
     model,
     requested_model: o.requestedModel === null ? null : clip(o.requestedModel),
+    routed_provider: o.ext.routing ? clip(o.ext.routing.provider) : null,
+    routed_model: o.ext.routing ? clip(o.ext.routing.model) : null,
     is_streaming: o.stream,
     status: o.ok ? 'ok' : 'error',
     http_status: o.status,

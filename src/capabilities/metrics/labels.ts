@@ -1,4 +1,4 @@
-/** The bounded label sets of `/metrics` (models and stacks <= 32, projects <= 50; overflow `other`). */
+/** The bounded label sets of `/metrics` (models, requested models, routed providers and stacks <= 32, projects <= 50; overflow `other`). */
 import { LabelCap } from './label-cap.js';
 
 export interface MetricLabels {
@@ -9,9 +9,11 @@ export interface MetricLabels {
   path: LabelCap;
   stage: LabelCap;
   signal: LabelCap;
+  requestedModel: LabelCap;
+  routedProvider: LabelCap;
 }
 
-export const LABEL_CAPS = { model: 32, stack: 32, project: 50, transform: 64, path: 32, stage: 32, signal: 32 } as const;
+export const LABEL_CAPS = { model: 32, stack: 32, project: 50, transform: 64, path: 32, stage: 32, signal: 32, requestedModel: 32, routedProvider: 32 } as const;
 
 export function metricLabels(): MetricLabels {
   return {
@@ -22,5 +24,7 @@ export function metricLabels(): MetricLabels {
     path: new LabelCap(LABEL_CAPS.path),
     stage: new LabelCap(LABEL_CAPS.stage),
     signal: new LabelCap(LABEL_CAPS.signal),
+    requestedModel: new LabelCap(LABEL_CAPS.requestedModel),
+    routedProvider: new LabelCap(LABEL_CAPS.routedProvider),
   };
 }

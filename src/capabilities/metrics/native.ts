@@ -11,6 +11,7 @@ import { isTransformTiming, type RequestOutcome } from '../../core/outcome.js';
 import { VERSION } from '../../version.js';
 import { ReadFamily } from './family.js';
 import type { MetricLabels } from './labels.js';
+import type {} from '../routing/api.js';
 
 const DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160, 320];
 const TTFB_BUCKETS = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64];
@@ -36,6 +37,8 @@ export class NativeMetrics {
   private readonly projectRequests: Counter<'project'>;
   private readonly projectSaved: Counter<'project'>;
   private readonly fallback: Counter<'provider' | 'model'>;
+  private readonly routed: Counter<'requested_model' | 'provider' | 'model'>;
+  private readonly routingAttempts: Counter<'provider' | 'result'>;
   private readonly resettable: { reset(): void }[];
 
   constructor(
@@ -62,6 +65,8 @@ export class NativeMetrics {
     this.projectRequests = new Counter({ name: 'headroom_project_requests_total', help: 'Requests by project (X-Headroom-Project)', labelNames: ['project'], registers });
     this.projectSaved = new Counter({ name: 'headroom_project_tokens_saved_total', help: 'Tokens saved by project', labelNames: ['project'], registers });
     this.fallback = new Counter({ name: 'headroom_price_fallback_requests_total', help: 'Requests priced with the fallback price of an unknown model', labelNames: ['provider', 'model'], registers });
+    this.routed = new Counter({ name: 'headroom_routed_requests_total', help: 'Proxied requests by the model the client asked for and the provider and model that answered (routing; the route\'s provider when not routed)', labelNames: ['requested_model', 'provider', 'model'], registers });
+    this.routingAttempts = new Counter({ name: 'headroom_routing_attempts_total', help: 'Routing attempts by provider and result (ok, client_error, rate_limited, server_error, connect, timeout, breaker_open, ...)', labelNames: ['provider', 'result'], registers });
     new Gauge({ name: 'headroom_build_info', help: 'headroom-ts build information', labelNames: ['version'], registers }).set({ version: VERSION }, 1);
     new Gauge({
       name: 'headroom_stats_store_pending_events', help: 'Recorded requests not yet written to the stats store', registers,
@@ -74,6 +79,7 @@ export class NativeMetrics {
     this.resettable = [
       this.duration, this.ttfb, this.overhead, this.transform, this.stage, this.byKind, this.modelRequests, this.stackRequests,
       this.errors, this.tokens, this.cost, this.compressionUsd, this.deductionsUsd, this.cacheUsd, this.cachePremium, this.projectRequests, this.projectSaved, this.fallback,
+      this.routed, this.routingAttempts,
     ];
   }
 
@@ -116,5 +122,26 @@ export class NativeMetrics {
       if (a.tokensSaved > 0) this.projectSaved.inc({ project }, a.tokensSaved);
     }
     if (a.fallbackPriced) this.fallback.inc({ provider, model });
+    if (o.kind === 'proxy' && o.requestedModel !== null) this.recordRouting(o, provider, model);
   }
+
+  /** Requested model beside the provider and model that answered; each attempt by result. */
+  private recordRouting(o: RequestOutcome, routeProvider: string, model: string): void {
+    const r = o.ext.routing;
+    const requested = this.labels.requestedModel.label(o.requestedModel);
+    if (!r) {
+      this.routed.inc({ requested_model: requested, provider: this.labels.routedProvider.label(routeProvider), model });
+      return;
+    }
+    this.routed.inc({ requested_model: requested, provider: this.labels.routedProvider.label(r.provider), model: this.labels.model.label(r.model) });
+    for (const at of r.attempts) this.routingAttempts.inc({ provider: this.labels.routedProvider.label(at.provider), result: attemptResult(at.status, at.error) });
+  }
+}
+
+function attemptResult(status: number | null, error: string | null): string {
+  if (status === null) return error === 'connect' || error === 'breaker_open' || error === 'reset' ? error : error?.includes('timeout') ? 'timeout' : 'other';
+  if (status < 400) return 'ok';
+  if (status === 429) return 'rate_limited';
+  if (status < 500) return 'client_error';
+  return 'server_error';
 }

@@ -7,13 +7,15 @@
  *   ├─ headroom.stage.<name>             INTERNAL one per proxy stage other than compression
  *   ├─ headroom.compression.pipeline     INTERNAL when a compression run is recorded
  *   │   └─ headroom.compression.transform  INTERNAL one per transform that ran
- *   └─ <METHOD> <path> (upstream)        CLIENT   one per upstream call (retries, follow-up rounds)
+ *   └─ <METHOD> <path> (upstream)        CLIENT   one per upstream call (retries, follow-up rounds,
+ *                                                 routing attempts: each with its provider and model)
  *
  * Stage durations are exact; their start times are derived (stages run back to back right
  * before the first upstream call, or before the response when no call was made).
  */
 import { type Attributes, SpanKind } from '@opentelemetry/api';
 import type {} from '../ccr/api.js'; // ext.ccr
+import type {} from '../routing/api.js'; // ext.routing
 import type { Accounting } from '../stats/api.js';
 import type { ProviderId, RequestOutcome, UpstreamCall } from '../../core/outcome.js';
 import { clip } from './bounded.js';
@@ -82,6 +84,13 @@ function rootAttributes(o: RequestOutcome, a: Accounting, op: string | null): At
     attrs['headroom.ccr.misses'] = ccr.misses;
     attrs['headroom.ccr.tokens_retrieved'] = ccr.tokensRetrieved;
   }
+  const routing = o.ext.routing;
+  if (routing) {
+    attrs['headroom.routing.provider'] = clip(routing.provider, 128);
+    attrs['headroom.routing.model'] = clip(routing.model, 256);
+    attrs['headroom.routing.via'] = routing.via;
+    attrs['headroom.routing.attempts'] = routing.attempts.length;
+  }
   if (op === null) {
     attrs['headroom.provider'] = o.provider;
     attrs['headroom.model'] = clip(a.model, 256);
@@ -125,12 +134,18 @@ function upstreamSpans(o: RequestOutcome, upstream: UpstreamEndpoint | null): Pl
     };
     if (round > 0) attrs['headroom.ccr.round'] = round;
     if (call.attempt > 1) attrs['http.request.resend_count'] = call.attempt - 1;
-    if (upstream) {
+    if (call.provider !== undefined) {
+      // a routed call: the provider and model routing chose for this attempt
+      attrs['headroom.upstream.provider'] = clip(call.provider, 128);
+      if (call.model !== undefined) attrs['headroom.upstream.model'] = clip(call.model, 256);
+    } else if (upstream) {
       attrs['server.address'] = upstream.address;
       attrs['server.port'] = upstream.port;
     }
     if (call.status !== null) attrs['http.response.status_code'] = call.status;
-    if (retried) attrs['headroom.upstream.retried'] = true;
+    // another provider took over (routing's fallback), or the same one was tried again
+    if (retried && next.provider !== call.provider) attrs['headroom.upstream.fell_back'] = true;
+    else if (retried) attrs['headroom.upstream.retried'] = true;
     let error: string | null = null;
     if (call.error !== null) {
       attrs['error.type'] = call.error;

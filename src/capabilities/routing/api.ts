@@ -46,6 +46,17 @@ export interface ReloadResult {
   error?: string;
 }
 
+/** The `routing` section of `/stats` (its wire schema: `routingSectionSchema` in the stats capability). */
+export interface RoutingSection {
+  file: string | null;
+  providers: string[];
+  aliases: number;
+  patterns: number;
+  fallbacks: number;
+  breakers: Record<string, { state: 'closed' | 'open' | 'half-open'; consecutive_failures: number; retry_at: string | null; opened: number }>;
+  attempts: Record<string, { ok: number; failed: number; skipped: number }>;
+}
+
 export interface RoutingService {
   /** Re-reads the routing file; a bad file keeps the registry in use. */
   reload(): ReloadResult;

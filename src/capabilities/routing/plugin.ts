@@ -14,11 +14,13 @@ import type { RoutingService } from './api.js';
 import { fallbackLink } from './fallback-link.js';
 import { modelLink } from './model-link.js';
 import { type RoutePlan, routingLink } from './route-link.js';
+import { RoutingCounters } from './section.js';
 import { RoutingState } from './state.js';
 
 export const routingPlugin = definePlugin({
   name: 'routing',
   needs: ['proxy'],
+  optional: ['stats'],
   provides: ['routing'],
   setup(ctx) {
     const { app } = ctx;
@@ -54,10 +56,11 @@ export const routingPlugin = definePlugin({
       }, 'admin request');
     }, 'self');
 
-    app.statsSections.set('routing', () => {
-      const r = state.describe(true);
-      return { file: r.file, providers: r.providers, aliases: r.aliases, patterns: r.patterns, fallbacks: r.fallbacks, breakers: state.breakers.snapshot() };
-    });
+    const counters = new RoutingCounters();
+    app.addSink({ name: 'routing', outcome: (o) => counters.record(o) });
+    // `/stats/reset` zeroes the attempt counters with the other process figures
+    ctx.optional('stats')?.onReset(() => counters.reset());
+    app.statsSections.set('routing', () => counters.section(state));
     return { routing: service };
   },
 });

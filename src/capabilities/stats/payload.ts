@@ -231,6 +231,10 @@ export async function buildStats(app: App, svc: StatsService): Promise<StatsDocu
       by_stack: sortedObj(p.byStack),
       by_kind: sortedObj(p.byKind),
       aborted: p.aborted,
+      by_routed_provider: sortedObj(p.byRoutedProvider),
+      by_requested_model: sortedObj(p.byRequestedModel),
+      by_route: sortedObj(p.byRoute),
+      fell_back: p.fellBack,
     },
     tokens: {
       input: I,

@@ -157,6 +157,10 @@ export const requestsSchema = z.object({
   by_stack: counts,
   by_kind: counts.describe('`proxy`, `compress` or `hook`'),
   aborted: int,
+  by_routed_provider: counts.describe('Proxied requests by the provider that answered (routing\'s target, else the route\'s provider); 64 names, others under `other`'),
+  by_requested_model: counts.describe('Proxied requests by the model the client asked for (an alias, `provider:model` or a bare model); 64 names, others under `other`'),
+  by_route: counts.describe('Routed requests by `requested -> provider:model`; 64 routes, others under `other`'),
+  fell_back: int.describe('Requests answered by a fallback target'),
 });
 
 export const tokensSchema = z.object({
@@ -357,6 +361,22 @@ export const recentRequestSchema = requestLogSchema.pick({
 
 const fallbackRateSchema = z.object({ input: num, output: num, cacheRead: num, cacheWrite5m: num, cacheWrite1h: num });
 
+/** The routing capability's section: the registry in use, its circuit breakers and attempts since start or reset. */
+export const routingSectionSchema = z.object({
+  file: str.nullable().describe('The routing file read (null: only the default providers)'),
+  providers: z.array(str),
+  aliases: int,
+  patterns: int.describe('Wildcard aliases (`claude-*`)'),
+  fallbacks: int.describe('Models with a fallback list'),
+  breakers: z.record(z.string(), z.object({
+    state: z.enum(['closed', 'open', 'half-open']),
+    consecutive_failures: int,
+    retry_at: isoOrNull.describe('When an open breaker lets its next probe through'),
+    opened: int.describe('Times it opened'),
+  })).describe('Per provider that was tried'),
+  attempts: z.record(z.string(), z.object({ ok: int, failed: int, skipped: int })).describe('Attempts per provider (32 names, others under `other`): answered below 400 or with a 4xx passed on, failed (connect, timeout, 429, 5xx), skipped by an open breaker'),
+});
+
 /** A section another capability fills in (its own shape), with a default when none did. */
 const section = (owner: string) => z.unknown().describe(`Filled by ${owner}; a default shape when it is not installed`);
 
@@ -435,6 +455,7 @@ export const statsSchema = z.object({
     process_started_at: isoOrNull,
     counters_reset_at: isoOrNull,
   }),
+  routing: routingSectionSchema.optional().describe('The provider registry in use and its health (present when the routing capability is installed)'),
 });
 
 /** The keys only strict-loopback callers get (removed for everyone else). */
@@ -571,6 +592,7 @@ export type Inbound = z.infer<typeof inboundSchema>;
 export type RequestLog = z.infer<typeof requestLogSchema>;
 export type RecentRequest = z.infer<typeof recentRequestSchema>;
 export type Stats = z.infer<typeof statsSchema>;
+export type RoutingSection = z.infer<typeof routingSectionSchema>;
 export type LoopbackParts = z.infer<typeof loopbackPartsSchema>;
 export type Period = z.infer<typeof periodSchema>;
 export type Delta = z.infer<typeof deltaSchema>;

@@ -20,8 +20,11 @@ import { AgentUsage } from './agent-usage.js';
 import { CostTracker } from './cost-tracker.js';
 import { PrefixCacheStats } from './prefix-cache.js';
 import { KeyedTimings, SampleStats } from './samples.js';
+import type {} from '../../routing/api.js';
 
 const MAX_MODELS = 500;
+/** Distinct requested models, routed providers and routes kept by name (others under `other`). */
+export const MAX_ROUTED = 64;
 export const MAX_STACKS = 32;
 const SAVINGS_HISTORY = 500;
 const RECENT = 100;
@@ -50,6 +53,12 @@ export class ProcessStats {
   readonly byStack = new Map<string, number>();
   readonly byKind = new Map<string, number>();
   readonly byStatus = new Map<string, number>();
+  /** The provider that answered (routing's, else the route's), the model the client asked for, and `requested -> provider:model`. */
+  readonly byRoutedProvider = new Map<string, number>();
+  readonly byRequestedModel = new Map<string, number>();
+  readonly byRoute = new Map<string, number>();
+  /** Requests answered by a fallback target. */
+  fellBack = 0;
 
   inputTokens = 0;
   outputTokens = 0;
@@ -88,7 +97,8 @@ export class ProcessStats {
   reset(): void {
     this.resetAt = Date.now();
     this.total = this.cached = this.rateLimited = this.failed = this.errors = this.aborted = this.apiRequests = 0;
-    for (const m of [this.byProvider, this.byModel, this.byStack, this.byKind, this.byStatus, this.compressionsByStrategy, this.tokensSavedByStrategy, this.wasteSignals]) m.clear();
+    this.fellBack = 0;
+    for (const m of [this.byProvider, this.byModel, this.byStack, this.byKind, this.byStatus, this.byRoutedProvider, this.byRequestedModel, this.byRoute, this.compressionsByStrategy, this.tokensSavedByStrategy, this.wasteSignals]) m.clear();
     this.inputTokens = this.outputTokens = this.tokensSaved = this.attemptedTokens = this.newInputTokens = this.savedWithNewInput = this.retrievedTokens = 0;
     this.cacheReadTokens = this.cacheWriteTokens = 0;
     for (const s of [this.latency, this.overhead, this.ttfb]) s.reset();
@@ -110,6 +120,15 @@ export class ProcessStats {
     inc(this.byKind, o.kind);
     inc(this.byProvider, a.provider);
     incCapped(this.byModel, a.model, MAX_MODELS);
+    if (o.kind === 'proxy' && o.requestedModel !== null) {
+      const r = o.ext.routing;
+      incCapped(this.byRoutedProvider, r?.provider ?? a.provider, MAX_ROUTED);
+      incCapped(this.byRequestedModel, o.requestedModel, MAX_ROUTED);
+      if (r) {
+        incCapped(this.byRoute, `${r.requestedModel} -> ${r.provider}:${r.model}`, MAX_ROUTED);
+        if (r.via === 'fallback') this.fellBack++;
+      }
+    }
     if (o.stack && (this.byStack.has(o.stack) || this.byStack.size < MAX_STACKS)) inc(this.byStack, o.stack);
     inc(this.byStatus, o.status === 499 ? 'aborted:client_abort' : String(o.status));
     if (o.api !== 'count_tokens') this.apiRequests++;
