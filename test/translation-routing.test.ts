@@ -142,9 +142,13 @@ describe('translation through the routing file', () => {
     await h.waitForOutcomes(1);
     const after = (await rawRequest(`${h.url}/stats`)).json<Json>();
     const r0 = before.requests as { total: number; by_model: Record<string, number> };
-    const r1 = after.requests as { total: number; errors: number; by_model: Record<string, number> };
+    const r1 = after.requests as { total: number; errors: number; by_model: Record<string, number>; by_route: Record<string, number>; by_routed_provider: Record<string, number> };
     expect(r1.total - r0.total).toBe(1);
     expect((r1.by_model['claude-haiku-4-5'] ?? 0) - (r0.by_model['claude-haiku-4-5'] ?? 0)).toBe(1);
+    // the resolved provider and model beside the requested one
+    const route = 'claude-haiku-4-5 -> local:qwen3:8b';
+    expect((r1.by_route[route] ?? 0) - ((r0 as unknown as { by_route: Record<string, number> }).by_route[route] ?? 0)).toBe(1);
+    expect(r1.by_routed_provider.local).toBeGreaterThan(0);
     const t0 = before.tokens as { input: number };
     const t1 = after.tokens as { input: number };
     expect(t1.input - t0.input).toBe(msg.usage.input_tokens);
