@@ -255,6 +255,25 @@ describe('the chain around the translation', () => {
     expect(o!.ok).toBe(false);
   });
 
+  it('an upstream that answers a stream request with JSON: each client still gets its own stream', async () => {
+    const msg = await anthropic.messages
+      .stream({ model: 'claude-sonnet-4-5', max_tokens: 64, tools: anthTools, messages: [{ role: 'user', content: 'Run the tests.' }] }, { headers: { 'x-mock-scenario': 'no-stream' } })
+      .finalMessage();
+    expect(msg.stop_reason).toBe('tool_use');
+    expect(msg.content.find((b) => b.type === 'tool_use')).toMatchObject({ name: 'run_tests', input: { query: 'status of the build' } });
+    expect(msg.usage.output_tokens).toBeGreaterThan(0);
+    const stream = await openai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }], stream: true }, { headers: { 'x-mock-scenario': 'no-stream' } });
+    let text = '';
+    for await (const ch of stream) text += ch.choices[0]?.delta.content ?? '';
+    expect(text).toContain('mock reply');
+    expect(upstream().every((q) => q.json!.stream === true)).toBe(true);
+    const os = await h.waitForOutcomes(2);
+    for (const o of os) {
+      expect(o.ok).toBe(true);
+      expect(o.usage!.output).toBeGreaterThan(0);
+    }
+  });
+
   it('a 200 JSON answer cut short is a 502 in the client shape, not a broken body', async () => {
     const err = await anthropic.messages
       .create({ model: 'claude-sonnet-4-5', max_tokens: 8, messages: [{ role: 'user', content: 'x' }] }, { headers: { 'x-mock-scenario': 'json-truncate:end' } })

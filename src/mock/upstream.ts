@@ -8,7 +8,7 @@
  * (`enqueue`), else the default:
  *   ok | echo | status:<code>[:retry-after=<s>] | reset-before-headers | reset-mid-stream:<frames> |
  *   hang | hang-mid-stream:<frames> | truncate:<frames> | malformed-sse | stream-error:<frames> |
- *   slow-drip:<ms> | retrieve[:loop|mixed|miss] (the model calls headroom_retrieve, see retrieve.ts) |
+ *   slow-drip:<ms> | no-stream (JSON even when a stream was asked for) | retrieve[:loop|mixed|miss] (the model calls headroom_retrieve, see retrieve.ts) |
  *   json-truncate:length|reset|end (a non-streaming 200 cut in half: the connection closes short of
  *   its content-length, is reset mid-body, or a chunked body ends cleanly but incomplete)
  * `x-mock-fail-times: N` with `x-mock-fail-status` (default 503) and `x-mock-key` fails the
@@ -258,7 +258,8 @@ export class MockUpstream {
       res.end(body);
       return;
     }
-    const stream = json.stream === true;
+    // `no-stream`: a server that answers a streaming request with one JSON body
+    const stream = json.stream === true && scenario !== 'no-stream';
     const bytes = raw.length;
     const rm = retrieveModeOf(scenario);
     const forced = forcedToolOf(req.headers);

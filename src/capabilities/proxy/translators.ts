@@ -20,6 +20,7 @@ import {
   type ErrorReply,
 } from '../../translate/index.js';
 import type { ApiKind } from '../../core/outcome.js';
+import { anthropicMessageStream, chatCompletionStream } from './stream-from-json.js';
 
 type Json = Record<string, unknown>;
 
@@ -46,7 +47,9 @@ export interface StreamTranslation {
 /** The response side of one translated call. */
 export interface ResponseTranslation {
   /** A 2xx JSON answer of the target -> the client's (throws on a body that is no answer). */
-  json(body: unknown): unknown;
+  json(body: unknown): Json;
+  /** A client-format answer (from `json`) as the client's event stream: the upstream answered a stream request with JSON. */
+  jsonAsStream(answer: Json): string;
   stream(): StreamTranslation;
   /** An upstream error body -> the client's shape, status kept. */
   error(status: number, body: Buffer): ErrorReply;
@@ -81,7 +84,8 @@ const anthropicToOpenAI: Translator = {
       body: t.body as unknown as Json,
       dropped: t.dropped,
       response: {
-        json: (b) => openAIToAnthropicResponse(b, { model: shownModel, toolNames }),
+        json: (b) => openAIToAnthropicResponse(b, { model: shownModel, toolNames }) as unknown as Json,
+        jsonAsStream: (m) => anthropicMessageStream(m),
         stream() {
           const s = new OpenAIToAnthropicStream({ model: shownModel, toolNames });
           return { push: (c) => s.push(c), end: () => s.end(), usageBody: () => null };
@@ -105,7 +109,8 @@ const openAIToAnthropic: Translator = {
       body: t.body as unknown as Json,
       dropped: t.dropped,
       response: {
-        json: (b) => anthropicToOpenAIResponse(b, { model: shownModel }),
+        json: (b) => anthropicToOpenAIResponse(b, { model: shownModel }) as unknown as Json,
+        jsonAsStream: (c) => chatCompletionStream(c, includeUsage),
         stream() {
           const s = new AnthropicToOpenAIStream({ model: shownModel, includeUsage });
           return {

@@ -12,7 +12,7 @@
  * answered here with an estimate; a Responses API client routed to another format gets a 400
  * in its own shape.
  */
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import { estimateTokens } from '../../../compress/index.js';
 import { decodeResponseBody } from '../../../providers/content-encoding.js';
 import { TranslationError } from '../../../translate/index.js';
@@ -25,6 +25,14 @@ import { type ResponseTranslation, type StreamTranslation, type Translator, clie
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
 
 type Json = Record<string, unknown>;
+
+interface Reply {
+  status: number;
+  body: Buffer;
+  contentType: string;
+  /** The client-format answer, when the body is one. */
+  answer?: Json;
+}
 
 interface Prepared {
   call: ForwardCall;
@@ -183,16 +191,17 @@ class TranslatingHandler implements CallHandler {
       const tail = this.stream!.end();
       if (tail) this.out.onData(Buffer.from(tail), this.control);
       this.out.onEnd();
-      this.fillUsage();
+      this.fillUsage(this.stream!.usageBody());
       return;
     }
     const t = performance.now();
     const reply = this.bodyReply();
     this.ex.rec.overheadMs += performance.now() - t;
-    const headers = rewrittenHeaders(this.headers, 'application/json', reply.body.length);
-    this.out.onHeaders(reply.status, headers as OutgoingHttpHeaders as IncomingHttpHeaders, this.control);
+    const headers = rewrittenHeaders(this.headers, reply.contentType, reply.contentType === 'application/json' ? reply.body.length : null);
+    this.out.onHeaders(reply.status, headers, this.control);
     this.out.onData(reply.body, this.control);
     this.out.onEnd();
+    if (reply.answer) this.fillUsage(reply.answer);
   }
 
   onError(failure: Parameters<CallHandler['onError']>[0]): void {
@@ -200,7 +209,7 @@ class TranslatingHandler implements CallHandler {
   }
 
   /** The buffered upstream body in the client's format (an answer or an error). */
-  private bodyReply(): { status: number; body: Buffer } {
+  private bodyReply(): Reply {
     const { status } = this;
     if (this.size > MAX_BODY_BYTES) return this.broken(`the upstream answer (${this.size} bytes) is too large to translate`);
     let raw: Buffer = Buffer.concat(this.chunks, this.size);
@@ -212,27 +221,30 @@ class TranslatingHandler implements CallHandler {
     }
     if (this.mode === 'error') {
       const e = this.response.error(status, raw);
-      return { status: e.status, body: Buffer.from(e.body) };
+      return { status: e.status, body: Buffer.from(e.body), contentType: 'application/json' };
     }
+    let answer: Json;
     try {
-      return { status, body: Buffer.from(JSON.stringify(this.response.json(JSON.parse(raw.toString('utf8'))))) };
+      answer = this.response.json(JSON.parse(raw.toString('utf8')));
     } catch (err) {
       return this.broken(`the upstream answer could not be translated: ${(err as Error).message}`);
     }
+    // a stream was asked for and a JSON answer came: the client still gets its stream
+    if (this.ex.info.stream) return { status, body: Buffer.from(this.response.jsonAsStream(answer)), contentType: 'text/event-stream; charset=utf-8', answer };
+    return { status, body: Buffer.from(JSON.stringify(answer)), contentType: 'application/json' };
   }
 
-  private broken(message: string): { status: number; body: Buffer } {
+  private broken(message: string): Reply {
     this.ex.rec.fail('upstream_server_error', message);
     const e = this.response.error(502, Buffer.from(JSON.stringify({ error: { message } })));
-    return { status: 502, body: Buffer.from(e.body) };
+    return { status: 502, body: Buffer.from(e.body), contentType: 'application/json' };
   }
 
   /** Usage the client's stream did not carry (an OpenAI client that did not ask for it) still counts. */
-  private fillUsage(): void {
+  private fillUsage(body: Json | null): void {
     const rec = this.ex.rec;
     const adapter = this.ex.route.adapter;
-    if (!rec.response || rec.response.usage || !adapter) return;
-    const body = this.stream!.usageBody();
-    if (body) rec.response.usage = adapter.factsFromJson(body).usage;
+    if (!body || !rec.response || rec.response.usage || !adapter) return;
+    rec.response.usage = adapter.factsFromJson(body).usage;
   }
 }
