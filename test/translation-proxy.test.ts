@@ -58,7 +58,7 @@ describe('Anthropic SDK -> OpenAI-format provider', () => {
       messages: [{ role: 'user', content: 'Run the tests.' }],
     });
     expect(msg.type).toBe('message');
-    expect(msg.model).toBe('claude-sonnet-4-5');
+    expect(msg.model).toBe('qwen3:8b');
     expect(msg.stop_reason).toBe('tool_use');
     const call = msg.content.find((b): b is Anthropic.ToolUseBlock => b.type === 'tool_use')!;
     expect(call.name).toBe('run_tests');
@@ -324,7 +324,7 @@ describe('OpenAI SDK -> Anthropic-format provider', () => {
       tool_choice: 'required',
     });
     expect(c.object).toBe('chat.completion');
-    expect(c.model).toBe('gpt-4o');
+    expect(c.model).toBe('claude-target-4-5');
     expect(c.choices[0]!.finish_reason).toBe('tool_calls');
     const call = c.choices[0]!.message.tool_calls![0]! as OpenAI.ChatCompletionMessageFunctionToolCall;
     expect(call.function.name).toBe('run_tests');

@@ -97,10 +97,11 @@ function prepare(call: ForwardCall, client: string, handler: CallHandler): Prepa
     return refuse(`The request body is not valid JSON: ${(err as Error).message}`);
   }
   if (!body) return refuse('The request body must be a JSON object.');
-  const shown = typeof ex.json?.model === 'string' ? ex.json.model : target.model;
   let translated;
   try {
-    translated = translator.request(body, target.model, shown);
+    // answers name the model that produced them, as a routed call of the client's own format does
+    // (and as the outcome is priced): the target's, not the one the client asked for
+    translated = translator.request(body, target.model, target.model);
   } catch (err) {
     if (err instanceof TranslationError) {
       return refuse(`This request cannot be sent to provider ${target.provider} (${target.format} format): ${err.message}`);
