@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { generateOutput } from '../src/mock/agent-outputs.js';
 import { MockUpstream } from '../src/mock/upstream.js';
 import { FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, type Harness, startHarness } from './helpers/harness.js';
 
@@ -84,6 +85,8 @@ describe('fallbacks and breakers', () => {
     expect(good.requests.map((q) => q.json!.model)).toEqual(['m-good']);
     const [o] = await h.waitForOutcomes(1);
     expect(o!.status).toBe(200);
+    expect(o!.ok).toBe(true);
+    expect(o!.errorMessage).toBeNull();
     expect(o!.ext.routing!.attempts.map((a) => [a.provider, a.model, a.status, a.error])).toEqual([
       ['dead', 'm-dead', null, 'connect'],
       ['sick', 'm-sick', 503, null],
@@ -112,6 +115,37 @@ describe('fallbacks and breakers', () => {
     expect(goodAnth.last!.json!.model).toBe('claude-y');
     expect(goodAnth.last!.headers['x-api-key']).toBe('sk-ant-test-fake-server');
     expect(JSON.stringify(goodAnth.last!.headers)).not.toContain(FAKE_ANTHROPIC_KEY);
+  });
+
+  it('a CCR request that falls back is still resolved in the proxy, every round at the fallback target', async () => {
+    const sample = generateOutput('search_json', 12_000, 42);
+    const stream = anthropic.messages.stream(
+      {
+        model: 'deadanth:claude-x',
+        max_tokens: 64,
+        tools: [{ name: 'search', description: 'Search the docs', input_schema: { type: 'object', properties: { q: { type: 'string' } } } }],
+        messages: [
+          { role: 'user', content: 'Find the failing items in the search index.' },
+          { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_search_1', name: 'search', input: { q: 'failing' } }] },
+          { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_search_1', content: sample.text }] },
+        ],
+      },
+      { headers: { 'x-mock-scenario': 'retrieve' } },
+    );
+    const message = await stream.finalMessage();
+    expect(message.content.some((b) => b.type === 'tool_use' && b.name === 'headroom_retrieve')).toBe(false);
+    const [o] = await h.waitForOutcomes(1);
+    expect(o!.ext.ccr).toMatchObject({ retrievals: 1, rounds: 1 });
+    expect(o!.timing.upstreamCalls.map((c) => [c.provider, c.round ?? 0])).toEqual([
+      ['deadanth', 0],
+      ['goodanth', 0],
+      ['goodanth', 1],
+    ]);
+    expect(goodAnth.requests.map((q) => q.json!.model)).toEqual(['claude-y', 'claude-y']);
+    // the retrieval tool offered once, as to a first attempt (not injected again on the fallback)
+    const tools = goodAnth.requests[0]!.json!.tools as { name: string }[];
+    expect(tools.filter((t) => t.name === 'headroom_retrieve')).toHaveLength(1);
+    expect(o!.ext.ccr!.toolInjected).not.toBeNull();
   });
 
   it('the last target failing is answered as it is, in the client\'s shape', async () => {

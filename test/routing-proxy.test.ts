@@ -32,6 +32,7 @@ beforeAll(async () => {
       'providers:',
       `  local: { format: openai, base_url: "${local.url}/v1" }`,
       `  anth2: { format: anthropic, base_url: "${anth2.url}" }`,
+      '  envp: {}',
       'model_aliases:',
       '  fast: local:qwen3',
       '  "gpt-routed-*": local:qwen3-coder',
@@ -39,7 +40,12 @@ beforeAll(async () => {
       '',
     ].join('\n'),
   );
+  // the environment convention completes a provider the file only names
+  process.env.ENVP_BASE_URL = `${local.url}/v1`;
+  process.env.ENVP_API_KEY = 'sk-test-fake-env-one sk-test-fake-env-two';
   h = await startHarness({ config: { routingConfig: file } });
+  delete process.env.ENVP_BASE_URL;
+  delete process.env.ENVP_API_KEY;
   openai = new OpenAI({ apiKey: FAKE_OPENAI_KEY, baseURL: `${h.url}/v1`, maxRetries: 0 });
   anthropic = new Anthropic({ apiKey: FAKE_ANTHROPIC_KEY, baseURL: h.url, maxRetries: 0 });
 });
@@ -93,6 +99,13 @@ describe('routing: the provider a model names', () => {
     expect(h.mock.requests).toHaveLength(0);
     const os = await h.waitForOutcomes(2);
     expect(os.map((o) => o.ext.routing?.via)).toEqual(['pattern', 'pattern']);
+  });
+
+  it('<P>_BASE_URL and <P>_API_KEY complete a provider the file names; its key replaces the client\'s', async () => {
+    await openai.chat.completions.create({ model: 'envp:env-model', messages: [{ role: 'user', content: 'env' }] });
+    expect(local.last!.json!.model).toBe('env-model');
+    expect(local.last!.headers.authorization).toBe('Bearer sk-test-fake-env-one');
+    expect(JSON.stringify(local.last!.headers)).not.toContain(FAKE_OPENAI_KEY);
   });
 
   it('the model link changes only the bytes of the model value', async () => {

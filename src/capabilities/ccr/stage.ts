@@ -69,6 +69,9 @@ export function ccrPath(deps: CcrPathDeps): { stage: ProxyStage; link: ForwardLi
 function run(call: ForwardCall, next: Dispatch, out: CallHandler, deps: CcrPathDeps): void {
   const { ex } = call;
   const { log, store } = deps;
+  const prior = ex.rec.ext.ccr;
+  // another attempt of the same request (routing's fallback or key rotation): the tool is in already
+  if (prior && prior.toolInjected !== null) return resolveWith(call, next, out, deps, prior);
   const t0 = performance.now();
   const body = ex.modified ? ex.forwardBody : ex.plainBody;
   let decision;
@@ -92,6 +95,13 @@ function run(call: ForwardCall, next: Dispatch, out: CallHandler, deps: CcrPathD
   summary.markers = decision.markers;
   ex.setForwardBody(decision.body);
   ex.rec.overheadMs += performance.now() - t0;
+  resolveWith(call, next, out, deps, summary);
+}
+
+/** Answers the call's `headroom_retrieve` calls in the proxy (follow-up rounds down `next`). */
+function resolveWith(call: ForwardCall, next: Dispatch, out: CallHandler, deps: CcrPathDeps, summary: CcrSummary): void {
+  const { ex } = call;
+  const { log, store } = deps;
   const codec = ex.route.api === 'count_tokens' ? null : codecFor(ex.route.api);
   if (!codec) return next(call, out);
   resolveCall(call, next, out, codec, { store, maxRounds: deps.config.ccrMaxRetrievalRounds, summary }, log).catch((err: unknown) => {

@@ -128,6 +128,7 @@ class Attempts {
 
   /** A response came: passed on (`true`) or held back for a decision at its end. */
   committed(status: number): void {
+    this.forgetHeldErrors();
     if (shouldFallback({ kind: 'status', status })) this.breaker?.failure();
     else this.breaker?.success();
   }
@@ -155,6 +156,15 @@ class Attempts {
     }
     this.committed(held.status);
     this.replay({ ...held, chunks: [body] });
+  }
+
+  /**
+   * The usage observer (inside this link) noted the detail of every held-back error body; the
+   * response now handed on is this request's answer, so those notes are not its error.
+   */
+  private forgetHeldErrors(): void {
+    const rec = this.ex.rec;
+    if (rec.errorType === null && this.plan.summary.attempts.length > 1) rec.errorMessage = null;
   }
 
   /** A call failed before any response reached the client. */
