@@ -1,6 +1,6 @@
 /** Anthropic Messages responses (JSON and SSE event lists) with realistic usage blocks. */
 import type { PromptCacheSim } from './prompt-cache.js';
-import { chunksOf, mockId, planReply } from './replies.js';
+import { chunksOf, type ForcedTool, mockId, planReply } from './replies.js';
 import type { RetrieveMode } from './retrieve.js';
 
 type Json = Record<string, unknown>;
@@ -25,8 +25,8 @@ function usageFor(body: Json, bodyBytes: number, cache: PromptCacheSim, outputTo
   };
 }
 
-export function anthropicMessage(body: Json, bodyBytes: number, cache: PromptCacheSim, toolsEnabled: boolean, retrieve: RetrieveMode | null = null): Json {
-  const reply = planReply(body, lastIsToolResult(body), toolsEnabled, retrieve);
+export function anthropicMessage(body: Json, bodyBytes: number, cache: PromptCacheSim, toolsEnabled: boolean, retrieve: RetrieveMode | null = null, forced: ForcedTool | null = null): Json {
+  const reply = planReply(body, lastIsToolResult(body), toolsEnabled, retrieve, forced);
   const content: Json[] = [{ type: 'text', text: reply.text }];
   for (const c of reply.toolCalls) content.push({ type: 'tool_use', id: c.id, name: c.name, input: c.arguments });
   const output = cache.outputTokens(JSON.stringify(content));
@@ -42,8 +42,8 @@ export function anthropicMessage(body: Json, bodyBytes: number, cache: PromptCac
   };
 }
 
-export function anthropicStream(body: Json, bodyBytes: number, cache: PromptCacheSim, toolsEnabled: boolean, retrieve: RetrieveMode | null = null): Frame[] {
-  const msg = anthropicMessage(body, bodyBytes, cache, toolsEnabled, retrieve);
+export function anthropicStream(body: Json, bodyBytes: number, cache: PromptCacheSim, toolsEnabled: boolean, retrieve: RetrieveMode | null = null, forced: ForcedTool | null = null): Frame[] {
+  const msg = anthropicMessage(body, bodyBytes, cache, toolsEnabled, retrieve, forced);
   const usage = msg.usage as Json;
   const f = (event: string, data: Json): Frame => ({ event, data: JSON.stringify({ type: event, ...data }) });
   const frames: Frame[] = [

@@ -1,7 +1,7 @@
 /** OpenAI Chat Completions and Responses replies (JSON and SSE) with realistic usage blocks. */
 import type { Frame } from './anthropic.js';
 import type { PromptCacheSim } from './prompt-cache.js';
-import { chunksOf, mockId, planReply } from './replies.js';
+import { chunksOf, type ForcedTool, mockId, planReply } from './replies.js';
 import type { RetrieveMode } from './retrieve.js';
 
 type Json = Record<string, unknown>;
@@ -23,8 +23,8 @@ const lastChatIsTool = (body: Json) => {
   return (msgs[msgs.length - 1] as Json | undefined)?.role === 'tool';
 };
 
-export function chatCompletion(body: Json, bodyBytes: number, cache: PromptCacheSim, toolsEnabled: boolean, retrieve: RetrieveMode | null = null): Json {
-  const reply = planReply(body, lastChatIsTool(body), toolsEnabled, retrieve);
+export function chatCompletion(body: Json, bodyBytes: number, cache: PromptCacheSim, toolsEnabled: boolean, retrieve: RetrieveMode | null = null, forced: ForcedTool | null = null): Json {
+  const reply = planReply(body, lastChatIsTool(body), toolsEnabled, retrieve, forced);
   const message: Json = { role: 'assistant', content: reply.toolCall ? null : reply.text, refusal: null };
   if (reply.toolCall) {
     message.tool_calls = reply.toolCalls.map((c) => ({ id: mockId('call'), type: 'function', function: { name: c.name, arguments: JSON.stringify(c.arguments) } }));
@@ -41,8 +41,8 @@ export function chatCompletion(body: Json, bodyBytes: number, cache: PromptCache
   };
 }
 
-export function chatStream(body: Json, bodyBytes: number, cache: PromptCacheSim, toolsEnabled: boolean, retrieve: RetrieveMode | null = null): Frame[] {
-  const full = chatCompletion(body, bodyBytes, cache, toolsEnabled, retrieve);
+export function chatStream(body: Json, bodyBytes: number, cache: PromptCacheSim, toolsEnabled: boolean, retrieve: RetrieveMode | null = null, forced: ForcedTool | null = null): Frame[] {
+  const full = chatCompletion(body, bodyBytes, cache, toolsEnabled, retrieve, forced);
   const choice = (full.choices as Json[])[0] as Json;
   const message = choice.message as Json;
   const base = { id: full.id, object: 'chat.completion.chunk', created: full.created, model: full.model, system_fingerprint: 'fp_mock' };

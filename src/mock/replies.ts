@@ -32,8 +32,47 @@ function toolName(tool: unknown): string | null {
 
 const withCalls = (text: string, calls: MockToolCall[]): MockReply => ({ text, toolCall: calls[0] ?? null, toolCalls: calls });
 
-export function planReply(body: Json, lastIsToolResult: boolean, toolsEnabled: boolean, retrieve: RetrieveMode | null = null): MockReply {
+/**
+ * A tool the model calls by name (`x-mock-tool-call: <name>`, arguments as JSON in
+ * `x-mock-tool-args`) when the request offers it; after its result, the reply quotes the result.
+ */
+export interface ForcedTool {
+  name: string;
+  arguments: Json;
+}
+
+export function forcedToolOf(headers: Record<string, string | string[] | undefined>): ForcedTool | null {
+  const name = headers['x-mock-tool-call'];
+  if (typeof name !== 'string' || !name) return null;
+  const args = headers['x-mock-tool-args'];
+  let parsed: unknown = {};
+  try {
+    parsed = typeof args === 'string' && args ? JSON.parse(args) : {};
+  } catch {
+    parsed = {};
+  }
+  return { name, arguments: parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Json) : {} };
+}
+
+/** The text of the newest tool result (an OpenAI tool message or an Anthropic tool_result block). */
+export function lastToolResultText(body: Json): string {
+  const msgs = Array.isArray(body.messages) ? (body.messages as Json[]) : [];
+  const last = msgs[msgs.length - 1];
+  if (!last) return '';
+  if (last.role === 'tool') return typeof last.content === 'string' ? last.content : JSON.stringify(last.content);
+  const blocks = Array.isArray(last.content) ? (last.content as Json[]) : [];
+  const result = blocks.find((b) => b?.type === 'tool_result');
+  if (!result) return '';
+  if (typeof result.content === 'string') return result.content;
+  return (Array.isArray(result.content) ? (result.content as Json[]) : []).map((c) => (typeof c.text === 'string' ? c.text : '')).join('\n');
+}
+
+export function planReply(body: Json, lastIsToolResult: boolean, toolsEnabled: boolean, retrieve: RetrieveMode | null = null, forced: ForcedTool | null = null): MockReply {
   const tools = Array.isArray(body.tools) ? body.tools : [];
+  if (forced && tools.some((t) => toolName(t) === forced.name)) {
+    if (!lastIsToolResult) return withCalls('Let me check.', [{ id: mockId('toolu'), name: forced.name, arguments: forced.arguments }]);
+    return withCalls(`The tool returned: ${lastToolResultText(body).slice(0, 400)}`, []);
+  }
   const firstTool = tools.map(toolName).find((n): n is string => n !== null && n !== RETRIEVE_TOOL);
   if (retrieve && toolsEnabled && offersRetrieve(body)) {
     const retrieved = lastRetrieveResult(body);

@@ -8,12 +8,13 @@
  * (`enqueue`), else the default:
  *   ok | echo | status:<code>[:retry-after=<s>] | reset-before-headers | reset-mid-stream:<frames> |
  *   hang | hang-mid-stream:<frames> | truncate:<frames> | malformed-sse | stream-error:<frames> |
- *   slow-drip:<ms> | retrieve[:loop|mixed|miss] (the model calls headroom_retrieve, see retrieve.ts) |
+ *   slow-drip:<ms> | no-stream (JSON even when a stream was asked for) | retrieve[:loop|mixed|miss] (the model calls headroom_retrieve, see retrieve.ts) |
  *   json-truncate:length|reset|end (a non-streaming 200 cut in half: the connection closes short of
  *   its content-length, is reset mid-body, or a chunked body ends cleanly but incomplete)
  * `x-mock-fail-times: N` with `x-mock-fail-status` (default 503) and `x-mock-key` fails the
  * first N attempts of that key. `x-mock-latency-ms` delays the response headers.
- * `x-mock-tools: off` makes the model answer with text even when tools are offered.
+ * `x-mock-tools: off` makes the model answer with text even when tools are offered;
+ * `x-mock-tool-call: <name>` (+ `x-mock-tool-args: <json>`) makes it call that tool, then quote its result.
  * `x-mock-reject-keys: k1,k2` answers 401 (or `x-mock-reject-status`) to a request whose key
  * (`x-api-key` or `Authorization: Bearer`) is in the list.
  * The Responses WebSocket (`GET /v1/responses` upgrades) is served on the same port
@@ -25,6 +26,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { anthropicError, anthropicMessage, anthropicStream, type Frame } from './anthropic.js';
 import { chatCompletion, chatStream, openaiError, responsesObject, responsesStream } from './openai.js';
 import { approxTokens, type MockTokenizer, PromptCacheSim } from './prompt-cache.js';
+import { forcedToolOf } from './replies.js';
 import { retrieveModeOf } from './retrieve.js';
 import { MockResponsesSocket } from './responses-ws.js';
 import { decodeResponseBody } from '../providers/content-encoding.js';
@@ -256,20 +258,22 @@ export class MockUpstream {
       res.end(body);
       return;
     }
-    const stream = json.stream === true;
+    // `no-stream`: a server that answers a streaming request with one JSON body
+    const stream = json.stream === true && scenario !== 'no-stream';
     const bytes = raw.length;
     const rm = retrieveModeOf(scenario);
+    const forced = forcedToolOf(req.headers);
     switch (path) {
       case '/v1/messages':
         return stream
-          ? void this.sendFrames(res, anthropicStream(json, bytes, this.cache, toolsEnabled, rm), scenario, 'anthropic')
-          : this.sendJson(res, 200, anthropicMessage(json, bytes, this.cache, toolsEnabled, rm), { 'request-id': `req_mock_${Date.now()}` }, scenario);
+          ? void this.sendFrames(res, anthropicStream(json, bytes, this.cache, toolsEnabled, rm, forced), scenario, 'anthropic')
+          : this.sendJson(res, 200, anthropicMessage(json, bytes, this.cache, toolsEnabled, rm, forced), { 'request-id': `req_mock_${Date.now()}` }, scenario);
       case '/v1/messages/count_tokens':
         return this.sendJson(res, 200, { input_tokens: this.cache.promptTokens(json, bytes, 'anthropic') });
       case '/v1/chat/completions':
         return stream
-          ? void this.sendFrames(res, chatStream(json, bytes, this.cache, toolsEnabled, rm), scenario, 'openai')
-          : this.sendJson(res, 200, chatCompletion(json, bytes, this.cache, toolsEnabled, rm), { 'x-request-id': `req_mock_${Date.now()}` }, scenario);
+          ? void this.sendFrames(res, chatStream(json, bytes, this.cache, toolsEnabled, rm, forced), scenario, 'openai')
+          : this.sendJson(res, 200, chatCompletion(json, bytes, this.cache, toolsEnabled, rm, forced), { 'x-request-id': `req_mock_${Date.now()}` }, scenario);
       case '/v1/responses':
         return stream
           ? void this.sendFrames(res, responsesStream(json, bytes, this.cache, toolsEnabled, rm), scenario, 'openai')

@@ -40,3 +40,19 @@ declare module '../../core/plugin.js' {
     proxy: ProxyService;
   }
 }
+
+/** A request translated between API formats (`links/translation.ts`). */
+export interface TranslationSummary {
+  /** The client's format (`anthropic`, `openai`). */
+  from: string;
+  /** The upstream's format. */
+  to: string;
+  /** Request fields the target format has no counterpart for (names only). */
+  dropped: string[];
+}
+
+declare module '../../core/outcome.js' {
+  interface OutcomeExtensions {
+    translation?: TranslationSummary;
+  }
+}

@@ -15,7 +15,7 @@
  * | 400      | `observe`     | proxy       | read usage from what the client receives; response stages |
  * | 500      | `ccr`         | ccr         | answer `headroom_retrieve` calls with follow-up rounds    |
  * | 600      | `retry`       | proxy       | retry 429/5xx/connect errors before the first byte        |
- * | 640      | (translation) | (reserved)  | rewrite between API formats (`call.target.format`)        |
+ * | 640      | `translation` | proxy       | rewrite between API formats when the target's differs     |
  * | 650      | `model`       | routing     | the target's model name in a same-format body             |
  * | 660      | `credentials` | controls    | virtual keys: drop client credentials, send the proxy's key |
  * | 700      | (signing)     | (reserved)  | sign the final upstream request (cloud providers)         |

@@ -1,6 +1,6 @@
 /**
  * The proxy capability: the upstream client (one keep-alive undici agent), the stages and the
- * forwarding chain (its own links: `observe` and `retry`, around the `relay`), the `proxy`
+ * forwarding chain (its own links: `observe`, `retry` and `translation`, around the `relay`), the `proxy`
  * service, the `http_client` health check and the provider routes: the LLM endpoints
  * and the `/v1/*` passthrough, which forwards only paths of the Anthropic or OpenAI API; any
  * other `/v1/*` path is answered 404 here, without an upstream call (its credentials were
@@ -22,6 +22,7 @@ import { cloudKeysLink } from './links/cloud-keys.js';
 import { observeLink } from './links/observe.js';
 import { relay } from './links/relay.js';
 import { retryLink } from './links/retry.js';
+import { translationLink } from './links/translation.js';
 import { RoutePlans } from './plan.js';
 import { createUpstreamAgent } from './upstream.js';
 
@@ -40,6 +41,7 @@ export function createProxyPlugin(opts: ProxyPluginOptions = {}): Plugin {
       plans.addLink(observeLink(app.funnel));
       plans.addLink(retryLink(config, log));
       plans.addLink(cloudKeysLink(config));
+      plans.addLink(translationLink());
       const host: ProxyHost = {
         config,
         log,
