@@ -7,6 +7,7 @@ import { ccrPlugin } from '../capabilities/ccr/plugin.js';
 import { compressionPlugin } from '../capabilities/compression/plugin.js';
 import { controlsPlugin } from '../capabilities/controls/plugin.js';
 import { dashboardPlugin } from '../capabilities/dashboard/plugin.js';
+import { fleetPlugin } from '../capabilities/fleet/plugin.js';
 import { headroomSdkPlugin } from '../capabilities/headroom-sdk/plugin.js';
 import { healthPlugin } from '../capabilities/health/plugin.js';
 import { hookPlugin } from '../capabilities/hook/plugin.js';
@@ -30,6 +31,7 @@ export function defaultPlugins(): Plugin[] {
     compressionPlugin,
     controlsPlugin,
     dashboardPlugin,
+    fleetPlugin,
     headroomSdkPlugin,
     healthPlugin,
     hookPlugin,

@@ -30,6 +30,7 @@ const GROUP_TITLES: Record<string, string> = {
   dashboard: 'Dashboard',
   controls: 'Controls: budgets, rate limits, response cache (all off by default)',
   hook: 'The Aperture pre_request hook',
+  fleet: 'Fleet: several instances sharing Redis',
 };
 
 function wrap(text: string, width: number): string[] {

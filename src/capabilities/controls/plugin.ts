@@ -19,9 +19,11 @@ import { definePlugin, type Plugin } from '../../core/plugin.js';
 import { checkAccess, type RouteRequest } from '../../core/router.js';
 import { BudgetControl, budgetConfigured } from './budget/control.js';
 import { openBudgetDb } from './budget/store.js';
+import { RedisResponseCache } from './cache/redis.js';
 import { ResponseCacheStage } from './cache/stage.js';
 import { registerControlMetrics } from './metrics.js';
 import { RateLimiter } from './rate-limit/limiter.js';
+import { RedisBuckets } from './rate-limit/redis.js';
 import { unpricedStage } from './unpriced.js';
 
 /** Requests per minute when the limiter is turned on without `--rpm` (Headroom's default). */
@@ -48,7 +50,7 @@ export function createControlsPlugin(opts: ControlsOptions = {}): Plugin {
   return definePlugin({
     name: 'controls',
     needs: ['proxy', 'stats'],
-    optional: ['metrics'],
+    optional: ['metrics', 'fleet'],
     provides: ['controls'],
     setup(ctx) {
       const { app } = ctx;
@@ -57,6 +59,8 @@ export function createControlsPlugin(opts: ControlsOptions = {}): Plugin {
       const c = app.config;
       const now = opts.now ?? Date.now;
       const controls: Controls = { budget: null, limiter: null, cache: null };
+      // with a fleet Redis, rate-limit buckets and the response cache are shared by every instance
+      const fleet = ctx.optional('fleet');
 
       let budgetStore: ReturnType<typeof openBudgetDb> | null = null;
       if (budgetConfigured(c)) {
@@ -75,12 +79,16 @@ export function createControlsPlugin(opts: ControlsOptions = {}): Plugin {
       if (rpm !== null || tpm !== null) {
         controls.limiter = new RateLimiter({
           rpm, tpm, by: c.rateLimitBy, defaultMaxTokens: c.budgetDefaultMaxTokens, now, ...(statusHeaders ? { extraHeaders: statusHeaders } : {}),
+          ...(fleet ? { backend: new RedisBuckets(fleet.redis, fleet.prefix, rpm, tpm) } : {}),
         });
       }
       if (c.cache) {
         controls.cache = new ResponseCacheStage({
           ttlSeconds: c.cacheTtl, maxBytes: c.cacheMaxBytes, maxEntries: c.cacheMaxEntries, now, ...(statusHeaders ? { extraHeaders: statusHeaders } : {}),
+          ...(fleet ? { shared: new RedisResponseCache(fleet.redis, fleet.prefix, c.cacheMaxBytes, c.cacheMaxEntries) } : {}),
         });
+        const local = controls.cache;
+        fleet?.bus.on('cache_clear', () => void local.clear());
       }
       const { budget, limiter, cache } = controls;
 
@@ -103,7 +111,7 @@ export function createControlsPlugin(opts: ControlsOptions = {}): Plugin {
       app.statsSections.set('cache', () => cache?.statsBlock() ?? null);
 
       app.healthChecks.set('cache', () => (cache ? { enabled: true, ready: true, entries: cache.lru.size, bytes: cache.lru.bytes } : { enabled: false, ready: true }));
-      app.healthChecks.set('rate_limiter', () => (limiter ? { enabled: true, ready: true, requests_per_minute: rpm, tokens_per_minute: tpm } : { enabled: false, ready: true }));
+      app.healthChecks.set('rate_limiter', () => (limiter ? { enabled: true, ready: true, requests_per_minute: rpm, tokens_per_minute: tpm, shared: fleet ? 'redis' : null } : { enabled: false, ready: true }));
       if (budget && budgetStore) {
         const store = budgetStore;
         app.healthChecks.set('budget', () => {
@@ -118,10 +126,16 @@ export function createControlsPlugin(opts: ControlsOptions = {}): Plugin {
       }
 
       const audit = app.log.child({ logger: 'headroom.audit' });
-      app.router.add('POST', '/cache/clear', ({ req, res, path }: RouteRequest) => {
+      app.router.add('POST', '/cache/clear', async ({ req, res, path }: RouteRequest) => {
         if (checkAccess('admin', req, res, app.config)) {
           if (!cache) sendJson(res, 200, { status: 'cache disabled' });
-          else {
+          else if (fleet) {
+            // the shared entries go at once; the notification clears anything an instance holds itself
+            const r = await cache.clearShared();
+            void fleet.bus.publish('cache_clear');
+            if (r) sendJson(res, 200, { status: 'cleared', entries_removed: r.entries, bytes_freed: r.bytes, fleet: true });
+            else sendJson(res, 503, { error: { type: 'redis_unavailable', message: 'The shared response cache (Redis) could not be reached; nothing was cleared. Retry when /health reports redis healthy.' } });
+          } else {
             const r = cache.clear();
             sendJson(res, 200, { status: 'cleared', entries_removed: r.entries, bytes_freed: r.bytes });
           }

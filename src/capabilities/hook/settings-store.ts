@@ -25,6 +25,7 @@ export class SettingsStore {
   movedAside: string | null = null;
   private retry: NodeJS.Timeout | null = null;
   private updated = false;
+  private readonly listeners: ((s: Readonly<HookSettings>) => void)[] = [];
 
   constructor(
     /** Empty: no persistence. */
@@ -60,6 +61,11 @@ export class SettingsStore {
   close(): void {
     if (this.retry) clearTimeout(this.retry);
     this.retry = null;
+  }
+
+  /** Called after every successful update (the fleet announces it to the other instances). */
+  onUpdate(listener: (s: Readonly<HookSettings>) => void): void {
+    this.listeners.push(listener);
   }
 
   /** The snapshot to use for one request. */
@@ -122,6 +128,7 @@ export class SettingsStore {
       this.updated = true;
       this.loadError = null;
       this.log.info({ settings: next }, 'hook config updated');
+      for (const l of this.listeners) l(next);
       return next;
     };
     const p = this.chain.then(run, run);

@@ -39,7 +39,7 @@ export function savingsEvent(o: RequestOutcome, a: Accounting): SavingsEvent {
 
 export const statsPlugin = definePlugin({
   name: 'stats',
-  optional: ['proxy'],
+  optional: ['proxy', 'fleet'],
   provides: ['stats'],
   setup({ app, optional }) {
     const store = openStatsStore({ config: app.config, log: app.log });
@@ -84,6 +84,20 @@ export const statsPlugin = definePlugin({
         moved_aside: h.movedAside,
       };
     });
+    // a fleet: a reset on one instance resets every instance's process figures
+    const fleet = optional('fleet');
+    if (fleet) {
+      let fromFleet = false;
+      fleet.bus.on('stats_reset', () => {
+        fromFleet = true;
+        try {
+          svc.reset();
+        } finally {
+          fromFleet = false;
+        }
+      });
+      svc.onReset(() => void (fromFleet || fleet.bus.publish('stats_reset')));
+    }
     registerStatsRoutes(app, svc);
     return { stats: svc };
   },

@@ -9,6 +9,7 @@ import { ccrFields } from './ccr.js';
 import { compatFields } from './compat.js';
 import { compressionFields } from './compression.js';
 import { proxyFields } from './proxy.js';
+import { redisFields } from './redis.js';
 import { serverFields } from './server.js';
 
 /** Every configuration field of headroom-ts. Each capability adds its own group file here. */
@@ -24,6 +25,7 @@ export const allFields = {
   ...dashboardFields,
   ...controlsFields,
   ...hookFields,
+  ...redisFields,
 } as const;
 
 export type Config = ConfigOf<typeof allFields>;
