@@ -172,7 +172,7 @@ export async function startPostgres(): Promise<TestServer> {
 export async function startRedis(): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'headroom-redis-'));
   const port = await freePort();
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'no', '--loglevel', 'notice'];
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'no', '--loglevel', 'notice', '--enable-debug-command', 'local'];
   let child: ChildProcess | null = null;
   const start = async () => {
     child = await spawnUntil(REDIS_SERVER, args, /Ready to accept connections/, 'redis-server');
