@@ -53,40 +53,40 @@ describe.skipIf(missing)(`Redis outage under load, three proxies${missing ? ` (s
         const i = n++;
         const url = fleet.proxies[i % 3]!.url;
         try {
-            const r = await fetch(`${url}/v1/messages`, {
-              method: 'POST',
-              headers: { ...anthropicHeaders(FAKE_ANTHROPIC_KEY), 'content-type': 'application/json' },
-              // every tenth request repeats one prompt: the cache is exercised too
-              body: JSON.stringify({ model: MODEL, max_tokens: 20, messages: [{ role: 'user', content: i % 10 === 0 ? 'repeated' : `load ${w} ${i}` }] }),
-              signal: AbortSignal.timeout(REQUEST_DEADLINE_MS),
-            });
-            await r.arrayBuffer();
-            tally.status.set(r.status, (tally.status.get(r.status) ?? 0) + 1);
-            if (r.status === 200) tally.ok++;
-            if (phase()) tally.during++;
-          } catch (err) {
-            tally.errors.push((err as Error).message);
-          }
+          const r = await fetch(`${url}/v1/messages`, {
+            method: 'POST',
+            headers: { ...anthropicHeaders(FAKE_ANTHROPIC_KEY), 'content-type': 'application/json' },
+            // every tenth request repeats one prompt: the cache is exercised too
+            body: JSON.stringify({ model: MODEL, max_tokens: 20, messages: [{ role: 'user', content: i % 10 === 0 ? 'repeated' : `load ${w} ${i}` }] }),
+            signal: AbortSignal.timeout(REQUEST_DEADLINE_MS),
+          });
+          await r.arrayBuffer();
+          tally.status.set(r.status, (tally.status.get(r.status) ?? 0) + 1);
+          if (r.status === 200) tally.ok++;
+          if (phase()) tally.during++;
+        } catch (err) {
+          tally.errors.push((err as Error).message);
         }
-      });
-      return async () => {
-        running = false;
-        await Promise.all(loops);
-      };
-    }
+      }
+    });
+    return async () => {
+      running = false;
+      await Promise.all(loops);
+    };
+  }
 
-    const health = (i: number) => getJson<Json>(`${fleet.proxies[i]!.url}/health`);
+  const health = (i: number) => getJson<Json>(`${fleet.proxies[i]!.url}/health`);
 
-    it('Redis stopped for 10 s under load: zero 5xx, none hangs, degraded then healthy again, limits shared again', async () => {
-      // every instance ready first (tokenizers loaded), so that /readyz below speaks of Redis only
-      for (const p of fleet.proxies) await eventually(async () => (await fetch(`${p.url}/readyz`)).status === 200, 'ready', 30_000);
-      const tally: Tally = { ok: 0, status: new Map(), errors: [], during: 0 };
-      let down = false;
-      const stop = load(6, tally, () => down);
-      await sleep(1_500);
-      await redis.stop();
-      down = true;
-      try {
+  it('Redis stopped for 10 s under load: zero 5xx, none hangs, degraded then healthy again, limits shared again', async () => {
+    // every instance ready first (tokenizers loaded), so that /readyz below speaks of Redis only
+    for (const p of fleet.proxies) await eventually(async () => (await fetch(`${p.url}/readyz`)).status === 200, 'ready', 30_000);
+    const tally: Tally = { ok: 0, status: new Map(), errors: [], during: 0 };
+    let down = false;
+    const stop = load(6, tally, () => down);
+    await sleep(1_500);
+    await redis.stop();
+    down = true;
+    try {
       const stoppedAt = Date.now();
       // while it is down every instance says so, and keeps serving
       const degraded = await eventually(async () => {
