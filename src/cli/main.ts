@@ -8,6 +8,7 @@ import { registerWrapCommand } from './wrap-command.js';
 import { registerStatsCommand } from './stats-command.js';
 import { registerCompressCommand } from './compress-command.js';
 import { registerDemoCommand } from './demo-command.js';
+import { registerMigrateCommand } from './migrate-command.js';
 
 const program = new Command();
 program
@@ -22,6 +23,7 @@ registerStatsCommand(program);
 registerCompressCommand(program);
 registerDemoCommand(program);
 registerHookCommand(program);
+registerMigrateCommand(program);
 // `headroom-ts <command> --version` works too (wrap: before the tool; after it, the tool's own)
 for (const cmd of program.commands) cmd.version(VERSION);
 

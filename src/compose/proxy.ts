@@ -20,6 +20,7 @@ import { responsesWsPlugin } from '../capabilities/responses-ws/plugin.js';
 import { rootPlugin } from '../capabilities/root/plugin.js';
 import { logFilePlugin } from '../capabilities/stats/log-file.js';
 import { statsPlugin } from '../capabilities/stats/plugin.js';
+import { storagePlugin } from '../capabilities/storage/plugin.js';
 import type { Config } from '../config/index.js';
 import { type App, createApp } from '../core/app.js';
 import type { Logger } from '../core/logger.js';
@@ -44,6 +45,7 @@ export function defaultPlugins(): Plugin[] {
     responsesWsPlugin,
     rootPlugin,
     statsPlugin,
+    storagePlugin,
   ];
 }
 

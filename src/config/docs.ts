@@ -31,6 +31,7 @@ const GROUP_TITLES: Record<string, string> = {
   controls: 'Controls: budgets, rate limits, response cache (all off by default)',
   hook: 'The Aperture pre_request hook',
   fleet: 'Fleet: several instances sharing Redis',
+  storage: 'Shared storage for a fleet of instances (Postgres)',
 };
 
 function wrap(text: string, width: number): string[] {

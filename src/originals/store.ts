@@ -54,7 +54,7 @@ export interface RetrievalEvent {
 }
 
 export interface CcrStoreStats {
-  backend: 'sqlite' | 'memory';
+  backend: 'sqlite' | 'memory' | 'postgres';
   path: string | null;
   entries: number;
   bytes: number;
@@ -93,6 +93,11 @@ export interface CcrStore extends OriginalsSink {
   recentRetrievals(): RetrievalEvent[];
   stats(): CcrStoreStats;
   readonly ttlSeconds: number;
+  /**
+   * Loads originals this process does not hold from a shared store (another instance stored
+   * them) before a retrieval is answered; absent for stores that are not shared. Never rejects.
+   */
+  prefetch?(hashes: readonly unknown[]): Promise<void>;
   /** Writes pending changes now (tests, shutdown). */
   flush(): void;
   close(): void;

@@ -11,19 +11,24 @@ import type { Config } from '../../config/index.js';
 import type { Logger } from '../../core/logger.js';
 import { definePlugin } from '../../core/plugin.js';
 import { SqliteCcrStore } from '../../originals/sqlite-store.js';
+import { PgCcrStore } from '../../originals/pg-store.js';
+import type { PgDatabase } from '../../storage/postgres/database.js';
+import type {} from '../storage/api.js';
 import { type CcrStore, type CcrStoreOptions, MemoryCcrStore } from '../../originals/store.js';
 import type {} from './api.js';
 import { registerRetrieveRoutes } from './routes.js';
 import { ccrPath } from './stage.js';
 
 /** The store of originals a config names (also used by `headroom-ts compress` to store its originals). */
-export function openCcrStore(config: Config, log: Logger): CcrStore {
+export function openCcrStore(config: Config, log: Logger, shared: PgDatabase | null = null): CcrStore {
   const opts: CcrStoreOptions = {
     ttlMs: config.ccrTtlSeconds * 1000,
     maxBytes: config.ccrMaxBytes,
     maxEntries: config.ccrMaxEntries,
   };
   if (config.stateless || config.ccrBackend === 'memory') return new MemoryCcrStore(opts);
+  // a fleet shares its originals: any instance answers headroom_retrieve for any other's cuts
+  if (shared) return new PgCcrStore({ ...opts, db: shared, log });
   const path = ccrStorePath(config);
   // a file that cannot be opened is kept and retried; meanwhile lossy cuts are not forwarded (see durable())
   let lastLogged: string | null = null;
@@ -62,11 +67,12 @@ function statsBlock(store: CcrStore): Record<string, unknown> {
 export const ccrPlugin = definePlugin({
   name: 'ccr',
   needs: ['proxy'],
+  optional: ['database'],
   provides: ['originals'],
   setup(ctx) {
     const { app } = ctx;
     const proxy = ctx.need('proxy');
-    const store = openCcrStore(app.config, app.log);
+    const store = openCcrStore(app.config, app.log, ctx.optional('database')?.db ?? null);
     const { stage, link } = ccrPath({ config: app.config, log: app.log, store });
     proxy.addStage(stage);
     proxy.addLink(link);
@@ -79,7 +85,7 @@ export const ccrPlugin = definePlugin({
         ready: true,
         degraded: s.degraded ?? false,
         backend: s.backend,
-        persistent: s.backend === 'sqlite',
+        persistent: s.backend !== 'memory',
         path: s.path,
         inject_tool: app.config.ccrInjectTool,
         entries: s.entries,
@@ -101,7 +107,10 @@ export const ccrPlugin = definePlugin({
         ccr_retrievals: s.retrievals,
       };
     });
-    app.onClose(() => store.close());
+    app.onClose(async () => {
+      if (store instanceof PgCcrStore) await store.drain();
+      store.close();
+    });
     return { originals: store };
   },
 });

@@ -151,12 +151,20 @@ export function registerRetrieveRoutes(router: Router, store: CcrStore): void {
     .add('POST', '/v1/retrieve/tool_call', async (r) => {
       const b = await jsonBody(r);
       if (!b.ok) return sendJson(r.res, b.status, { detail: b.detail });
+      const call = isObj(b.value.tool_call) ? b.value.tool_call : null;
+      const args = call ? toolCallParts(call, typeof b.value.provider === 'string' ? b.value.provider : 'anthropic').args : null;
+      if (store.prefetch && isObj(args)) await store.prefetch([args.hash]);
       toolCall(store, r, b.value);
     }, 'admin')
     .add('POST', '/v1/retrieve', async (r) => {
       const b = await jsonBody(r);
       if (!b.ok) return sendJson(r.res, b.status, { detail: b.detail });
+      if (store.prefetch) await store.prefetch([b.value.hash]);
       retrieve(store, r, b.value.hash, b.value.query);
     }, 'admin')
-    .add('GET', '/v1/retrieve/:hash', (r) => retrieve(store, r, r.params.hash, r.query.get('query')), 'admin');
+    .add('GET', '/v1/retrieve/:hash', async (r) => {
+      // an original another instance stored is fetched from the shared store first
+      if (store.prefetch) await store.prefetch([r.params.hash]);
+      retrieve(store, r, r.params.hash, r.query.get('query'));
+    }, 'admin');
 }

@@ -20,6 +20,9 @@ import { checkAccess, type RouteRequest } from '../../core/router.js';
 import { BudgetControl, budgetConfigured } from './budget/control.js';
 import { openBudgetDb } from './budget/store.js';
 import { RedisResponseCache } from './cache/redis.js';
+import { PgBudgetLedger } from './budget/pg-ledger.js';
+import type { BudgetStoreInfo } from './budget/control.js';
+import type {} from '../storage/api.js';
 import { ResponseCacheStage } from './cache/stage.js';
 import { registerControlMetrics } from './metrics.js';
 import { RateLimiter } from './rate-limit/limiter.js';
@@ -50,7 +53,7 @@ export function createControlsPlugin(opts: ControlsOptions = {}): Plugin {
   return definePlugin({
     name: 'controls',
     needs: ['proxy', 'stats'],
-    optional: ['metrics', 'fleet'],
+    optional: ['metrics', 'database', 'fleet'],
     provides: ['controls'],
     setup(ctx) {
       const { app } = ctx;
@@ -62,14 +65,22 @@ export function createControlsPlugin(opts: ControlsOptions = {}): Plugin {
       // with a fleet Redis, rate-limit buckets and the response cache are shared by every instance
       const fleet = ctx.optional('fleet');
 
-      let budgetStore: ReturnType<typeof openBudgetDb> | null = null;
-      if (budgetConfigured(c)) {
+      let budgetStore: BudgetStoreInfo | null = null;
+      const shared = c.stateless ? null : (ctx.optional('database')?.db ?? null);
+      if (budgetConfigured(c) && shared) {
+        // the fleet's ledger: one atomic reservation per request in the shared database
+        const book = new PgBudgetLedger({ db: shared, log: app.log, now, onStoreFailure: c.budgetOnStoreFailure, ...(opts.budgetFlushMs ? { flushMs: opts.budgetFlushMs } : {}) });
+        budgetStore = { backend: 'postgres', path: shared.where, openError: null, movedAside: null };
+        const budget = new BudgetControl({ config: c, store: null, book, log: app.log, accounting: (o) => stats.accountingOf(o), now });
+        controls.budget = budget;
+        app.onClose(() => budget.close());
+      } else if (budgetConfigured(c)) {
         const store = openBudgetDb(c, app.log);
         budgetStore = store;
         const budget = new BudgetControl({ config: c, store, log: app.log, accounting: (o) => stats.accountingOf(o), now, ...(opts.budgetFlushMs ? { flushMs: opts.budgetFlushMs } : {}) });
         controls.budget = budget;
         app.onClose(() => {
-          budget.close();
+          void budget.close();
           store.close();
         });
       }

@@ -4,6 +4,8 @@
  * whose counters and figures it reads; provides the registry to capabilities that add
  * families (controls, hook).
  */
+import { Gauge } from 'prom-client';
+import type {} from '../storage/api.js';
 import { collectDefaultMetrics, type Metric, Registry } from 'prom-client';
 import type { Config } from '../../config/index.js';
 import { sendText } from '../../core/http.js';
@@ -55,7 +57,7 @@ export function createMetricsRegistry(config: Config, svc: StatsService, ws?: Re
 export const metricsPlugin = definePlugin({
   name: 'metrics',
   needs: ['stats'],
-  optional: ['responsesWs', 'fleet'],
+  optional: ['responsesWs', 'database', 'fleet'],
   provides: ['metrics'],
   setup(ctx) {
     const { app } = ctx;
@@ -80,6 +82,19 @@ export const metricsPlugin = definePlugin({
     if (fleet) {
       service.readFamily('headroom_redis_failures_total', 'Redis commands that failed or timed out (the request went on without Redis: limits and cache fail open)', 'counter', () => [{ value: fleet.redis.failures }]);
       service.readFamily('headroom_redis_up', 'Whether the connection to the fleet Redis is ready (1) or not (0)', 'gauge', () => [{ value: fleet.redis.connected ? 1 : 0 }]);
+    }
+    const shared = ctx.optional('database')?.db;
+    if (shared) {
+      // every failed operation on the shared database, by store (stats store, budget store, CCR store, migrations)
+      service.readFamily('headroom_store_failures_total', 'Failed operations on the shared database (--database-url), by store', 'counter',
+        () => [...shared.failures].map(([store, value]) => ({ labels: { store }, value })));
+      new Gauge({
+        name: 'headroom_store_degraded', help: 'Whether a store on the shared database is failing now (1) or not (0), by store', registers: [registry],
+        collect() {
+          for (const [store, h] of shared.all()) this.set({ store }, h.ok ? 0 : 1);
+        },
+        labelNames: ['store'],
+      });
     }
     return { metrics: service };
   },

@@ -14,6 +14,9 @@ import { AttributionTracker } from './attribution/tracker.js';
 import { registerStatsRoutes } from './routes.js';
 import { StatsService } from './service.js';
 import { openStatsStore } from './store/open.js';
+import { PgStatsStore } from './store/pg.js';
+import { DEFAULT_LIMITS } from './store/types.js';
+import type {} from '../storage/api.js';
 import type { SavingsEvent } from './store/types.js';
 
 export function savingsEvent(o: RequestOutcome, a: Accounting): SavingsEvent {
@@ -39,10 +42,14 @@ export function savingsEvent(o: RequestOutcome, a: Accounting): SavingsEvent {
 
 export const statsPlugin = definePlugin({
   name: 'stats',
-  optional: ['proxy', 'fleet'],
+  optional: ['proxy', 'database', 'fleet'],
   provides: ['stats'],
   setup({ app, optional }) {
-    const store = openStatsStore({ config: app.config, log: app.log });
+    const shared = optional('database')?.db ?? null;
+    // with --database-url the fleet shares one store; stateless mode still keeps everything in memory
+    const store = shared && !app.config.stateless
+      ? new PgStatsStore({ db: shared, log: app.log, flushMs: app.config.statsFlushMs, limits: { ...DEFAULT_LIMITS, retentionMs: app.config.statsRetentionDays * 86_400_000 } })
+      : openStatsStore({ config: app.config, log: app.log });
     const svc = new StatsService(store);
     app.log.info({ stats_store: store.location, backend: store.backend, imported_from: store.importedFrom }, 'stats store ready');
     // the conversation's prompt-cache state, before any sink computes an outcome's figures

@@ -11,6 +11,7 @@ import { compressionFields } from './compression.js';
 import { proxyFields } from './proxy.js';
 import { redisFields } from './redis.js';
 import { serverFields } from './server.js';
+import { storageFields } from './storage.js';
 
 /** Every configuration field of headroom-ts. Each capability adds its own group file here. */
 export const allFields = {
@@ -26,6 +27,7 @@ export const allFields = {
   ...controlsFields,
   ...hookFields,
   ...redisFields,
+  ...storageFields,
 } as const;
 
 export type Config = ConfigOf<typeof allFields>;

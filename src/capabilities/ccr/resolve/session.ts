@@ -79,6 +79,12 @@ function noteRound(summary: CcrSummary, api: string, raw: Json | null): void {
   (summary.roundUsage ??= []).push(roundUsageOf(api, raw));
 }
 
+/** Loads the originals the calls ask for from a shared store (another instance may hold them). */
+async function prefetchCalls(calls: readonly RetrieveCall[], opts: ResolveOptions): Promise<void> {
+  if (!opts.store.prefetch) return;
+  await opts.store.prefetch(calls.map((c) => parseRetrieveArgs(c.args).hash));
+}
+
 function answerCalls(calls: readonly RetrieveCall[], opts: ResolveOptions, log: Logger, round: number): ToolAnswer[] {
   const s = opts.summary;
   return calls.map((c) => {
@@ -220,6 +226,7 @@ export async function resolveCall(ex: Exchange, next: Dispatch, out: CallHandler
         return;
       }
       if (s.retrieveCalls.length > 0 && s.otherCalls === 0 && round < opts.maxRounds) {
+        await prefetchCalls(s.retrieveCalls, opts);
         body = codec.followUp(body ?? ex.forwardBody, answerCalls(s.retrieveCalls, opts, log, round));
         summary.rounds++;
         continue;
@@ -256,6 +263,7 @@ export async function resolveCall(ex: Exchange, next: Dispatch, out: CallHandler
     const s = codec.jsonRound(json);
     noteRound(summary, ex.route.api, s.usage);
     if (s.retrieveCalls.length > 0 && s.otherCalls === 0 && round < opts.maxRounds) {
+      await prefetchCalls(s.retrieveCalls, opts);
       body = codec.followUp(body ?? ex.forwardBody, answerCalls(s.retrieveCalls, opts, log, round));
       summary.rounds++;
       continue;

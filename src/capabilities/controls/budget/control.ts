@@ -17,7 +17,8 @@ import { reservationFor } from '../estimate.js';
 import { PeriodClock, type PeriodWindow, resolveTimezone } from '../period.js';
 import { estimateOf, isMetered } from '../request.js';
 import type { BudgetDb } from './store.js';
-import { BudgetLedger, type Reservation, type ScopeRef, type ScopeState } from './ledger.js';
+import { BudgetLedger, type Reservation, type ReserveResult, type ScopeRef, type ScopeState } from './ledger.js';
+import type { BudgetBook, StoreRefusal } from './book.js';
 import { round6 } from '../../../util/round.js';
 
 type BudgetConfig = Pick<Config, 'budget' | 'budgetPeriod' | 'budgetTimezone' | 'budgetPerKey' | 'budgetPerProject' | 'budgetDefaultMaxTokens'>;
@@ -40,9 +41,15 @@ function describeScope(scope: string): string {
   return 'the global budget';
 }
 
+/** Where the ledger lives, for `/stats.budget.store` and health. */
+export type BudgetStoreInfo = Pick<BudgetDb, 'path' | 'openError' | 'movedAside'> & { backend: 'sqlite' | 'memory' | 'postgres' };
+
 export interface BudgetControlOptions {
   config: BudgetConfig;
-  store: BudgetDb;
+  /** The SQLite ledger's file (used when no `book` is given). */
+  store: BudgetDb | null;
+  /** A ledger kept elsewhere (the shared Postgres ledger). */
+  book?: BudgetBook;
   log: Logger;
   /** The figures of an outcome (the stats service's `accountingOf`): spend is its provider-billed cost. */
   accounting: (o: RequestOutcome) => Accounting;
@@ -53,11 +60,13 @@ export interface BudgetControlOptions {
 export class BudgetControl implements ProxyStage {
   readonly name = 'budget';
   readonly order = 130;
-  readonly ledger: BudgetLedger;
+  readonly ledger: BudgetBook;
   readonly clock: PeriodClock;
   readonly timezone: string;
   /** Refusals since start, by the scope that refused. */
   readonly rejected: Record<ScopeKind, number> = { global: 0, key: 0, project: 0 };
+  /** Requests refused because the shared store did not answer (`--budget-on-store-failure closed`). */
+  storeRefusals = 0;
   private readonly reservations = new Map<string, Reservation>();
   /** Highest alert level logged per scope and period (`80` or `100`). */
   private readonly alerts = new Map<string, number>();
@@ -72,9 +81,13 @@ export class BudgetControl implements ProxyStage {
     this.now = opts.now ?? Date.now;
     this.timezone = resolveTimezone(opts.config.budgetTimezone);
     this.clock = new PeriodClock(opts.config.budgetPeriod, this.timezone);
-    const ledger = new BudgetLedger({ db: opts.store.db, log: opts.log, now: this.now, detached: opts.store.waitingForFile, ...(opts.flushMs ? { flushMs: opts.flushMs } : {}) });
-    this.ledger = ledger;
-    opts.store.onAttach = (db) => ledger.attach(db);
+    if (opts.book) this.ledger = opts.book;
+    else {
+      const store = opts.store as BudgetDb;
+      const ledger = new BudgetLedger({ db: store.db, log: opts.log, now: this.now, detached: store.waitingForFile, ...(opts.flushMs ? { flushMs: opts.flushMs } : {}) });
+      this.ledger = ledger;
+      store.onAttach = (db) => ledger.attach(db);
+    }
   }
 
   /** The scopes a caller's request counts against. */
@@ -90,19 +103,39 @@ export class BudgetControl implements ProxyStage {
     return this.clock.at(this.now());
   }
 
-  beforeUpstream(ex: Exchange): StageReply | undefined {
+  beforeUpstream(ex: Exchange): StageReply | undefined | Promise<StageReply | undefined> {
     const window = this.window();
     const refs = this.scopesFor(ex.info.apiKeyHash, ex.info.project);
     if (isMetered(ex)) {
       const est = estimateOf(ex, this.config.budgetDefaultMaxTokens);
       const amount = reservationFor(ex.route.provider, ex.facts?.model ?? null, est);
       const r = this.ledger.reserve(refs, window, amount);
-      if (!r.ok) return this.refuse(ex, r.state, amount, refs, window);
-      this.reservations.set(ex.id, r.reservation);
+      // the SQLite ledger decides synchronously; the shared one answers after its transaction
+      if (r instanceof Promise) return r.then((x) => this.reserved(ex, x, amount, refs, window));
+      return this.reserved(ex, r, amount, refs, window);
     }
+    this.setHeaders(ex, refs, window);
+    return;
+  }
+
+  private reserved(ex: Exchange, r: ReserveResult | StoreRefusal, amount: number, refs: ScopeRef[], window: PeriodWindow): StageReply | undefined {
+    if (!r.ok) return 'unavailable' in r ? this.unavailable(ex, r.unavailable) : this.refuse(ex, r.state, amount, refs, window);
+    this.reservations.set(ex.id, r.reservation);
+    this.setHeaders(ex, refs, window);
+    return;
+  }
+
+  private setHeaders(ex: Exchange, refs: ScopeRef[], window: PeriodWindow): void {
     const headers = this.headersFor(refs, window);
     for (const name in headers) ex.res.setHeader(name, headers[name] as string);
-    return;
+  }
+
+  /** `--budget-on-store-failure closed` and the shared store does not answer: 503, retry later. */
+  private unavailable(ex: Exchange, reason: string): StageReply {
+    this.storeRefusals++;
+    const message = `The budget cannot be checked now (${reason}); the proxy refuses metered requests until its store answers again (--budget-on-store-failure closed).`;
+    // refused by the budget (not by the upstream): the budget's error type, with 503 and a short Retry-After
+    return { status: 503, headers: { 'retry-after': '1' }, body: ex.route.errors.errorBody(503, 'budget_exceeded', message), errorType: 'budget_exceeded', errorMessage: message };
   }
 
   /** Remaining-budget headers for the tightest limited scope (none when no limit applies). */
@@ -209,7 +242,7 @@ export class BudgetControl implements ProxyStage {
   }
 
   /** The `/stats.budget` block. */
-  statsBlock(store: BudgetDb): Record<string, unknown> {
+  statsBlock(store: BudgetStoreInfo): Record<string, unknown> {
     const window = this.window();
     this.ledger.flush();
     const g = this.ledger.read({ scope: 'global', limit: this.config.budget }, window);
@@ -235,7 +268,7 @@ export class BudgetControl implements ProxyStage {
     };
   }
 
-  close(): void {
-    this.ledger.close();
+  close(): void | Promise<void> {
+    return this.ledger.close();
   }
 }

@@ -10,7 +10,7 @@ import type { Database as Db, Statement } from 'better-sqlite3';
 import type { SavingsEvent } from './types.js';
 
 export const MAX_IDS_PER_DAY = 1000;
-const OTHER = '(other)';
+export const OTHER = '(other)';
 const DAY_MS = 86_400_000;
 
 export const ATTRIBUTION_SCHEMA = `
@@ -22,7 +22,7 @@ CREATE TABLE IF NOT EXISTS attribution_day (
   PRIMARY KEY (start, dim, id)) WITHOUT ROWID;
 `;
 
-interface Draft {
+export interface AttributionDraft {
   start: number;
   dim: 'session' | 'user';
   id: string;
@@ -37,7 +37,7 @@ interface Draft {
   lastTs: number;
 }
 
-export type AttributionDrafts = Map<string, Draft>;
+export type AttributionDrafts = Map<string, AttributionDraft>;
 
 /** Adds an event to the day's drafts (both dimensions). */
 export function draftAttribution(drafts: AttributionDrafts, e: SavingsEvent): void {

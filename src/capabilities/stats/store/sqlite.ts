@@ -129,7 +129,7 @@ const totalsOf = (r: TotalsRow | undefined): Totals =>
       }
     : zeroTotals();
 
-const addInto = (t: Totals, e: SavingsEvent, requests = 1): void => {
+export const addInto = (t: Totals, e: SavingsEvent, requests = 1): void => {
   t.requests += requests;
   t.tokensSaved += e.tokensSaved;
   t.savingsUsd += e.savingsUsd;
@@ -139,17 +139,17 @@ const addInto = (t: Totals, e: SavingsEvent, requests = 1): void => {
   t.outputCostUsd += e.outputCostUsd;
 };
 
-interface Cumulative {
+export interface Cumulative {
   cumTokensSaved: number;
   cumSavingsUsd: number;
   cumInputTokens: number;
   cumInputCostUsd: number;
 }
 
-type RollupDraft = Totals & Cumulative & { start: number; provider: string; model: string };
+export type RollupDraft = Totals & Cumulative & { start: number; provider: string; model: string };
 
 /** Adds an event to the draft row of its (start, provider, model) key. */
-function draftInto(drafts: Map<string, RollupDraft>, start: number, e: SavingsEvent, requests: number, cum: Cumulative): void {
+export function draftInto(drafts: Map<string, RollupDraft>, start: number, e: SavingsEvent, requests: number, cum: Cumulative): void {
   const key = `${start}\u0000${e.provider}\u0000${e.model}`;
   let d = drafts.get(key);
   if (!d) {

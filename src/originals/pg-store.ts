@@ -1,0 +1,244 @@
+/**
+ * The store of originals in the shared Postgres database (`--database-url`), so that an
+ * original stored by one instance of a fleet can be retrieved through any other.
+ *
+ * Memory stays the working copy (the request path reads a map). New originals are durable
+ * before the request that produced them goes upstream: `durable()` resolves once they are
+ * committed (every request waiting at once shares one statement). Refreshes and retrieval
+ * counts are written in batches off the request path. An original this instance does not
+ * hold is fetched from the database by `prefetch()` before a retrieval is answered. A local
+ * eviction (this instance's memory budget) leaves the shared row alone; rows expire in the
+ * database by their TTL.
+ *
+ * While the database fails, `durable()` rejects at once (after the first failure, until the
+ * next retry) so requests forward their uncompressed content instead of waiting; the rows are
+ * kept (bounded) and written when it answers again.
+ */
+import { AsyncResource } from 'node:async_hooks';
+import type { Logger } from '../storage/logger.js';
+import { describePgError, type PgDatabase, type Queryable } from '../storage/postgres/database.js';
+import { type CcrStoreOptions, type CcrStoreStats, entryBytes, MemoryCcrStore, normaliseLookupHash, type StoredOriginal } from './store.js';
+
+const LABEL = 'CCR store';
+const MAX_PENDING = 200_000;
+const CHUNK = 200;
+const PURGE_EVERY_MS = 60_000;
+
+interface Row {
+  hash: string; original: string; tool_name: string | null; original_items: number; kept_items: number; unit: string; transforms: string;
+  original_tokens: number; compressed_tokens: number; created_at: number; last_used: number; retrievals: number;
+}
+
+function fromRow(r: Row): StoredOriginal {
+  let transforms: string[] = [];
+  try {
+    const t = JSON.parse(r.transforms) as unknown;
+    if (Array.isArray(t)) transforms = t.filter((x): x is string => typeof x === 'string');
+  } catch {
+    transforms = [];
+  }
+  return {
+    hash: r.hash, original: r.original, toolName: r.tool_name, originalItems: Number(r.original_items), keptItems: Number(r.kept_items), unit: r.unit,
+    transforms, originalTokens: Number(r.original_tokens), compressedTokens: Number(r.compressed_tokens), createdAt: Number(r.created_at),
+    lastUsed: Number(r.last_used), retrievals: Number(r.retrievals), bytes: entryBytes(r.original),
+  };
+}
+
+export interface PgCcrStoreOptions extends CcrStoreOptions {
+  db: PgDatabase;
+  log: Logger;
+  flushDelayMs?: number;
+}
+
+export class PgCcrStore extends MemoryCcrStore {
+  private readonly db: PgDatabase;
+  private readonly log: Logger;
+  /** Rows to write: a new original (full) or a refresh (last_used, retrievals). */
+  private pending = new Map<string, { full: boolean; entry: StoredOriginal }>();
+  private waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private writing: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private failedAt = 0;
+  private retryMs = 250;
+  private lastPurge = 0;
+  private droppedWrites = 0;
+  private closed = false;
+  private readonly onTimer = AsyncResource.bind(() => void this.write());
+
+  constructor(private readonly popts: PgCcrStoreOptions) {
+    super(popts);
+    this.db = popts.db;
+    this.log = popts.log;
+  }
+
+  protected override written(e: StoredOriginal): void {
+    this.queue(e, true);
+  }
+
+  protected override touched(e: StoredOriginal): void {
+    this.queue(e, false);
+  }
+
+  private queue(e: StoredOriginal, full: boolean): void {
+    const old = this.pending.get(e.hash);
+    this.pending.set(e.hash, { full: full || (old?.full ?? false), entry: e });
+    if (this.pending.size > MAX_PENDING) {
+      // give up the oldest refresh first, a new original only when nothing else is left
+      for (const [hash, p] of this.pending) {
+        if (!p.full || this.pending.size > MAX_PENDING * 2) {
+          this.pending.delete(hash);
+          this.droppedWrites++;
+          break;
+        }
+      }
+    }
+    this.schedule(this.popts.flushDelayMs ?? 250);
+  }
+
+  private schedule(ms: number): void {
+    if (this.closed || this.timer || this.writing) return;
+    this.timer = setTimeout(this.onTimer, ms);
+    this.timer.unref();
+  }
+
+  private get failing(): boolean {
+    return this.lastError !== null && Date.now() - this.failedAt < this.retryMs;
+  }
+
+  /** Resolves once every original put so far is committed; rejects at once while the database is failing. */
+  durable(): Promise<void> {
+    let full = false;
+    for (const p of this.pending.values()) if (p.full) full = true;
+    if (!full && !this.writing) return Promise.resolve();
+    if (this.failing) return Promise.reject(new Error(`CCR store unavailable: ${this.lastError}`));
+    const p = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    setImmediate(() => void this.write());
+    return p;
+  }
+
+  private write(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.writing) return this.writing.then(() => (this.pending.size > 0 || this.waiters.length > 0 ? this.write() : undefined));
+    this.writing = (async () => {
+      const waiters = this.waiters;
+      this.waiters = [];
+      try {
+        while (this.pending.size > 0) {
+          const batch = [...this.pending.entries()].slice(0, CHUNK);
+          await this.db.tx(LABEL, (q) => this.writeRows(q, batch.map(([, p]) => p)));
+          for (const [hash, p] of batch) if (this.pending.get(hash) === p) this.pending.delete(hash);
+        }
+        this.lastError = null;
+        this.retryMs = 250;
+        for (const w of waiters) w.resolve();
+        await this.maybePurge();
+      } catch (err) {
+        this.lastError = describePgError(err);
+        this.failedAt = Date.now();
+        this.retryMs = Math.min(this.retryMs * 2, 5_000);
+        for (const w of waiters) w.reject(err);
+      } finally {
+        this.writing = null;
+        if ((this.pending.size > 0 || this.waiters.length > 0) && !this.closed) this.schedule(this.lastError === null ? 0 : this.retryMs);
+      }
+    })();
+    return this.writing;
+  }
+
+  private async writeRows(q: Queryable, rows: { full: boolean; entry: StoredOriginal }[]): Promise<void> {
+    for (const { full, entry: e } of rows) {
+      if (full) {
+        await q.query(
+          `INSERT INTO ccr_originals (hash, original, tool_name, original_items, kept_items, unit, transforms, original_tokens, compressed_tokens, created_at, last_used, retrievals)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+           ON CONFLICT (hash) DO UPDATE SET last_used = greatest(ccr_originals.last_used, excluded.last_used),
+             retrievals = greatest(ccr_originals.retrievals, excluded.retrievals)`,
+          [e.hash, e.original, e.toolName, e.originalItems, e.keptItems, e.unit, JSON.stringify(e.transforms), e.originalTokens, e.compressedTokens, e.createdAt, e.lastUsed, e.retrievals],
+        );
+      } else {
+        await q.query('UPDATE ccr_originals SET last_used = greatest(last_used, $2), retrievals = greatest(retrievals, $3) WHERE hash = $1', [e.hash, e.lastUsed, e.retrievals]);
+      }
+    }
+  }
+
+  private async maybePurge(): Promise<void> {
+    const now = this.now();
+    if (now - this.lastPurge < PURGE_EVERY_MS) return;
+    this.lastPurge = now;
+    await this.db.run(LABEL, (q) => q.query('DELETE FROM ccr_originals WHERE last_used < $1', [now - this.popts.ttlMs])).catch(() => undefined);
+  }
+
+  /** Loads the originals of `hashes` (24 hex, or 12-23 hex prefixes) that memory does not hold. Never rejects. */
+  async prefetch(hashes: readonly unknown[]): Promise<void> {
+    const want: string[] = [];
+    for (const raw of hashes) {
+      const h = normaliseLookupHash(raw);
+      if (h && !this.has(h) && !(h.length < 24 && this.hasPrefix(h))) want.push(h);
+    }
+    if (want.length === 0 || this.failing) return;
+    try {
+      const since = this.now() - this.popts.ttlMs;
+      const r = await this.db.run(LABEL, (q) =>
+        q.query<Row>(
+          `SELECT * FROM ccr_originals WHERE last_used >= $2 AND (hash = ANY($1::text[]) OR EXISTS (
+             SELECT 1 FROM unnest($1::text[]) AS p WHERE length(p) < 24 AND ccr_originals.hash LIKE p || '%'))`,
+          [want, since],
+        ),
+      );
+      const byPrefix = new Map<string, number>();
+      for (const row of r.rows) for (const w of want) if (w.length < 24 && row.hash.startsWith(w)) byPrefix.set(w, (byPrefix.get(w) ?? 0) + 1);
+      for (const row of r.rows) {
+        // an ambiguous prefix is not resolved (as in memory)
+        if (!want.includes(row.hash) && want.some((w) => row.hash.startsWith(w) && (byPrefix.get(w) ?? 0) > 1)) continue;
+        if (!this.map.peek(row.hash)) this.insert(fromRow(row));
+      }
+    } catch (err) {
+      this.lastError = describePgError(err);
+      this.failedAt = Date.now();
+    }
+  }
+
+  private hasPrefix(prefix: string): boolean {
+    for (const hash of this.map.keys()) if (hash.startsWith(prefix)) return true;
+    return false;
+  }
+
+  override stats(): CcrStoreStats {
+    const s = super.stats();
+    let unsaved = 0;
+    for (const p of this.pending.values()) if (p.full) unsaved++;
+    return {
+      ...s,
+      backend: 'postgres',
+      path: this.db.where,
+      pendingWrites: this.pending.size,
+      lastError: this.lastError,
+      degraded: this.lastError !== null || (unsaved > 0 && this.failing),
+      droppedWrites: this.droppedWrites,
+    };
+  }
+
+  override flush(): void {
+    void this.write();
+  }
+
+  /** Writes what is pending (shutdown). */
+  async drain(): Promise<void> {
+    await this.write().catch(() => undefined);
+  }
+
+  override close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.pending.size > 0) this.log.warn({ pending: this.pending.size }, 'CCR store closed with unwritten originals');
+    super.close();
+  }
+}
