@@ -19,3 +19,5 @@ declare module '../../core/plugin.js' {
     fleet: Fleet | null;
   }
 }
+
+export type { RedisLink } from './link.js';

@@ -8,7 +8,7 @@
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Redis } from 'ioredis';
-import type { RedisLink } from '../../fleet/link.js';
+import type { RedisLink } from '../../fleet/api.js';
 import type { CachedResponse } from './lru.js';
 
 /** KEYS: entry, index, sizes, bytes. ARGV: value, ttl ms, size, max entries, max bytes, member, entry key prefix. */

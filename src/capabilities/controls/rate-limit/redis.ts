@@ -6,7 +6,7 @@
  * slow or failing: the request is let through (fail open) and the failure counted.
  */
 import type { Redis } from 'ioredis';
-import type { RedisLink } from '../../fleet/link.js';
+import type { RedisLink } from '../../fleet/api.js';
 import type { BucketState } from './buckets.js';
 import type { RateLimitBackend, TakeResult } from './backend.js';
 
