@@ -88,6 +88,12 @@ export async function startPostgres() {
   };
 }
 
+/** CREATE DATABASE through psql (no client library needed here). */
+export async function createDatabase(url, name) {
+  const r = spawnSync(join(PG_BIN, 'psql'), [url, '-c', `CREATE DATABASE ${name}`], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`psql: ${r.stderr}`);
+}
+
 export async function startRedis() {
   const dir = mkdtempSync(join(tmpdir(), 'headroom-bench-redis-'));
   const port = await freePort();
