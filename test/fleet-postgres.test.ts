@@ -140,7 +140,8 @@ describe.skipIf(serversSkipReason)(`a fleet of three proxies sharing Postgres an
       statuses.add(status);
       answered.push({ inst, at });
     }, errors, dead);
-    await sleep(2_000);
+    // under way on every instance before the kill
+    await eventually(async () => answered.filter((a) => a.inst === 2).length >= 20, 'instance 2 under load', 30_000);
     const killedAt = Date.now();
     dead.add(2);
     fleet.proxies[2]!.child.kill('SIGKILL');
@@ -160,7 +161,7 @@ describe.skipIf(serversSkipReason)(`a fleet of three proxies sharing Postgres an
     const stored = got['inst-2'] ?? 0;
     // lost: what the killed instance answered within its last flush window (250 ms, plus one write in flight)
     const inWindow = answered.filter((a) => a.inst === 2 && a.at > killedAt - 250 - 250).length;
-    expect(killed).toBeGreaterThan(10);
+    expect(killed).toBeGreaterThanOrEqual(20);
     expect(stored).toBeLessThanOrEqual(killed);
     expect(killed - stored).toBeLessThanOrEqual(inWindow);
   }, 60_000);
