@@ -16,7 +16,7 @@ import { PgBudgetLedger } from '../src/capabilities/controls/budget/pg-ledger.js
 import type { ReserveResult } from '../src/capabilities/controls/budget/ledger.js';
 import { PeriodClock } from '../src/capabilities/controls/period.js';
 import { accountingOf } from '../src/capabilities/stats/accounting.js';
-import { ALL_SCHEMAS } from '../src/capabilities/storage/schemas.js';
+import { ALL_SCHEMAS } from '../src/compose/schemas.js';
 import { contentHash } from '../src/compress/hash.js';
 import { MockUpstream } from '../src/mock/upstream.js';
 import { PgDatabase } from '../src/storage/postgres/database.js';
@@ -136,5 +136,27 @@ describe.skipIf(!TEST_PG_URL)(`a fleet sharing Postgres: budgets and originals${
     expect(((await byPrefix.json()) as Json).search).toBeTruthy();
     const health = (await (await fetch(`${b.url}/health`)).json()) as Json;
     expect(health.checks.ccr).toMatchObject({ backend: 'postgres', persistent: true, degraded: false });
+  });
+
+  it('hook settings changed on one instance apply on the other (PUT /hooks/aperture/config)', async () => {
+    const d = await fresh();
+    const config = { databaseUrl: d.url, hook: true, hookPoolSize: 1, skipUpstreamCheck: true, logLevel: 'warn' } as const;
+    const a = await startHarness({ config });
+    closers.push(() => a.close());
+    const b = await startHarness({ config });
+    closers.push(() => b.close());
+    const put = await fetch(`${a.url}/hooks/aperture/config`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ protect_recent: 3, target_ratio: 0.4 }) });
+    expect(put.status).toBe(200);
+    let seen: Json = {};
+    for (let i = 0; i < 200; i++) {
+      seen = (await (await fetch(`${b.url}/hooks/aperture/config`)).json()) as Json;
+      if (seen.protect_recent === 3) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(seen).toMatchObject({ protect_recent: 3, target_ratio: 0.4 });
+    // a third instance starting later reads them at start
+    const c = await startHarness({ config });
+    closers.push(() => c.close());
+    expect(((await (await fetch(`${c.url}/hooks/aperture/config`)).json()) as Json).protect_recent).toBe(3);
   });
 });

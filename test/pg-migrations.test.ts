@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ALL_SCHEMAS } from '../src/capabilities/storage/schemas.js';
+import { ALL_SCHEMAS } from '../src/compose/schemas.js';
 import { statsSchema } from '../src/capabilities/stats/store/pg-schema.js';
 import { createProxyApp } from '../src/compose/proxy.js';
 import { configWith } from '../src/config/index.js';
@@ -38,10 +38,10 @@ describe.skipIf(!TEST_PG_URL)(`shared database migrations${TEST_PG_URL ? '' : ` 
   it('migrates an empty database to every component\'s latest version, once', async () => {
     const { d, p } = await fresh();
     const first = await migrateAll(p, ALL_SCHEMAS);
-    expect(first.map((r) => [r.component, r.from, r.to])).toEqual([['stats', 0, 2], ['budget', 0, 1], ['ccr', 0, 1]]);
+    expect(first.map((r) => [r.component, r.from, r.to])).toEqual([['stats', 0, 2], ['budget', 0, 1], ['ccr', 0, 1], ['replay', 0, 1], ['hook', 0, 1]]);
     expect(first[0]!.applied.map((a) => a.version)).toEqual([1, 2]);
     const rows = await d.query<{ component: string; version: number }>('SELECT component, version FROM schema_version ORDER BY component');
-    expect(rows).toEqual([{ component: 'budget', version: 1 }, { component: 'ccr', version: 1 }, { component: 'stats', version: 2 }]);
+    expect(rows).toEqual([{ component: 'budget', version: 1 }, { component: 'ccr', version: 1 }, { component: 'hook', version: 1 }, { component: 'replay', version: 1 }, { component: 'stats', version: 2 }]);
     const again = await migrateAll(p, ALL_SCHEMAS);
     expect(again.every((r) => r.applied.length === 0)).toBe(true);
     // instances starting together: each step still applied once
@@ -86,8 +86,8 @@ describe.skipIf(!TEST_PG_URL)(`shared database migrations${TEST_PG_URL ? '' : ` 
     const { d } = await fresh();
     const first = await run(process.execPath, [CLI, 'migrate', '--json'], { env: { ...process.env, HEADROOM_DATABASE_URL: d.url } });
     const report = JSON.parse(first.stdout) as { components: { component: string; from: number; to: number; applied: unknown[] }[]; known_versions: Record<string, number> };
-    expect(report.known_versions).toEqual({ stats: 2, budget: 1, ccr: 1 });
-    expect(report.components.map((c) => [c.component, c.from, c.to, c.applied.length])).toEqual([['stats', 0, 2, 2], ['budget', 0, 1, 1], ['ccr', 0, 1, 1]]);
+    expect(report.known_versions).toEqual({ stats: 2, budget: 1, ccr: 1, replay: 1, hook: 1 });
+    expect(report.components.map((c) => [c.component, c.from, c.to, c.applied.length])).toEqual([['stats', 0, 2, 2], ['budget', 0, 1, 1], ['ccr', 0, 1, 1], ['replay', 0, 1, 1], ['hook', 0, 1, 1]]);
     const second = await run(process.execPath, [CLI, 'migrate', '--database-url', d.url]);
     expect(second.stdout).toMatch(/stats: up to date \(version 2\)/);
     expect(second.stdout).toMatch(/budget: up to date \(version 1\)/);

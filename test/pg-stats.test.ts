@@ -4,7 +4,13 @@
  * instances sharing one database report the same lifetime (the sum of both instances' traffic).
  */
 import Anthropic from '@anthropic-ai/sdk';
+import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { PgStatsStore } from '../src/capabilities/stats/store/pg.js';
+import { statsSchema } from '../src/capabilities/stats/store/pg-schema.js';
+import { DEFAULT_LIMITS, type SavingsEvent } from '../src/capabilities/stats/store/types.js';
+import { PgDatabase } from '../src/storage/postgres/database.js';
+import { migrateComponent } from '../src/storage/postgres/migrate.js';
 import type { Exchange, ProxyStage } from '../src/capabilities/proxy/api.js';
 import { FAKE_ANTHROPIC_KEY, type Harness, startHarness } from './helpers/harness.js';
 import { freshDatabase, PG_SKIP_REASON, type TestDatabase, TEST_PG_URL } from './helpers/postgres.js';
@@ -118,5 +124,29 @@ describe.skipIf(!TEST_PG_URL)(`stats store on Postgres${TEST_PG_URL ? '' : ` (sk
     expect(a.history.history.length).toBe(ref.history.history.length);
     const events = await d.query<{ n: number; instances: number }>('SELECT count(*)::int AS n, count(DISTINCT instance)::int AS instances FROM stats_events');
     expect(events).toEqual([{ n: 16, instances: 2 }]);
+  });
+
+  it('a batch written again (its commit was not acknowledged) is applied once: the events\' idempotency keys', async () => {
+    const d = await freshDatabase();
+    dbs.push(d);
+    const db = new PgDatabase({ url: d.url, statementTimeoutMs: 5000, connectTimeoutMs: 3000, poolSize: 2 }, pino({ level: 'silent' }));
+    await migrateComponent(db, statsSchema);
+    const event = (i: number): SavingsEvent => ({
+      ts: Date.now() + i, kind: 'proxy', provider: 'anthropic', model: 'claude-haiku-4-5', project: null, inputTokens: 100, outputTokens: 10,
+      tokensSaved: 40, newInputTokens: 100, cacheReadTokens: 0, cacheWriteTokens: 0, savingsUsd: 0.001, inputCostUsd: 0.0001, outputCostUsd: 0.00005,
+    });
+    const opts = { db, log: pino({ level: 'silent' }), flushMs: 5, limits: DEFAULT_LIMITS, instance: 'replayed-instance' };
+    const first = new PgStatsStore(opts);
+    for (let i = 0; i < 5; i++) first.record(event(i));
+    await first.flush();
+    await first.close();
+    // the same instance id and sequence: the same keys, as when a batch is retried after a lost answer
+    const again = new PgStatsStore(opts);
+    for (let i = 0; i < 7; i++) again.record(event(i));
+    await again.flush();
+    await again.close();
+    expect(await d.query("SELECT requests::int AS n, tokens_saved::int AS saved FROM stats_totals WHERE scope = 'lifetime'")).toEqual([{ n: 7, saved: 280 }]);
+    expect(await d.query('SELECT count(*)::int AS n FROM stats_events')).toEqual([{ n: 7 }]);
+    await db.close();
   });
 });

@@ -16,7 +16,7 @@ import type { Command } from 'commander';
 import pino from 'pino';
 import { loadConfig } from '../config/index.js';
 import type { Config } from '../config/index.js';
-import { ALL_SCHEMAS } from '../capabilities/storage/schemas.js';
+import { ALL_SCHEMAS } from '../compose/schemas.js';
 import { pgDatabase } from '../capabilities/storage/shared.js';
 import { openStatsStore, storePaths } from '../capabilities/stats/store/open.js';
 import { SCHEMA_VERSION } from '../capabilities/stats/store/migrations.js';

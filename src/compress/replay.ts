@@ -26,7 +26,7 @@ export interface ReplayWrite {
 }
 
 export interface ReplayStats {
-  backend: 'memory' | 'sqlite';
+  backend: 'memory' | 'sqlite' | 'postgres' | 'redis';
   entries: number;
   bytes: number;
   maxBytes: number;

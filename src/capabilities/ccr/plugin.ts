@@ -12,6 +12,7 @@ import type { Logger } from '../../core/logger.js';
 import { definePlugin } from '../../core/plugin.js';
 import { SqliteCcrStore } from '../../originals/sqlite-store.js';
 import { PgCcrStore } from '../../originals/pg-store.js';
+import { ccrSchema } from '../../originals/pg-schema.js';
 import type { PgDatabase } from '../../storage/postgres/database.js';
 import type {} from '../storage/api.js';
 import { type CcrStore, type CcrStoreOptions, MemoryCcrStore } from '../../originals/store.js';
@@ -69,10 +70,13 @@ export const ccrPlugin = definePlugin({
   needs: ['proxy'],
   optional: ['database'],
   provides: ['originals'],
-  setup(ctx) {
+  async setup(ctx) {
     const { app } = ctx;
     const proxy = ctx.need('proxy');
-    const store = openCcrStore(app.config, app.log, ctx.optional('database')?.db ?? null);
+    const database = ctx.optional('database');
+    const shared = app.config.stateless || app.config.ccrBackend === 'memory' ? null : (database?.db ?? null);
+    if (shared) await database!.migrate(ccrSchema);
+    const store = openCcrStore(app.config, app.log, shared);
     const { stage, link } = ccrPath({ config: app.config, log: app.log, store });
     proxy.addStage(stage);
     proxy.addLink(link);

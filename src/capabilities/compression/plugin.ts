@@ -8,6 +8,10 @@ import { join } from 'node:path';
 import { type CompressSettings, DEFAULT_SETTINGS, PROFILE_SETTINGS, resolveSettings, type SavingsProfile } from '../../compress/options.js';
 import { tokenizersReady, warmTokenizersInBackground } from '../../compress/tokens.js';
 import { MemoryReplayStore, type ReplayStore, SqliteReplayStore } from '../../compress/replay.js';
+import { SharedReplayStore } from '../../compress/shared-replay.js';
+import { PgReplayBackend, replaySchema } from '../../compress/pg-replay.js';
+import type { PgDatabase } from '../../storage/postgres/database.js';
+import type {} from '../storage/api.js';
 import type { Config } from '../../config/index.js';
 import type { Logger } from '../../core/logger.js';
 import { definePlugin } from '../../core/plugin.js';
@@ -39,9 +43,11 @@ export function settingsFromConfig(config: Config): CompressSettings {
   return resolveSettings(explicit, base);
 }
 
-export function createReplayStore(config: Config, log: Logger): ReplayStore {
+export function createReplayStore(config: Config, log: Logger, shared: PgDatabase | null = null): ReplayStore {
   const opts = { ttlMs: config.replayTtlSeconds * 1000, maxBytes: config.replayMaxBytes };
   if (config.stateless) return new MemoryReplayStore(opts);
+  // a fleet shares its decisions: a conversation whose turns land on different instances keeps its history's bytes
+  if (shared) return new SharedReplayStore(opts, new PgReplayBackend(shared));
   const path = join(config.workspaceDir, 'replay.db');
   // a file that cannot be opened is kept and retried; meanwhile compressed requests go unchanged (see durable())
   let lastLogged: string | null = null;
@@ -60,13 +66,16 @@ export function createReplayStore(config: Config, log: Logger): ReplayStore {
 export const compressionPlugin = definePlugin({
   name: 'compression',
   needs: ['proxy'],
-  optional: ['originals'],
+  optional: ['originals', 'database'],
   provides: ['compression'],
-  setup(ctx) {
+  async setup(ctx) {
     const { app } = ctx;
     const proxy = ctx.need('proxy');
     const settings = settingsFromConfig(app.config);
-    const replay = createReplayStore(app.config, app.log);
+    const database = ctx.optional('database');
+    const shared = app.config.stateless ? null : (database?.db ?? null);
+    if (shared) await database!.migrate(replaySchema);
+    const replay = createReplayStore(app.config, app.log, shared);
     const store = ctx.optional('originals');
     const fallback = store ? null : new BoundedOriginals();
     const sink = store ?? fallback!;
@@ -96,7 +105,10 @@ export const compressionPlugin = definePlugin({
         originals: fallback ? { backend: 'memory', entries: fallback.size } : { backend: 'external' },
       };
     });
-    app.onClose(() => replay.close());
+    app.onClose(async () => {
+      if (replay instanceof SharedReplayStore) await replay.drain();
+      replay.close();
+    });
     const service: CompressionService = { settings, originals: sink, compress: compressTarget(deps) };
     return { compression: service };
   },

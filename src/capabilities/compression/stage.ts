@@ -24,6 +24,8 @@ import type { CompressSettings } from '../../compress/options.js';
 import type { ApiShape } from '../../compress/request/slots.js';
 import type { OriginalsSink } from '../../originals/sink.js';
 import type { ReplayStore } from '../../compress/replay.js';
+import { replayKeys } from '../../compress/replay-keys.js';
+import { SharedReplayStore } from '../../compress/shared-replay.js';
 import type { Config } from '../../config/index.js';
 import type { Logger } from '../../core/logger.js';
 import type { ApiKind } from '../../core/outcome.js';
@@ -69,13 +71,30 @@ async function whenDurable(ex: CompressionTarget, waits: Promise<void>[], withdr
 
 /** The stage as a function of its target: the proxy's exchanges, and the turns of a WebSocket session. */
 export function compressTarget(deps: CompressionStageDeps): (ex: CompressionTarget) => void | Promise<void> {
-  const { config, log, settings, replay } = deps;
+  const { config, log, replay } = deps;
+  const run = compressWith(deps);
+  const shared = replay instanceof SharedReplayStore ? replay : null;
   return (ex: CompressionTarget): void | Promise<void> => {
     const api = API_SHAPES[ex.route.api as keyof typeof API_SHAPES] as (typeof API_SHAPES)[keyof typeof API_SHAPES] | undefined;
     if (!api || !ex.json) return;
     const mode = requestedMode(ex.req.headers, config.optimize);
     ex.rec.compression.mode = mode;
     if (mode !== 'optimize' && mode !== 'audit') return;
+    if (!shared) return run(ex, api, mode);
+    // a shared replay map: fetch the decisions memory lacks (another instance took them) first
+    let keys: string[] = [];
+    try {
+      keys = replayKeys(ex.plainBody, api);
+    } catch (err) {
+      log.debug({ err: (err as Error)?.message }, 'replay keys could not be listed');
+    }
+    return shared.prefetch(keys).then(() => run(ex, api, mode));
+  };
+}
+
+function compressWith(deps: CompressionStageDeps): (ex: CompressionTarget, api: ApiShape, mode: 'optimize' | 'audit') => void | Promise<void> {
+  const { config, log, settings, replay } = deps;
+  return (ex, api, mode) => {
     const t0 = performance.now();
     let pending: Promise<void> | undefined;
     try {
@@ -110,7 +129,7 @@ export function compressTarget(deps: CompressionStageDeps): (ex: CompressionTarg
         c.tokensAfter = r.tokensAfter;
         c.tokensSaved = r.tokensSaved;
         // where the saved tokens sit (fresh vs replayed, under which cache breakpoint): the dollar figures price them from it
-        const placement = savedPlacement(api, ex.json, r.slots);
+        const placement = savedPlacement(api, ex.json!, r.slots);
         ex.rec.ext.placement = placement;
         // the live zone as sent, and at least the compressed texts in it (two counts of the same content)
         c.newInputTokens = Math.max(r.newInputTokens, placement.freshBefore);

@@ -21,6 +21,7 @@ import { BudgetControl, budgetConfigured } from './budget/control.js';
 import { openBudgetDb } from './budget/store.js';
 import { RedisResponseCache } from './cache/redis.js';
 import { PgBudgetLedger } from './budget/pg-ledger.js';
+import { budgetSchema } from './budget/pg-schema.js';
 import type { BudgetStoreInfo } from './budget/control.js';
 import type {} from '../storage/api.js';
 import { ResponseCacheStage } from './cache/stage.js';
@@ -55,7 +56,7 @@ export function createControlsPlugin(opts: ControlsOptions = {}): Plugin {
     needs: ['proxy', 'stats'],
     optional: ['metrics', 'database', 'fleet'],
     provides: ['controls'],
-    setup(ctx) {
+    async setup(ctx) {
       const { app } = ctx;
       const proxy = ctx.need('proxy');
       const stats = ctx.need('stats');
@@ -66,8 +67,10 @@ export function createControlsPlugin(opts: ControlsOptions = {}): Plugin {
       const fleet = ctx.optional('fleet');
 
       let budgetStore: BudgetStoreInfo | null = null;
-      const shared = c.stateless ? null : (ctx.optional('database')?.db ?? null);
+      const database = ctx.optional('database');
+      const shared = c.stateless ? null : (database?.db ?? null);
       if (budgetConfigured(c) && shared) {
+        await database!.migrate(budgetSchema);
         // the fleet's ledger: one atomic reservation per request in the shared database
         const book = new PgBudgetLedger({ db: shared, log: app.log, now, onStoreFailure: c.budgetOnStoreFailure, ...(opts.budgetFlushMs ? { flushMs: opts.budgetFlushMs } : {}) });
         budgetStore = { backend: 'postgres', path: shared.where, openError: null, movedAside: null };

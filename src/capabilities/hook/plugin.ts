@@ -21,6 +21,8 @@ import { hookLogLine } from './log-line.js';
 import { registerHookFamilies } from './metrics.js';
 import { settingsJson } from './settings.js';
 import { createHookService, type HookService, type HookServiceOptions } from './service.js';
+import { hookSchema, PgHookSettings } from './pg-settings.js';
+import type {} from '../storage/api.js';
 
 export const HOOK_PATH = '/hooks/aperture';
 
@@ -59,9 +61,9 @@ export function createHookPlugin(opts: HookPluginOptions = {}): Plugin {
   const standalone = opts.standalone === true;
   return definePlugin({
     name: 'hook',
-    optional: ['metrics', 'compression', 'fleet'],
+    optional: ['metrics', 'compression', 'database', 'fleet'],
     provides: ['hook'],
-    setup(ctx) {
+    async setup(ctx) {
       const { app } = ctx;
       if (!standalone && !app.config.hook) {
         app.healthChecks.set('hook', () => ({ enabled: false, ready: true }));
@@ -73,6 +75,12 @@ export function createHookPlugin(opts: HookPluginOptions = {}): Plugin {
         app.log,
         { ...(compression ? { originals: () => compression.originals } : {}), ...opts },
       );
+      const database = ctx.optional('database');
+      if (database?.db && !app.config.stateless) {
+        // a fleet: PUT /config on one instance applies on all of them
+        await database.migrate(hookSchema);
+        await svc.settings.share(new PgHookSettings(database.db));
+      }
       const call = tracked(app, svc);
       const config: RouteHandler = (r) => handleConfig(r.req, r.res, svc.settings, () => svc.pool.version);
       if (standalone) {

@@ -12,6 +12,7 @@ import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from '../../core/logger.js';
 import { HOOK_DEFAULTS, type HookSettings, mergeSettings, SettingsPersistError, settingsJson } from './settings.js';
+import type { SettingsRemote } from './settings-remote.js';
 
 const RETRY_READ_MS = 5_000;
 
@@ -26,6 +27,11 @@ export class SettingsStore {
   private retry: NodeJS.Timeout | null = null;
   private updated = false;
   private readonly listeners: ((s: Readonly<HookSettings>) => void)[] = [];
+  private remote: SettingsRemote | null = null;
+  private remoteVersion = 0;
+  private poll: NodeJS.Timeout | null = null;
+  /** Why the shared settings could not be read or written now (null when they could). */
+  remoteError: string | null = null;
 
   constructor(
     /** Empty: no persistence. */
@@ -57,10 +63,41 @@ export class SettingsStore {
     }
   }
 
+  /**
+   * Shares the settings with a fleet: the stored ones apply now (when there are any), a
+   * change another instance stores applies within `pollMs`, and `update()` stores there too.
+   */
+  async share(remote: SettingsRemote, pollMs = 2_000): Promise<void> {
+    this.remote = remote;
+    await this.pull();
+    this.poll = setInterval(() => void this.pull(), pollMs);
+    this.poll.unref();
+  }
+
+  private async pull(): Promise<void> {
+    if (!this.remote) return;
+    try {
+      const r = await this.remote.read();
+      this.remoteError = null;
+      if (!r || r.version <= this.remoteVersion) return;
+      const next = Object.freeze(mergeSettings(HOOK_DEFAULTS, r.json));
+      this.remoteVersion = r.version;
+      this.current = next;
+      this.updated = true;
+      this.log.info({ version: r.version, settings: next }, 'hook config changed by the fleet');
+    } catch (err) {
+      const message = (err as Error).message;
+      if (this.remoteError !== message) this.log.warn({ where: this.remote.where, err: message }, 'shared hook config unavailable; keeping the current settings');
+      this.remoteError = message;
+    }
+  }
+
   /** Stops the background re-read. */
   close(): void {
     if (this.retry) clearTimeout(this.retry);
     this.retry = null;
+    if (this.poll) clearInterval(this.poll);
+    this.poll = null;
   }
 
   /** Called after every successful update (the fleet announces it to the other instances). */
@@ -116,6 +153,15 @@ export class SettingsStore {
   update(body: unknown): Promise<Readonly<HookSettings>> {
     const run = async () => {
       const next = Object.freeze(mergeSettings(this.current, body));
+      if (this.remote) {
+        // the fleet's copy first: a change that only one instance applied would split the fleet
+        try {
+          this.remoteVersion = await this.remote.write(settingsJson(next));
+        } catch (err) {
+          this.log.error({ where: this.remote.where, err: (err as Error).message }, 'shared hook config could not be saved; settings unchanged');
+          throw new SettingsPersistError(this.remote.where, err);
+        }
+      }
       if (this.path) {
         try {
           await this.persist(next);

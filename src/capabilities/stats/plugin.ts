@@ -15,6 +15,7 @@ import { registerStatsRoutes } from './routes.js';
 import { StatsService } from './service.js';
 import { openStatsStore } from './store/open.js';
 import { PgStatsStore } from './store/pg.js';
+import { statsSchema } from './store/pg-schema.js';
 import { DEFAULT_LIMITS } from './store/types.js';
 import type {} from '../storage/api.js';
 import type { SavingsEvent } from './store/types.js';
@@ -44,10 +45,12 @@ export const statsPlugin = definePlugin({
   name: 'stats',
   optional: ['proxy', 'database', 'fleet'],
   provides: ['stats'],
-  setup({ app, optional }) {
-    const shared = optional('database')?.db ?? null;
+  async setup({ app, optional }) {
+    const database = optional('database');
+    const shared = app.config.stateless ? null : (database?.db ?? null);
+    if (shared) await database!.migrate(statsSchema);
     // with --database-url the fleet shares one store; stateless mode still keeps everything in memory
-    const store = shared && !app.config.stateless
+    const store = shared
       ? new PgStatsStore({ db: shared, log: app.log, flushMs: app.config.statsFlushMs, limits: { ...DEFAULT_LIMITS, retentionMs: app.config.statsRetentionDays * 86_400_000 } })
       : openStatsStore({ config: app.config, log: app.log });
     const svc = new StatsService(store);

@@ -12,10 +12,10 @@ import { openSharedDatabase, type SharedDatabase } from './shared.js';
 export const storagePlugin = definePlugin({
   name: 'storage',
   provides: ['database'],
-  async setup({ app }) {
-    const shared = await openSharedDatabase(app.config, app.log);
+  setup({ app }) {
+    const shared = openSharedDatabase(app.config, app.log);
     if (!shared) {
-      const none: SharedDatabase = { db: null, migrated: false, migrationError: null };
+      const none: SharedDatabase = { db: null, migrated: false, migrationError: null, migrate: async () => undefined };
       return { database: none };
     }
     app.onClose(() => shared.close());

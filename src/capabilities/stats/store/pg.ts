@@ -122,6 +122,8 @@ export class PgStatsStore implements StatsStore {
   private failedAt = 0;
   private dropped = 0;
   private commits = 0;
+  /** The newest event id any instance committed, as of the last flush. */
+  private seen = 0;
   private lastPruneAt = 0;
   /** The last figures read, answered while the database cannot be read. */
   private readonly last = new Map<string, unknown>();
@@ -320,9 +322,10 @@ export class PgStatsStore implements StatsStore {
 
   /** Writes what is buffered; resolves (never rejects) once tried. Answers at once while the database is failing. */
   async flush(): Promise<void> {
-    if (this.pending.length === 0 && !this.writing) return;
     if (this.lastError !== null && Date.now() - this.failedAt < this.retryDelay) return;
-    await this.drain();
+    if (this.pending.length > 0 || this.writing) await this.drain();
+    // what every instance committed so far (readers flush first, then derive views keyed by `version()`)
+    this.seen = await this.read('seen', this.seen, async (q) => (await q.query<{ n: number | null }>('SELECT max(id) AS n FROM stats_events')).rows[0]?.n ?? 0);
   }
 
   /** Runs a read; while the database fails (or just failed), the last answer. */
@@ -397,11 +400,12 @@ export class PgStatsStore implements StatsStore {
   }
 
   /**
-   * Changes with every batch this instance wrote, and at least every second: other instances
-   * write to the same tables, so a view derived from them is at most a second old.
+   * Changes with every batch this instance wrote and, as of the last `flush()`, with every
+   * event any instance committed (the newest event id), so views derived from the shared
+   * tables are rebuilt when another instance wrote.
    */
   version(): string {
-    return `${this.commits}:${Math.floor(Date.now() / 1000)}`;
+    return `${this.commits}:${this.seen}`;
   }
 
   /** Raw event count (tests). */
