@@ -23,6 +23,8 @@ type Json = Record<string, any>;
 if (serversSkipReason && process.env.CI === '1') throw new Error(`CI=1: ${serversSkipReason}`);
 
 const MODEL = 'claude-sonnet-4-6';
+/** Database deadlines no loaded test machine trips (where a test is about a reachable store). */
+const PATIENT = ['--database-statement-timeout-ms', '30000', '--database-connect-timeout-ms', '10000'];
 const headers = (project: string, key = FAKE_ANTHROPIC_KEY) => ({ ...anthropicHeaders(key), 'content-type': 'application/json', 'x-headroom-project': project });
 const message = (text: string, maxTokens = 20) => JSON.stringify({ model: MODEL, max_tokens: maxTokens, messages: [{ role: 'user', content: text }] });
 
@@ -110,12 +112,15 @@ describe.skipIf(serversSkipReason)(`a fleet of three proxies sharing Postgres an
     const body = message('Summarise the build log.', 200);
     const reservation = reservationFor('anthropic', MODEL, estimateRequest('messages', JSON.parse(body) as Json, 4096));
     const limit = 20.5 * reservation;
-    const { fleet, db } = await fleetOn(['--budget-per-key', String(limit)], gate.url);
+    // the bound is the one for a reachable store: deadlines long enough that a loaded test machine never trips them
+    const { fleet, db } = await fleetOn(['--budget-per-key', String(limit), ...PATIENT], gate.url);
     const pending = Array.from({ length: 60 }, (_, i) => send(`${fleet.proxies[i % 3]!.url}/v1/messages`, { body, headers: headers('budget') }));
+    cleanup.push(() => Promise.allSettled(pending).then(() => undefined));
     // the admitted requests are all held upstream: every one is in flight when the limit is reached
     await eventually(async () => gate.held >= 20, '20 requests at the upstream');
     await sleep(300);
-    expect(gate.held).toBe(20);
+    const health = await getJson<Json>(`${fleet.proxies[0]!.url}/health`);
+    expect(gate.held, JSON.stringify(health.checks.database)).toBe(20);
     gate.open();
     const rs = await Promise.all(pending);
     expect(rs.filter((r) => r.status === 200)).toHaveLength(20);
@@ -131,7 +136,7 @@ describe.skipIf(serversSkipReason)(`a fleet of three proxies sharing Postgres an
   });
 
   it('kill -9 of one instance under load loses at most its flush window; the others lose nothing', async () => {
-    const { fleet, db } = await fleetOn(['--stats-flush-ms', '250']);
+    const { fleet, db } = await fleetOn(['--stats-flush-ms', '250', ...PATIENT]);
     const answered: { inst: number; at: number }[] = [];
     const errors: string[] = [];
     const statuses = new Set<number>();
@@ -141,7 +146,8 @@ describe.skipIf(serversSkipReason)(`a fleet of three proxies sharing Postgres an
       answered.push({ inst, at });
     }, errors, dead);
     // under way on every instance before the kill
-    await eventually(async () => answered.filter((a) => a.inst === 2).length >= 20, 'instance 2 under load', 30_000);
+    await eventually(async () => answered.filter((a) => a.inst === 2).length >= 60, 'instance 2 under load', 30_000);
+    const before = (await getJson<Json>(`${fleet.proxies[2]!.url}/health`)).checks.store;
     const killedAt = Date.now();
     dead.add(2);
     fleet.proxies[2]!.child.kill('SIGKILL');
@@ -161,9 +167,9 @@ describe.skipIf(serversSkipReason)(`a fleet of three proxies sharing Postgres an
     const stored = got['inst-2'] ?? 0;
     // lost: what the killed instance answered within its last flush window (250 ms, plus one write in flight)
     const inWindow = answered.filter((a) => a.inst === 2 && a.at > killedAt - 250 - 250).length;
-    expect(killed).toBeGreaterThanOrEqual(20);
+    expect(killed).toBeGreaterThanOrEqual(60);
     expect(stored).toBeLessThanOrEqual(killed);
-    expect(killed - stored).toBeLessThanOrEqual(inWindow);
+    expect(killed - stored, `stored ${stored} of ${killed}; its store just before the kill: ${JSON.stringify(before)}`).toBeLessThanOrEqual(inWindow);
   }, 60_000);
 
   it('one conversation alternating instances keeps every earlier message byte-identical and its tool outputs compressed', async (ctx) => {
@@ -198,6 +204,7 @@ describe.skipIf(serversSkipReason)(`a fleet of three proxies sharing Postgres an
     await query(pgServer.url, 'CREATE DATABASE fleet_outage');
     const databaseUrl = pgServer.url.replace(/\/postgres$/, '/fleet_outage');
     const { fleet } = await fleetOn(['--rpm', '1000000', '--cache', '--budget-per-key', '1000'], mock.url, { databaseUrl, redisUrl: redisServer.url });
+    for (const p of fleet.proxies) await eventually(async () => (await fetch(`${p.url}/readyz`)).status === 200, 'ready', 30_000);
     const status = new Map<number, number>();
     const errors: string[] = [];
     let answered = 0;
@@ -212,7 +219,7 @@ describe.skipIf(serversSkipReason)(`a fleet of three proxies sharing Postgres an
         const j = await getJson<Json>(`${fleet.proxies[0]!.url}/health`);
         return j.checks.redis?.status === 'degraded' && j.checks.database?.degraded ? j : null;
       }, 'both stores reported degraded');
-      expect(h.ready).toBe(true);
+      expect(h.ready, JSON.stringify(h.checks)).toBe(true);
       await sleep(10_000);
     } finally {
       await Promise.all([pgServer.start(), redisServer.start()]);

@@ -40,7 +40,7 @@ describe.skipIf(serversSkipReason)(`a fleet of three proxies sharing Redis${serv
       upstreamUrl: (i) => (i === 1 ? gate.url : mock.url),
       redisUrl: testRedisUrl(),
       redisPrefix: prefix,
-      args: ['--rpm', '30', '--cache'],
+      args: ['--rpm', '30', '--cache', '--hook'],
     });
   }, 60_000);
   afterAll(async () => {
@@ -136,6 +136,18 @@ describe.skipIf(serversSkipReason)(`a fleet of three proxies sharing Redis${serv
     expect((await send(`${urls()[0]}/stats/reset`, { method: 'POST' })).status).toBe(200);
     await eventually(async () => (await getJson<Json>(`${urls()[2]}/stats`)).requests.total === 0, 'instance c reset');
     await eventually(async () => (await getJson<Json>(`${urls()[1]}/stats`)).requests.total === 0, 'instance b reset');
+  });
+
+  it('a hook config change on one instance applies on every instance', async () => {
+    const put = await send(`${urls()[0]}/hooks/aperture/config`, { method: 'PUT', body: JSON.stringify({ protect_recent: 7, min_tokens_to_compress: 900 }), headers: { 'content-type': 'application/json' } });
+    expect(put.status).toBe(200);
+    for (const u of [urls()[1]!, urls()[2]!]) {
+      const got = await eventually(async () => {
+        const c = await getJson<Json>(`${u}/hooks/aperture/config`);
+        return c.protect_recent === 7 ? c : null;
+      }, `${u} has the new hook config`);
+      expect(got).toMatchObject({ protect_recent: 7, min_tokens_to_compress: 900, compress_system_messages: true });
+    }
   });
 
   it('reports Redis healthy in /health and counts no failures while it is up', async () => {

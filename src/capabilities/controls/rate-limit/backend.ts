@@ -22,6 +22,8 @@ export interface RateLimitBackend {
   adjust(key: string, n: number, now: number): void;
   /** Callers with a bucket that is not full (as far as this instance knows). */
   active(now: number): number;
+  /** Where the buckets live, for `/stats` (e.g. the requests let through while Redis failed). */
+  describe?(): Record<string, unknown>;
 }
 
 export class LocalBuckets implements RateLimitBackend {

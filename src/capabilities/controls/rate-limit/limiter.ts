@@ -138,6 +138,7 @@ export class RateLimiter implements ProxyStage {
       active_keys: active,
       limited_by: this.opts.by,
       rejected: { ...this.rejected, total: this.rejected.requests + this.rejected.tokens },
+      ...this.backend.describe?.(),
     };
   }
 }

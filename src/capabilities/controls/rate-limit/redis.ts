@@ -111,6 +111,10 @@ export class RedisBuckets implements RateLimitBackend {
     void this.link.run('rate limit correction', () => this.r.headroomAdjust(tk, this.tpm!, n));
   }
 
+  describe(): Record<string, unknown> {
+    return { shared: 'redis', failed_open: this.failedOpen };
+  }
+
   active(now: number): number {
     for (const [k, at] of this.seen) if (now - at > ACTIVE_WINDOW_MS) this.seen.delete(k);
     return this.seen.size;
