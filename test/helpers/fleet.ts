@@ -34,7 +34,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
         ...(o.databaseUrl ? ['--database-url', o.databaseUrl] : []),
         ...(o.args ?? []),
       ];
-      return startChildProxy(args, { HEADROOM_SKIP_UPSTREAM_CHECK: '1', ...o.env });
+      return startChildProxy(args, { HEADROOM_SKIP_UPSTREAM_CHECK: '1', ...o.env }, 60_000);
     }),
   );
   // a request that arrives before an instance has connected to Redis goes on without it (fail open)
