@@ -3,8 +3,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // several tests run the built dist/: rebuild it first when it is older than src/
-    globalSetup: ['test/setup/dist-current.ts'],
+    // several tests run the built dist/: rebuild it first when it is older than src/; the fleet
+    // tests share a private PostgreSQL and Redis (test/setup/servers.ts)
+    globalSetup: ['test/setup/dist-current.ts', 'test/setup/servers.ts'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks',

@@ -8,6 +8,7 @@ import { cloudPlugin } from '../capabilities/cloud/plugin.js';
 import { compressionPlugin } from '../capabilities/compression/plugin.js';
 import { controlsPlugin } from '../capabilities/controls/plugin.js';
 import { dashboardPlugin } from '../capabilities/dashboard/plugin.js';
+import { fleetPlugin } from '../capabilities/fleet/plugin.js';
 import { headroomSdkPlugin } from '../capabilities/headroom-sdk/plugin.js';
 import { healthPlugin } from '../capabilities/health/plugin.js';
 import { hookPlugin } from '../capabilities/hook/plugin.js';
@@ -34,6 +35,7 @@ export function defaultPlugins(): Plugin[] {
     compressionPlugin,
     controlsPlugin,
     dashboardPlugin,
+    fleetPlugin,
     headroomSdkPlugin,
     healthPlugin,
     hookPlugin,

@@ -32,6 +32,7 @@ const GROUP_TITLES: Record<string, string> = {
   hook: 'The Aperture pre_request hook',
   routing: 'Routing: the provider registry file and circuit breakers (docs/routing.md)',
   keys: 'Virtual keys: client keys issued by the proxy (stored as hashes)',
+  fleet: 'Fleet: several instances sharing Redis',
   storage: 'Shared storage for a fleet of instances (Postgres)',
 };
 

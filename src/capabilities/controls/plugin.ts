@@ -19,6 +19,7 @@ import { definePlugin, type Plugin } from '../../core/plugin.js';
 import { checkAccess, type RouteRequest } from '../../core/router.js';
 import { BudgetControl, budgetConfigured } from './budget/control.js';
 import { openBudgetDb } from './budget/store.js';
+import { RedisResponseCache } from './cache/redis.js';
 import { PgBudgetLedger } from './budget/pg-ledger.js';
 import { budgetSchema } from './budget/pg-schema.js';
 import type { BudgetStoreInfo } from './budget/control.js';
@@ -26,6 +27,7 @@ import type {} from '../storage/api.js';
 import { ResponseCacheStage } from './cache/stage.js';
 import { registerControlMetrics } from './metrics.js';
 import { RateLimiter } from './rate-limit/limiter.js';
+import { RedisBuckets } from './rate-limit/redis.js';
 import { unpricedStage } from './unpriced.js';
 import { credentialsLink, DEFAULT_KEY_ENV, defaultServerKeys } from './keys/credentials.js';
 import { VirtualKeyLimits } from './keys/limits.js';
@@ -59,7 +61,7 @@ export function createControlsPlugin(opts: ControlsOptions = {}): Plugin {
   return definePlugin({
     name: 'controls',
     needs: ['proxy', 'stats'],
-    optional: ['metrics', 'database'],
+    optional: ['metrics', 'database', 'fleet'],
     provides: ['controls'],
     async setup(ctx) {
       const { app } = ctx;
@@ -69,6 +71,8 @@ export function createControlsPlugin(opts: ControlsOptions = {}): Plugin {
       const now = opts.now ?? Date.now;
       const keys = c.keys ? new VirtualKeys(c.keys) : null;
       const controls: Controls = { budget: null, limiter: null, cache: null, keys };
+      // with a fleet Redis, rate-limit buckets and the response cache are shared by every instance
+      const fleet = ctx.optional('fleet');
 
       let budgetStore: BudgetStoreInfo | null = null;
       const database = ctx.optional('database');
@@ -97,12 +101,16 @@ export function createControlsPlugin(opts: ControlsOptions = {}): Plugin {
       if (rpm !== null || tpm !== null) {
         controls.limiter = new RateLimiter({
           rpm, tpm, by: c.rateLimitBy, defaultMaxTokens: c.budgetDefaultMaxTokens, now, ...(statusHeaders ? { extraHeaders: statusHeaders } : {}),
+          ...(fleet ? { backend: new RedisBuckets(fleet.redis, fleet.prefix, rpm, tpm) } : {}),
         });
       }
       if (c.cache) {
         controls.cache = new ResponseCacheStage({
           ttlSeconds: c.cacheTtl, maxBytes: c.cacheMaxBytes, maxEntries: c.cacheMaxEntries, now, ...(statusHeaders ? { extraHeaders: statusHeaders } : {}),
+          ...(fleet ? { shared: new RedisResponseCache(fleet.redis, fleet.prefix, c.cacheMaxBytes, c.cacheMaxEntries) } : {}),
         });
+        const local = controls.cache;
+        fleet?.bus.on('cache_clear', () => void local.clear());
       }
       const { budget, limiter, cache } = controls;
 
@@ -113,7 +121,10 @@ export function createControlsPlugin(opts: ControlsOptions = {}): Plugin {
         proxy.addStage(virtualKeyStage(keys));
         const serverKeys = defaultServerKeys(opts.env ?? process.env);
         proxy.addLink(credentialsLink(c, serverKeys));
-        keyLimits = new VirtualKeyLimits(keys, c.budgetDefaultMaxTokens, now);
+        const sharedBuckets = fleet
+          ? (name: string, krpm: number | null, ktpm: number | null) => new RedisBuckets(fleet.redis, `${fleet.prefix}vk:${Buffer.from(name).toString('hex')}:`, krpm, ktpm)
+          : undefined;
+        keyLimits = new VirtualKeyLimits(keys, c.budgetDefaultMaxTokens, now, sharedBuckets);
         if (keyLimits.size > 0) proxy.addStage(keyLimits);
         const spend = new VirtualKeySpend(keys, (o) => stats.accountingOf(o), now);
         keySpend = spend;
@@ -153,7 +164,7 @@ export function createControlsPlugin(opts: ControlsOptions = {}): Plugin {
       })) ?? null);
 
       app.healthChecks.set('cache', () => (cache ? { enabled: true, ready: true, entries: cache.lru.size, bytes: cache.lru.bytes } : { enabled: false, ready: true }));
-      app.healthChecks.set('rate_limiter', () => (limiter ? { enabled: true, ready: true, requests_per_minute: rpm, tokens_per_minute: tpm } : { enabled: false, ready: true }));
+      app.healthChecks.set('rate_limiter', () => (limiter ? { enabled: true, ready: true, requests_per_minute: rpm, tokens_per_minute: tpm, shared: fleet ? 'redis' : null } : { enabled: false, ready: true }));
       if (budget && budgetStore) {
         const store = budgetStore;
         app.healthChecks.set('budget', () => {
@@ -168,10 +179,16 @@ export function createControlsPlugin(opts: ControlsOptions = {}): Plugin {
       }
 
       const audit = app.log.child({ logger: 'headroom.audit' });
-      app.router.add('POST', '/cache/clear', ({ req, res, path }: RouteRequest) => {
+      app.router.add('POST', '/cache/clear', async ({ req, res, path }: RouteRequest) => {
         if (checkAccess('admin', req, res, app.config)) {
           if (!cache) sendJson(res, 200, { status: 'cache disabled' });
-          else {
+          else if (fleet) {
+            // the shared entries go at once; the notification clears anything an instance holds itself
+            const r = await cache.clearShared();
+            void fleet.bus.publish('cache_clear');
+            if (r) sendJson(res, 200, { status: 'cleared', entries_removed: r.entries, bytes_freed: r.bytes, fleet: true });
+            else sendJson(res, 503, { error: { type: 'redis_unavailable', message: 'The shared response cache (Redis) could not be reached; nothing was cleared. Retry when /health reports redis healthy.' } });
+          } else {
             const r = cache.clear();
             sendJson(res, 200, { status: 'cleared', entries_removed: r.entries, bytes_freed: r.bytes });
           }

@@ -19,6 +19,7 @@ import type {} from './api.js';
 import { handleConfig } from './config-api.js';
 import { hookLogLine } from './log-line.js';
 import { registerHookFamilies } from './metrics.js';
+import { settingsJson } from './settings.js';
 import { createHookService, type HookService, type HookServiceOptions } from './service.js';
 import { hookSchema, PgHookSettings } from './pg-settings.js';
 import type {} from '../storage/api.js';
@@ -60,7 +61,7 @@ export function createHookPlugin(opts: HookPluginOptions = {}): Plugin {
   const standalone = opts.standalone === true;
   return definePlugin({
     name: 'hook',
-    optional: ['metrics', 'compression', 'database'],
+    optional: ['metrics', 'compression', 'database', 'fleet'],
     provides: ['hook'],
     async setup(ctx) {
       const { app } = ctx;
@@ -97,6 +98,20 @@ export function createHookPlugin(opts: HookPluginOptions = {}): Plugin {
       if (app.config.hookVerbose) {
         const out = opts.verboseOut ?? ((line: string) => void process.stdout.write(`${line}\n`));
         app.addSink({ name: 'hook-verbose', outcome: (o) => { const l = hookLogLine(o); if (l) out(l); } });
+      }
+      const fleet = ctx.optional('fleet');
+      if (fleet) {
+        // a config change on one instance is applied on every instance (not announced again)
+        let applying: string | null = null;
+        fleet.bus.on('hook_config', (data) => {
+          applying = JSON.stringify(data);
+          svc.settings.update(data).catch((err: Error) => app.log.warn({ err: err.message }, 'hook config from the fleet not applied'));
+        });
+        svc.settings.onUpdate((s) => {
+          const json = settingsJson(s);
+          if (JSON.stringify(json) === applying) applying = null;
+          else void fleet.bus.publish('hook_config', json);
+        });
       }
       app.healthChecks.set('hook', svc.health);
       app.onClose(() => svc.close());

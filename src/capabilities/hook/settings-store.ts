@@ -26,6 +26,7 @@ export class SettingsStore {
   movedAside: string | null = null;
   private retry: NodeJS.Timeout | null = null;
   private updated = false;
+  private readonly listeners: ((s: Readonly<HookSettings>) => void)[] = [];
   private remote: SettingsRemote | null = null;
   private remoteVersion = 0;
   private poll: NodeJS.Timeout | null = null;
@@ -99,6 +100,11 @@ export class SettingsStore {
     this.poll = null;
   }
 
+  /** Called after every successful update (the fleet announces it to the other instances). */
+  onUpdate(listener: (s: Readonly<HookSettings>) => void): void {
+    this.listeners.push(listener);
+  }
+
   /** The snapshot to use for one request. */
   get settings(): Readonly<HookSettings> {
     return this.current;
@@ -168,6 +174,7 @@ export class SettingsStore {
       this.updated = true;
       this.loadError = null;
       this.log.info({ settings: next }, 'hook config updated');
+      for (const l of this.listeners) l(next);
       return next;
     };
     const p = this.chain.then(run, run);

@@ -6,22 +6,31 @@ import { SummaryLog } from './summary.js';
 import { LiveTracker } from './tracker.js';
 import { activeSnapshot } from './views.js';
 import { redactSecrets } from '../../core/redact.js';
+import type { Fleet } from '../fleet/api.js';
+import { FleetLiveView } from './fleet-view.js';
+import type { ActiveSnapshot } from './schema.js';
 
 export interface LiveMonitor {
   readonly tracker: LiveTracker;
   readonly hub: SseHub;
   readonly summary: SummaryLog;
+  /** With a fleet Redis: every instance's requests in flight (null: this instance only). */
+  readonly fleet: FleetLiveView | null;
+  /** What `/metrics/active-requests` and the stream show: this instance, or the fleet. */
+  snapshot(): ActiveSnapshot;
   close(): void;
 }
 
-export function createLiveMonitor(config: Config, log: Logger): LiveMonitor {
+export function createLiveMonitor(config: Config, log: Logger, fleetLink: Fleet | null = null): LiveMonitor {
   const tracker = new LiveTracker({
     errorBuffer: config.liveErrorBuffer,
     traceBuffer: config.liveTraceBuffer,
     maxModels: config.liveMaxModels,
   });
+  let fleet: FleetLiveView | null = null;
+  const snapshot = (): ActiveSnapshot => (fleet ? fleet.snapshot() : activeSnapshot(tracker));
   const hub = new SseHub(
-    { get version() { return tracker.version; }, snapshotJson: () => redactSecrets(JSON.stringify(activeSnapshot(tracker))) },
+    { get version() { return tracker.version + (fleet?.version ?? 0); }, snapshotJson: () => redactSecrets(JSON.stringify(snapshot())) },
     {
       minIntervalMs: config.liveSseMinIntervalMs,
       heartbeatMs: Math.max(1, Math.round(config.liveSseHeartbeatSeconds * 1000)),
@@ -31,6 +40,7 @@ export function createLiveMonitor(config: Config, log: Logger): LiveMonitor {
     },
   );
   tracker.onChange(() => hub.notify());
+  if (fleetLink) fleet = new FleetLiveView(tracker, fleetLink, () => hub.notify());
   const summary = new SummaryLog(tracker, log, {
     everyRequests: config.liveSummaryEveryRequests,
     everySeconds: config.liveSummaryIntervalSeconds,
@@ -39,7 +49,10 @@ export function createLiveMonitor(config: Config, log: Logger): LiveMonitor {
     tracker,
     hub,
     summary,
+    fleet,
+    snapshot,
     close() {
+      fleet?.close();
       hub.closeAll();
       summary.close();
     },

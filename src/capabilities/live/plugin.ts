@@ -7,11 +7,12 @@ import { StreamSessions } from './stream-auth.js';
 
 export const liveMetricsPlugin = definePlugin({
   name: 'live-metrics',
+  optional: ['fleet'],
   provides: ['live'],
-  setup({ app }) {
+  setup({ app, optional }) {
     let mon: LiveMonitor | null = null;
     if (app.config.liveMetrics) {
-      const m = createLiveMonitor(app.config, app.log);
+      const m = createLiveMonitor(app.config, app.log, optional('fleet'));
       mon = m;
       app.addSink(m.tracker);
       app.onClose(() => m.close());

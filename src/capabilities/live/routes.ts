@@ -17,7 +17,7 @@ import { sendDisabledStream } from './sse.js';
 import { STREAM_PATH, type StreamSessions } from './stream-auth.js';
 import { runningTotals, type TotalsQuery } from './totals.js';
 import type { LiveMonitor } from './monitor.js';
-import { activeSnapshot, disabledBody } from './views.js';
+import { disabledBody } from './views.js';
 import { disabledYaml, totalsYaml } from './yaml.js';
 import { redactSecrets } from '../../core/redact.js';
 import type { ActiveDisabled, Logs, LogsDisabled, StreamSession } from './schema.js';
@@ -42,7 +42,7 @@ function stamp(ms: number): string {
 export function registerLiveRoutes(app: App, mon: LiveMonitor | null, sessions: StreamSessions): void {
   app.router.add('GET', '/metrics/active-requests', ({ res }) => {
     if (!mon) return sendJson(res, 200, { ...disabledBody(), active_requests: [] } satisfies ActiveDisabled, NO_CACHE);
-    sendRedactedJson(res, activeSnapshot(mon.tracker));
+    sendRedactedJson(res, mon.snapshot());
   }, 'gated');
 
   app.router.add('GET', STREAM_PATH, ({ req, res }) => {

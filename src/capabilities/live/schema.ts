@@ -48,6 +48,15 @@ export const activeRowSchema = z.object({
   message_count: int,
   client: str.nullable(),
   project: str.nullable(),
+  instance: str.optional().describe('With a fleet Redis (`--redis-url`): the instance serving the request'),
+});
+
+/** One instance of a fleet in the live view (`--redis-url`). */
+export const fleetInstanceSchema = z.object({
+  instance: str,
+  self: z.boolean().describe('This is the instance that answered'),
+  active_total: int,
+  completed: z.object({ since: str, requests: int, errors: int, input_tokens: int, output_tokens: int }),
 });
 
 /** `GET /metrics/active-requests` and the data of each `update` event of its stream. */
@@ -60,6 +69,11 @@ export const activeSnapshotSchema = z.object({
   truncated: z.boolean().describe('Rows beyond 1000 (newest first) were left out'),
   active_requests: z.array(activeRowSchema).describe('Newest first'),
   completed: z.object({ since: str, requests: int, errors: int, input_tokens: int, output_tokens: int }).describe('Cumulative since `since`'),
+  fleet: z.object({
+    instance: str.describe('The instance that answered'),
+    degraded: z.boolean().describe('Redis could not be read: other instances may be missing or stale'),
+    instances: z.array(fleetInstanceSchema),
+  }).optional().describe('With a fleet Redis: rows and totals of every instance (`active_total` and `active_requests` cover the fleet, `completed` this instance)'),
 });
 
 /** `GET /metrics/active-requests` while live monitoring is off. */

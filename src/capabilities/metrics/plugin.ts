@@ -57,7 +57,7 @@ export function createMetricsRegistry(config: Config, svc: StatsService, ws?: Re
 export const metricsPlugin = definePlugin({
   name: 'metrics',
   needs: ['stats'],
-  optional: ['responsesWs', 'database'],
+  optional: ['responsesWs', 'database', 'fleet'],
   provides: ['metrics'],
   setup(ctx) {
     const { app } = ctx;
@@ -78,6 +78,11 @@ export const metricsPlugin = definePlugin({
       registry,
       readFamily: (name, help, type, read) => void new ReadFamily(name, help, type, read).register(registry),
     };
+    const fleet = ctx.optional('fleet');
+    if (fleet) {
+      service.readFamily('headroom_redis_failures_total', 'Redis commands that failed or timed out (the request went on without Redis: limits and cache fail open)', 'counter', () => [{ value: fleet.redis.failures }]);
+      service.readFamily('headroom_redis_up', 'Whether the connection to the fleet Redis is ready (1) or not (0)', 'gauge', () => [{ value: fleet.redis.connected ? 1 : 0 }]);
+    }
     const shared = ctx.optional('database')?.db;
     if (shared) {
       // every failed operation on the shared database, by store (stats store, budget store, CCR store, migrations)

@@ -43,7 +43,7 @@ export function savingsEvent(o: RequestOutcome, a: Accounting): SavingsEvent {
 
 export const statsPlugin = definePlugin({
   name: 'stats',
-  optional: ['proxy', 'database'],
+  optional: ['proxy', 'database', 'fleet'],
   provides: ['stats'],
   async setup({ app, optional }) {
     const database = optional('database');
@@ -94,6 +94,20 @@ export const statsPlugin = definePlugin({
         moved_aside: h.movedAside,
       };
     });
+    // a fleet: a reset on one instance resets every instance's process figures
+    const fleet = optional('fleet');
+    if (fleet) {
+      let fromFleet = false;
+      fleet.bus.on('stats_reset', () => {
+        fromFleet = true;
+        try {
+          svc.reset();
+        } finally {
+          fromFleet = false;
+        }
+      });
+      svc.onReset(() => void (fromFleet || fleet.bus.publish('stats_reset')));
+    }
     registerStatsRoutes(app, svc);
     return { stats: svc };
   },

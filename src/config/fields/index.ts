@@ -12,6 +12,7 @@ import { compressionFields } from './compression.js';
 import { proxyFields } from './proxy.js';
 import { routingFields } from './routing.js';
 import { azureGeminiFields } from './azure-gemini.js';
+import { redisFields } from './redis.js';
 import { serverFields } from './server.js';
 import { storageFields } from './storage.js';
 
@@ -31,6 +32,7 @@ export const allFields = {
   ...hookFields,
   ...routingFields,
   ...keysFields,
+  ...redisFields,
   ...storageFields,
 } as const;
 

@@ -11,7 +11,8 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import type { CompletedResponse, Exchange, ProxyStage, StageReply } from '../../proxy/api.js';
 import { isMetered } from '../request.js';
 import { cacheKey } from './key.js';
-import { entrySize, LruCache } from './lru.js';
+import { type CachedResponse, entrySize, LruCache } from './lru.js';
+import type { RedisResponseCache } from './redis.js';
 
 /** Response headers never replayed from the cache. */
 const NOT_STORED = new Set(['content-length', 'content-encoding', 'transfer-encoding', 'date', 'set-cookie', 'connection', 'keep-alive', 'age']);
@@ -22,6 +23,8 @@ export interface ResponseCacheOptions {
   maxBytes: number;
   maxEntries: number;
   now?: () => number;
+  /** The fleet's shared cache in Redis: used instead of this process's memory when set. */
+  shared?: RedisResponseCache;
   /** Headers added to cache hits (e.g. the budget status). */
   extraHeaders?: (ex: Exchange) => OutgoingHttpHeaders;
 }
@@ -49,30 +52,45 @@ export class ResponseCacheStage implements ProxyStage {
     this.now = opts.now ?? Date.now;
   }
 
-  beforeUpstream(ex: Exchange): StageReply | undefined {
+  beforeUpstream(ex: Exchange): StageReply | undefined | Promise<StageReply | undefined> {
     if (!isMetered(ex) || ex.info.stream) return;
     const { noCache, noStore } = directives(ex);
     const key = cacheKey(ex.path, ex.info.apiKeyHash, ex.req.headers, ex.json!);
     if (noCache) this.bypassed++;
     else {
       const now = this.now();
-      const hit = this.lru.get(key, now);
-      if (hit) {
-        return {
-          status: hit.status,
-          headers: {
-            ...hit.headers,
-            ...this.opts.extraHeaders?.(ex),
-            'x-headroom-cached': 'true',
-            age: String(Math.max(0, Math.floor((now - hit.storedAt) / 1000))),
-          },
-          body: hit.body,
-          cached: true,
-        };
+      const shared = this.opts.shared;
+      if (shared) {
+        return shared.get(key, now).then((hit) => {
+          const c = this.lru.counters;
+          if (hit) {
+            c.hits++;
+            return this.hitReply(ex, hit, now);
+          }
+          c.misses++;
+          if (!noStore) this.pending.set(ex, key);
+          return undefined;
+        });
       }
+      const hit = this.lru.get(key, now);
+      if (hit) return this.hitReply(ex, hit, now);
     }
     if (!noStore) this.pending.set(ex, key);
     return;
+  }
+
+  private hitReply(ex: Exchange, hit: CachedResponse, now: number): StageReply {
+    return {
+      status: hit.status,
+      headers: {
+        ...hit.headers,
+        ...this.opts.extraHeaders?.(ex),
+        'x-headroom-cached': 'true',
+        age: String(Math.max(0, Math.floor((now - hit.storedAt) / 1000))),
+      },
+      body: hit.body,
+      cached: true,
+    };
   }
 
   afterResponse(ex: Exchange, response: CompletedResponse): void {
@@ -92,11 +110,23 @@ export class ResponseCacheStage implements ProxyStage {
       this.lru.sweep(now);
     }
     const body = response.body;
-    this.lru.set(key, { status: 200, headers, body, storedAt: now, expiresAt: now + this.opts.ttlSeconds * 1000, size: entrySize(key, headers, body), hits: 0 });
+    const entry = { status: 200, headers, body, storedAt: now, expiresAt: now + this.opts.ttlSeconds * 1000, size: entrySize(key, headers, body), hits: 0 };
+    if (this.opts.shared) {
+      this.lru.counters.stores++;
+      this.opts.shared.set(key, entry);
+    } else this.lru.set(key, entry);
   }
 
+  /** Drops this process's entries (the shared ones: `clearShared`). */
   clear(): { entries: number; bytes: number } {
     return this.lru.clear();
+  }
+
+  /** Drops the fleet's shared entries too; null when Redis could not be reached. */
+  async clearShared(): Promise<{ entries: number; bytes: number } | null> {
+    const local = this.lru.clear();
+    if (!this.opts.shared) return local;
+    return this.opts.shared.clear();
   }
 
   statsBlock(): Record<string, unknown> {
@@ -116,6 +146,7 @@ export class ResponseCacheStage implements ProxyStage {
       expired: c.expired,
       too_large: c.tooLarge,
       bypassed: this.bypassed,
+      ...(this.opts.shared ? { shared: 'redis', redis_failures: this.opts.shared.failures, evictions: this.opts.shared.evictions } : {}),
     };
   }
 }

@@ -6,6 +6,7 @@
  */
 import type { RequestOutcome } from '../../../core/outcome.js';
 import type { Exchange, ProxyStage, StageReply } from '../../proxy/api.js';
+import type { RateLimitBackend } from '../rate-limit/backend.js';
 import { RateLimiter } from '../rate-limit/limiter.js';
 import { keyOf, type VirtualKeys } from './registry.js';
 
@@ -14,11 +15,16 @@ export class VirtualKeyLimits implements ProxyStage {
   readonly order = 112;
   private readonly limiters = new Map<string, RateLimiter>();
 
-  constructor(keys: VirtualKeys, defaultMaxTokens: number, now: () => number) {
+  /**
+   * `sharedBackend`: with a fleet Redis, each key's buckets live there (one per key name), so a
+   * key's limits hold across every instance; else in this process.
+   */
+  constructor(keys: VirtualKeys, defaultMaxTokens: number, now: () => number, sharedBackend?: (name: string, rpm: number | null, tpm: number | null) => RateLimitBackend) {
     for (const k of keys.keys) {
       if (k.rpm === null && k.tpm === null) continue;
       // one limiter per key: its buckets are keyed by the presented key's hash, constant for the key
-      this.limiters.set(k.name, new RateLimiter({ rpm: k.rpm, tpm: k.tpm, by: 'key', defaultMaxTokens, now }));
+      const backend = sharedBackend?.(k.name, k.rpm, k.tpm);
+      this.limiters.set(k.name, new RateLimiter({ rpm: k.rpm, tpm: k.tpm, by: 'key', defaultMaxTokens, now, ...(backend ? { backend } : {}) }));
     }
   }
 
@@ -26,7 +32,7 @@ export class VirtualKeyLimits implements ProxyStage {
     return this.limiters.size;
   }
 
-  beforeUpstream(ex: Exchange): StageReply | undefined {
+  beforeUpstream(ex: Exchange): StageReply | undefined | Promise<StageReply | undefined> {
     const key = keyOf(ex);
     const limiter = key ? this.limiters.get(key.name) : undefined;
     if (!limiter) return;

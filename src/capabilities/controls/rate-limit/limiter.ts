@@ -10,7 +10,8 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import type { Exchange, ProxyStage, StageReply } from '../../proxy/api.js';
 import type { RequestOutcome } from '../../../core/outcome.js';
 import { estimateOf, isMetered } from '../request.js';
-import { TokenBuckets } from './buckets.js';
+import type { BucketState, TokenBuckets } from './buckets.js';
+import { LocalBuckets, type RateLimitBackend, type TakeResult } from './backend.js';
 import { round3 } from '../../../util/round.js';
 
 export type RateLimitBy = 'key' | 'ip' | 'key_ip';
@@ -21,6 +22,8 @@ export interface RateLimiterOptions {
   by: RateLimitBy;
   defaultMaxTokens: number;
   now?: () => number;
+  /** Where the buckets live (default: this process). */
+  backend?: RateLimitBackend;
   /** Headers added to refusals (e.g. the budget status). */
   extraHeaders?: (ex: Exchange) => OutgoingHttpHeaders;
 }
@@ -37,6 +40,8 @@ export function resetText(ms: number): string {
 export class RateLimiter implements ProxyStage {
   readonly name = 'rate_limit';
   readonly order = 110;
+  readonly backend: RateLimitBackend;
+  /** The in-process buckets (null when the buckets are shared in Redis, or that limit is off). */
   readonly requests: TokenBuckets | null;
   readonly tokens: TokenBuckets | null;
   /** Refusals since start, by the limit that refused. */
@@ -45,8 +50,9 @@ export class RateLimiter implements ProxyStage {
   private readonly now: () => number;
 
   constructor(private readonly opts: RateLimiterOptions) {
-    this.requests = opts.rpm ? new TokenBuckets(opts.rpm) : null;
-    this.tokens = opts.tpm ? new TokenBuckets(opts.tpm) : null;
+    this.backend = opts.backend ?? new LocalBuckets(opts.rpm, opts.tpm);
+    this.requests = this.backend instanceof LocalBuckets ? this.backend.requests : null;
+    this.tokens = this.backend instanceof LocalBuckets ? this.backend.tokens : null;
     this.now = opts.now ?? Date.now;
   }
 
@@ -63,23 +69,24 @@ export class RateLimiter implements ProxyStage {
     }
   }
 
-  beforeUpstream(ex: Exchange): StageReply | undefined {
+  beforeUpstream(ex: Exchange): StageReply | undefined | Promise<StageReply | undefined> {
     if (!isMetered(ex)) return;
     const now = this.now();
     const key = this.callerKey(ex);
-    const need = this.tokens ? estimateOf(ex, this.opts.defaultMaxTokens).inputTokens : 0;
-    const waitRequests = this.requests ? this.requests.waitFor(key, 1, now) : 0;
-    const waitTokens = this.tokens ? this.tokens.waitFor(key, need, now) : 0;
-    if (waitRequests > 0 || waitTokens > 0) return this.refuse(ex, key, now, waitRequests, waitTokens, need);
-    this.requests?.tryTake(key, 1, now);
-    if (this.tokens) {
-      this.tokens.tryTake(key, need, now);
-      this.charged.set(ex.id, { key, tokens: need });
-    }
+    const need = this.opts.tpm ? estimateOf(ex, this.opts.defaultMaxTokens).inputTokens : 0;
+    const r = this.backend.take(key, need, now);
+    // the in-process buckets decide synchronously (no promise on the request path)
+    return r instanceof Promise ? r.then((t) => this.decided(ex, key, need, t)) : this.decided(ex, key, need, r);
+  }
+
+  private decided(ex: Exchange, key: string, need: number, t: TakeResult): StageReply | undefined {
+    if (t.waitRequests > 0 || t.waitTokens > 0) return this.refuse(ex, key, t, need);
+    if (this.opts.tpm) this.charged.set(ex.id, { key, tokens: need });
     return;
   }
 
-  private refuse(ex: Exchange, key: string, now: number, waitRequests: number, waitTokens: number, need: number): StageReply {
+  private refuse(ex: Exchange, key: string, t: TakeResult, need: number): StageReply {
+    const { waitRequests, waitTokens } = t;
     const byTokens = waitTokens > waitRequests;
     if (byTokens) this.rejected.tokens++;
     else this.rejected.requests++;
@@ -93,24 +100,22 @@ export class RateLimiter implements ProxyStage {
       ...this.opts.extraHeaders?.(ex),
       'retry-after': String(Math.max(1, Math.ceil(wait / 1000))),
       'retry-after-ms': String(wait),
-      ...this.limitHeaders(key, now),
+      ...this.limitHeaders(t.requests, t.tokens),
     };
     return { status: 429, headers, body: ex.route.errors.errorBody(429, 'rate_limited', message), errorType: 'rate_limited', errorMessage: message };
   }
 
-  limitHeaders(key: string, now: number): OutgoingHttpHeaders {
+  limitHeaders(requests: BucketState | null, tokens: BucketState | null): OutgoingHttpHeaders {
     const h: OutgoingHttpHeaders = {};
-    if (this.requests) {
-      const s = this.requests.state(key, now);
+    if (requests) {
       h['x-ratelimit-limit-requests'] = String(this.opts.rpm);
-      h['x-ratelimit-remaining-requests'] = String(s.remaining);
-      h['x-ratelimit-reset-requests'] = resetText(s.resetMs);
+      h['x-ratelimit-remaining-requests'] = String(requests.remaining);
+      h['x-ratelimit-reset-requests'] = resetText(requests.resetMs);
     }
-    if (this.tokens) {
-      const s = this.tokens.state(key, now);
+    if (tokens) {
       h['x-ratelimit-limit-tokens'] = String(this.opts.tpm);
-      h['x-ratelimit-remaining-tokens'] = String(s.remaining);
-      h['x-ratelimit-reset-tokens'] = resetText(s.resetMs);
+      h['x-ratelimit-remaining-tokens'] = String(tokens.remaining);
+      h['x-ratelimit-reset-tokens'] = resetText(tokens.resetMs);
     }
     return h;
   }
@@ -121,18 +126,19 @@ export class RateLimiter implements ProxyStage {
     if (!c) return;
     this.charged.delete(o.requestId);
     const actual = o.usage ? o.usage.input + o.usage.output : 0;
-    this.tokens?.adjust(c.key, c.tokens - actual, this.now());
+    this.backend.adjust(c.key, c.tokens - actual, this.now());
   }
 
   statsBlock(): Record<string, unknown> {
     const now = this.now();
-    const active = Math.max(this.requests?.active(now) ?? 0, this.tokens?.active(now) ?? 0);
+    const active = this.backend.active(now);
     return {
       requests_per_minute: this.opts.rpm,
       tokens_per_minute: this.opts.tpm,
       active_keys: active,
       limited_by: this.opts.by,
       rejected: { ...this.rejected, total: this.rejected.requests + this.rejected.tokens },
+      ...this.backend.describe?.(),
     };
   }
 }
