@@ -5,6 +5,8 @@
  * and the key headers: the proxy's own key replaces the client's (`x-api-key` for Anthropic
  * format, `Authorization: Bearer` for OpenAI format); without server-side keys the client's key
  * passes through, moved to the header the provider's format reads when the formats differ.
+ * A Gemini-format provider is reached at `/v1beta/models/{model}:generateContent` (or
+ * `:streamGenerateContent?alt=sse`) with the key as `x-goog-api-key`, never in the query.
  */
 import type { ApiFormat, ResolvedModel } from '../../routing/index.js';
 import type { Exchange, UpstreamTarget } from '../proxy/api.js';
@@ -20,6 +22,16 @@ function clientKey(ex: Exchange, clientFormat: ApiFormat): string | null {
   return null;
 }
 
+/** The endpoint of a provider's format below its base URL. */
+function pathFor(format: string, model: string, ex: Exchange): string {
+  if (format === 'openai') return '/chat/completions';
+  if (format === 'gemini') {
+    const m = encodeURIComponent(model);
+    return ex.info.stream ? `/v1beta/models/${m}:streamGenerateContent?alt=sse` : `/v1beta/models/${m}:generateContent`;
+  }
+  return '/v1/messages';
+}
+
 /**
  * The target of one attempt, or undefined when the request goes to the route's default upstream
  * unchanged (a built-in provider of the client's format, the model as sent, the client's key):
@@ -29,12 +41,14 @@ export function targetFor(r: ResolvedModel, clientFormat: ApiFormat, key: string
   const p = r.provider;
   if (p.builtIn && p.format === clientFormat && r.model === r.requested && key === null) return undefined;
   const sameFormat = p.format === clientFormat;
-  const path = (p.format === 'openai' ? '/chat/completions' : '/v1/messages') + (sameFormat ? ex.search : '');
+  const path = pathFor(p.format, r.model, ex) + (sameFormat ? ex.search : '');
   const setHeaders: Record<string, string> = {};
   const dropHeaders: string[] = [];
   const k = key ?? (sameFormat ? null : clientKey(ex, clientFormat));
+  if (p.format === 'gemini') dropHeaders.push('authorization', 'x-api-key', 'api-key');
   if (k !== null) {
-    if (p.format === 'anthropic') {
+    if (p.format === 'gemini') setHeaders['x-goog-api-key'] = k;
+    else if (p.format === 'anthropic') {
       setHeaders['x-api-key'] = k;
       dropHeaders.push('authorization');
     } else {

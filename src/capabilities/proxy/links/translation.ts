@@ -112,7 +112,7 @@ function prepare(call: ForwardCall, client: string, handler: CallHandler): Prepa
   const out: ForwardCall = {
     ...call,
     body: Buffer.from(JSON.stringify(translated.body)),
-    target: translatedTarget(target, translator.path, clientKey(ex.req.headers, ex.authorizationIsProxyToken)),
+    target: translatedTarget(target, translated.path ?? translator.path, clientKey(ex.req.headers, ex.authorizationIsProxyToken)),
   };
   return { call: out, response: translated.response };
 }
