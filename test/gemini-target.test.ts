@@ -222,7 +222,7 @@ describe('OpenAI Chat clients on a Gemini provider', () => {
     const c1 = await openai.chat.completions.create({ model: 'gpt-4o', tools: oaiTools, messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Run the tests.' }] });
     expect(c1.model).toBe('gemini-2.5-pro');
     expect(c1.choices[0]!.finish_reason).toBe('tool_calls');
-    const tc = c1.choices[0]!.message.tool_calls![0]!;
+    const tc = c1.choices[0]!.message.tool_calls![0]! as OpenAI.ChatCompletionMessageFunctionToolCall;
     expect(tc.function).toMatchObject({ name: 'run_tests', arguments: JSON.stringify({ query: 'status of the build' }) });
     expect(gemini.requests[0]!.path).toBe('/v1beta/models/gemini-2.5-pro:generateContent');
     expect(gemini.requests[0]!.headers['x-goog-api-key']).toBe(KEY);

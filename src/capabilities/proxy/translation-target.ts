@@ -1,7 +1,7 @@
 /**
  * The upstream target of a translated call: the target format's endpoint, and headers fixed
  * for that format. The key goes where the target format wants it (OpenAI: `Authorization:
- * Bearer`, Anthropic: `x-api-key` plus `anthropic-version`, Gemini: `x-goog-api-key`): the target's own key when routing
+ * Bearer`, Anthropic: `x-api-key` plus `anthropic-version`, Gemini: `x-goog-api-key`, Azure: `api-key`): the target's own key when routing
  * set one, else the client's key, converted. The client's headers of the other format
  * (`anthropic-beta`, `openai-organization`, ...) are not forwarded.
  */
@@ -49,6 +49,8 @@ export function translatedTarget(target: UpstreamTarget, path: string, clientKey
   const key = own ?? clientKeyValue;
   if (target.format === 'gemini') {
     if (key) set['x-goog-api-key'] = key;
+  } else if (target.format === 'azure') {
+    if (key) set['api-key'] = key;
   } else if (target.format === 'anthropic') {
     if (key) set['x-api-key'] = key;
     set['anthropic-version'] ??= ANTHROPIC_VERSION;
