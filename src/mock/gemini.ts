@@ -8,6 +8,8 @@
  * the longest earlier-seen prefix of `contents`, from 1024 tokens), `candidatesTokenCount`,
  * `thoughtsTokenCount` for 2.5 models (whose function calls carry a `thoughtSignature`). Failures are Gemini-shaped: 400 `API_KEY_INVALID`,
  * 403 without a key, 404 for an unknown model, `x-mock-status: <code>` for others.
+ * `x-mock-tool-call: <name>` with `x-mock-tool-args: <json>` makes it call that function and,
+ * once given its response, answer `The tool returned: <response>`.
  */
 import type { ServerResponse } from 'node:http';
 import { RecordingServer, type MockRecord } from './http-server.js';
@@ -76,7 +78,7 @@ export class MockGemini extends RecordingServer {
     const body = rec.json;
     if (!body || !Array.isArray(body.contents)) return this.error(res, 400, '* GenerateContentRequest.contents: contents is not specified');
 
-    const { parts, finish } = this.reply(body, model);
+    const { parts, finish } = this.reply(body, model, rec.headers);
     const usage = this.usage(body, rec.body.length, parts, model);
     const base = { modelVersion: model, responseId: mockId('resp') };
     if (m[2] === 'generateContent') {
@@ -105,11 +107,26 @@ export class MockGemini extends RecordingServer {
     res.end(sse ? '' : '\n]');
   }
 
-  private reply(body: Json, model: string): { parts: Json[]; finish: string } {
+  private reply(body: Json, model: string, headers: MockRecord['headers']): { parts: Json[]; finish: string } {
     const contents = arr(body.contents);
     const lastParts = arr((contents[contents.length - 1] as Json | undefined)?.parts);
-    const answeringTool = lastParts.some((p) => (p as Json).functionResponse !== undefined);
+    const answering = lastParts.find((p) => (p as Json).functionResponse !== undefined) as Json | undefined;
+    const answeringTool = answering !== undefined;
     const decls = arr(body.tools).flatMap((t) => arr((t as Json).functionDeclarations));
+    // `x-mock-tool-call: <name>` (+ `x-mock-tool-args: <json>`): call that declared function, then quote its result
+    const wanted = headers['x-mock-tool-call'];
+    if (typeof wanted === 'string') {
+      if (answering) {
+        const result = JSON.stringify((answering.functionResponse as Json).response ?? {});
+        return { parts: [{ text: `The tool returned: ${result.slice(0, 2000)}` }], finish: 'STOP' };
+      }
+      const decl = decls.find((d) => (d as Json).name === wanted);
+      if (decl) {
+        const raw = headers['x-mock-tool-args'];
+        const args = typeof raw === 'string' ? (JSON.parse(raw) as Json) : {};
+        return { parts: [{ functionCall: { name: wanted, args } }], finish: 'STOP' };
+      }
+    }
     const first = decls[0] as Json | undefined;
     const mode = String(((body.toolConfig as Json | undefined)?.functionCallingConfig as Json | undefined)?.mode ?? 'AUTO');
     if (first && typeof first.name === 'string' && !answeringTool && mode !== 'NONE') {
