@@ -175,7 +175,7 @@ describe('invalid configurations fail at load with a message naming the field', 
     ['alias to nowhere', { model_aliases: { fast: 'nope:gpt' } }, {}, /model_aliases\.fast -> "nope:gpt" names no provider/],
     ['alias cycle', { providers: { a: { base_url: 'https://a.example.test' } }, model_aliases: { x: 'y', y: 'x' } }, {}, /cycle: x -> y -> x/],
     ['fallback to nowhere', { fallbacks: { 'openai:gpt-4o': ['nope:x'] } }, {}, /fallbacks\.openai:gpt-4o entry "nope:x"/],
-    ['bad env format', { providers: { a: { base_url: 'https://a.example.test' } } }, { A_API_FORMAT: 'gemini' }, /A_API_FORMAT/],
+    ['bad env format', { providers: { a: { base_url: 'https://a.example.test' } } }, { A_API_FORMAT: 'cohere' }, /A_API_FORMAT/],
     ['default with the wrong format', { providers: { openai: { format: 'anthropic', base_url: 'https://a.example.test' } } }, {}, /providers\.openai must have format openai/],
   ];
   for (const [name, file, env, message] of bad) {

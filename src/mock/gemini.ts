@@ -6,8 +6,10 @@
  * turn is not a function response), and reports `usageMetadata` the way Gemini does:
  * `promptTokenCount` (4 bytes a token) including `cachedContentTokenCount` (implicit caching:
  * the longest earlier-seen prefix of `contents`, from 1024 tokens), `candidatesTokenCount`,
- * `thoughtsTokenCount` for 2.5 models. Failures are Gemini-shaped: 400 `API_KEY_INVALID`,
+ * `thoughtsTokenCount` for 2.5 models (whose function calls carry a `thoughtSignature`). Failures are Gemini-shaped: 400 `API_KEY_INVALID`,
  * 403 without a key, 404 for an unknown model, `x-mock-status: <code>` for others.
+ * `x-mock-tool-call: <name>` with `x-mock-tool-args: <json>` makes it call that function and,
+ * once given its response, answer `The tool returned: <response>`.
  */
 import type { ServerResponse } from 'node:http';
 import { RecordingServer, type MockRecord } from './http-server.js';
@@ -20,6 +22,8 @@ export interface MockGeminiOptions {
   apiKeys: readonly string[];
   /** Models served (default: a few current ones). */
   models?: readonly string[];
+  /** Answer every authenticated request with this status (an overloaded or failing region). */
+  failWith?: number;
 }
 
 const PATH = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent)$/;
@@ -69,12 +73,12 @@ export class MockGemini extends RecordingServer {
     const model = decodeURIComponent(m[1]!);
     const models = this.opts.models ?? ['gemini-2.5-flash', 'gemini-2.5-pro', 'gemini-2.0-flash'];
     if (!models.includes(model)) return this.error(res, 404, `models/${model} is not found for API version v1beta, or is not supported for generateContent.`);
-    const status = Number(rec.headers['x-mock-status'] ?? 0);
+    const status = this.opts.failWith ?? Number(rec.headers['x-mock-status'] ?? 0);
     if (status >= 400) return this.error(res, status, `mock Gemini failure (HTTP ${status})`);
     const body = rec.json;
     if (!body || !Array.isArray(body.contents)) return this.error(res, 400, '* GenerateContentRequest.contents: contents is not specified');
 
-    const { parts, finish } = this.reply(body);
+    const { parts, finish } = this.reply(body, model, rec.headers);
     const usage = this.usage(body, rec.body.length, parts, model);
     const base = { modelVersion: model, responseId: mockId('resp') };
     if (m[2] === 'generateContent') {
@@ -103,15 +107,32 @@ export class MockGemini extends RecordingServer {
     res.end(sse ? '' : '\n]');
   }
 
-  private reply(body: Json): { parts: Json[]; finish: string } {
+  private reply(body: Json, model: string, headers: MockRecord['headers']): { parts: Json[]; finish: string } {
     const contents = arr(body.contents);
     const lastParts = arr((contents[contents.length - 1] as Json | undefined)?.parts);
-    const answeringTool = lastParts.some((p) => (p as Json).functionResponse !== undefined);
+    const answering = lastParts.find((p) => (p as Json).functionResponse !== undefined) as Json | undefined;
+    const answeringTool = answering !== undefined;
     const decls = arr(body.tools).flatMap((t) => arr((t as Json).functionDeclarations));
+    // `x-mock-tool-call: <name>` (+ `x-mock-tool-args: <json>`): call that declared function, then quote its result
+    const wanted = headers['x-mock-tool-call'];
+    if (typeof wanted === 'string') {
+      if (answering) {
+        const result = JSON.stringify((answering.functionResponse as Json).response ?? {});
+        return { parts: [{ text: `The tool returned: ${result.slice(0, 2000)}` }], finish: 'STOP' };
+      }
+      const decl = decls.find((d) => (d as Json).name === wanted);
+      if (decl) {
+        const raw = headers['x-mock-tool-args'];
+        const args = typeof raw === 'string' ? (JSON.parse(raw) as Json) : {};
+        return { parts: [{ functionCall: { name: wanted, args } }], finish: 'STOP' };
+      }
+    }
     const first = decls[0] as Json | undefined;
     const mode = String(((body.toolConfig as Json | undefined)?.functionCallingConfig as Json | undefined)?.mode ?? 'AUTO');
     if (first && typeof first.name === 'string' && !answeringTool && mode !== 'NONE') {
-      return { parts: [{ functionCall: { name: first.name, args: { query: 'status of the build' } } }], finish: 'STOP' };
+      // 2.5 models sign their calls; the signature must come back with the call in the next turn
+      const signature = model.includes('2.5') ? { thoughtSignature: Buffer.from(`sig:${first.name}:${contents.length}`).toString('base64') } : {};
+      return { parts: [{ functionCall: { name: first.name, args: { query: 'status of the build' } }, ...signature }], finish: 'STOP' };
     }
     return { parts: [{ text: `This is a mock reply after ${contents.length} content(s). The build is green, 3 tests were fixed and the summary is above.` }], finish: 'STOP' };
   }

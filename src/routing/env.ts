@@ -5,12 +5,12 @@
  * wins over the file. `<P>_API_KEY` may hold several keys separated by whitespace (rotated);
  * `!PASSTHRU` means "send the client's key" (no server-side key).
  */
-import { type ApiFormat, type ProviderFileEntry, RoutingConfigError } from './schema.js';
+import { PROVIDER_FORMATS, type ProviderFileEntry, type ProviderFormat, RoutingConfigError } from './schema.js';
 
 export const PASSTHRU = '!PASSTHRU';
 
 export interface EnvProviderSettings {
-  format?: ApiFormat;
+  format?: ProviderFormat;
   baseUrl?: string;
   /** Keys from `<P>_API_KEY`; `[]` when it says `!PASSTHRU`. Absent when the variable is unset. */
   apiKeys?: string[];
@@ -38,10 +38,11 @@ export function envSettings(provider: string, env: NodeJS.ProcessEnv): EnvProvid
   }
   const fmt = env[`${p}_API_FORMAT`]?.trim().toLowerCase();
   if (fmt) {
-    if (fmt !== 'openai' && fmt !== 'anthropic') {
-      throw new RoutingConfigError(`Invalid routing configuration: ${p}_API_FORMAT = ${JSON.stringify(fmt)}: accepted: openai, anthropic`);
+    const format = PROVIDER_FORMATS.find((f) => f === fmt);
+    if (!format) {
+      throw new RoutingConfigError(`Invalid routing configuration: ${p}_API_FORMAT = ${JSON.stringify(fmt)}: accepted: ${PROVIDER_FORMATS.join(', ')}`);
     }
-    out.format = fmt;
+    out.format = format;
     out.from.push(`${p}_API_FORMAT`);
   }
   return out;

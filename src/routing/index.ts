@@ -2,7 +2,7 @@
  * Routing: the provider registry, model resolution, fallbacks, key rotation and circuit
  * breakers. A library: it knows nothing of the App or the proxy that will use it.
  */
-export { API_FORMATS, type ApiFormat, PROVIDER_NAME, type RoutingFile, RoutingConfigError, parseRoutingFile, routingFileSchema } from './schema.js';
+export { API_FORMATS, type ApiFormat, PROVIDER_NAME, wireFormatOf, type RoutingFile, RoutingConfigError, parseRoutingFile, routingFileSchema } from './schema.js';
 export { PASSTHRU, envPrefix, envSettings, type EnvProviderSettings } from './env.js';
 export {
   type AliasPattern,

@@ -65,10 +65,13 @@ export class KeyRotation {
 }
 
 const QUOTA = /insufficient_quota|quota|billing_hard_limit|credit balance/i;
+/** A refused key answered with 400 (Gemini: `API_KEY_INVALID`, "API key not valid"; also in a translated body). */
+const BAD_KEY = /API_KEY_INVALID|API key not valid|API key expired/i;
 
 /** Whether an upstream answer means "this key cannot serve now": rotate to another key. */
 export function shouldRotateKey(status: number, body?: string | null): boolean {
   if (status === 401 || status === 403 || status === 429) return true;
   if (status >= 400 && body && QUOTA.test(body.slice(0, 4096))) return true;
+  if (status === 400 && body && BAD_KEY.test(body.slice(0, 4096))) return true;
   return false;
 }

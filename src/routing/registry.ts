@@ -7,7 +7,11 @@
  * path (`https://api.openai.com/v1`, `http://127.0.0.1:11434/v1`, `.../v1beta/openai`) and
  * requests go to `<base_url>/chat/completions`; an anthropic-format `base_url` is the host
  * (`https://api.anthropic.com`; a trailing `/v1` is dropped) and requests go to
- * `<base_url>/v1/messages`.
+ * `<base_url>/v1/messages`; a gemini-format `base_url` is the host too
+ * (`https://generativelanguage.googleapis.com`; a trailing `/v1beta` is dropped) and requests
+ * go to `<base_url>/v1beta/models/{model}:generateContent`; an azure-format `base_url` is the
+ * resource endpoint (`https://<resource>.openai.azure.com`; a trailing `/openai` is dropped)
+ * and requests go to `<base_url>/openai/deployments/{deployment}/chat/completions`.
  */
 import { envSettings, keysFromEnvVar } from './env.js';
 import { literalLength } from './glob.js';
@@ -69,6 +73,8 @@ const trimSlash = (s: string) => s.replace(/\/+$/, '');
 
 function normaliseBase(format: ProviderFormat, url: string): string {
   const base = trimSlash(url);
+  if (format === 'gemini' && /\/v1(beta)?$/.test(base)) return base.replace(/\/v1(beta)?$/, '');
+  if (format === 'azure' && base.endsWith('/openai')) return base.slice(0, -7);
   return format === 'anthropic' && base.endsWith('/v1') ? base.slice(0, -3) : base;
 }
 

@@ -12,7 +12,7 @@
  */
 import { globMatch } from './glob.js';
 import { type ModelTarget, type Provider, type Registry, RoutingError, explicitTarget, refOf, splitRef } from './registry.js';
-import { type ApiFormat, PROVIDER_NAME } from './schema.js';
+import { type ApiFormat, PROVIDER_NAME, wireFormatOf } from './schema.js';
 
 export interface ResolvedModel {
   /** The model string the client sent. */
@@ -33,7 +33,7 @@ export interface ResolvedModel {
 function make(reg: Registry, requested: string, t: ModelTarget, via: ResolvedModel['via'], alias: string | null, clientFormat: ApiFormat): ResolvedModel {
   const provider = reg.providers.get(t.provider);
   if (!provider) throw new RoutingError(404, `Unknown provider ${JSON.stringify(t.provider)}`);
-  return { requested, provider, model: t.model, ref: refOf(t), via, alias, translate: provider.format !== clientFormat };
+  return { requested, provider, model: t.model, ref: refOf(t), via, alias, translate: wireFormatOf(provider.format) !== clientFormat };
 }
 
 /** Resolves the client's `model`; throws RoutingError (400 or 404) with a message for the client. */

@@ -17,6 +17,9 @@ export const API_FORMATS: readonly ApiFormat[] = ['openai', 'anthropic'];
 export type ProviderFormat = ApiFormat | 'azure' | 'gemini';
 export const PROVIDER_FORMATS: readonly ProviderFormat[] = [...API_FORMATS, 'azure', 'gemini'];
 
+/** The client wire format a provider format speaks (Azure OpenAI: OpenAI Chat on its own paths); itself for the others. */
+export const wireFormatOf = (format: string): string => (format === 'azure' ? 'openai' : format);
+
 /** Provider names: lower-case letters, digits, `_` and `-`, starting with a letter. */
 export const PROVIDER_NAME = /^[a-z][a-z0-9_-]*$/;
 

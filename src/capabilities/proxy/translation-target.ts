@@ -1,7 +1,7 @@
 /**
  * The upstream target of a translated call: the target format's endpoint, and headers fixed
  * for that format. The key goes where the target format wants it (OpenAI: `Authorization:
- * Bearer`, Anthropic: `x-api-key` plus `anthropic-version`): the target's own key when routing
+ * Bearer`, Anthropic: `x-api-key` plus `anthropic-version`, Gemini: `x-goog-api-key`, Azure: `api-key`): the target's own key when routing
  * set one, else the client's key, converted. The client's headers of the other format
  * (`anthropic-beta`, `openai-organization`, ...) are not forwarded.
  */
@@ -12,11 +12,11 @@ export const ANTHROPIC_VERSION = '2023-06-01';
 
 /** Client headers never forwarded on a translated call (the key is re-set in the target's form). */
 const FOREIGN = [
-  'authorization', 'x-api-key', 'api-key',
+  'authorization', 'x-api-key', 'api-key', 'x-goog-api-key',
   'anthropic-version', 'anthropic-beta', 'anthropic-dangerous-direct-browser-access',
   'openai-organization', 'openai-project', 'openai-beta',
 ];
-const KEY_HEADERS = new Set(['authorization', 'x-api-key', 'api-key']);
+const KEY_HEADERS = new Set(['authorization', 'x-api-key', 'api-key', 'x-goog-api-key']);
 
 const bearer = (v: string | undefined): string | null => {
   const m = v === undefined ? null : /^Bearer\s+(.+)$/i.exec(v.trim());
@@ -47,7 +47,11 @@ export function translatedTarget(target: UpstreamTarget, path: string, clientKey
     else set[lower] = value;
   }
   const key = own ?? clientKeyValue;
-  if (target.format === 'anthropic') {
+  if (target.format === 'gemini') {
+    if (key) set['x-goog-api-key'] = key;
+  } else if (target.format === 'azure') {
+    if (key) set['api-key'] = key;
+  } else if (target.format === 'anthropic') {
     if (key) set['x-api-key'] = key;
     set['anthropic-version'] ??= ANTHROPIC_VERSION;
   } else if (key) set.authorization = `Bearer ${key}`;

@@ -4,8 +4,9 @@
  * (a JSON answer, an event stream, an error body) back in the client's format. A translator
  * for another pair (a Gemini format, say) is one more entry in `TRANSLATORS`.
  *
- * Formats: `anthropic` (Messages), `openai` (Chat Completions). A client of the OpenAI
- * Responses API speaks `openai-responses`, which has no translator yet.
+ * Formats: `anthropic` (Messages), `openai` (Chat Completions), `gemini` (generateContent,
+ * a target only: the model is in its path, so each translated request gives its own `path`).
+ * A client of the OpenAI Responses API speaks `openai-responses`, which has no translator yet.
  */
 import {
   AnthropicToOpenAIStream,
@@ -19,6 +20,7 @@ import {
   type ApiFormat,
   type ErrorReply,
 } from '../../translate/index.js';
+import { GEMINI_TRANSLATORS, GeminiToOpenAIStream, type FormatTranslator } from '../../translate/gemini/index.js';
 import type { ApiKind } from '../../core/outcome.js';
 import { anthropicMessageStream, chatCompletionStream } from './stream-from-json.js';
 
@@ -61,12 +63,14 @@ export interface TranslatedRequest {
   body: Json;
   /** Request fields with no counterpart (names only). */
   dropped: string[];
+  /** The endpoint for this request when it is not the translator's fixed `path` (Gemini: the model is in it). */
+  path?: string;
   response: ResponseTranslation;
 }
 
 export interface Translator {
   readonly from: ApiFormat;
-  readonly to: ApiFormat;
+  readonly to: ApiFormat | 'gemini';
   /** The target's endpoint below its base URL (the base of an OpenAI-format provider ends in `/v1`). */
   readonly path: string;
   /** Translates a client body for `model`; `shownModel` is the model the client sees in answers. Throws TranslationError on bad input. */
@@ -129,10 +133,63 @@ const openAIToAnthropic: Translator = {
   },
 };
 
+const includeUsageOf = (body: Json): boolean => {
+  const opts = body.stream_options;
+  return opts !== null && typeof opts === 'object' && (opts as Json).include_usage === true;
+};
+
+/** A client format -> Gemini, from the Gemini translators library. */
+function toGemini(from: ApiFormat, g: FormatTranslator): Translator {
+  return {
+    from,
+    to: 'gemini',
+    path: '/v1beta/models',
+    request(body, model, shownModel) {
+      const t = g.request(body, { model });
+      const toolNames = t.toolNames;
+      const includeUsage = from === 'openai' && includeUsageOf(body);
+      const names = toolNames ? { toolNames } : {};
+      return {
+        body: t.body,
+        dropped: t.dropped,
+        path: t.path,
+        response: {
+          json: (b) => g.response(b, { model: shownModel, ...names }),
+          jsonAsStream: (m) => (from === 'anthropic' ? anthropicMessageStream(m) : chatCompletionStream(m, includeUsage)),
+          stream() {
+            if (from === 'anthropic') {
+              const s = g.stream({ model: shownModel, ...names });
+              return { push: (c) => s.push(c), end: () => s.end(), usageBody: () => null };
+            }
+            // usage is always read from upstream: the client sees it only when it asked for it
+            const s = new GeminiToOpenAIStream({ model: shownModel, includeUsage });
+            return {
+              push: (c) => s.push(c),
+              end: () => s.end(),
+              usageBody: () => {
+                const usage = s.facts().usage;
+                return usage ? { object: 'chat.completion', choices: [], usage } : null;
+              },
+            };
+          },
+          error: (status, b) => g.error(status, b),
+          streamError: (message, status) => g.streamError(message, status),
+        },
+      };
+    },
+  };
+}
+
+const geminiTranslators: Translator[] = (['anthropic', 'openai'] as const).flatMap((from) => {
+  const g = GEMINI_TRANSLATORS.get(`${from}->gemini`);
+  return g ? [toGemini(from, g)] : [];
+});
+
 /** `<client format>><target format>` -> its translator. */
 export const TRANSLATORS: ReadonlyMap<string, Translator> = new Map([
   [`${anthropicToOpenAI.from}>${anthropicToOpenAI.to}`, anthropicToOpenAI],
   [`${openAIToAnthropic.from}>${openAIToAnthropic.to}`, openAIToAnthropic],
+  ...geminiTranslators.map((t): [string, Translator] => [`${t.from}>${t.to}`, t]),
 ]);
 
 export const translatorFor = (client: string, target: string): Translator | undefined => TRANSLATORS.get(`${client}>${target}`);

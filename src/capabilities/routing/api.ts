@@ -31,6 +31,8 @@ export interface RoutingSummary {
   alias: string | null;
   /** The provider speaks another format than the client. */
   translated: boolean;
+  /** The wire format of that provider (`openai`, `anthropic`, `gemini`, `azure`): prices a Gemini or Azure target at the platform's price. */
+  format?: string;
   attempts: RoutingAttempt[];
 }
 

@@ -111,6 +111,7 @@ class Attempts {
     summary.provider = t.provider.name;
     summary.model = t.model;
     summary.translated = t.translate;
+    summary.format = t.provider.format;
     if (this.index > 0) summary.via = t.via;
     const attempt: RoutingAttempt = { provider: t.provider.name, model: t.model, status: null, error: null, durationMs: 0, key: key === null ? null : this.rotation!.position() };
     summary.attempts.push(attempt);

@@ -1,10 +1,11 @@
 /**
  * The `model` link (position 650: after translation, before signing): a call whose target
- * speaks the client's own format is sent with the target's model name (an alias resolved,
+ * speaks the client's own format (an Azure OpenAI one for an OpenAI client too) is sent with the target's model name (an alias resolved,
  * `provider:` stripped, a fallback's model) by splicing the body's `model` value; nothing else
  * of the body changes. A translated call is left to the translation link, which writes the
  * target's model itself.
  */
+import { wireFormatOf } from '../../routing/index.js';
 import type { ForwardLink } from '../proxy/api.js';
 import { spliceModel } from './model-splice.js';
 import { API_FORMAT_OF } from './target.js';
@@ -20,7 +21,7 @@ export function modelLink(): ForwardLink {
       const clientFormat = API_FORMAT_OF[ctx.api];
       return (call, handler) => {
         const t = call.target;
-        if (!t || t.format !== clientFormat) return next(call, handler);
+        if (!t || wireFormatOf(t.format) !== clientFormat) return next(call, handler);
         const ex = call.ex;
         const body = call.body ?? (ex.modified ? ex.forwardBody : ex.plainBody);
         const t0 = performance.now();

@@ -56,6 +56,7 @@ export function routingLink(state: RoutingState, plans: WeakMap<Exchange, RouteP
             via: first.via,
             alias: first.alias,
             translated: first.translate,
+            format: first.provider.format,
             attempts: [],
           };
           ex.rec.ext.routing = summary;

@@ -5,8 +5,15 @@
  * and the key headers: the proxy's own key replaces the client's (`x-api-key` for Anthropic
  * format, `Authorization: Bearer` for OpenAI format); without server-side keys the client's key
  * passes through, moved to the header the provider's format reads when the formats differ.
+ * A Gemini-format provider is reached at `/v1beta/models/{model}:generateContent` (or
+ * `:streamGenerateContent?alt=sse`) with the key as `x-goog-api-key`, never in the query; an
+ * Azure OpenAI one at `/openai/deployments/{deployment}/chat/completions?api-version=...` with
+ * the key as `api-key` (the client's Bearer key is moved there when the provider has none).
  */
-import type { ApiFormat, ResolvedModel } from '../../routing/index.js';
+
+/** The `api-version` sent to an Azure OpenAI target when the client gave none (the current GA version). */
+export const AZURE_API_VERSION = '2024-10-21';
+import { type ApiFormat, type ResolvedModel, wireFormatOf } from '../../routing/index.js';
 import type { Exchange, UpstreamTarget } from '../proxy/api.js';
 
 export const API_FORMAT_OF: Partial<Record<string, ApiFormat>> = { messages: 'anthropic', chat: 'openai' };
@@ -21,6 +28,28 @@ function clientKey(ex: Exchange, clientFormat: ApiFormat): string | null {
 }
 
 /**
+ * An Azure OpenAI target's chat endpoint: the deployment is the model when `deployments` names
+ * it, else the deployment mapped to that model, else the model itself; the client's own
+ * `api-version` when it sent one.
+ */
+function azurePath(r: ResolvedModel, ex: Exchange): string {
+  const deployments = r.provider.deployments ?? {};
+  const deployment = Object.hasOwn(deployments, r.model) ? r.model : (Object.keys(deployments).find((d) => deployments[d] === r.model) ?? r.model);
+  const version = new URLSearchParams(ex.search.slice(1)).get('api-version') ?? AZURE_API_VERSION;
+  return `/openai/deployments/${encodeURIComponent(deployment)}/chat/completions?api-version=${encodeURIComponent(version)}`;
+}
+
+/** The endpoint of a provider's format below its base URL. */
+function pathFor(format: string, model: string, ex: Exchange): string {
+  if (format === 'openai') return '/chat/completions';
+  if (format === 'gemini') {
+    const m = encodeURIComponent(model);
+    return ex.info.stream ? `/v1beta/models/${m}:streamGenerateContent?alt=sse` : `/v1beta/models/${m}:generateContent`;
+  }
+  return '/v1/messages';
+}
+
+/**
  * The target of one attempt, or undefined when the request goes to the route's default upstream
  * unchanged (a built-in provider of the client's format, the model as sent, the client's key):
  * then the relay forwards exactly as it did before routing existed.
@@ -29,12 +58,15 @@ export function targetFor(r: ResolvedModel, clientFormat: ApiFormat, key: string
   const p = r.provider;
   if (p.builtIn && p.format === clientFormat && r.model === r.requested && key === null) return undefined;
   const sameFormat = p.format === clientFormat;
-  const path = (p.format === 'openai' ? '/chat/completions' : '/v1/messages') + (sameFormat ? ex.search : '');
+  const path = p.format === 'azure' ? azurePath(r, ex) : pathFor(p.format, r.model, ex) + (sameFormat ? ex.search : '');
   const setHeaders: Record<string, string> = {};
   const dropHeaders: string[] = [];
   const k = key ?? (sameFormat ? null : clientKey(ex, clientFormat));
+  if (p.format === 'gemini' || p.format === 'azure') dropHeaders.push('authorization', 'x-api-key', 'api-key', 'x-goog-api-key');
   if (k !== null) {
-    if (p.format === 'anthropic') {
+    if (p.format === 'gemini') setHeaders['x-goog-api-key'] = k;
+    else if (p.format === 'azure') setHeaders['api-key'] = k;
+    else if (p.format === 'anthropic') {
       setHeaders['x-api-key'] = k;
       dropHeaders.push('authorization');
     } else {

@@ -12,6 +12,10 @@ import { type SavingsBreakdown, type SavingsInput, savingsOf } from '../../savin
 // the outcome extensions read here: ext.ccr and ext.placement are declared by these (ext.cacheContinuity by ./api.ts)
 import type {} from '../ccr/api.js';
 import type {} from '../compression/api.js';
+import type {} from '../routing/api.js';
+
+/** Routed to a cloud platform's own API: priced at that platform's price (`gcp.gemini`: Google's). */
+const PRICE_BY_FORMAT: Partial<Record<string, RequestOutcome['provider']>> = { gemini: 'gcp.gemini', azure: 'azure.ai.openai' };
 
 export interface Accounting {
   /** False for outcomes kept out of the figures (unauthenticated callers). */
@@ -106,7 +110,8 @@ function compute(o: RequestOutcome): Accounting {
   const u = o.usage;
   const c = o.compression;
   const model = modelOf(o);
-  const price = priceFor(o.provider, o.model ?? o.requestedModel);
+  const routedFormat = o.ext.routing?.format;
+  const price = priceFor((routedFormat && PRICE_BY_FORMAT[routedFormat]) || o.provider, o.model ?? o.requestedModel);
   const tokensSaved = Math.max(0, c.tokensSaved);
   const inputTokens = u ? u.input : Math.max(0, c.tokensAfter);
   const cost = u ? costOfCalls(u, o.ext.ccr?.roundUsage, price) : null;

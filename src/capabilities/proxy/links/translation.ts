@@ -15,6 +15,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { estimateTokens } from '../../../compress/index.js';
 import { decodeResponseBody } from '../../../providers/content-encoding.js';
+import { wireFormatOf } from '../../../routing/index.js';
 import { TranslationError } from '../../../translate/index.js';
 import { type CallHandler, type FlowControl, type ForwardCall, type ForwardLink, LINK_POSITION, NO_FLOW } from '../chain.js';
 import type { Exchange } from '../exchange.js';
@@ -51,7 +52,7 @@ export function translationLink(): ForwardLink {
       if (!target) return next(call, handler);
       const ex = call.ex;
       const client = clientFormatOf(ex.route.api);
-      if (client === null || client === target.format) {
+      if (client === null || client === wireFormatOf(target.format)) {
         // a fallback attempt of the client's format after a translated one: the outcome tells of the last
         if (call.round === 0 && ex.rec.ext.translation) delete ex.rec.ext.translation;
         return next(call, handler);
@@ -79,10 +80,11 @@ function prepare(call: ForwardCall, client: string, handler: CallHandler): Prepa
     return null;
   };
   if (ex.route.api === 'count_tokens') {
-    if (target.format === 'openai') return answerCountTokens(call, handler);
+    if (wireFormatOf(target.format) === 'openai') return answerCountTokens(call, handler);
     return refuse(`count_tokens cannot be answered for provider ${target.provider} (format ${target.format}).`);
   }
-  const translator: Translator | undefined = translatorFor(client, target.format);
+  // an Azure OpenAI target speaks OpenAI Chat on its own paths (the target's path is kept)
+  const translator: Translator | undefined = translatorFor(client, wireFormatOf(target.format));
   if (!translator) {
     const what = client === 'openai-responses' ? 'The OpenAI Responses API' : `The ${client} format`;
     return refuse(
@@ -112,7 +114,7 @@ function prepare(call: ForwardCall, client: string, handler: CallHandler): Prepa
   const out: ForwardCall = {
     ...call,
     body: Buffer.from(JSON.stringify(translated.body)),
-    target: translatedTarget(target, translator.path, clientKey(ex.req.headers, ex.authorizationIsProxyToken)),
+    target: translatedTarget(target, translated.path ?? translator.path, clientKey(ex.req.headers, ex.authorizationIsProxyToken)),
   };
   return { call: out, response: translated.response };
 }
