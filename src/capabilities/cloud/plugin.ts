@@ -10,6 +10,8 @@
  */
 import { definePlugin, type Plugin } from '../../core/plugin.js';
 import type {} from './api.js';
+import type {} from '../routing/api.js';
+import { KeyedEntries, cloudEntryLink } from './keyed.js';
 import { type CloudProvider, cloudProvidersFrom, cloudProvidersOf } from './entries.js';
 import { CloudAuth, signingLink } from './link.js';
 import { CloudRoutes } from './routes.js';
@@ -41,6 +43,12 @@ export function createCloudPlugin(opts: CloudPluginOptions = {}): Plugin {
       proxy.addRouteResolver(routes.resolve);
       proxy.addLink(signingLink(routes, new CloudAuth()));
       app.router.prefix(['POST'], '/model/', proxy.handle, 'self');
+      // Azure OpenAI and Gemini entries of the registry serve those platforms' native paths
+      if (routing) {
+        const keyed = new KeyedEntries(() => routing.current().registry);
+        proxy.addRouteResolver(keyed.resolve);
+        proxy.addLink(cloudEntryLink(keyed, app.log.child({ logger: 'headroom.cloud' })));
+      }
       if (providers.length) app.log.info({ providers: providers.map((p) => `${p.name} (${p.format}, ${p.auth.kind})`) }, 'cloud providers');
     },
   });
