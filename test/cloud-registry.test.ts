@@ -95,7 +95,9 @@ describe('SIGHUP on the CLI with --routing-config', () => {
 describe('Azure OpenAI and Gemini entries of the registry', () => {
   const CLIENT_KEY = 'azure-test-fake-client-key-0000000000';
   const REFUSED_KEY = 'azure-test-fake-revoked-key-22222222';
+  const REFUSED_KEY_2 = 'azure-test-fake-revoked-key-44444444';
   const PROXY_KEY = 'azure-test-fake-proxy-key-11111111111';
+  const BAD_GEMINI_KEY = 'gemini-test-fake-invalid-key-5555555';
   const GEMINI_KEY = 'gemini-test-fake-proxy-key-1111111111';
   const FLAG_GEMINI_KEY = 'gemini-test-fake-flag-key-3333333333';
   let azure: MockAzureOpenAI;
@@ -114,11 +116,13 @@ describe('Azure OpenAI and Gemini entries of the registry', () => {
       [
         'providers:',
         `  az: { format: azure, base_url: "${azure.url}", api_keys: [${REFUSED_KEY}, ${PROXY_KEY}], deployments: { prod-chat: gpt-4o } }`,
+        `  az2: { format: azure, base_url: "${azure.url}", api_keys: [${REFUSED_KEY}, ${REFUSED_KEY_2}] }`,
         `  gem: { format: gemini, base_url: "${gemini.url}", api_key_env: TEST_GEMINI_KEYS }`,
         '',
       ].join('\n'),
     );
-    process.env.TEST_GEMINI_KEYS = GEMINI_KEY;
+    // two keys in one variable: the first is not valid (Gemini answers 400 API_KEY_INVALID)
+    process.env.TEST_GEMINI_KEYS = `${BAD_GEMINI_KEY} ${GEMINI_KEY}`;
     // the flags point elsewhere: the registry entries win
     h = await startHarness({ config: { routingConfig: file, geminiApiUrl: flagGemini.url, geminiApiKey: FLAG_GEMINI_KEY } });
   });
@@ -150,6 +154,16 @@ describe('Azure OpenAI and Gemini entries of the registry', () => {
     expect(h.logs.join('')).not.toContain(PROXY_KEY);
   });
 
+  it('x-headroom-provider picks another entry; when every key is refused the client gets Azure\'s 401', async () => {
+    azure.requests.length = 0;
+    const client = new AzureOpenAI({ endpoint: h.url, apiVersion: '2024-10-21', apiKey: CLIENT_KEY, maxRetries: 0, defaultHeaders: { 'x-headroom-provider': 'az2' } });
+    const err = (await client.chat.completions.create({ model: 'prod-chat', messages: [{ role: 'user', content: 'hi' }] }).catch((e) => e)) as any;
+    expect(err.status).toBe(401);
+    expect(err.error.code).toBe('401');
+    expect(azure.requests.map((r) => r.headers['api-key']).sort()).toEqual([REFUSED_KEY, REFUSED_KEY_2].sort());
+    expect(h.logs.join('')).not.toContain(REFUSED_KEY_2);
+  });
+
   it('generateContent goes to the Gemini entry with its key, not to the flags\' endpoint', async () => {
     const res = await fetch(`${h.url}/v1beta/models/gemini-2.5-flash:generateContent?key=client-fake-key`, {
       method: 'POST',
@@ -159,6 +173,8 @@ describe('Azure OpenAI and Gemini entries of the registry', () => {
     const body = (await res.json()) as any;
     expect(res.status, JSON.stringify(body)).toBe(200);
     expect(body.candidates[0].content.parts[0].text).toContain('mock reply');
+    // the first key of the variable is refused (400 API_KEY_INVALID): the next one answers
+    expect(gemini.requests.map((r) => r.headers['x-goog-api-key'])).toEqual([BAD_GEMINI_KEY, GEMINI_KEY]);
     expect(gemini.last!.headers['x-goog-api-key']).toBe(GEMINI_KEY);
     expect(gemini.last!.search).not.toContain('key=');
     expect(flagGemini.requests).toHaveLength(0);

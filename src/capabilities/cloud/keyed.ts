@@ -8,16 +8,17 @@
  * - The `cloud-entry` link (position 645, before the proxy's flag-driven `cloud-keys` at 650)
  *   sets the call's target: the entry's `base_url` and, when it has keys (`api_keys` or
  *   `api_key_env`), the next key of its pool (Azure `api-key`, Gemini `x-goog-api-key`) in
- *   place of the client's credentials. An answer of 401, 403 or 429 is dropped and the call
- *   made again with the entry's next untried key; once every key was tried the client gets
- *   that answer. Without keys the client's own credentials pass through.
+ *   place of the client's credentials. An answer refusing the key (401, 403, 429, a quota
+ *   body, Gemini's 400 `API_KEY_INVALID`) is dropped and the call made again with the
+ *   entry's next untried key; once every key was tried the client gets that answer. Without
+ *   keys the client's own credentials pass through.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from '../../core/logger.js';
 import { cloudPlatformOf, cloudRouteWith } from '../../providers/cloud-routes.js';
 import type { ProviderRoute } from '../../providers/routes.js';
 import { KeyPool, type KeyRotation, type Provider, type Registry, shouldRotateKey } from '../../routing/index.js';
-import type { CallHandler, ForwardCall, ForwardLink, UpstreamTarget } from '../proxy/api.js';
+import type { CallHandler, FlowControl, ForwardCall, ForwardLink, UpstreamTarget } from '../proxy/api.js';
 
 export const CLOUD_ENTRY_POSITION = 645;
 
@@ -113,27 +114,53 @@ export function cloudEntryLink(entries: KeyedEntries, log: Logger): ForwardLink 
   };
 }
 
-/** Passes a response on, or drops a refused-key answer and sends again with the next key. */
+/** Gemini's answer to an invalid key is a 400 whose body says so. */
+const INVALID_KEY = /API_KEY_INVALID|API key not valid/;
+/** Error bodies larger than this are passed on as they come (not a key refusal). */
+const MAX_HELD = 64 * 1024;
+
+/**
+ * Passes a response on, or, while the entry has untried keys, holds back an error answer to
+ * its end and, when it refuses the key (401, 403, 429, a quota or invalid-key body), drops it
+ * and sends again with the next key.
+ */
 function rotating(call: ForwardCall, out: CallHandler, rotation: KeyRotation | null, pool: KeyPool | null, again: () => void): CallHandler {
-  let dropping = false;
+  let held: { status: number; headers: IncomingHttpHeaders; control: FlowControl; chunks: Buffer[]; bytes: number } | null = null;
+  const release = (): void => {
+    const h = held!;
+    held = null;
+    out.onHeaders(h.status, h.headers, h.control);
+    for (const c of h.chunks) out.onData(c, h.control);
+  };
   return {
     onHeaders(status, headers, control) {
-      if (rotation && pool && !call.ex.closed && shouldRotateKey(status) && rotation.attempts < pool.size) {
-        dropping = true;
+      if (status >= 400 && rotation && pool && rotation.attempts < pool.size && !call.ex.closed) {
+        held = { status, headers, control, chunks: [], bytes: 0 };
         return;
       }
       out.onHeaders(status, headers, control);
     },
     onData(chunk, control) {
-      if (!dropping) out.onData(chunk, control);
+      if (!held) return out.onData(chunk, control);
+      held.chunks.push(chunk);
+      held.bytes += chunk.length;
+      if (held.bytes > MAX_HELD) release();
     },
     onEnd() {
-      if (!dropping) return out.onEnd();
-      if (rotation!.next() === null) return out.onError({ kind: 'other', midBody: false, status: 502, type: 'upstream_client_error', message: 'every key of the provider was refused' });
-      again();
+      if (!held) return out.onEnd();
+      const text = Buffer.concat(held.chunks).toString('utf8', 0, Math.min(held.bytes, 4096));
+      if (!call.ex.closed && (shouldRotateKey(held.status, text) || INVALID_KEY.test(text)) && rotation!.next() !== null) {
+        held = null;
+        return again();
+      }
+      release();
+      out.onEnd();
     },
     onError(f) {
-      out.onError(f);
+      // nothing of a held answer reached the client
+      const wasHeld = held !== null;
+      held = null;
+      out.onError(wasHeld ? { ...f, midBody: false } : f);
     },
   };
 }
