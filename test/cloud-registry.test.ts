@@ -62,10 +62,11 @@ describe('a Bedrock entry of the --routing-config file', () => {
     writeFileSync(file, bedrockFile('eu-west-1', SECRET));
     const reloaded = await send(`${h.url}/admin/reload`, { method: 'POST' });
     expect(reloaded.status).toBe(200);
-    const after = await post(`${h.url}${INVOKE}`, BODY);
+    const after = await post(`${h.url}${INVOKE}`, BODY, { 'x-headroom-provider': 'aws' });
     expect(after.status, after.body.toString()).toBe(200);
     expect(lastBedrock().auth).toBe('sigv4');
     expect(String(lastBedrock().headers.authorization)).toContain('/eu-west-1/bedrock/aws4_request');
+    expect(lastBedrock().headers['x-headroom-provider']).toBeUndefined();
     expect(h.logs.join('')).toContain('cloud providers reloaded');
     expect(h.logs.join('')).not.toContain(SECRET);
   });

@@ -130,7 +130,9 @@ export function signingLink(routes: CloudRoutes, auth: CloudAuth): ForwardLink {
               tokens.invalidate();
               send(true);
             }) : handler;
-            next({ ...call, target: { ...base, ...headers } }, out);
+            // the entry selector is the proxy's header (a client-signed request is sent as signed)
+            const dropHeaders = info.summary.auth === 'client-sigv4' ? headers.dropHeaders : [...(headers.dropHeaders ?? []), 'x-headroom-provider'];
+            next({ ...call, target: { ...base, ...headers, ...(dropHeaders ? { dropHeaders } : {}) } }, out);
           },
           (err: unknown) => {
             if (ex.abort.aborted) return handler.onError(gone);
