@@ -10,7 +10,6 @@ import { parse as parseYaml } from 'yaml';
 import { ZodError } from 'zod';
 import type { Field, RawValue } from './field.js';
 import { allFields, type Config, type ConfigKey } from './fields/index.js';
-import { attachRoutingSections } from './routing-section.js';
 import { FILE_SECTIONS } from './sections.js';
 
 export class ConfigError extends Error {
@@ -99,14 +98,11 @@ export function loadConfig(input: LoadInput = {}): LoadedConfig {
   }
 
   const configFile = input.configFile ?? (env.HEADROOM_CONFIG?.trim() || null);
-  const routing: Record<string, unknown> = {};
   if (configFile) {
     const data = readConfigFile(configFile);
     for (const [name, raw] of Object.entries(data)) {
-      if (FILE_SECTIONS.has(name)) {
-        routing[name] = raw;
-        continue;
-      }
+      // the routing sections are read from the routing file by the capabilities that use them
+      if (FILE_SECTIONS.has(name)) continue;
       const key = fileKeyIndex.get(name);
       if (!key) {
         throw new ConfigError(`Unknown option "${name}" in config file ${configFile}. Known options: ${fieldEntries.map(([, f]) => f.flag).join(', ')}.`);
@@ -159,7 +155,6 @@ export function loadConfig(input: LoadInput = {}): LoadedConfig {
   // the routing registry is read from the config file unless another file is named
   if (values.routingConfig === null && configFile) values.routingConfig = configFile;
   const config = Object.freeze(values) as unknown as Config;
-  attachRoutingSections(config, routing);
   return { config, sources, configFile };
 }
 

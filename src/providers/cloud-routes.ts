@@ -39,8 +39,19 @@ function decode(segment: string): string | null {
   }
 }
 
-/** The Azure or Gemini route of a request, or null when the path is neither's. */
+/** The Azure or Gemini route of a request (deployments of the flags), or null when the path is neither's. */
 export function resolveCloudRoute(method: string, path: string, config: Pick<Config, 'azureDeployments'>): ProviderRoute | null {
+  return cloudRouteWith(method, path, deploymentMap(config.azureDeployments));
+}
+
+/** Which of the two platforms a path is (null: neither): cheap, for the caller to pick an entry first. */
+export function cloudPlatformOf(path: string): 'azure' | 'gemini' | null {
+  if (path.startsWith('/openai/')) return 'azure';
+  return GEMINI.test(path) ? 'gemini' : null;
+}
+
+/** The Azure or Gemini route of a request, Azure deployments priced by `deployments`. */
+export function cloudRouteWith(method: string, path: string, deployments: ReadonlyMap<string, string>): ProviderRoute | null {
   if (method !== 'POST') return null;
   if (path.startsWith('/openai/')) {
     const dep = AZURE_DEPLOYMENT.exec(path);
@@ -53,7 +64,7 @@ export function resolveCloudRoute(method: string, path: string, config: Pick<Con
     return {
       provider: 'azure.ai.openai',
       api: base,
-      adapter: azureAdapter(base, deployment, deploymentMap(config.azureDeployments)),
+      adapter: azureAdapter(base, deployment, deployments),
       errors: base === 'responses' ? azureResponsesErrors : azureErrors,
     };
   }

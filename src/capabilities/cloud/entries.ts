@@ -1,9 +1,11 @@
 /**
- * The cloud providers of the config file: the `providers` entries with `format: bedrock` or
- * `format: vertex` (validated by the routing schema), in file order. Until the provider
- * registry is wired into the proxy, this reads the file's routing sections itself.
+ * The cloud providers of the routing file (`--routing-config`, default the `--config` file):
+ * the `providers` entries with `format: bedrock` or `format: vertex` (validated by the routing
+ * schema), in file order. The plugin takes the file the routing capability parsed (and each
+ * reload of it); `cloudProvidersOf` reads it itself when no routing capability is installed.
  */
-import { routingSectionsOf } from '../../config/index.js';
+import type { Config } from '../../config/index.js';
+import { readRoutingFile } from '../../routing/file.js';
 import { parseRoutingFile } from '../../routing/schema.js';
 import type { ProviderFileEntry } from '../../routing/schema.js';
 
@@ -54,7 +56,7 @@ export function cloudProvidersFrom(sections: Record<string, unknown>): CloudProv
   return out;
 }
 
-/** The cloud providers of the config file a config was loaded from. */
-export function cloudProvidersOf(config: object): CloudProvider[] {
-  return cloudProvidersFrom(routingSectionsOf(config));
+/** The cloud providers of a config's routing file (none without one). */
+export function cloudProvidersOf(config: Pick<Config, 'routingConfig'>): CloudProvider[] {
+  return config.routingConfig ? cloudProvidersFrom(readRoutingFile(config.routingConfig)) : [];
 }

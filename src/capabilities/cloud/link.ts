@@ -53,25 +53,27 @@ const failure = (status: number, message: string): CallFailure => ({ kind: 'othe
 const gone: CallFailure = { kind: 'aborted', midBody: false, status: 499, type: 'client_abort', message: 'client closed the connection' };
 
 export class CloudAuth {
-  private readonly signers = new Map<string, BedrockSigner | null>();
-  private readonly tokens = new Map<string, VertexTokens | null>();
+  // keyed by the entry object: a reload makes new entries, so changed credentials take effect
+  private readonly signers = new WeakMap<CloudProvider, Map<string, BedrockSigner | null>>();
+  private readonly tokens = new WeakMap<CloudProvider, VertexTokens | null>();
 
   signer(entry: CloudProvider, region: string): BedrockSigner | null {
-    const key = `${entry.name}\u0000${region}`;
-    let s = this.signers.get(key);
+    let byRegion = this.signers.get(entry);
+    if (!byRegion) this.signers.set(entry, (byRegion = new Map()));
+    let s = byRegion.get(region);
     if (s === undefined) {
       const creds = credentialsFor(entry.auth);
       s = creds ? new BedrockSigner(region, creds) : null;
-      this.signers.set(key, s);
+      byRegion.set(region, s);
     }
     return s;
   }
 
   vertex(entry: CloudProvider): VertexTokens | null {
-    let t = this.tokens.get(entry.name);
+    let t = this.tokens.get(entry);
     if (t === undefined) {
       t = entry.auth.kind === 'google' ? new VertexTokens(entry.auth.keyFile) : null;
-      this.tokens.set(entry.name, t);
+      this.tokens.set(entry, t);
     }
     return t;
   }
@@ -128,7 +130,9 @@ export function signingLink(routes: CloudRoutes, auth: CloudAuth): ForwardLink {
               tokens.invalidate();
               send(true);
             }) : handler;
-            next({ ...call, target: { ...base, ...headers } }, out);
+            // the entry selector is the proxy's header (a client-signed request is sent as signed)
+            const dropHeaders = info.summary.auth === 'client-sigv4' ? headers.dropHeaders : [...(headers.dropHeaders ?? []), 'x-headroom-provider'];
+            next({ ...call, target: { ...base, ...headers, ...(dropHeaders ? { dropHeaders } : {}) } }, out);
           },
           (err: unknown) => {
             if (ex.abort.aborted) return handler.onError(gone);

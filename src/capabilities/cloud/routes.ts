@@ -27,9 +27,14 @@ export class CloudRoutes {
   private readonly requests = new WeakMap<ProviderRoute, CloudRequest>();
 
   constructor(
-    private readonly providers: readonly CloudProvider[],
+    /** The entries in use, or how to get them now (a reload of the routing file replaces them). */
+    entries: readonly CloudProvider[] | (() => readonly CloudProvider[]),
     private readonly env: NodeJS.ProcessEnv,
-  ) {}
+  ) {
+    this.providers = typeof entries === 'function' ? entries : () => entries;
+  }
+
+  private readonly providers: () => readonly CloudProvider[];
 
   /** What forwarding needs for a route made here (undefined: not a cloud route). */
   of(route: ProviderRoute): CloudRequest | undefined {
@@ -39,10 +44,10 @@ export class CloudRoutes {
   private entryFor(format: CloudProvider['format'], headers: IncomingHttpHeaders): CloudProvider | null {
     const named = headers['x-headroom-provider'];
     if (typeof named === 'string') {
-      const e = this.providers.find((p) => p.name === named && p.format === format);
+      const e = this.providers().find((p) => p.name === named && p.format === format);
       if (e) return e;
     }
-    return this.providers.find((p) => p.format === format) ?? null;
+    return this.providers().find((p) => p.format === format) ?? null;
   }
 
   readonly resolve = (method: string, path: string, headers: IncomingHttpHeaders): ProviderRoute | null => {

@@ -54,19 +54,21 @@ export function createProxyPlugin(opts: ProxyPluginOptions = {}): Plugin {
         },
       };
       const resolvers: RouteResolver[] = [];
-      const resolve = (method: string, path: string, headers: RouteRequest['req']['headers']) => {
+      const fromResolvers = (method: string, path: string, headers: RouteRequest['req']['headers']) => {
         for (const r of resolvers) {
           const route = r(method, path, headers);
           if (route) return route;
         }
-        return resolveProviderRoute(method, path, headers);
+        return null;
       };
       app.healthChecks.set('http_client', () => ({ enabled: true, ready: !agent.closed && !agent.destroyed }));
       app.onClose(() => agent.close().catch(() => undefined));
 
       const handler = async (r: RouteRequest) => {
         const method = r.req.method ?? 'GET';
-        const route = resolveCloudRoute(method, r.path, config) ?? resolve(method, r.path, r.req.headers);
+        // an added resolver (the cloud capability's registry entries) is asked first
+        const added = fromResolvers(method, r.path, r.req.headers);
+        const route = added ?? resolveCloudRoute(method, r.path, config) ?? resolveProviderRoute(method, r.path, r.req.headers);
         if (!route) {
           r.req.resume();
           sendJson(r.res, 404, { error: { type: 'not_found', message: `No route for ${method} ${r.path}: headroom-ts forwards only paths of the Anthropic and OpenAI APIs, and no upstream was called.` } });
@@ -80,10 +82,10 @@ export function createProxyPlugin(opts: ProxyPluginOptions = {}): Plugin {
           const key = new URLSearchParams(r.search.slice(1)).get('key');
           if (key) ex.info.apiKeyHash = apiKeyHashFrom({ 'x-goog-api-key': key });
         }
-        if (route.provider === 'azure.ai.openai' && !config.azureOpenaiApiUrl) {
+        if (route.provider === 'azure.ai.openai' && !added && !config.azureOpenaiApiUrl) {
           r.req.resume();
           ex.start();
-          ex.replyError(404, 'invalid_request', 'No Azure OpenAI endpoint is configured (--azure-openai-api-url); no upstream was called.');
+          ex.replyError(404, 'invalid_request', 'No Azure OpenAI endpoint is configured (a `format: azure` provider entry or --azure-openai-api-url); no upstream was called.');
           return;
         }
         try {

@@ -3,7 +3,7 @@
  * registry's providers, the breakers) and the `routing` outcome extension (the requested
  * model, the provider and model that answered, every attempt).
  */
-import type { BreakerSnapshot } from '../../routing/index.js';
+import type { BreakerSnapshot, Registry } from '../../routing/index.js';
 
 /** One routing attempt: a target (and key) tried, or skipped because its breaker was open. */
 export interface RoutingAttempt {
@@ -65,6 +65,10 @@ export interface RoutingService {
   /** Names of the registered providers. */
   providers(): string[];
   breakers(): Record<string, BreakerSnapshot>;
+  /** The registry in use and the routing file it was built from (null: no file). */
+  current(): { registry: Registry; file: Readonly<Record<string, unknown>> | null };
+  /** Called after each successful reload (a refused file keeps the registry and calls nothing). */
+  onReload(listener: () => void): void;
 }
 
 declare module '../../core/plugin.js' {

@@ -32,15 +32,19 @@ export const routingPlugin = definePlugin({
     proxy.addLink(fallbackLink(state, plans, log));
     proxy.addLink(modelLink());
 
+    const listeners: (() => void)[] = [];
     const service: RoutingService = {
       reload() {
         const r = state.reload();
+        if (r.ok) for (const l of listeners) l();
         if (r.ok) log.info({ file: r.file, providers: r.providers, aliases: r.aliases, patterns: r.patterns, fallbacks: r.fallbacks }, 'routing configuration reloaded');
         else log.error({ file: r.file, err: r.error }, 'routing configuration not reloaded: the file is invalid; the previous registry stays in use');
         return r;
       },
       providers: () => [...state.current.registry.providers.keys()],
       breakers: () => state.breakers.snapshot(),
+      current: () => ({ registry: state.current.registry, file: state.current.file }),
+      onReload: (l) => void listeners.push(l),
     };
 
     const audit = app.log.child({ logger: 'headroom.audit' });

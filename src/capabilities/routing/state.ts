@@ -5,10 +5,9 @@
  * nothing (a bad file keeps the old registry); breakers survive reloads (a dead provider stays
  * known dead).
  */
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import type { Config } from '../../config/index.js';
-import { BreakerSet, KeyPool, type Registry, RoutingConfigError, buildRegistry } from '../../routing/index.js';
+import { BreakerSet, KeyPool, type Registry, buildRegistry } from '../../routing/index.js';
+import { readRoutingFile } from '../../routing/file.js';
 import type { ReloadResult } from './api.js';
 
 export interface Snapshot {
@@ -16,20 +15,8 @@ export interface Snapshot {
   readonly pools: ReadonlyMap<string, KeyPool>;
   /** Nothing to route: no routing sections and no server-side keys (every request passes as before). */
   readonly inert: boolean;
-}
-
-function readRoutingFile(path: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new RoutingConfigError(`Cannot read routing config file ${path}: ${(err as Error).message}`);
-  }
-  try {
-    return text.trim() === '' ? {} : (parseYaml(text) ?? {});
-  } catch (err) {
-    throw new RoutingConfigError(`Routing config file ${path} is not valid YAML/JSON: ${(err as Error).message}`);
-  }
+  /** The routing file as parsed (null: no file); other capabilities read their provider entries from it. */
+  readonly file: Readonly<Record<string, unknown>> | null;
 }
 
 export class RoutingState {
@@ -49,9 +36,6 @@ export class RoutingState {
   /** Builds a snapshot from the file as it is now; throws RoutingConfigError naming the field. */
   private build(): Snapshot {
     const file = this.file ? readRoutingFile(this.file) : null;
-    if (file !== null && (typeof file !== 'object' || Array.isArray(file))) {
-      throw new RoutingConfigError(`Routing config file ${this.file} must contain a mapping`);
-    }
     const registry = buildRegistry({
       file,
       env: this.env,
@@ -61,7 +45,7 @@ export class RoutingState {
     for (const p of registry.providers.values()) if (p.apiKeys.length) pools.set(p.name, new KeyPool(p.apiKeys));
     const inert =
       pools.size === 0 && registry.aliases.size === 0 && registry.patterns.length === 0 && registry.fallbacks.size === 0 && !registry.strictPrefixes;
-    return { registry, pools, inert };
+    return { registry, pools, inert, file };
   }
 
   reload(): ReloadResult {

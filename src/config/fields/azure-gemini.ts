@@ -23,7 +23,7 @@ const DEPLOYMENT_ENTRY = /^[^=\s]+=[^=\s]+$/;
 export const azureGeminiFields = {
   azureOpenaiApiUrl: optionalBaseUrl({
     flag: 'azure-openai-api-url', env: ['HEADROOM_AZURE_OPENAI_API_URL'],
-    doc: 'Azure OpenAI resource endpoint (`https://<resource>.openai.azure.com`) that `/openai/deployments/...`, `/openai/responses` and `/openai/v1/...` are forwarded to. Unset: those paths answer 404.',
+    doc: 'Azure OpenAI resource endpoint (`https://<resource>.openai.azure.com`) that `/openai/deployments/...`, `/openai/responses` and `/openai/v1/...` are forwarded to when the routing file has no `format: azure` provider entry (an entry wins). Unset, and no entry: those paths answer 404.',
   }),
   azureOpenaiApiKey: { ...field.optionalString({
     flag: 'azure-openai-api-key', env: ['HEADROOM_AZURE_OPENAI_API_KEY'], default: null, group: 'upstream',
@@ -43,7 +43,7 @@ export const azureGeminiFields = {
   } as Field<readonly string[]>,
   geminiApiUrl: field.url({
     flag: 'gemini-api-url', env: ['HEADROOM_GEMINI_API_URL', 'GEMINI_TARGET_API_URL'], default: 'https://generativelanguage.googleapis.com', group: 'upstream',
-    doc: 'Gemini API upstream base URL for `/v1beta/models/{model}:generateContent` and `:streamGenerateContent`.',
+    doc: 'Gemini API upstream base URL for `/v1beta/models/{model}:generateContent` and `:streamGenerateContent` when the routing file has no `format: gemini` provider entry (an entry wins).',
   }),
   geminiApiKey: { ...field.optionalString({
     flag: 'gemini-api-key', env: ['HEADROOM_GEMINI_API_KEY'], default: null, group: 'upstream',
