@@ -119,6 +119,9 @@ describe('Azure OpenAI and Gemini entries of the registry', () => {
         `  az: { format: azure, base_url: "${azure.url}", api_keys: [${REFUSED_KEY}, ${PROXY_KEY}], deployments: { prod-chat: gpt-4o } }`,
         `  az2: { format: azure, base_url: "${azure.url}", api_keys: [${REFUSED_KEY}, ${REFUSED_KEY_2}] }`,
         `  gem: { format: gemini, base_url: "${gemini.url}", api_key_env: TEST_GEMINI_KEYS }`,
+        // a catch-all route for Anthropic/OpenAI clients: a platform's own paths are not routed by it
+        'model_aliases:',
+        '  "*": gem:gemini-2.5-flash',
         '',
       ].join('\n'),
     );

@@ -16,7 +16,9 @@
  * | 500      | `ccr`         | ccr         | answer `headroom_retrieve` calls with follow-up rounds    |
  * | 600      | `retry`       | proxy       | retry 429/5xx/connect errors before the first byte        |
  * | 640      | `translation` | proxy       | rewrite between API formats when the target's differs     |
+ * | 645      | `cloud-entry` | cloud       | Azure/Gemini paths: the registry entry's URL and key      |
  * | 650      | `model`       | routing     | the target's model name in a same-format body             |
+ * | 650      | `cloud-keys`  | proxy       | Azure/Gemini paths: the flags' URL and key (no entry)      |
  * | 660      | `credentials` | controls    | virtual keys: drop client credentials, send the proxy's key |
  * | 700      | (signing)     | (reserved)  | sign the final upstream request (cloud providers)         |
  * | relay    | `relay`       | proxy       | the upstream call itself (timing, client abort)           |
