@@ -121,7 +121,7 @@ try {
   await Promise.all(variants.map((v) => v.p.stop()));
   for (const v of variants.slice(1, 3)) {
     try {
-      const top = Object.entries(JSON.parse(readFileSync(v.p.queryLog, 'utf8')).statements).slice(0, 8);
+      const top = Object.entries(JSON.parse(readFileSync(v.p.queryLog, 'utf8')).statements).slice(0, 16);
       console.log(`${v.name}: most sent statements (whole run)`);
       for (const [text, n] of top) console.log(`  ${String(n).padStart(7)}  ${text}`);
     } catch { /* not written */ }

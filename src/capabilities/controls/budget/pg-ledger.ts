@@ -2,19 +2,18 @@
  * The budget ledger in the shared Postgres database (`--database-url`): exact across a fleet.
  *
  * Reserve-then-settle, with the reservation atomic in the database. A request's reservation
- * is one transaction that, for each limited scope (in scope order, so two transactions never
- * wait on each other crosswise), runs
- *
- *     UPDATE budget_period SET reserved_usd = reserved_usd + $amount
- *      WHERE scope = $scope AND period_start = $start AND spent_usd + reserved_usd + $amount <= $limit
- *      RETURNING spent_usd, reserved_usd
- *
- * The row lock the UPDATE takes serialises every instance's reservations of that scope, and
- * the condition is evaluated on the committed figures of all of them: no two requests anywhere
- * can both take the last dollars. A scope that does not fit rolls the whole reservation back
- * (all scopes or none). Settling (off the request path, batched) releases exactly the amount
- * that was reserved and adds the actual cost, under an idempotency key (`budget_settled`), so
- * a settlement replayed after an outage is applied once.
+ * is ONE statement ({@link RESERVE_SQL}, autocommit, one round trip) that locks the request's
+ * limited scope rows (in scope order, so two reservations never wait on each other crosswise),
+ * reads their committed figures, and only if `spent_usd + reserved_usd + $amount <= $limit`
+ * holds for every one adds the amount to all of them and records the reservation (all scopes
+ * or none). The row lock serialises every instance's reservations of a scope for the length
+ * of that one statement, and the condition is evaluated on the committed figures of all of
+ * them: no two requests anywhere can both take the last dollars. A scope's row is created
+ * (`INSERT ... ON CONFLICT DO NOTHING`) only when the statement finds it missing, i.e. by the
+ * first request of the period. Settling (off the request path, batched: one statement per
+ * chunk, {@link SETTLE_SQL}) releases exactly the amount that was reserved and adds the
+ * actual cost, under an idempotency key (`budget_settled`), so a settlement replayed after an
+ * outage is applied once.
  *
  * THE BOUND (what `docs/deploy.md` states): with the store reachable, the period's settled
  * spend never exceeds the limit by more than the sum, over the requests in flight at the
