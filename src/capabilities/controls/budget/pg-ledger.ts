@@ -193,11 +193,12 @@ export class PgBudgetLedger implements BudgetBook {
     if (limited.length === 0) return take(false);
     try {
       const scopes = limited.map((s) => s.scope);
-      let rows = await this.db.run(LABEL, (q) => q.query<ReserveRow>(RESERVE_SQL, [scopes, limited.map((s) => s.limit), window.start, amount, id, this.owner, this.now()]));
+      // prepared once per connection (`name`): each reservation is then parsed and planned no more
+      let rows = await this.db.run(LABEL, (q) => q.query<ReserveRow>({ name: 'budget-reserve', text: RESERVE_SQL, values: [scopes, limited.map((s) => s.limit), window.start, amount, id, this.owner, this.now()] }));
       if (rows.rows.length < limited.length) {
         // the period's first request of a scope: its row is created (once), then the reservation runs again
         await this.db.run(LABEL, (q) => q.query(`INSERT INTO budget_period (scope, period_start) SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING`, [scopes, window.start]));
-        rows = await this.db.run(LABEL, (q) => q.query<ReserveRow>(RESERVE_SQL, [scopes, limited.map((s) => s.limit), window.start, amount, id, this.owner, this.now()]));
+        rows = await this.db.run(LABEL, (q) => q.query<ReserveRow>({ name: 'budget-reserve', text: RESERVE_SQL, values: [scopes, limited.map((s) => s.limit), window.start, amount, id, this.owner, this.now()] }));
       }
       const byScope = new Map(rows.rows.map((r) => [r.scope, r]));
       // the figures are those before this reservation (read under the row locks)
@@ -326,7 +327,8 @@ export class PgBudgetLedger implements BudgetBook {
         actual.push(st.actual);
       }
     }
-    await q.query(SETTLE_SQL, [keys, rids, scopes, starts, buckets, actual, this.now()]);
+    // a prepared statement per connection (parsed and planned once)
+    await q.query({ name: 'budget-settle', text: SETTLE_SQL, values: [keys, rids, scopes, starts, buckets, actual, this.now()] });
   }
 
   /** Heartbeat: this instance is alive; dead instances' reservations are given back; figures refreshed. */
