@@ -7,7 +7,7 @@
 //   - the ratio of the shared backends' cost (the proxy's extra CPU plus the servers' CPU)
 //     to the proxy's own CPU per request with SQLite.
 // Figures vary with the machine; compare the ratios. JSON goes to bench/results/fleet.json.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cpuMicros } from './lib/cpu.mjs';
@@ -24,6 +24,8 @@ const load = (url) => fixedRate(url, { path: '/v1/messages', body, headers, rate
 const cpuOf = (pids) => pids.reduce((s, p) => { try { return s + cpuMicros(p); } catch { return s; } }, 0);
 const r1 = (x) => Math.round(x * 10) / 10;
 const r3 = (x) => Math.round(x * 1000) / 1000;
+// statements sent to Postgres so far (the proxy rewrites the file every second)
+const statements = (p) => { try { return JSON.parse(readFileSync(p.queryLog, 'utf8')).total; } catch { return 0; } };
 
 const mock = await startProcess(['bench/servers/mock.mjs']);
 const [pgServer, redis] = await Promise.all([startPostgres(), startRedis()]);
@@ -34,7 +36,10 @@ const env = { HEADROOM_LOG_LEVEL: 'warn', HEADROOM_SKIP_UPSTREAM_CHECK: '1' };
 async function proxy(extra) {
   const dir = mkdtempSync(join(tmpdir(), 'headroom-bench-fleet-'));
   dirs.push(dir);
-  const p = await startProcess(['dist/cli/main.js', 'proxy', ...common, '--workspace-dir', dir, ...extra], { ...env, HEADROOM_LOG_LEVEL: 'info' });
+  // every Postgres statement the proxy sends is counted (by text) into this file
+  const queryLog = join(dir, 'pg-statements.json');
+  const p = await startProcess(['dist/cli/main.js', 'proxy', ...common, '--workspace-dir', dir, ...extra], { ...env, HEADROOM_LOG_LEVEL: 'info', HEADROOM_PG_QUERY_LOG: queryLog });
+  p.queryLog = queryLog;
   await waitReady(p.url);
   return p;
 }
@@ -57,18 +62,20 @@ try {
   const direct = await load(mock.url);
   const rows = [];
   // interleaved twice so that a noisy moment on the machine touches both
-  const acc = new Map(variants.map((v) => [v.name, { cpu: 0, servers: 0, n: 0, p50: [], p99: [], errors: 0 }]));
+  const acc = new Map(variants.map((v) => [v.name, { cpu: 0, servers: 0, statements: 0, n: 0, p50: [], p99: [], errors: 0 }]));
   for (let round = 0; round < 2; round++) {
     for (const v of variants) {
       const a = acc.get(v.name);
+      const q0 = statements(v.p);
       const c0 = cpuMicros(v.p.child.pid);
       const s0 = cpuOf(v.servers());
       const r = await load(v.p.url);
       // the stats store and the budget ledger write in batches after the requests: let them finish
-      await new Promise((res) => setTimeout(res, 600));
+      await new Promise((res) => setTimeout(res, 1200));
       a.cpu += cpuMicros(v.p.child.pid) - c0;
       a.servers += cpuOf(v.servers()) - s0;
       a.n += r.total;
+      a.statements += statements(v.p) - q0;
       a.p50.push(r.p50);
       a.p99.push(r.p99);
       a.errors += r.errors;
@@ -84,6 +91,7 @@ try {
       errors: a.errors,
       proxy_cpu_us_per_request: r1(a.cpu / a.n),
       servers_cpu_us_per_request: r1(a.servers / a.n),
+      pg_statements_per_request: r3(a.statements / a.n),
       p50_ms: r3(p50),
       p99_ms: r3(p99),
       added_p50_ms: r3(p50 - direct.p50),
@@ -111,6 +119,13 @@ try {
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench/results/fleet.json'), `${JSON.stringify(result, null, 2)}\n`);
   await Promise.all(variants.map((v) => v.p.stop()));
+  for (const v of variants.slice(1, 3)) {
+    try {
+      const top = Object.entries(JSON.parse(readFileSync(v.p.queryLog, 'utf8')).statements).slice(0, 16);
+      console.log(`${v.name}: most sent statements (whole run)`);
+      for (const [text, n] of top) console.log(`  ${String(n).padStart(7)}  ${text}`);
+    } catch { /* not written */ }
+  }
 } finally {
   await mock.stop();
   await Promise.all([pgServer.stop(), redis.stop()]);

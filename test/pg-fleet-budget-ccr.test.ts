@@ -2,7 +2,8 @@
  * Budgets and originals shared by several instances through a real Postgres.
  *
  * - 60 concurrent reservations across 3 ledgers on one database: exactly the requests that
- *   fit are admitted, never more (the reservation is one conditional UPDATE, `pg-ledger.ts`).
+ *   fit are admitted, never more (the reservation is one statement, `pg-ledger.ts`); with two
+ *   limited scopes, the tighter one decides and a refused request reserves in neither.
  * - 60 concurrent requests spread over 3 proxies (held upstream by a gate, so every admitted
  *   request is in flight when the limit is reached): a per-key budget for 20 admits exactly
  *   20 and the settled spend stays within the limit (the documented bound: actual costs did
@@ -69,6 +70,37 @@ describe.skipIf(!TEST_PG_URL)(`a fleet sharing Postgres: budgets and originals${
     expect(Number(after!.requests)).toBe(20);
     const more = (await Promise.all(Array.from({ length: 12 }, (_, i) => ledgers[i % 3]!.reserve(refs, window, 0.05)))) as ReserveResult[];
     expect(more.filter((r) => r.ok)).toHaveLength(4);
+  });
+
+  it('two limited scopes, 60 concurrent reservations across 3 ledgers: all scopes or none, the tighter one decides', async () => {
+    const d = await fresh();
+    const pools = [0, 1, 2].map(() => new PgDatabase({ url: d.url, statementTimeoutMs: 5000, connectTimeoutMs: 3000, poolSize: 10 }, log));
+    for (const p of pools) closers.push(() => p.close());
+    await migrateAll(pools[0]!, ALL_SCHEMAS);
+    const ledgers = pools.map((db, i) => new PgBudgetLedger({ db, log, onStoreFailure: 'open', owner: `two-${i}`, flushMs: 10 }));
+    for (const l of ledgers) closers.push(() => l.close());
+    const window = new PeriodClock('daily', 'UTC').at(Date.now());
+    // no row exists yet for either scope: the first reservations create them
+    const refs = [{ scope: 'key:abc', limit: 1.0 }, { scope: 'team:t', limit: 0.3 }];
+    const results = (await Promise.all(Array.from({ length: 60 }, (_, i) => ledgers[i % 3]!.reserve(refs, window, 0.05)))) as ReserveResult[];
+    expect(results.filter((r) => r.ok)).toHaveLength(6);
+    const refused = results.find((r) => !r.ok) as { ok: false; state: { scope: string } };
+    expect(refused.state.scope).toBe('team:t');
+    const rows = await d.query<{ scope: string; reserved_usd: number }>('SELECT scope, reserved_usd FROM budget_period ORDER BY scope');
+    // the 54 refused reserved nothing in the scope that had room
+    expect(rows.map((r) => [r.scope, Math.round(r.reserved_usd * 1e6) / 1e6])).toEqual([['key:abc', 0.3], ['team:t', 0.3]]);
+    const [held] = await d.query<{ n: string }>('SELECT count(*) AS n FROM budget_reservations');
+    expect(Number(held!.n)).toBe(12);
+    results.forEach((r, i) => r.ok && ledgers[i % 3]!.settle(r.reservation, 0.05));
+    await Promise.all(ledgers.map((l) => l.write()));
+    const after = await d.query<{ scope: string; reserved_usd: number; spent_usd: number; requests: string }>('SELECT scope, reserved_usd, spent_usd, requests FROM budget_period ORDER BY scope');
+    for (const r of after) {
+      expect(r.reserved_usd).toBeCloseTo(0, 9);
+      expect(r.spent_usd).toBeCloseTo(0.3, 9);
+      expect(Number(r.requests)).toBe(6);
+    }
+    const [left] = await d.query<{ n: string }>('SELECT count(*) AS n FROM budget_reservations');
+    expect(Number(left!.n)).toBe(0);
   });
 
   it('a per-key budget for 20 requests, 60 concurrent requests over 3 proxies: 20 admitted, spend within the limit', async () => {

@@ -11,6 +11,7 @@
  * Every failure is counted (`failures`, for the metrics) and remembered per store (`health`),
  * so `/health` and `/readyz` can name the store that is degraded; a later success clears it.
  */
+import { writeFileSync } from 'node:fs';
 import pg from 'pg';
 import type { Logger } from '../logger.js';
 
@@ -82,6 +83,8 @@ export class PgDatabase {
     this.pool.on('error', (err) => this.log.warn({ db: this.where, err: err.message }, 'a Postgres connection broke; it is replaced on next use'));
     // a connection that breaks while checked out reports it to its query; the event itself is not fatal
     this.pool.on('connect', (client) => client.on('error', () => undefined));
+    const countTo = process.env.HEADROOM_PG_QUERY_LOG;
+    if (countTo) countQueries(this.pool, countTo);
   }
 
   /** Runs `fn` for store `label`, recording its success or failure; rethrows the failure. */
@@ -178,4 +181,28 @@ export function describePgError(err: unknown): string {
   const e = err as { code?: unknown; message?: unknown };
   const message = typeof e?.message === 'string' && e.message ? e.message : String(err);
   return typeof e?.code === 'string' && !message.includes(e.code) ? `${e.code}: ${message}` : message;
+}
+
+/**
+ * Diagnostics (`HEADROOM_PG_QUERY_LOG=<file>`): counts every statement sent, by its text, and
+ * writes the counts to the file when the process exits (what the fleet bench reads to tell
+ * round trips per request).
+ */
+function countQueries(pool: pg.Pool, file: string): void {
+  const counts = new Map<string, number>();
+  pool.on('connect', (client) => {
+    const query = client.query.bind(client) as (...a: unknown[]) => unknown;
+    (client as { query: unknown }).query = (...args: unknown[]) => {
+      const a = args[0] as string | { text?: string };
+      const text = (typeof a === 'string' ? a : (a?.text ?? '?')).replace(/\s+/g, ' ').slice(0, 90);
+      counts.set(text, (counts.get(text) ?? 0) + 1);
+      return query(...args);
+    };
+  });
+  const dump = (): void => {
+    const total = [...counts.values()].reduce((s, n) => s + n, 0);
+    writeFileSync(file, JSON.stringify({ total, statements: Object.fromEntries([...counts].sort((x, y) => y[1] - x[1])) }, null, 1));
+  };
+  process.on('exit', dump);
+  setInterval(dump, 1_000).unref();
 }

@@ -2,19 +2,18 @@
  * The budget ledger in the shared Postgres database (`--database-url`): exact across a fleet.
  *
  * Reserve-then-settle, with the reservation atomic in the database. A request's reservation
- * is one transaction that, for each limited scope (in scope order, so two transactions never
- * wait on each other crosswise), runs
- *
- *     UPDATE budget_period SET reserved_usd = reserved_usd + $amount
- *      WHERE scope = $scope AND period_start = $start AND spent_usd + reserved_usd + $amount <= $limit
- *      RETURNING spent_usd, reserved_usd
- *
- * The row lock the UPDATE takes serialises every instance's reservations of that scope, and
- * the condition is evaluated on the committed figures of all of them: no two requests anywhere
- * can both take the last dollars. A scope that does not fit rolls the whole reservation back
- * (all scopes or none). Settling (off the request path, batched) releases exactly the amount
- * that was reserved and adds the actual cost, under an idempotency key (`budget_settled`), so
- * a settlement replayed after an outage is applied once.
+ * is ONE statement ({@link RESERVE_SQL}, autocommit, one round trip) that locks the request's
+ * limited scope rows (in scope order, so two reservations never wait on each other crosswise),
+ * reads their committed figures, and only if `spent_usd + reserved_usd + $amount <= $limit`
+ * holds for every one adds the amount to all of them and records the reservation (all scopes
+ * or none). The row lock serialises every instance's reservations of a scope for the length
+ * of that one statement, and the condition is evaluated on the committed figures of all of
+ * them: no two requests anywhere can both take the last dollars. A scope's row is created
+ * (`INSERT ... ON CONFLICT DO NOTHING`) only when the statement finds it missing, i.e. by the
+ * first request of the period. Settling (off the request path, batched: one statement per
+ * chunk, {@link SETTLE_SQL}) releases exactly the amount that was reserved and adds the
+ * actual cost, under an idempotency key (`budget_settled`), so a settlement replayed after an
+ * outage is applied once.
  *
  * THE BOUND (what `docs/deploy.md` states): with the store reachable, the period's settled
  * spend never exceeds the limit by more than the sum, over the requests in flight at the
@@ -65,6 +64,57 @@ interface Settlement {
   actual: number;
   states: ScopeState[];
 }
+
+interface ReserveRow {
+  scope: string;
+  spent_usd: number;
+  reserved_usd: number;
+  fits: boolean;
+}
+
+/**
+ * A reservation in one statement (autocommit: the row locks last only for it): `cur` locks the
+ * request's scope rows in scope order and reads their committed figures; `verdict` says whether
+ * the amount fits in every one (and every row exists); only then `upd` adds it to each and
+ * `held` records it. Returns the figures before the reservation and the verdict; fewer rows than
+ * scopes means a row is missing (the period's first request of that scope).
+ * $1 scopes, $2 limits, $3 period start, $4 amount, $5 reservation id, $6 owner, $7 now.
+ */
+const RESERVE_SQL = `
+WITH want AS (SELECT * FROM unnest($1::text[], $2::float8[]) AS w(scope, lim)),
+cur AS (SELECT p.scope, p.spent_usd, p.reserved_usd FROM budget_period p
+         WHERE p.period_start = $3 AND p.scope = ANY($1::text[]) ORDER BY p.scope FOR UPDATE),
+verdict AS (SELECT count(*) = cardinality($1::text[]) AND coalesce(bool_and(c.spent_usd + c.reserved_usd + $4::float8 <= w.lim + ${EPS}), false) AS fits
+              FROM cur c JOIN want w USING (scope)),
+upd AS (UPDATE budget_period p SET reserved_usd = p.reserved_usd + $4::float8 FROM verdict
+         WHERE verdict.fits AND p.period_start = $3 AND p.scope = ANY($1::text[]) RETURNING p.scope),
+held AS (INSERT INTO budget_reservations (id, owner, scope, period_start, amount_usd, created_at)
+         SELECT $5::text || ':' || upd.scope, $6, upd.scope, $3, $4::float8, $7 FROM upd)
+SELECT c.scope, c.spent_usd, c.reserved_usd, v.fits FROM cur c CROSS JOIN verdict v`;
+
+/**
+ * A batch of settlements in one statement: each (settlement, scope) is an item; `fresh` keeps
+ * the settlements not applied yet (idempotency keys), `gone` releases exactly their
+ * reservations still held, and the period and bucket figures get the sums (rows in scope order).
+ * $1 keys, $2 reservation ids (null: a charge), $3 scopes, $4 period starts, $5 buckets, $6 actual, $7 now.
+ */
+const SETTLE_SQL = `
+WITH items AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::float8[]) AS i(key, rid, scope, ps, bucket, actual)),
+fresh AS (INSERT INTO budget_settled (id, at) SELECT DISTINCT key, $7::bigint FROM items ON CONFLICT DO NOTHING RETURNING id),
+applied AS (SELECT i.* FROM items i JOIN fresh f ON f.id = i.key),
+gone AS (DELETE FROM budget_reservations r USING applied a WHERE a.rid IS NOT NULL AND r.id = a.rid || ':' || a.scope
+         RETURNING r.scope, r.period_start, r.amount_usd),
+released AS (SELECT scope, period_start, sum(amount_usd) AS amount FROM gone GROUP BY scope, period_start),
+period AS (INSERT INTO budget_period AS p (scope, period_start, spent_usd, requests)
+           SELECT scope, ps, sum(actual), count(*) FROM applied GROUP BY scope, ps ORDER BY scope, ps
+           ON CONFLICT (scope, period_start) DO UPDATE SET spent_usd = p.spent_usd + excluded.spent_usd, requests = p.requests + excluded.requests,
+             reserved_usd = greatest(p.reserved_usd - coalesce((SELECT r.amount FROM released r WHERE r.scope = excluded.scope AND r.period_start = excluded.period_start), 0), 0)
+           RETURNING 1),
+spend AS (INSERT INTO budget_spend AS b (scope, bucket, spent_usd, requests)
+          SELECT scope, bucket, sum(actual), count(*) FROM applied GROUP BY scope, bucket ORDER BY scope, bucket
+          ON CONFLICT (scope, bucket) DO UPDATE SET spent_usd = b.spent_usd + excluded.spent_usd, requests = b.requests + excluded.requests
+          RETURNING 1)
+SELECT (SELECT count(*) FROM period) AS periods, (SELECT count(*) FROM spend) AS buckets`;
 
 class Refused extends Error {
   constructor(readonly state: ScopeState) {
@@ -142,32 +192,25 @@ export class PgBudgetLedger implements BudgetBook {
     };
     if (limited.length === 0) return take(false);
     try {
-      await this.db.tx(LABEL, async (q) => {
-        await q.query(
-          `INSERT INTO budget_period (scope, period_start) SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING`,
-          [limited.map((s) => s.scope), window.start],
-        );
-        for (const s of limited) {
-          const r = await q.query<{ spent_usd: number; reserved_usd: number }>(
-            `UPDATE budget_period SET reserved_usd = reserved_usd + $3
-              WHERE scope = $1 AND period_start = $2 AND spent_usd + reserved_usd + $3 <= $4 + ${EPS}
-              RETURNING spent_usd, reserved_usd`,
-            [s.scope, window.start, amount, s.limit],
-          );
-          const row = r.rows[0];
-          if (!row) {
-            const cur = await q.query<{ spent_usd: number; reserved_usd: number }>('SELECT spent_usd, reserved_usd FROM budget_period WHERE scope = $1 AND period_start = $2', [s.scope, window.start]);
-            this.absorb(s, cur.rows[0], 0);
-            throw new Refused(s);
-          }
-          this.absorb(s, row, amount);
-        }
-        await q.query(
-          `INSERT INTO budget_reservations (id, owner, scope, period_start, amount_usd, created_at)
-           SELECT $1 || ':' || sc, $2, sc, $3, $4, $5 FROM unnest($6::text[]) AS sc`,
-          [id, this.owner, window.start, amount, this.now(), limited.map((s) => s.scope)],
-        );
-      });
+      const scopes = limited.map((s) => s.scope);
+      // prepared once per connection (`name`): each reservation is then parsed and planned no more
+      let rows = await this.db.run(LABEL, (q) => q.query<ReserveRow>({ name: 'budget-reserve', text: RESERVE_SQL, values: [scopes, limited.map((s) => s.limit), window.start, amount, id, this.owner, this.now()] }));
+      if (rows.rows.length < limited.length) {
+        // the period's first request of a scope: its row is created (once), then the reservation runs again
+        await this.db.run(LABEL, (q) => q.query(`INSERT INTO budget_period (scope, period_start) SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING`, [scopes, window.start]));
+        rows = await this.db.run(LABEL, (q) => q.query<ReserveRow>({ name: 'budget-reserve', text: RESERVE_SQL, values: [scopes, limited.map((s) => s.limit), window.start, amount, id, this.owner, this.now()] }));
+      }
+      const byScope = new Map(rows.rows.map((r) => [r.scope, r]));
+      // the figures are those before this reservation (read under the row locks)
+      for (const s of limited) this.absorb(s, byScope.get(s.scope), 0);
+      if (!rows.rows[0]?.fits) {
+        const refused = limited.find((s) => {
+          const r = byScope.get(s.scope);
+          return !r || Number(r.spent_usd) + Number(r.reserved_usd) + amount > (s.limit as number) + EPS;
+        });
+        if (!refused) throw new Error('budget reservation neither held nor refused');
+        throw new Refused(refused);
+      }
     } catch (err) {
       if (err instanceof Refused) return { ok: false, state: err.state };
       this.noteError(err);
@@ -241,7 +284,7 @@ export class PgBudgetLedger implements BudgetBook {
         while (this.pending.length > 0) {
           const batch = this.pending.slice(0, SETTLE_CHUNK);
           try {
-            await this.db.tx(LABEL, (q) => this.applySettlements(q, batch));
+            await this.db.run(LABEL, (q) => this.applySettlements(q, batch));
           } catch (err) {
             this.noteError(err);
             return;
@@ -267,34 +310,25 @@ export class PgBudgetLedger implements BudgetBook {
   }
 
   private async applySettlements(q: Queryable, batch: Settlement[]): Promise<void> {
-    const fresh = await q.query<{ id: string }>(
-      'INSERT INTO budget_settled (id, at) SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING RETURNING id',
-      [batch.map((s) => s.key), this.now()],
-    );
-    const apply = new Set(fresh.rows.map((r) => r.id));
+    const keys: string[] = [];
+    const rids: (string | null)[] = [];
+    const scopes: string[] = [];
+    const starts: number[] = [];
+    const buckets: number[] = [];
+    const actual: number[] = [];
     for (const st of batch) {
-      if (!apply.has(st.key)) continue;
-      const released = new Map<string, number>();
-      if (st.reservationId !== null) {
-        const ids = st.states.map((s) => `${st.reservationId}:${s.scope}`);
-        const gone = await q.query<{ scope: string; amount_usd: number }>('DELETE FROM budget_reservations WHERE id = ANY($1::text[]) RETURNING scope, amount_usd', [ids]);
-        for (const r of gone.rows) released.set(r.scope, Number(r.amount_usd));
-      }
       const bucket = Math.floor(Math.min(Math.max(st.at, st.periodStart), st.periodEnd - 1) / BUCKET_MS) * BUCKET_MS;
       for (const s of st.states) {
-        await q.query(
-          `INSERT INTO budget_period (scope, period_start, spent_usd, requests) VALUES ($1, $2, $3, 1)
-           ON CONFLICT (scope, period_start) DO UPDATE SET spent_usd = budget_period.spent_usd + $3, requests = budget_period.requests + 1,
-           reserved_usd = greatest(budget_period.reserved_usd - $4, 0)`,
-          [s.scope, st.periodStart, st.actual, released.get(s.scope) ?? 0],
-        );
-        await q.query(
-          `INSERT INTO budget_spend (scope, bucket, spent_usd, requests) VALUES ($1, $2, $3, 1)
-           ON CONFLICT (scope, bucket) DO UPDATE SET spent_usd = budget_spend.spent_usd + $3, requests = budget_spend.requests + 1`,
-          [s.scope, bucket, st.actual],
-        );
+        keys.push(st.key);
+        rids.push(st.reservationId);
+        scopes.push(s.scope);
+        starts.push(st.periodStart);
+        buckets.push(bucket);
+        actual.push(st.actual);
       }
     }
+    // a prepared statement per connection (parsed and planned once)
+    await q.query({ name: 'budget-settle', text: SETTLE_SQL, values: [keys, rids, scopes, starts, buckets, actual, this.now()] });
   }
 
   /** Heartbeat: this instance is alive; dead instances' reservations are given back; figures refreshed. */

@@ -3,8 +3,9 @@
  *
  * - `budget_period`: one row per (scope, period): dollars settled (`spent_usd`) and dollars
  *   held by requests in flight on every instance (`reserved_usd`). A reservation is one
- *   conditional `UPDATE ... WHERE spent_usd + reserved_usd + $amount <= $limit`, whose row lock
- *   serialises the instances (`pg-ledger.ts`).
+ *   statement that locks the request's rows and adds the amount to all of them only if
+ *   `spent_usd + reserved_usd + $amount <= $limit` holds in each; the row locks (held for
+ *   that statement only) serialise the instances (`pg-ledger.ts`).
  * - `budget_reservations`: each reservation held, with its instance, so a settle releases
  *   exactly it and a dead instance's reservations can be given back.
  * - `budget_owners`: each instance's heartbeat.
