@@ -8,6 +8,7 @@
 import { geminiSpeakerOf as geminiSpeaker } from '../compress/request/gemini-speaker.js';
 import { liveZone } from '../compress/request/live-zone.js';
 import { safeParse } from './anthropic.js';
+import { googleStatus } from './google-status.js';
 import { SseParser, sseFrame } from './sse.js';
 import {
   type ApiAdapter,
@@ -158,32 +159,7 @@ export function geminiAdapter(model: string | null, stream: boolean): ApiAdapter
   };
 }
 
-/** Google API status names by HTTP status. */
-export function geminiStatus(status: number, type: ErrorType): string {
-  if (type === 'budget_exceeded' || type === 'rate_limited' || status === 429) return 'RESOURCE_EXHAUSTED';
-  if (type === 'upstream_timeout' || type === 'body_timeout' || status === 504 || status === 408) return 'DEADLINE_EXCEEDED';
-  if (type === 'upstream_connect' || type === 'upstream_overloaded' || type === 'shutdown' || status === 503) return 'UNAVAILABLE';
-  if (type === 'client_abort' || status === 499) return 'CANCELLED';
-  switch (status) {
-    case 400:
-    case 413:
-    case 415:
-    case 422:
-      return 'INVALID_ARGUMENT';
-    case 401:
-      return 'UNAUTHENTICATED';
-    case 403:
-      return 'PERMISSION_DENIED';
-    case 404:
-      return 'NOT_FOUND';
-    case 409:
-      return 'ABORTED';
-    default:
-      return status >= 400 && status < 500 ? 'FAILED_PRECONDITION' : 'INTERNAL';
-  }
-}
-
-const geminiErrorJson = (status: number, type: ErrorType, message: string) => JSON.stringify({ error: { code: status, message, status: geminiStatus(status, type) } });
+const geminiErrorJson = (status: number, type: ErrorType, message: string) => JSON.stringify({ error: { code: status, message, status: googleStatus(status, type) } });
 
 export const geminiErrors: ErrorShapes = {
   errorBody: geminiErrorJson,

@@ -8,7 +8,8 @@
  */
 import { anthropicCountTokens, anthropicMessages, describeAnthropicRequest } from './anthropic.js';
 import { anthropicErrors } from './errors.js';
-import type { ApiAdapter, ErrorShapes, ErrorType, ResponseFacts } from './types.js';
+import { googleStatus } from './google-status.js';
+import type { ApiAdapter, ErrorShapes, ResponseFacts } from './types.js';
 
 export interface VertexPath {
   project: string;
@@ -55,36 +56,9 @@ export function vertexAdapter(p: VertexPath): ApiAdapter {
   };
 }
 
-/** Google's canonical status name for an HTTP status. */
-export function vertexStatus(status: number, type: ErrorType): string {
-  if (type === 'budget_exceeded' || type === 'rate_limited' || status === 429) return 'RESOURCE_EXHAUSTED';
-  if (type === 'upstream_timeout' || type === 'body_timeout' || status === 504 || status === 408) return 'DEADLINE_EXCEEDED';
-  switch (status) {
-    case 400:
-    case 413:
-    case 415:
-    case 422:
-      return 'INVALID_ARGUMENT';
-    case 401:
-      return 'UNAUTHENTICATED';
-    case 403:
-      return 'PERMISSION_DENIED';
-    case 404:
-      return 'NOT_FOUND';
-    case 499:
-      return 'CANCELLED';
-    case 502:
-    case 503:
-    case 529:
-      return 'UNAVAILABLE';
-    default:
-      return 'INTERNAL';
-  }
-}
-
 export const vertexErrors: ErrorShapes = {
   errorBody(status, type, message) {
-    return JSON.stringify({ error: { code: status, message, status: vertexStatus(status, type) } });
+    return JSON.stringify({ error: { code: status, message, status: googleStatus(status, type) } });
   },
   // the stream is Anthropic's SSE: its `error` event is what the SDK raises
   streamErrorFrame: (type, message) => anthropicErrors.streamErrorFrame(type, message),

@@ -19,8 +19,8 @@ import { AsyncResource } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../../core/logger.js';
 import { describePgError, type PgDatabase, type Queryable } from '../../../storage/postgres/database.js';
-import { type AttributionDrafts, draftAttribution, MAX_IDS_PER_DAY, OTHER, type StoredAttribution } from './attribution-table.js';
-import { addInto, type Cumulative, draftInto, type RollupDraft } from './sqlite.js';
+import { type AttributionDrafts, MAX_IDS_PER_DAY, OTHER, type StoredAttribution } from './attribution-table.js';
+import { BatchFold, type RollupDraft } from './batch-fold.js';
 import {
   emptySession,
   type Granularity,
@@ -199,41 +199,20 @@ export class PgStatsStore implements StatsStore {
     const fresh = batch.filter((k) => !already.has(k.uid)).sort((a, b) => a.e.ts - b.e.ts);
     if (fresh.length === 0) return;
 
-    const life = totalsOf(byScope.get('lifetime'));
     const sessRow = byScope.get('session');
-    let session: SessionTotals = { ...totalsOf(sessRow), startedAt: numOrNull(sessRow?.started_at), lastActivityAt: numOrNull(sessRow?.last_activity_at) };
-    const hours = new Map<string, RollupDraft>();
-    const days = new Map<string, RollupDraft>();
-    const projects = new Map<string, Totals & { lastActivityAt: number }>();
-    const attribution: AttributionDrafts = new Map();
+    const fold = new BatchFold(
+      totalsOf(byScope.get('lifetime')),
+      { ...totalsOf(sessRow), startedAt: numOrNull(sessRow?.started_at), lastActivityAt: numOrNull(sessRow?.last_activity_at) },
+      this.limits.sessionRolloverMs,
+    );
     const eventParams: unknown[] = [];
-    let current: string | null = null;
     for (const { uid, e } of fresh) {
-      draftAttribution(attribution, e);
-      addInto(life, e);
-      const cum: Cumulative = { cumTokensSaved: life.tokensSaved, cumSavingsUsd: life.savingsUsd, cumInputTokens: life.inputTokens, cumInputCostUsd: life.inputCostUsd };
+      const cum = fold.add(e);
       eventParams.push(
         uid, e.ts, e.kind, e.provider, e.model, e.project, 1, e.inputTokens, e.outputTokens, e.tokensSaved, e.newInputTokens,
         e.cacheReadTokens, e.cacheWriteTokens, e.savingsUsd, e.inputCostUsd, e.outputCostUsd, e.tokensSaved > 0,
         cum.cumTokensSaved, cum.cumSavingsUsd, cum.cumInputTokens, cum.cumInputCostUsd, this.instance,
       );
-      draftInto(hours, Math.floor(e.ts / HOUR_MS) * HOUR_MS, e, 1, cum);
-      draftInto(days, Math.floor(e.ts / DAY_MS) * DAY_MS, e, 1, cum);
-      if (session.lastActivityAt === null || e.ts - session.lastActivityAt > this.limits.sessionRolloverMs) {
-        session = { ...emptySession(), startedAt: e.ts, lastActivityAt: e.ts };
-      }
-      addInto(session, e);
-      session.lastActivityAt = Math.max(session.lastActivityAt ?? e.ts, e.ts);
-      if (e.project) {
-        let p = projects.get(e.project);
-        if (!p) {
-          p = { ...zeroTotals(), lastActivityAt: e.ts };
-          projects.set(e.project, p);
-        }
-        addInto(p, e);
-        p.lastActivityAt = Math.max(p.lastActivityAt, e.ts);
-        current = e.project;
-      }
     }
     await q.query(
       `INSERT INTO stats_events (uid, ts, kind, provider, model, project, requests, input_tokens, output_tokens, tokens_saved,
@@ -241,11 +220,11 @@ export class PgStatsStore implements StatsStore {
         cum_tokens_saved, cum_savings_usd, cum_input_tokens, cum_input_cost_usd, instance) VALUES ${placeholders(fresh.length, 22)}`,
       eventParams,
     );
-    for (const [table, drafts] of [['stats_rollup_hour', hours], ['stats_rollup_day', days]] as const) {
+    for (const [table, drafts] of [['stats_rollup_hour', fold.hours], ['stats_rollup_day', fold.days]] as const) {
       const rows = [...drafts.values()];
       if (rows.length) await q.query(rollupUpsert(table, rows.length), rows.flatMap(rollupParams));
     }
-    for (const [name, p] of projects) {
+    for (const [name, p] of fold.projects) {
       await q.query(
         `INSERT INTO stats_projects (name, requests, tokens_saved, savings_usd, input_tokens, input_cost_usd, output_tokens, output_cost_usd, last_activity_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -257,14 +236,15 @@ export class PgStatsStore implements StatsStore {
         [name, p.requests, p.tokensSaved, p.savingsUsd, p.inputTokens, p.inputCostUsd, p.outputTokens, p.outputCostUsd, p.lastActivityAt],
       );
     }
-    await this.writeAttribution(q, attribution);
+    await this.writeAttribution(q, fold.attribution);
     const setTotals = `UPDATE stats_totals SET requests = $2, tokens_saved = $3, savings_usd = $4, input_tokens = $5, input_cost_usd = $6,
       output_tokens = $7, output_cost_usd = $8, started_at = $9, last_activity_at = $10 WHERE scope = $1`;
     const t = (scope: string, x: Totals, startedAt: number | null, lastActivityAt: number | null) =>
       [scope, x.requests, x.tokensSaved, x.savingsUsd, x.inputTokens, x.inputCostUsd, x.outputTokens, x.outputCostUsd, startedAt, lastActivityAt];
-    await q.query(setTotals, t('lifetime', life, null, null));
+    await q.query(setTotals, t('lifetime', fold.life, null, null));
+    const session = fold.session;
     await q.query(setTotals, t('session', session, session.startedAt, session.lastActivityAt));
-    if (current !== null) await this.capProjects(q, current);
+    if (fold.current !== null) await this.capProjects(q, fold.current);
   }
 
   /** As the SQLite store: a known id is added to; a new one while the day has fewer than MAX_IDS_PER_DAY ids, else `(other)`. */

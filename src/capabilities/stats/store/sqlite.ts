@@ -12,7 +12,8 @@ import type { Database as Db, Statement, Transaction } from 'better-sqlite3';
 import type { SqliteFile } from '../../../storage/sqlite-file.js';
 import type { Logger } from '../../../core/logger.js';
 import type { HeadroomSavings } from './headroom-import.js';
-import { type AttributionDrafts, type AttributionStatements, attributionStatements, draftAttribution, pruneAttribution, readAttribution, type StoredAttribution, writeAttribution } from './attribution-table.js';
+import { type AttributionStatements, attributionStatements, pruneAttribution, readAttribution, type StoredAttribution, writeAttribution } from './attribution-table.js';
+import { BatchFold, type Cumulative } from './batch-fold.js';
 import { migrate } from './migrations.js';
 import {
   emptySession,
@@ -128,40 +129,6 @@ const totalsOf = (r: TotalsRow | undefined): Totals =>
         outputCostUsd: r.output_cost_usd,
       }
     : zeroTotals();
-
-export const addInto = (t: Totals, e: SavingsEvent, requests = 1): void => {
-  t.requests += requests;
-  t.tokensSaved += e.tokensSaved;
-  t.savingsUsd += e.savingsUsd;
-  t.inputTokens += e.inputTokens;
-  t.inputCostUsd += e.inputCostUsd;
-  t.outputTokens += e.outputTokens;
-  t.outputCostUsd += e.outputCostUsd;
-};
-
-export interface Cumulative {
-  cumTokensSaved: number;
-  cumSavingsUsd: number;
-  cumInputTokens: number;
-  cumInputCostUsd: number;
-}
-
-export type RollupDraft = Totals & Cumulative & { start: number; provider: string; model: string };
-
-/** Adds an event to the draft row of its (start, provider, model) key. */
-export function draftInto(drafts: Map<string, RollupDraft>, start: number, e: SavingsEvent, requests: number, cum: Cumulative): void {
-  const key = `${start}\u0000${e.provider}\u0000${e.model}`;
-  let d = drafts.get(key);
-  if (!d) {
-    d = { ...zeroTotals(), start, provider: e.provider, model: e.model, ...cum };
-    drafts.set(key, d);
-  }
-  addInto(d, e, requests);
-  d.cumTokensSaved = Math.max(d.cumTokensSaved, cum.cumTokensSaved);
-  d.cumSavingsUsd = Math.max(d.cumSavingsUsd, cum.cumSavingsUsd);
-  d.cumInputTokens = Math.max(d.cumInputTokens, cum.cumInputTokens);
-  d.cumInputCostUsd = Math.max(d.cumInputCostUsd, cum.cumInputCostUsd);
-}
 
 const isBusy = (err: unknown) => /SQLITE_BUSY|database is locked/i.test((err as { code?: string })?.code ?? (err as Error)?.message ?? '');
 
@@ -346,25 +313,15 @@ export class SqliteStatsStore implements StatsStore {
 
   private applyBatch(st: Statements, events: SavingsEvent[]): void {
     const sorted = events.length > 1 ? [...events].sort((a, b) => a.ts - b.ts) : events;
-    const life = totalsOf(st.selTotals.get('lifetime') as TotalsRow | undefined);
     const sessRow = st.selTotals.get('session') as TotalsRow | undefined;
-    let session: SessionTotals = { ...totalsOf(sessRow), startedAt: sessRow?.started_at ?? null, lastActivityAt: sessRow?.last_activity_at ?? null };
-    let current: string | null = null;
+    const fold = new BatchFold(
+      totalsOf(st.selTotals.get('lifetime') as TotalsRow | undefined),
+      { ...totalsOf(sessRow), startedAt: sessRow?.started_at ?? null, lastActivityAt: sessRow?.last_activity_at ?? null },
+      this.limits.sessionRolloverMs,
+    );
     const pid = process.pid;
-    // rollup and project rows are summed per key in memory, then written once per key
-    const hours = new Map<string, RollupDraft>();
-    const days = new Map<string, RollupDraft>();
-    const projects = new Map<string, Totals & { lastActivityAt: number }>();
-    const attribution: AttributionDrafts = new Map();
     for (const e of sorted) {
-      draftAttribution(attribution, e);
-      addInto(life, e);
-      const cum = {
-        cumTokensSaved: life.tokensSaved,
-        cumSavingsUsd: life.savingsUsd,
-        cumInputTokens: life.inputTokens,
-        cumInputCostUsd: life.inputCostUsd,
-      };
+      const cum: Cumulative = fold.add(e);
       // one literal, no spreads: this runs once per request
       st.insEvent.run({
         ts: e.ts, kind: e.kind, provider: e.provider, model: e.model, project: e.project, requests: 1,
@@ -373,31 +330,14 @@ export class SqliteStatsStore implements StatsStore {
         inputCostUsd: e.inputCostUsd, outputCostUsd: e.outputCostUsd, checkpoint: e.tokensSaved > 0 ? 1 : 0,
         cumTokensSaved: cum.cumTokensSaved, cumSavingsUsd: cum.cumSavingsUsd, cumInputTokens: cum.cumInputTokens, cumInputCostUsd: cum.cumInputCostUsd, pid,
       });
-      draftInto(hours, Math.floor(e.ts / HOUR_MS) * HOUR_MS, e, 1, cum);
-      draftInto(days, Math.floor(e.ts / DAY_MS) * DAY_MS, e, 1, cum);
-      if (session.lastActivityAt === null || e.ts - session.lastActivityAt > this.limits.sessionRolloverMs) {
-        session = { ...emptySession(), startedAt: e.ts, lastActivityAt: e.ts };
-      }
-      addInto(session, e);
-      session.lastActivityAt = Math.max(session.lastActivityAt ?? e.ts, e.ts);
-      if (e.project) {
-        let p = projects.get(e.project);
-        if (!p) {
-          p = { ...zeroTotals(), lastActivityAt: e.ts };
-          projects.set(e.project, p);
-        }
-        addInto(p, e);
-        p.lastActivityAt = Math.max(p.lastActivityAt, e.ts);
-        current = e.project;
-      }
     }
-    for (const d of hours.values()) st.upHour.run(d);
-    for (const d of days.values()) st.upDay.run(d);
-    for (const [name, p] of projects) st.upProject.run({ ...p, name });
-    writeAttribution(st.attribution, attribution);
-    st.setTotals.run({ ...life, startedAt: null, lastActivityAt: null, scope: 'lifetime' });
-    st.setTotals.run({ ...session, scope: 'session' });
-    if (current !== null) this.capProjects(st, current);
+    for (const d of fold.hours.values()) st.upHour.run(d);
+    for (const d of fold.days.values()) st.upDay.run(d);
+    for (const [name, p] of fold.projects) st.upProject.run({ ...p, name });
+    writeAttribution(st.attribution, fold.attribution);
+    st.setTotals.run({ ...fold.life, startedAt: null, lastActivityAt: null, scope: 'lifetime' });
+    st.setTotals.run({ ...fold.session, scope: 'session' });
+    if (fold.current !== null) this.capProjects(st, fold.current);
   }
 
   private upsertRollups(row: { ts: number } & Record<string, unknown>): void {
