@@ -28,7 +28,7 @@
  * `onError` with kind `aborted`). The outermost handler writes to the client.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import type { ApiKind, ErrorType } from '../../core/outcome.js';
+import type { ApiKind, ErrorType, ProviderId } from '../../core/outcome.js';
 import type { Exchange } from './exchange.js';
 import type { CompletedResponse } from './stage.js';
 import type { UpstreamTarget } from './target.js';
@@ -101,6 +101,8 @@ export interface ForwardLink {
   readonly position: number;
   /** The APIs the link applies to (absent: every route). Resolved once per route. */
   readonly apis?: readonly ApiKind[];
+  /** The providers whose routes the link applies to (absent: every provider). Resolved once per route. */
+  readonly providers?: readonly ProviderId[];
   wrap(next: Dispatch, ctx: LinkContext): Dispatch;
 }
 

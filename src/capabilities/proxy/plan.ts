@@ -1,7 +1,8 @@
 /**
  * Route plans: what runs for one route (provider + API), resolved once and reused for every
  * request of that route: its stages (by `order`, only those whose `apis` name the route's API)
- * and its forwarding chain (its links by `position`, same filter, around the terminal relay).
+ * and its forwarding chain (its links by `position`, filtered by API and provider, around the
+ * terminal relay).
  * Adding a stage or a link (at setup) drops the plans built so far.
  */
 import type { Logger } from '../../core/logger.js';
@@ -71,7 +72,7 @@ export class RoutePlans {
       }
     };
     const ctx: LinkContext = { api, responseStages: after.length, runResponseStages };
-    const dispatch = compose(this.links.filter((l) => applies(l.apis, api)), this.terminal, ctx);
+    const dispatch = compose(this.links.filter((l) => applies(l.apis, api) && applies(l.providers, route.provider)), this.terminal, ctx);
     return { stages, dispatch, runResponseStages };
   }
 }

@@ -28,6 +28,8 @@ export function routingLink(state: RoutingState, plans: WeakMap<Exchange, RouteP
     name: 'routing',
     position: ROUTING_LINK_POSITION,
     apis: ['messages', 'chat'],
+    // a cloud platform's own paths (Azure deployments share the chat API) go to that platform
+    providers: ['anthropic', 'openai'],
     wrap: (next, ctx) => {
       const clientFormat = API_FORMAT_OF[ctx.api]!;
       return (call, handler) => {
@@ -35,8 +37,6 @@ export function routingLink(state: RoutingState, plans: WeakMap<Exchange, RouteP
         const ex = call.ex;
         const model = ex.json?.model;
         if (snapshot.inert || call.round !== 0 || call.target || typeof model !== 'string') return next(call, handler);
-        // a cloud platform's own paths (Azure deployments share the chat API) go to that platform
-        if (ex.route.provider !== 'anthropic' && ex.route.provider !== 'openai') return next(call, handler);
         const t0 = performance.now();
         let targets: ResolvedModel[];
         try {
