@@ -6,7 +6,11 @@
 //   - latency p50/p99, and what the proxy adds over calling the mock directly;
 //   - the ratio of the shared backends' cost (the proxy's extra CPU plus the servers' CPU)
 //     to the proxy's own CPU per request with SQLite.
-// Figures vary with the machine; compare the ratios. JSON goes to bench/results/fleet.json.
+// The variants run interleaved, BENCH_ROUNDS times (default 3), so that a noisy moment on the
+// machine touches all of them; each figure is the median over the rounds, and each ratio is
+// taken within a round (that round's shared variant against that round's SQLite) with its
+// median and range over the rounds. Figures vary with the machine; compare the ratios. JSON
+// goes to bench/results/fleet.json.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +21,7 @@ import { createDatabase, startPostgres, startRedis } from './lib/stores.mjs';
 
 const RATE = Number(process.env.BENCH_RATE ?? 100);
 const DURATION = Number(process.env.BENCH_DURATION ?? 8);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const KEY = 'sk-ant-bench-fake-key-000000000000';
 const body = JSON.stringify({ model: 'claude-sonnet-4-6', max_tokens: 64, messages: [{ role: 'user', content: 'Fix the failing test in src/date.ts and explain the change. '.repeat(12) }] });
 const headers = { 'x-api-key': KEY, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' };
@@ -24,6 +29,12 @@ const load = (url) => fixedRate(url, { path: '/v1/messages', body, headers, rate
 const cpuOf = (pids) => pids.reduce((s, p) => { try { return s + cpuMicros(p); } catch { return s; } }, 0);
 const r1 = (x) => Math.round(x * 10) / 10;
 const r3 = (x) => Math.round(x * 1000) / 1000;
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const range = (xs) => [r3(Math.min(...xs)), r3(Math.max(...xs))];
 // statements sent to Postgres so far (the proxy rewrites the file every second)
 const statements = (p) => { try { return JSON.parse(readFileSync(p.queryLog, 'utf8')).total; } catch { return 0; } };
 
@@ -61,61 +72,73 @@ try {
 
   const direct = await load(mock.url);
   const rows = [];
-  // interleaved twice so that a noisy moment on the machine touches both
-  const acc = new Map(variants.map((v) => [v.name, { cpu: 0, servers: 0, statements: 0, n: 0, p50: [], p99: [], errors: 0 }]));
-  for (let round = 0; round < 2; round++) {
+  // per round and variant: CPU per request of the proxy and of its servers, statements, latency
+  const per = new Map(variants.map((v) => [v.name, []]));
+  for (let round = 0; round < ROUNDS; round++) {
     for (const v of variants) {
-      const a = acc.get(v.name);
       const q0 = statements(v.p);
       const c0 = cpuMicros(v.p.child.pid);
       const s0 = cpuOf(v.servers());
       const r = await load(v.p.url);
       // the stats store and the budget ledger write in batches after the requests: let them finish
       await new Promise((res) => setTimeout(res, 1200));
-      a.cpu += cpuMicros(v.p.child.pid) - c0;
-      a.servers += cpuOf(v.servers()) - s0;
-      a.n += r.total;
-      a.statements += statements(v.p) - q0;
-      a.p50.push(r.p50);
-      a.p99.push(r.p99);
-      a.errors += r.errors;
+      per.get(v.name).push({
+        n: r.total,
+        errors: r.errors,
+        proxy: (cpuMicros(v.p.child.pid) - c0) / r.total,
+        servers: (cpuOf(v.servers()) - s0) / r.total,
+        statements: (statements(v.p) - q0) / r.total,
+        p50: r.p50,
+        p99: r.p99,
+      });
     }
   }
+  const pick = (name, f) => per.get(name).map(f);
   for (const v of variants) {
-    const a = acc.get(v.name);
-    const p50 = a.p50.reduce((s, x) => s + x, 0) / a.p50.length;
-    const p99 = a.p99.reduce((s, x) => s + x, 0) / a.p99.length;
+    const rs = per.get(v.name);
+    const p50 = median(rs.map((x) => x.p50));
+    const p99 = median(rs.map((x) => x.p99));
     rows.push({
       variant: v.name,
-      requests: a.n,
-      errors: a.errors,
-      proxy_cpu_us_per_request: r1(a.cpu / a.n),
-      servers_cpu_us_per_request: r1(a.servers / a.n),
-      pg_statements_per_request: r3(a.statements / a.n),
+      requests: rs.reduce((s, x) => s + x.n, 0),
+      errors: rs.reduce((s, x) => s + x.errors, 0),
+      proxy_cpu_us_per_request: r1(median(rs.map((x) => x.proxy))),
+      servers_cpu_us_per_request: r1(median(rs.map((x) => x.servers))),
+      pg_statements_per_request: r3(median(rs.map((x) => x.statements))),
       p50_ms: r3(p50),
       p99_ms: r3(p99),
       added_p50_ms: r3(p50 - direct.p50),
       added_p99_ms: r3(p99 - direct.p99),
     });
   }
-  const [base, fleet, pgRow, redisRow] = rows;
-  const extraProxy = fleet.proxy_cpu_us_per_request - base.proxy_cpu_us_per_request;
-  const backends = extraProxy + fleet.servers_cpu_us_per_request;
+  const [base, fleet] = rows;
+  // what a variant's shared backends cost per request in each round: the proxy's extra CPU over
+  // that round's SQLite run, plus the servers' CPU
+  const backendsOf = (name) => per.get(name).map((x, i) => x.proxy - per.get(variants[0].name)[i].proxy + x.servers);
+  const ratiosOf = (name) => backendsOf(name).map((b, i) => b / per.get(variants[0].name)[i].proxy);
+  const backends = median(backendsOf(fleet.variant));
+  const extraProxy = median(pick(fleet.variant, (x, i) => x.proxy - per.get(variants[0].name)[i].proxy));
+  const ratios = ratiosOf(fleet.variant);
   const result = {
     rate_per_second: RATE,
     duration_seconds_per_round: DURATION,
+    rounds: ROUNDS,
     direct_to_mock: { p50_ms: r3(direct.p50), p99_ms: r3(direct.p99) },
     variants: rows,
     shared_backends_cpu_us_per_request: r1(backends),
-    ratio_shared_backends_to_proxy_own: r3(backends / base.proxy_cpu_us_per_request),
-    ratio_proxy_cpu_shared_to_sqlite: r3(fleet.proxy_cpu_us_per_request / base.proxy_cpu_us_per_request),
-    postgres_only_cpu_us_per_request: r1(pgRow.proxy_cpu_us_per_request - base.proxy_cpu_us_per_request + pgRow.servers_cpu_us_per_request),
-    redis_only_cpu_us_per_request: r1(redisRow.proxy_cpu_us_per_request - base.proxy_cpu_us_per_request + redisRow.servers_cpu_us_per_request),
+    ratio_shared_backends_to_proxy_own: r3(median(ratios)),
+    ratio_shared_backends_to_proxy_own_range: range(ratios),
+    ratio_proxy_cpu_shared_to_sqlite: r3(median(pick(fleet.variant, (x, i) => x.proxy / per.get(variants[0].name)[i].proxy))),
+    postgres_only_cpu_us_per_request: r1(median(backendsOf('postgres only'))),
+    postgres_only_ratio: r3(median(ratiosOf('postgres only'))),
+    redis_only_cpu_us_per_request: r1(median(backendsOf('redis only'))),
+    redis_only_ratio: r3(median(ratiosOf('redis only'))),
+    per_round: Object.fromEntries([...per].map(([k, rs]) => [k, rs.map((x) => ({ proxy_us: r1(x.proxy), servers_us: r1(x.servers), statements: r3(x.statements), p50_ms: r3(x.p50), p99_ms: r3(x.p99) }))])),
   };
-  console.log(`fixed rate ${RATE} req/s, ${DURATION} s x 2 rounds per variant; direct to mock p50 ${r3(direct.p50)} ms p99 ${r3(direct.p99)} ms`);
+  console.log(`fixed rate ${RATE} req/s, ${DURATION} s x ${ROUNDS} rounds per variant (medians over rounds); direct to mock p50 ${r3(direct.p50)} ms p99 ${r3(direct.p99)} ms`);
   console.table(rows);
-  console.log(`of which Postgres alone ${result.postgres_only_cpu_us_per_request} us, Redis alone ${result.redis_only_cpu_us_per_request} us (proxy extra + server, per request)`);
-  console.log(`shared backends: ${r1(backends)} us CPU per request (proxy extra ${r1(extraProxy)} + servers ${fleet.servers_cpu_us_per_request}), ${r3(backends / base.proxy_cpu_us_per_request)} x the proxy's own ${base.proxy_cpu_us_per_request} us`);
+  console.log(`of which Postgres alone ${result.postgres_only_cpu_us_per_request} us (${result.postgres_only_ratio} x), Redis alone ${result.redis_only_cpu_us_per_request} us (${result.redis_only_ratio} x) (proxy extra + server, per request)`);
+  console.log(`shared backends: ${r1(backends)} us CPU per request (proxy extra ${r1(extraProxy)} + servers ${fleet.servers_cpu_us_per_request}), ${result.ratio_shared_backends_to_proxy_own} x the proxy's own ${base.proxy_cpu_us_per_request} us (per-round range ${result.ratio_shared_backends_to_proxy_own_range.join(' - ')})`);
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench/results/fleet.json'), `${JSON.stringify(result, null, 2)}\n`);
   await Promise.all(variants.map((v) => v.p.stop()));
