@@ -1,7 +1,8 @@
 /**
  * What the budget stage needs of a ledger, whichever store keeps it: the SQLite ledger
  * (`ledger.ts`: leases per process, synchronous) or the shared Postgres ledger
- * (`pg-ledger.ts`: one atomic reservation per request, asynchronous).
+ * (`pg-ledger.ts`: leases granted by one atomic statement; a request that fits in one is
+ * decided synchronously, otherwise after that statement).
  */
 import type { PeriodWindow } from '../period.js';
 import type { LedgerHealth, Reservation, ReserveResult, ScopeRef, ScopeState } from './ledger.js';
@@ -15,7 +16,7 @@ export interface StoreRefusal {
 }
 
 export interface BudgetBook {
-  /** Reserves `amount` in every scope, or in none. */
+  /** Reserves `amount` in every scope, or in none (a Promise only when the store must be asked). */
   reserve(refs: ScopeRef[], window: PeriodWindow, amount: number): ReserveResult | StoreRefusal | Promise<ReserveResult | StoreRefusal>;
   /** Releases a reservation and records what the request actually cost (written off the request path). */
   settle(r: Reservation, actualUsd: number): void;

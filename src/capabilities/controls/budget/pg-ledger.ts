@@ -1,35 +1,53 @@
 /**
- * The budget ledger in the shared Postgres database (`--database-url`): exact across a fleet.
+ * The budget ledger in the shared Postgres database (`--database-url`): exact across a fleet,
+ * and without a round trip per request while a budget is far from its limit.
  *
- * Reserve-then-settle, with the reservation atomic in the database. A request's reservation
- * is ONE statement ({@link RESERVE_SQL}, autocommit, one round trip) that locks the request's
- * limited scope rows (in scope order, so two reservations never wait on each other crosswise),
- * reads their committed figures, and only if `spent_usd + reserved_usd + $amount <= $limit`
- * holds for every one adds the amount to all of them and records the reservation (all scopes
- * or none). The row lock serialises every instance's reservations of a scope for the length
- * of that one statement, and the condition is evaluated on the committed figures of all of
- * them: no two requests anywhere can both take the last dollars. A scope's row is created
- * (`INSERT ... ON CONFLICT DO NOTHING`) only when the statement finds it missing, i.e. by the
- * first request of the period. Settling (off the request path, batched: one statement per
- * chunk, {@link SETTLE_SQL}) releases exactly the amount that was reserved and adds the
- * actual cost, under an idempotency key (`budget_settled`), so a settlement replayed after an
- * outage is applied once.
+ * Reserve-then-settle under leases (`pg-lease.ts`). A *lease* is an amount held in the
+ * database for this instance and one set of limited scopes in one period: rows in
+ * `budget_reservations` (owner = this instance) and the same amount in `reserved_usd` of each
+ * scope's `budget_period` row, so `spent_usd + reserved_usd <= limit` keeps holding fleet-wide.
+ * - A request whose reservation (its worst-case cost) fits in a live lease of its scope set is
+ *   admitted from it in memory, no I/O. Otherwise one statement ({@link LEASE_SQL}, autocommit,
+ *   one round trip) locks the scope rows (in scope order), reads their committed figures and
+ *   atomically grants a new lease: nothing when the request's amount `a` exceeds the room left
+ *   (the least `limit - spent - reserved` over the scopes: refused), else a whole number of
+ *   `a`, at most {@link LEASE_SHARE} of the room and about twice what the set reserved here over
+ *   the last second. Near the limit (room < 2a / LEASE_SHARE) the grant is exactly `a`: one
+ *   statement per request and per-request exactness, as without leases.
+ * - Settling (off the request path, batched: one statement per chunk, `SETTLE_SQL`) adds the
+ *   actual cost to `spent_usd` and takes what the lease gives up (the spend, at most what it
+ *   still holds) off the lease and `reserved_usd`, so no dollar is counted both spent and
+ *   reserved; an idempotency key per item (`budget_settled`) applies a batch replayed after an
+ *   outage once.
+ * - A lease is given back (its remainder released, batched in the same statement) when it is
+ *   replaced by a newer one (its unused part at once, the rest as its requests settle), when
+ *   nothing is in flight under it and it has no room left for another such request, when idle
+ *   for {@link LEASE_IDLE_MS}, when its period ends, and on close. A dead instance's leases are
+ *   given back by any other once its heartbeat is {@link OWNER_TTL_MS} old.
  *
  * THE BOUND (what `docs/deploy.md` states): with the store reachable, the period's settled
  * spend never exceeds the limit by more than the sum, over the requests in flight at the
  * moment the limit is reached, of (actual cost - reserved cost) for those whose actual cost
- * exceeded their reservation. The reservation is the worst case (estimated input x input price
- * + max output tokens x output price), so the excess is only an under-estimated prompt; with
- * correct estimates the overshoot is zero, whatever the number of instances. An instance that
- * dies with reservations held does not overshoot: its reservations keep the dollars until its
- * heartbeat is {@link OWNER_TTL_MS} old, then any instance gives them back.
+ * exceeded their reservation, whatever the number of instances. Every admitted request's
+ * reservation is inside dollars the database holds for it (a lease only admits what it holds
+ * minus what is in flight under it), and the database grants no dollar beyond the limit. The
+ * reservation is the worst case (estimated input x input price + max output tokens x output
+ * price), so the excess is only an under-estimated prompt; with correct estimates the overshoot
+ * is zero. An instance that dies keeps its leases' dollars held until its heartbeat expires.
  *
- * While the store cannot be reached (every statement has a deadline, `database.ts`):
- * `--budget-on-store-failure open` (default) decides from the figures last read plus this
- * instance's own reservations and spend since, so within the outage each instance can admit
- * up to what was left when it last read (the fleet may overshoot by at most (instances - 1) x
- * that remainder); `closed` refuses metered requests with 503 until the store answers.
- * Settlements are kept in memory (bounded) and written once when it returns.
+ * Fairness: a request may be refused while other instances hold unused lease dollars; each
+ * lease was granted from at most {@link LEASE_SHARE} of the room at the time, and idle ones are
+ * given back within {@link LEASE_IDLE_MS} (the remainder of a replaced one at once).
+ *
+ * While the store cannot be reached (every statement has a deadline, `database.ts`): a lease
+ * taken before keeps admitting the requests that fit in it (its dollars are held for this
+ * instance), for up to half the owner TTL after the last heartbeat written (later, other
+ * instances may give it back). A request that does not fit follows `--budget-on-store-failure`:
+ * `open` (default) decides from the figures last read plus this instance's own reservations,
+ * leases and spend since, so within the outage each instance can admit up to what was left
+ * when it last read (the fleet may overshoot by at most (instances - 1) x that remainder);
+ * `closed` refuses it with 503 until the store answers. Settlements are kept in memory
+ * (bounded) and written once when it returns.
  */
 import { AsyncResource } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
@@ -38,83 +56,52 @@ import type { Logger } from '../../../core/logger.js';
 import { describePgError, type PgDatabase, type Queryable } from '../../../storage/postgres/database.js';
 import type { PeriodWindow } from '../period.js';
 import type { BudgetBook, StoreRefusal } from './book.js';
-import { BUCKET_MS, type LedgerHealth, type Reservation, type ReserveResult, type ScopeRef, ScopeState } from './ledger.js';
+import { BUCKET_MS, type LedgerHealth, type Reservation, type ReserveResult, type ScopeRef, type ScopeState } from './ledger.js';
+import { adjust, free, type Lease, LEASE_SQL, type LeaseSet, newSet, noteDemand, PgScopeState, SETTLE_SQL, setKey, wantFor } from './pg-lease.js';
 
 const LABEL = 'budget store';
-/** An instance whose heartbeat is older than this is dead: its reservations are given back. */
+/** An instance whose heartbeat is older than this is dead: its leases are given back. */
 export const OWNER_TTL_MS = 30_000;
 const HEARTBEAT_MS = 5_000;
+/** A lease with nothing in flight for this long is given back. */
+export const LEASE_IDLE_MS = 1_500;
 const MAX_PENDING = 100_000;
 const SETTLE_CHUNK = 200;
+/** A set of scopes with no lease, unused for this long, is forgotten. */
+const SET_FORGET_MS = 60_000;
 const EPS = 1e-9;
 
 export interface PgReservation extends Reservation {
   id: string;
-  /** The scopes whose reservation is held in the database (not when decided during an outage). */
+  /** The lease it was admitted under (null: decided during an outage, nothing held in the database). */
+  lease: Lease | null;
+  /** Its dollars are held in the database (under `lease`). */
   held: boolean;
 }
 
 interface Settlement {
   key: string;
-  /** The reservation to release (null: a charge without one). */
-  reservationId: string | null;
+  /** The lease whose dollars it uses or gives back (null: a charge without one). */
+  leaseId: string | null;
   periodStart: number;
   periodEnd: number;
   at: number;
   actual: number;
+  /** Dollars of the lease given back beyond `actual`. */
+  free: number;
+  /** The lease is given back entirely. */
+  close: boolean;
+  /** A request's spend (false: a lease change only). */
+  request: boolean;
   states: ScopeState[];
 }
 
-interface ReserveRow {
+interface LeaseRow {
   scope: string;
   spent_usd: number;
   reserved_usd: number;
-  fits: boolean;
+  granted: number;
 }
-
-/**
- * A reservation in one statement (autocommit: the row locks last only for it): `cur` locks the
- * request's scope rows in scope order and reads their committed figures; `verdict` says whether
- * the amount fits in every one (and every row exists); only then `upd` adds it to each and
- * `held` records it. Returns the figures before the reservation and the verdict; fewer rows than
- * scopes means a row is missing (the period's first request of that scope).
- * $1 scopes, $2 limits, $3 period start, $4 amount, $5 reservation id, $6 owner, $7 now.
- */
-const RESERVE_SQL = `
-WITH want AS (SELECT * FROM unnest($1::text[], $2::float8[]) AS w(scope, lim)),
-cur AS (SELECT p.scope, p.spent_usd, p.reserved_usd FROM budget_period p
-         WHERE p.period_start = $3 AND p.scope = ANY($1::text[]) ORDER BY p.scope FOR UPDATE),
-verdict AS (SELECT count(*) = cardinality($1::text[]) AND coalesce(bool_and(c.spent_usd + c.reserved_usd + $4::float8 <= w.lim + ${EPS}), false) AS fits
-              FROM cur c JOIN want w USING (scope)),
-upd AS (UPDATE budget_period p SET reserved_usd = p.reserved_usd + $4::float8 FROM verdict
-         WHERE verdict.fits AND p.period_start = $3 AND p.scope = ANY($1::text[]) RETURNING p.scope),
-held AS (INSERT INTO budget_reservations (id, owner, scope, period_start, amount_usd, created_at)
-         SELECT $5::text || ':' || upd.scope, $6, upd.scope, $3, $4::float8, $7 FROM upd)
-SELECT c.scope, c.spent_usd, c.reserved_usd, v.fits FROM cur c CROSS JOIN verdict v`;
-
-/**
- * A batch of settlements in one statement: each (settlement, scope) is an item; `fresh` keeps
- * the settlements not applied yet (idempotency keys), `gone` releases exactly their
- * reservations still held, and the period and bucket figures get the sums (rows in scope order).
- * $1 keys, $2 reservation ids (null: a charge), $3 scopes, $4 period starts, $5 buckets, $6 actual, $7 now.
- */
-const SETTLE_SQL = `
-WITH items AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::float8[]) AS i(key, rid, scope, ps, bucket, actual)),
-fresh AS (INSERT INTO budget_settled (id, at) SELECT DISTINCT key, $7::bigint FROM items ON CONFLICT DO NOTHING RETURNING id),
-applied AS (SELECT i.* FROM items i JOIN fresh f ON f.id = i.key),
-gone AS (DELETE FROM budget_reservations r USING applied a WHERE a.rid IS NOT NULL AND r.id = a.rid || ':' || a.scope
-         RETURNING r.scope, r.period_start, r.amount_usd),
-released AS (SELECT scope, period_start, sum(amount_usd) AS amount FROM gone GROUP BY scope, period_start),
-period AS (INSERT INTO budget_period AS p (scope, period_start, spent_usd, requests)
-           SELECT scope, ps, sum(actual), count(*) FROM applied GROUP BY scope, ps ORDER BY scope, ps
-           ON CONFLICT (scope, period_start) DO UPDATE SET spent_usd = p.spent_usd + excluded.spent_usd, requests = p.requests + excluded.requests,
-             reserved_usd = greatest(p.reserved_usd - coalesce((SELECT r.amount FROM released r WHERE r.scope = excluded.scope AND r.period_start = excluded.period_start), 0), 0)
-           RETURNING 1),
-spend AS (INSERT INTO budget_spend AS b (scope, bucket, spent_usd, requests)
-          SELECT scope, bucket, sum(actual), count(*) FROM applied GROUP BY scope, bucket ORDER BY scope, bucket
-          ON CONFLICT (scope, bucket) DO UPDATE SET spent_usd = b.spent_usd + excluded.spent_usd, requests = b.requests + excluded.requests
-          RETURNING 1)
-SELECT (SELECT count(*) FROM period) AS periods, (SELECT count(*) FROM spend) AS buckets`;
 
 class Refused extends Error {
   constructor(readonly state: ScopeState) {
@@ -129,6 +116,11 @@ export interface PgLedgerOptions {
   now?: () => number;
   flushMs?: number;
   owner?: string;
+  /** Heartbeat age after which an instance counts as dead (default {@link OWNER_TTL_MS}). */
+  ownerTtlMs?: number;
+  heartbeatMs?: number;
+  /** Idle time after which a lease is given back (default {@link LEASE_IDLE_MS}). */
+  leaseIdleMs?: number;
 }
 
 export class PgBudgetLedger implements BudgetBook {
@@ -137,37 +129,52 @@ export class PgBudgetLedger implements BudgetBook {
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly flushMs: number;
+  private readonly ownerTtlMs: number;
+  private readonly idleMs: number;
   private readonly onFailure: 'open' | 'closed';
-  private readonly states = new Map<string, ScopeState>();
+  private readonly states = new Map<string, PgScopeState>();
+  private readonly sets = new Map<string, LeaseSet>();
+  /** Every lease whose rows may exist in the database (until its give-back is written). */
+  private readonly leases = new Map<string, Lease>();
+  /** Ids of lease statements in flight. */
+  private readonly asking = new Set<string>();
   private pending: Settlement[] = [];
   private dropped = 0;
   private timer: NodeJS.Timeout | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
+  private sweeper: NodeJS.Timeout | null = null;
   private writing: Promise<void> | null = null;
   private lastError: string | null = null;
   private lastFlushAt: number | null = null;
+  /** When this instance's heartbeat was last written (its leases are safe to use for ownerTtl/2 after). */
+  private lastBeatAt = 0;
   private closed = false;
   private topCache = new Map<string, { scope: string; spent: number; requests: number }[]>();
   private readonly onTimer = AsyncResource.bind(() => void this.write());
   private readonly onBeat = AsyncResource.bind(() => void this.beat());
+  private readonly onSweep = AsyncResource.bind(() => this.sweep());
 
   constructor(opts: PgLedgerOptions) {
     this.db = opts.db;
     this.log = opts.log;
     this.now = opts.now ?? Date.now;
     this.flushMs = opts.flushMs ?? 250;
+    this.ownerTtlMs = opts.ownerTtlMs ?? OWNER_TTL_MS;
+    this.idleMs = opts.leaseIdleMs ?? LEASE_IDLE_MS;
     this.onFailure = opts.onStoreFailure;
     this.owner = opts.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-    this.heartbeat = setInterval(this.onBeat, HEARTBEAT_MS);
+    this.heartbeat = setInterval(this.onBeat, opts.heartbeatMs ?? HEARTBEAT_MS);
     this.heartbeat.unref();
+    this.sweeper = setInterval(this.onSweep, Math.max(50, Math.floor(this.idleMs / 3)));
+    this.sweeper.unref();
     void this.beat();
   }
 
-  state(ref: ScopeRef, window: PeriodWindow): ScopeState {
+  state(ref: ScopeRef, window: PeriodWindow): PgScopeState {
     const key = `${ref.scope}\u0000${window.start}`;
     let s = this.states.get(key);
     if (!s) {
-      s = new ScopeState(ref.scope, window, ref.limit);
+      s = new PgScopeState(ref.scope, window, ref.limit);
       this.states.set(key, s);
     }
     s.limit = ref.limit;
@@ -178,58 +185,173 @@ export class PgBudgetLedger implements BudgetBook {
     return this.state(ref, window);
   }
 
-  async reserve(refs: ScopeRef[], window: PeriodWindow, amount: number): Promise<ReserveResult | StoreRefusal> {
+  /**
+   * Admits the request from a live lease of its scope set when one has room for it (no I/O);
+   * otherwise takes a new lease in one statement (or waits for the one this instance is already
+   * taking for the set, when far from the limit).
+   */
+  reserve(refs: ScopeRef[], window: PeriodWindow, amount: number): ReserveResult | StoreRefusal | Promise<ReserveResult | StoreRefusal> {
     const states = refs.map((r) => this.state(r, window));
     const limited = states.filter((s) => s.limit !== null).sort((a, b) => (a.scope < b.scope ? -1 : a.scope > b.scope ? 1 : 0));
-    const id = randomUUID();
-    const take = (held: boolean): ReserveResult => {
-      for (const s of states) {
-        s.inflight += amount;
-        s.lastUsed = this.now();
-      }
-      const reservation: PgReservation = { states, amount, id, held };
-      return { ok: true, reservation };
-    };
-    if (limited.length === 0) return take(false);
-    try {
-      const scopes = limited.map((s) => s.scope);
-      // prepared once per connection (`name`): each reservation is then parsed and planned no more
-      let rows = await this.db.run(LABEL, (q) => q.query<ReserveRow>({ name: 'budget-reserve', text: RESERVE_SQL, values: [scopes, limited.map((s) => s.limit), window.start, amount, id, this.owner, this.now()] }));
-      if (rows.rows.length < limited.length) {
-        // the period's first request of a scope: its row is created (once), then the reservation runs again
-        await this.db.run(LABEL, (q) => q.query(`INSERT INTO budget_period (scope, period_start) SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING`, [scopes, window.start]));
-        rows = await this.db.run(LABEL, (q) => q.query<ReserveRow>({ name: 'budget-reserve', text: RESERVE_SQL, values: [scopes, limited.map((s) => s.limit), window.start, amount, id, this.owner, this.now()] }));
-      }
-      const byScope = new Map(rows.rows.map((r) => [r.scope, r]));
-      // the figures are those before this reservation (read under the row locks)
-      for (const s of limited) this.absorb(s, byScope.get(s.scope), 0);
-      if (!rows.rows[0]?.fits) {
-        const refused = limited.find((s) => {
-          const r = byScope.get(s.scope);
-          return !r || Number(r.spent_usd) + Number(r.reserved_usd) + amount > (s.limit as number) + EPS;
-        });
-        if (!refused) throw new Error('budget reservation neither held nor refused');
-        throw new Refused(refused);
-      }
-    } catch (err) {
-      if (err instanceof Refused) return { ok: false, state: err.state };
-      this.noteError(err);
-      if (this.onFailure === 'closed') return { ok: false, unavailable: `budget store unavailable: ${describePgError(err)}` };
-      // open: decide from what was last read plus this instance's own reservations and spend since
-      for (const s of limited) {
-        if (s.spent + s.inflight + s.others + amount > (s.limit as number) + EPS) return { ok: false, state: s };
-      }
-      return take(false);
+    if (limited.length === 0) return this.admit(states, amount, null);
+    const key = setKey(limited.map((s) => s.scope), window);
+    let set = this.sets.get(key);
+    if (!set) {
+      set = newSet(key, limited, window);
+      this.sets.set(key, set);
     }
-    return take(true);
+    return this.reserveIn(set, states, amount, true);
   }
 
-  /** Takes the figures a statement returned; `mine` is this request's amount already counted in `reserved_usd`. */
-  private absorb(s: ScopeState, row: { spent_usd: number; reserved_usd: number } | undefined, mine: number): void {
+  private reserveIn(set: LeaseSet, states: PgScopeState[], amount: number, mayWait: boolean): ReserveResult | StoreRefusal | Promise<ReserveResult | StoreRefusal> {
+    const lease = this.fitting(set, amount);
+    if (lease) return this.admit(states, amount, lease);
+    // far from the limit, the lease being taken will likely have room for this request too
+    if (mayWait && set.asking && !set.tight) return set.asking.then(() => this.reserveIn(set, states, amount, false));
+    return this.ask(set, states, amount);
+  }
+
+  /** A live lease of the set with room for `amount`; leases no longer safe to use are retired. */
+  private fitting(set: LeaseSet, amount: number): Lease | null {
+    if (set.live.length === 0) return null;
+    const now = this.now();
+    let found: Lease | null = null;
+    for (const l of [...set.live]) {
+      if (!this.usable(l, now)) this.retire(l);
+      else if (!found && free(l) + EPS >= amount) found = l;
+    }
+    return found;
+  }
+
+  /**
+   * A lease admits while its period lasts and while this instance's heartbeat (or the grant) is
+   * younger than half the owner TTL: past the TTL other instances may give it back.
+   */
+  private usable(l: Lease, now: number): boolean {
+    return !l.retired && now < l.set.window.end && now - Math.max(this.lastBeatAt, l.grantedAt) < this.ownerTtlMs / 2;
+  }
+
+  private admit(states: PgScopeState[], amount: number, lease: Lease | null): ReserveResult {
+    const now = this.now();
+    for (const s of states) {
+      s.inflight += amount;
+      s.lastUsed = now;
+    }
+    if (lease) {
+      adjust(lease, () => (lease.inflight += amount));
+      lease.lastUsed = now;
+      noteDemand(lease.set, amount, now);
+    }
+    const reservation: PgReservation = { states, amount, id: randomUUID(), lease, held: lease !== null };
+    return { ok: true, reservation };
+  }
+
+  /** Takes a new lease for the set (one statement) and admits the request under it. */
+  private ask(set: LeaseSet, states: PgScopeState[], amount: number): Promise<ReserveResult | StoreRefusal> {
+    const id = randomUUID();
+    const now = this.now();
+    const want = wantFor(set, amount, now);
+    this.asking.add(id);
+    const p = this.take(set, amount, want, id, now).then(
+      (granted): ReserveResult => {
+        const lease: Lease = { id, set, held: 0, inflight: 0, grantedAt: now, lastUsed: now, retired: false, closed: false, releases: 0 };
+        this.leases.set(id, lease);
+        adjust(lease, () => (lease.held = granted));
+        // the room held the grant back: near the limit, requests ask on their own rather than wait
+        set.tight = granted + EPS < want;
+        // replaced: the older leases' unused dollars are given back
+        for (const old of [...set.live]) this.retire(old);
+        set.live.push(lease);
+        return this.admit(states, amount, lease);
+      },
+      (err: unknown): ReserveResult | StoreRefusal => {
+        if (err instanceof Refused) {
+          set.tight = true;
+          return { ok: false, state: err.state };
+        }
+        this.noteError(err);
+        if (this.onFailure === 'closed') return { ok: false, unavailable: `budget store unavailable: ${describePgError(err)}` };
+        // open: decide from what was last read plus this instance's own reservations, unused leases and spend since
+        for (const s of set.states) {
+          if (s.spent + s.inflight + s.lease + s.others + amount > (s.limit as number) + EPS) return { ok: false, state: s };
+        }
+        return this.admit(states, amount, null);
+      },
+    );
+    const waited = p.finally(() => {
+      this.asking.delete(id);
+      if (set.asking === waited) set.asking = null;
+    });
+    set.asking = waited;
+    return waited;
+  }
+
+  /** The lease statement; resolves to the dollars granted, throws {@link Refused} when the amount does not fit. */
+  private async take(set: LeaseSet, amount: number, want: number, id: string, now: number): Promise<number> {
+    const limited = set.states;
+    const scopes = limited.map((s) => s.scope);
+    const values = (): unknown[] => [scopes, limited.map((s) => s.limit), set.window.start, amount, want, id, this.owner, now];
+    // prepared once per connection (`name`): each lease is then parsed and planned no more
+    let rows = await this.db.run(LABEL, (q) => q.query<LeaseRow>({ name: 'budget-lease', text: LEASE_SQL, values: values() }));
+    if (rows.rows.length < limited.length) {
+      // the period's first request of a scope: its row is created (once), then the lease is asked again
+      await this.db.run(LABEL, (q) => q.query(`INSERT INTO budget_period (scope, period_start) SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING`, [scopes, set.window.start]));
+      rows = await this.db.run(LABEL, (q) => q.query<LeaseRow>({ name: 'budget-lease', text: LEASE_SQL, values: values() }));
+    }
+    const byScope = new Map(rows.rows.map((r) => [r.scope, r]));
+    // the figures are those before this grant (read under the row locks)
+    for (const s of limited) this.absorb(s, byScope.get(s.scope));
+    const granted = Number(rows.rows[0]?.granted ?? 0);
+    if (granted > 0) return granted;
+    const refused = limited.find((s) => {
+      const r = byScope.get(s.scope);
+      return !r || Number(r.spent_usd) + Number(r.reserved_usd) + amount > (s.limit as number) + EPS;
+    });
+    if (!refused) throw new Error('budget lease neither granted nor refused');
+    throw new Refused(refused);
+  }
+
+  /** Takes the figures a statement returned (before this instance's changes it has not seen answered). */
+  private absorb(s: PgScopeState, row: { spent_usd: number; reserved_usd: number } | undefined): void {
     if (!row) return;
     s.dbSpent = Number(row.spent_usd);
-    // reserved by everything else than this instance's requests in flight (and the one being reserved)
-    s.others = Math.max(0, Number(row.reserved_usd) - mine - s.inflight);
+    // held by other instances: everything reserved but this instance's leases
+    s.others = Math.max(0, Number(row.reserved_usd) - s.held);
+  }
+
+  /** The lease admits nothing more: its unused dollars are given back (entirely once nothing is in flight under it). */
+  private retire(l: Lease): void {
+    if (l.retired) return;
+    l.set.live = l.set.live.filter((x) => x !== l);
+    if (l.inflight <= EPS) {
+      this.giveBack(l);
+      return;
+    }
+    const unused = free(l);
+    adjust(l, () => {
+      l.retired = true;
+      l.held -= unused;
+    });
+    if (unused > EPS) this.enqueueLease(l, unused, false);
+  }
+
+  /** Gives a lease back entirely (nothing in flight under it). */
+  private giveBack(l: Lease): void {
+    if (l.closed) return;
+    l.set.live = l.set.live.filter((x) => x !== l);
+    adjust(l, () => {
+      l.retired = true;
+      l.closed = true;
+      l.held = 0;
+    });
+    this.enqueueLease(l, 0, true);
+  }
+
+  private enqueueLease(l: Lease, freeUsd: number, close: boolean): void {
+    this.push({
+      key: `${l.id}:${close ? 'close' : `free${++l.releases}`}`, leaseId: l.id, periodStart: l.set.window.start, periodEnd: l.set.window.end,
+      at: this.now(), actual: 0, free: freeUsd, close, request: false, states: l.set.states,
+    });
   }
 
   settle(r: Reservation, actualUsd: number): void {
@@ -238,14 +360,36 @@ export class PgBudgetLedger implements BudgetBook {
       s.inflight = Math.max(0, s.inflight - r.amount);
       if (s.inflight < EPS) s.inflight = 0;
     }
-    this.enqueue(pr.held ? pr.id : null, r.states, actualUsd, pr.id);
+    const usd = Math.max(0, actualUsd);
+    const l = pr.lease;
+    let freeUsd = 0;
+    let close = false;
+    if (l) {
+      adjust(l, () => {
+        l.inflight = Math.max(0, l.inflight - r.amount);
+        if (l.inflight < EPS) l.inflight = 0;
+        // a retired lease gives back the request's unused reservation at once
+        freeUsd = l.retired ? Math.max(0, r.amount - usd) : 0;
+        l.held = Math.max(0, l.held - Math.min(usd + freeUsd, l.held));
+        l.lastUsed = this.now();
+        // nothing else in flight and no room for another request like it (or retired): given back now
+        close = l.inflight === 0 && (l.retired || l.held + EPS < r.amount || !this.usable(l, this.now()));
+        if (close) {
+          l.retired = true;
+          l.closed = true;
+          l.held = 0;
+        }
+      });
+      if (close) l.set.live = l.set.live.filter((x) => x !== l);
+    }
+    this.enqueue(l ? l.id : null, r.states, usd, pr.id, freeUsd, close);
   }
 
   charge(refs: ScopeRef[], window: PeriodWindow, actualUsd: number): void {
-    this.enqueue(null, refs.map((ref) => this.state(ref, window)), actualUsd, randomUUID());
+    this.enqueue(null, refs.map((ref) => this.state(ref, window)), actualUsd, randomUUID(), 0, false);
   }
 
-  private enqueue(reservationId: string | null, states: ScopeState[], actual: number, key: string): void {
+  private enqueue(leaseId: string | null, states: ScopeState[], actual: number, key: string, freeUsd: number, close: boolean): void {
     const first = states[0];
     if (!first) return;
     const usd = Math.max(0, actual);
@@ -254,11 +398,15 @@ export class PgBudgetLedger implements BudgetBook {
       s.unflushedRequests++;
       s.lastUsed = this.now();
     }
-    this.pending.push({ key, reservationId, periodStart: first.window.start, periodEnd: first.window.end, at: this.now(), actual: usd, states });
+    this.push({ key, leaseId, periodStart: first.window.start, periodEnd: first.window.end, at: this.now(), actual: usd, free: freeUsd, close, request: true, states });
+  }
+
+  private push(st: Settlement): void {
+    this.pending.push(st);
     if (this.pending.length > MAX_PENDING) {
       const lost = this.pending.shift() as Settlement;
       this.dropped++;
-      for (const s of lost.states) s.unflushed = Math.max(0, s.unflushed - lost.actual);
+      if (lost.request) for (const s of lost.states) s.unflushed = Math.max(0, s.unflushed - lost.actual);
     }
     this.schedule(this.lastError === null ? this.flushMs : 1_000);
   }
@@ -269,16 +417,31 @@ export class PgBudgetLedger implements BudgetBook {
     this.timer.unref();
   }
 
+  /** Gives back leases idle (nothing in flight for `idleMs`), of a period that ended, or no longer safe to use. */
+  private sweep(): void {
+    if (this.closed) return;
+    const now = this.now();
+    for (const l of this.leases.values()) {
+      if (l.closed || l.inflight > EPS) continue;
+      if (now - l.lastUsed >= this.idleMs || !this.usable(l, now)) this.giveBack(l);
+    }
+    for (const [key, set] of this.sets) {
+      if (set.live.length === 0 && !set.asking && now - set.lastUsed > SET_FORGET_MS) this.sets.delete(key);
+    }
+  }
+
   flush(): void {
     void this.write();
   }
 
-  /** Writes pending settlements (each once: `budget_settled`), chunk by chunk; stops at the first failure. */
+  /** Writes pending settlements and lease changes (each once: `budget_settled`), chunk by chunk; stops at the first failure. */
   write(): Promise<void> {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = null;
     }
+    // nothing to write: the body below would finish synchronously and leave `writing` set for good
+    if (!this.writing && this.pending.length === 0) return Promise.resolve();
     this.writing ??= (async () => {
       try {
         while (this.pending.length > 0) {
@@ -291,6 +454,8 @@ export class PgBudgetLedger implements BudgetBook {
           }
           this.pending.splice(0, batch.length);
           for (const st of batch) {
+            if (st.close && st.leaseId) this.leases.delete(st.leaseId);
+            if (!st.request) continue;
             for (const s of st.states) {
               s.unflushed = Math.max(0, s.unflushed - st.actual);
               s.unflushedRequests = Math.max(0, s.unflushedRequests - 1);
@@ -311,40 +476,53 @@ export class PgBudgetLedger implements BudgetBook {
 
   private async applySettlements(q: Queryable, batch: Settlement[]): Promise<void> {
     const keys: string[] = [];
-    const rids: (string | null)[] = [];
+    const lids: (string | null)[] = [];
     const scopes: string[] = [];
     const starts: number[] = [];
     const buckets: number[] = [];
     const actual: number[] = [];
+    const frees: number[] = [];
+    const closes: boolean[] = [];
+    const reqs: number[] = [];
     for (const st of batch) {
       const bucket = Math.floor(Math.min(Math.max(st.at, st.periodStart), st.periodEnd - 1) / BUCKET_MS) * BUCKET_MS;
       for (const s of st.states) {
         keys.push(st.key);
-        rids.push(st.reservationId);
+        lids.push(s.limit === null ? null : st.leaseId);
         scopes.push(s.scope);
         starts.push(st.periodStart);
         buckets.push(bucket);
         actual.push(st.actual);
+        frees.push(st.free);
+        closes.push(st.close);
+        reqs.push(st.request ? 1 : 0);
       }
     }
     // a prepared statement per connection (parsed and planned once)
-    await q.query({ name: 'budget-settle', text: SETTLE_SQL, values: [keys, rids, scopes, starts, buckets, actual, this.now()] });
+    await q.query({ name: 'budget-settle', text: SETTLE_SQL, values: [keys, lids, scopes, starts, buckets, actual, frees, closes, reqs, this.now()] });
   }
 
-  /** Heartbeat: this instance is alive; dead instances' reservations are given back; figures refreshed. */
+  /**
+   * Heartbeat: this instance is alive; dead instances' leases are given back, and so are this
+   * instance's own rows it no longer knows (a lease statement that timed out here but committed
+   * there); figures refreshed.
+   */
   private async beat(): Promise<void> {
     if (this.closed) return;
     const now = this.now();
+    const known = [...this.leases.keys(), ...this.asking];
     try {
       await this.db.tx(LABEL, async (q) => {
         await q.query(
           'INSERT INTO budget_owners (owner, updated_at) VALUES ($1, $2) ON CONFLICT (owner) DO UPDATE SET updated_at = excluded.updated_at',
           [this.owner, now],
         );
-        await q.query('DELETE FROM budget_owners WHERE updated_at < $1', [now - OWNER_TTL_MS]);
-        await releaseWhere(q, `owner NOT IN (SELECT owner FROM budget_owners) AND created_at < $1`, [now - OWNER_TTL_MS]);
+        await q.query('DELETE FROM budget_owners WHERE updated_at < $1', [now - this.ownerTtlMs]);
+        await releaseWhere(q, `owner NOT IN (SELECT owner FROM budget_owners) AND created_at < $1`, [now - this.ownerTtlMs]);
+        await releaseWhere(q, `owner = $1 AND created_at < $2 AND NOT (split_part(id, ':', 1) = ANY($3::text[]))`, [this.owner, now - 1_000, known]);
         await q.query('DELETE FROM budget_settled WHERE at < $1', [now - 7 * 86_400_000]);
       });
+      this.lastBeatAt = now;
       await this.refresh();
     } catch (err) {
       this.noteError(err);
@@ -365,9 +543,9 @@ export class PgBudgetLedger implements BudgetBook {
     for (const r of rows.rows) {
       const s = this.states.get(`${r.scope}\u0000${r.period_start}`);
       if (!s) continue;
-      const unwritten = this.pending.filter((p) => p.states.includes(s)).reduce((a, p) => a + p.actual, 0);
+      const unwritten = this.pending.filter((p) => p.request && p.states.includes(s)).reduce((a, p) => a + p.actual, 0);
       s.unflushed = unwritten;
-      this.absorb(s, r, 0);
+      this.absorb(s, r);
     }
   }
 
@@ -399,6 +577,8 @@ export class PgBudgetLedger implements BudgetBook {
   async close(): Promise<void> {
     if (this.closed) return;
     if (this.heartbeat) clearInterval(this.heartbeat);
+    if (this.sweeper) clearInterval(this.sweeper);
+    // every lease is given back: first what is queued (settlements under them), then the rest below
     if (this.writing) await this.writing;
     await this.write();
     this.closed = true;
@@ -409,7 +589,7 @@ export class PgBudgetLedger implements BudgetBook {
         await q.query('DELETE FROM budget_owners WHERE owner = $1', [this.owner]);
       });
     } catch {
-      // the store is gone; the heartbeat expires and another instance gives the reservations back
+      // the store is gone; the heartbeat expires and another instance gives the leases back
     }
     if (this.pending.length > 0) this.log.error({ pending: this.pending.length, err: this.lastError }, 'budget store closed with unwritten settlements');
   }

@@ -2,12 +2,13 @@
  * The budget ledger's schema in the shared database, component `budget` of `schema_version`.
  *
  * - `budget_period`: one row per (scope, period): dollars settled (`spent_usd`) and dollars
- *   held by requests in flight on every instance (`reserved_usd`). A reservation is one
- *   statement that locks the request's rows and adds the amount to all of them only if
- *   `spent_usd + reserved_usd + $amount <= $limit` holds in each; the row locks (held for
- *   that statement only) serialise the instances (`pg-ledger.ts`).
- * - `budget_reservations`: each reservation held, with its instance, so a settle releases
- *   exactly it and a dead instance's reservations can be given back.
+ *   held by the leases of every instance (`reserved_usd`). A lease is one statement that locks
+ *   the rows of a set of scopes and adds its grant to all of them, never more than
+ *   `$limit - spent_usd - reserved_usd` in any; the row locks (held for that statement only)
+ *   serialise the instances (`pg-ledger.ts`, `pg-lease.ts`).
+ * - `budget_reservations`: what each lease still holds, one row per scope (`<lease>:<scope>`),
+ *   with its instance, so settled spend is taken off exactly it and a dead instance's leases
+ *   can be given back.
  * - `budget_owners`: each instance's heartbeat.
  * - `budget_settled`: idempotency keys of applied settlements (a settlement replayed after an
  *   outage is applied once).
