@@ -13,7 +13,7 @@
  *   rejects at once (the request is forwarded uncompressed, as with a full disk), pending rows
  *   are kept (bounded) and written when it answers again.
  */
-import { AsyncResource } from 'node:async_hooks';
+import { WriteBehind } from '../storage/write-behind.js';
 import { MemoryReplayStore, type ReplayOptions, type ReplayStats, type ReplayWrite } from './replay.js';
 
 export interface SharedDecision extends ReplayWrite {
@@ -34,33 +34,36 @@ export interface SharedReplayBackend {
   purge(before: number): Promise<void>;
 }
 
-const MAX_PENDING = 200_000;
 const PURGE_EVERY_MS = 60_000;
 
+type Pending = SharedDecision & { changed: boolean };
+
 export class SharedReplayStore extends MemoryReplayStore {
-  private pending = new Map<string, SharedDecision & { changed: boolean }>();
-  private waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
-  private writing: Promise<void> | null = null;
-  private timer: NodeJS.Timeout | null = null;
-  private lastError: string | null = null;
-  private failedAt = 0;
-  private retryMs = 250;
+  private readonly rows: WriteBehind<Pending>;
   private lastPurge = 0;
-  private dropped = 0;
-  private fetched = 0;
-  private closed = false;
-  private readonly onTimer = AsyncResource.bind(() => void this.write());
 
   constructor(
     opts: ReplayOptions,
     private readonly backend: SharedReplayBackend,
-    private readonly flushDelayMs = 250,
+    flushDelayMs = 250,
   ) {
     super(opts);
+    this.rows = new WriteBehind<Pending>({
+      label: 'replay map',
+      chunk: 500,
+      delayMs: flushDelayMs,
+      vital: (d) => d.changed,
+      merge: (old, d) => ({ ...d, changed: d.changed || old.changed }),
+      write: (batch) => this.backend.write(batch.map(({ key, compressed, lastUsed }) => ({ key, compressed, lastUsed }))),
+      afterWrite: () => this.maybePurge(),
+    });
   }
 
-  private get failing(): boolean {
-    return this.lastError !== null && Date.now() - this.failedAt < this.retryMs;
+  private async maybePurge(): Promise<void> {
+    const now = this.now();
+    if (now - this.lastPurge <= PURGE_EVERY_MS) return;
+    this.lastPurge = now;
+    await this.backend.purge(now - this.opts.ttlMs);
   }
 
   /** Loads the decisions of `keys` that memory lacks. Never rejects. */
@@ -70,110 +73,34 @@ export class SharedReplayStore extends MemoryReplayStore {
       const e = this.map.peek(k);
       return !e || now - e.lastUsed > this.opts.ttlMs;
     });
-    if (want.length === 0 || this.failing) return;
+    if (want.length === 0 || this.rows.failing) return;
     try {
       const found = await this.backend.fetch([...new Set(want)], now - this.opts.ttlMs);
       for (const d of found) {
         if (this.map.peek(d.key)) continue;
         this.set(d.key, d.compressed, d.lastUsed);
-        this.fetched++;
       }
       this.evict();
     } catch (err) {
-      this.fail(err);
+      this.rows.noteFailure((err as Error)?.message ?? String(err));
     }
   }
 
   protected override written(key: string, compressed: string | null, now: number): void {
-    this.queue({ key, compressed, lastUsed: now, changed: compressed !== null });
+    this.rows.put(key, { key, compressed, lastUsed: now, changed: compressed !== null });
   }
 
   protected override touched(key: string, now: number): void {
     const e = this.map.peek(key);
-    if (e) this.queue({ key, compressed: e.compressed, lastUsed: now, changed: false });
-  }
-
-  private queue(d: SharedDecision & { changed: boolean }): void {
-    const old = this.pending.get(d.key);
-    this.pending.set(d.key, { ...d, changed: d.changed || (old?.changed ?? false) });
-    if (this.pending.size > MAX_PENDING) {
-      const first = this.pending.keys().next().value;
-      if (first !== undefined) {
-        this.pending.delete(first);
-        this.dropped++;
-      }
-    }
-    this.schedule(this.flushDelayMs);
-  }
-
-  private schedule(ms: number): void {
-    if (this.closed || this.timer || this.writing) return;
-    this.timer = setTimeout(this.onTimer, ms);
-    this.timer.unref();
+    if (e) this.rows.put(key, { key, compressed: e.compressed, lastUsed: now, changed: false });
   }
 
   durable(): Promise<void> {
-    let changed = false;
-    for (const p of this.pending.values()) if (p.changed) changed = true;
-    if (!changed && !this.writing) return Promise.resolve();
-    if (this.failing) return Promise.reject(new Error(`replay map unavailable: ${this.lastError}`));
-    const p = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
-    setImmediate(() => void this.write());
-    return p;
+    return this.rows.durable();
   }
 
   withdraw(keys: readonly string[]): void {
-    for (const k of keys) {
-      const p = this.pending.get(k);
-      if (p?.changed) {
-        this.pending.delete(k);
-        this.remove(k);
-      }
-    }
-  }
-
-  private fail(err: unknown): void {
-    this.lastError = (err as Error)?.message ?? String(err);
-    this.failedAt = Date.now();
-    this.retryMs = Math.min(this.retryMs * 2, 5_000);
-  }
-
-  private write(): Promise<void> {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
-    if (this.writing) return this.writing.then(() => (this.pending.size > 0 || this.waiters.length > 0 ? this.write() : undefined));
-    this.writing = (async () => {
-      const waiters = this.waiters;
-      this.waiters = [];
-      try {
-        while (this.pending.size > 0) {
-          const batch = [...this.pending.values()].slice(0, 500);
-          await this.backend.write(batch.map(({ key, compressed, lastUsed }) => ({ key, compressed, lastUsed })));
-          for (const d of batch) if (this.pending.get(d.key) === d) this.pending.delete(d.key);
-        }
-        this.lastError = null;
-        this.retryMs = 250;
-        for (const w of waiters) w.resolve();
-        const now = this.now();
-        if (now - this.lastPurge > PURGE_EVERY_MS) {
-          this.lastPurge = now;
-          await this.backend.purge(now - this.opts.ttlMs).catch(() => undefined);
-        }
-      } catch (err) {
-        this.fail(err);
-        for (const w of waiters) w.reject(err);
-      } finally {
-        this.writing = null;
-        if ((this.pending.size > 0 || this.waiters.length > 0) && !this.closed) this.schedule(this.lastError === null ? 0 : this.retryMs);
-      }
-    })();
-    return this.writing;
+    for (const k of keys) if (this.rows.withdraw(k)) this.remove(k);
   }
 
   override stats(): ReplayStats {
@@ -181,24 +108,23 @@ export class SharedReplayStore extends MemoryReplayStore {
       ...super.stats(),
       backend: this.backend.kind,
       path: this.backend.where,
-      pendingWrites: this.pending.size,
-      degraded: this.lastError !== null,
-      lastError: this.lastError,
+      pendingWrites: this.rows.size,
+      degraded: this.rows.lastError !== null,
+      lastError: this.rows.lastError,
     };
   }
 
   override flush(): void {
-    void this.write();
+    void this.rows.write();
   }
 
   /** Writes what is pending (shutdown). */
-  async drain(): Promise<void> {
-    await this.write().catch(() => undefined);
+  drain(): Promise<void> {
+    return this.rows.drain();
   }
 
   override close(): void {
-    this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.rows.close();
     super.close();
   }
 }

@@ -14,13 +14,12 @@
  * next retry) so requests forward their uncompressed content instead of waiting; the rows are
  * kept (bounded) and written when it answers again.
  */
-import { AsyncResource } from 'node:async_hooks';
 import type { Logger } from '../storage/logger.js';
 import { describePgError, type PgDatabase, type Queryable } from '../storage/postgres/database.js';
+import { WriteBehind } from '../storage/write-behind.js';
 import { type CcrStoreOptions, type CcrStoreStats, entryBytes, MemoryCcrStore, normaliseLookupHash, type StoredOriginal } from './store.js';
 
 const LABEL = 'CCR store';
-const MAX_PENDING = 200_000;
 const CHUNK = 200;
 const PURGE_EVERY_MS = 60_000;
 
@@ -50,106 +49,43 @@ export interface PgCcrStoreOptions extends CcrStoreOptions {
   flushDelayMs?: number;
 }
 
+type Pending = { full: boolean; entry: StoredOriginal };
+
 export class PgCcrStore extends MemoryCcrStore {
   private readonly db: PgDatabase;
   private readonly log: Logger;
-  /** Rows to write: a new original (full) or a refresh (last_used, retrievals). */
-  private pending = new Map<string, { full: boolean; entry: StoredOriginal }>();
-  private waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
-  private writing: Promise<void> | null = null;
-  private timer: NodeJS.Timeout | null = null;
-  private failedAt = 0;
-  private retryMs = 250;
+  /** Rows to write: a new original (full, what `durable()` waits for) or a refresh (last_used, retrievals). */
+  private readonly rows: WriteBehind<Pending>;
   private lastPurge = 0;
-  private droppedWrites = 0;
   private closed = false;
-  private readonly onTimer = AsyncResource.bind(() => void this.write());
 
   constructor(private readonly popts: PgCcrStoreOptions) {
     super(popts);
     this.db = popts.db;
     this.log = popts.log;
+    this.rows = new WriteBehind<Pending>({
+      label: LABEL,
+      chunk: CHUNK,
+      delayMs: popts.flushDelayMs ?? 250,
+      vital: (p) => p.full,
+      merge: (old, p) => ({ full: p.full || old.full, entry: p.entry }),
+      write: (batch) => this.db.tx(LABEL, (q) => this.writeRows(q, batch)),
+      afterWrite: () => this.maybePurge(),
+      describeError: describePgError,
+    });
   }
 
   protected override written(e: StoredOriginal): void {
-    this.queue(e, true);
+    this.rows.put(e.hash, { full: true, entry: e });
   }
 
   protected override touched(e: StoredOriginal): void {
-    this.queue(e, false);
-  }
-
-  private queue(e: StoredOriginal, full: boolean): void {
-    const old = this.pending.get(e.hash);
-    this.pending.set(e.hash, { full: full || (old?.full ?? false), entry: e });
-    if (this.pending.size > MAX_PENDING) {
-      // give up the oldest refresh first, a new original only when nothing else is left
-      for (const [hash, p] of this.pending) {
-        if (!p.full || this.pending.size > MAX_PENDING * 2) {
-          this.pending.delete(hash);
-          this.droppedWrites++;
-          break;
-        }
-      }
-    }
-    this.schedule(this.popts.flushDelayMs ?? 250);
-  }
-
-  private schedule(ms: number): void {
-    if (this.closed || this.timer || this.writing) return;
-    this.timer = setTimeout(this.onTimer, ms);
-    this.timer.unref();
-  }
-
-  private get failing(): boolean {
-    return this.lastError !== null && Date.now() - this.failedAt < this.retryMs;
+    this.rows.put(e.hash, { full: false, entry: e });
   }
 
   /** Resolves once every original put so far is committed; rejects at once while the database is failing. */
   durable(): Promise<void> {
-    let full = false;
-    for (const p of this.pending.values()) if (p.full) full = true;
-    if (!full && !this.writing) return Promise.resolve();
-    if (this.failing) return Promise.reject(new Error(`CCR store unavailable: ${this.lastError}`));
-    const p = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
-    setImmediate(() => void this.write());
-    return p;
-  }
-
-  private write(): Promise<void> {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
-    if (this.writing) return this.writing.then(() => (this.pending.size > 0 || this.waiters.length > 0 ? this.write() : undefined));
-    this.writing = (async () => {
-      const waiters = this.waiters;
-      this.waiters = [];
-      try {
-        while (this.pending.size > 0) {
-          const batch = [...this.pending.entries()].slice(0, CHUNK);
-          await this.db.tx(LABEL, (q) => this.writeRows(q, batch.map(([, p]) => p)));
-          for (const [hash, p] of batch) if (this.pending.get(hash) === p) this.pending.delete(hash);
-        }
-        this.lastError = null;
-        this.retryMs = 250;
-        for (const w of waiters) w.resolve();
-        await this.maybePurge();
-      } catch (err) {
-        this.lastError = describePgError(err);
-        this.failedAt = Date.now();
-        this.retryMs = Math.min(this.retryMs * 2, 5_000);
-        for (const w of waiters) w.reject(err);
-      } finally {
-        this.writing = null;
-        if ((this.pending.size > 0 || this.waiters.length > 0) && !this.closed) this.schedule(this.lastError === null ? 0 : this.retryMs);
-      }
-    })();
-    return this.writing;
+    return this.rows.durable();
   }
 
   private async writeRows(q: Queryable, rows: { full: boolean; entry: StoredOriginal }[]): Promise<void> {
@@ -182,7 +118,7 @@ export class PgCcrStore extends MemoryCcrStore {
       const h = normaliseLookupHash(raw);
       if (h && !this.has(h) && !(h.length < 24 && this.hasPrefix(h))) want.push(h);
     }
-    if (want.length === 0 || this.failing) return;
+    if (want.length === 0 || this.rows.failing) return;
     try {
       const since = this.now() - this.popts.ttlMs;
       const r = await this.db.run(LABEL, (q) =>
@@ -200,8 +136,7 @@ export class PgCcrStore extends MemoryCcrStore {
         if (!this.map.peek(row.hash)) this.insert(fromRow(row));
       }
     } catch (err) {
-      this.lastError = describePgError(err);
-      this.failedAt = Date.now();
+      this.rows.noteFailure(describePgError(err));
     }
   }
 
@@ -212,33 +147,32 @@ export class PgCcrStore extends MemoryCcrStore {
 
   override stats(): CcrStoreStats {
     const s = super.stats();
-    let unsaved = 0;
-    for (const p of this.pending.values()) if (p.full) unsaved++;
+    const unsaved = this.rows.unsaved;
     return {
       ...s,
       backend: 'postgres',
       path: this.db.where,
-      pendingWrites: this.pending.size,
-      lastError: this.lastError,
-      degraded: this.lastError !== null || (unsaved > 0 && this.failing),
-      droppedWrites: this.droppedWrites,
+      pendingWrites: this.rows.size,
+      lastError: this.rows.lastError,
+      degraded: this.rows.lastError !== null || (unsaved > 0 && this.rows.failing),
+      droppedWrites: this.rows.dropped,
     };
   }
 
   override flush(): void {
-    void this.write();
+    void this.rows.write();
   }
 
   /** Writes what is pending (shutdown). */
-  async drain(): Promise<void> {
-    await this.write().catch(() => undefined);
+  drain(): Promise<void> {
+    return this.rows.drain();
   }
 
   override close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
-    if (this.pending.size > 0) this.log.warn({ pending: this.pending.size }, 'CCR store closed with unwritten originals');
+    this.rows.close();
+    if (this.rows.size > 0) this.log.warn({ pending: this.rows.size }, 'CCR store closed with unwritten originals');
     super.close();
   }
 }
