@@ -79,7 +79,7 @@ export function createControlsPlugin(opts: ControlsOptions = {}): Plugin {
       const shared = c.stateless ? null : (database?.db ?? null);
       if (budgetConfigured(c) && shared) {
         await database!.migrate(budgetSchema);
-        // the fleet's ledger: one atomic reservation per request in the shared database
+        // the fleet's ledger in the shared database: leases granted by one atomic statement, requests admitted from them in memory
         const book = new PgBudgetLedger({ db: shared, log: app.log, now, onStoreFailure: c.budgetOnStoreFailure, ...(opts.budgetFlushMs ? { flushMs: opts.budgetFlushMs } : {}) });
         budgetStore = { backend: 'postgres', path: shared.where, openError: null, movedAside: null };
         const budget = new BudgetControl({ config: c, store: null, book, log: app.log, accounting: (o) => stats.accountingOf(o), now });

@@ -122,7 +122,7 @@ export class BudgetControl implements ProxyStage {
       const est = estimateOf(ex, this.config.budgetDefaultMaxTokens);
       const amount = reservationFor(ex.route.provider, ex.facts?.model ?? null, est);
       const r = this.ledger.reserve(refs, window, amount);
-      // the SQLite ledger decides synchronously; the shared one answers after its one statement
+      // the SQLite ledger decides synchronously, and so does the shared one when a lease it holds fits; otherwise it answers after its one statement
       if (r instanceof Promise) return r.then((x) => this.reserved(ex, x, amount, refs, window));
       return this.reserved(ex, r, amount, refs, window);
     }
