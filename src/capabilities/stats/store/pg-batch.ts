@@ -5,23 +5,25 @@
  *
  * What the statement does, in the order its data dependencies impose:
  *
- * 1. `dup`: the batch's idempotency keys already stored (a batch replayed after an outage, or
- *    retried after a commit whose answer was lost). When there are any, nothing is written and
- *    their keys are answered: the store drops them and writes the rest (folded again).
- * 2. `locked`: the lifetime and session rows, `FOR UPDATE` in a fixed order. In READ COMMITTED
+ * 1. `locked`: the lifetime and session rows, `FOR UPDATE` in a fixed order. In READ COMMITTED
  *    a row lock that had to wait answers the row as the instance that held it committed it, so
  *    the instances' batches are serialised on this lock and every figure below is computed from
  *    the current totals, never from this process's memory. Every write of the statement reads
  *    `locked` first (directly or through `run`), so it happens under the lock.
- * 3. `run`: running sums seeded with those rows (`sum() OVER` in event order: the same
+ * 2. `run`: running sums seeded with those rows (`sum() OVER` in event order: the same
  *    floating-point additions, in the same order, as the SQLite store's fold), giving each
  *    event its lifetime checkpoint, the new lifetime totals, and the session totals when the
  *    batch continues the stored session.
- * 4. The events (a plain INSERT: a key stored meanwhile by a concurrent retry fails the whole
- *    statement on the unique key, and the retry then finds it in `dup`), the hour and day
- *    rollups (additive drafts of the shared fold; checkpoints = the largest of their events),
- *    the totals, the projects (with the cap applied to the merged set) and the attribution
- *    rows (new ids beyond the day's cap summed under `(other)`), all set-based.
+ * 3. The events, the hour and day rollups (additive drafts of the shared fold; checkpoints =
+ *    the largest of their events), the totals, the projects (with the cap applied to the
+ *    merged set) and the attribution rows (new ids beyond the day's cap summed under
+ *    `(other)`), all set-based.
+ *
+ * Idempotency: the events are a plain INSERT, so an event whose key (`uid`) is already stored
+ * fails the whole statement on the unique key and nothing of the batch is applied; the store
+ * then looks the stored keys up, drops them and writes the rest (`pg.ts`). It also looks them
+ * up before retrying a batch whose write failed (its commit may have happened). Keeping that
+ * lookup out of this statement keeps its cached plan free of a scan of the events table.
  *
  * The session: the fold of the batch from an empty session gives the batch's last session
  * (from its last gap longer than the rollover). With the stored session's last activity `L`,
@@ -64,10 +66,9 @@ ev AS (
     @cacheWriteTokens::bigint[], @savingsUsd::float8[], @inputCostUsd::float8[], @outputCostUsd::float8[])
     WITH ORDINALITY AS e(uid, ts, kind, provider, model, project, input_tokens, output_tokens, tokens_saved, new_input_tokens,
       cache_read_tokens, cache_write_tokens, savings_usd, input_cost_usd, output_cost_usd, ord)),
-dup AS (SELECT uid FROM stats_events WHERE uid = ANY(@uid::text[])),
 locked AS (
   SELECT scope, ${TOTALS.join(', ')}, started_at, last_activity_at FROM stats_totals
-  WHERE scope IN ('lifetime', 'session') AND NOT EXISTS (SELECT 1 FROM dup) ORDER BY scope FOR UPDATE),
+  WHERE scope IN ('lifetime', 'session') ORDER BY scope FOR UPDATE),
 run AS (
   SELECT scope, ord, ts, provider, model, ${TOTALS.map((c) => `sum(${c}) OVER w AS ${c}`).join(', ')}
   FROM (
@@ -160,7 +161,7 @@ attribution AS (
   FROM attribution_ids WHERE EXISTS (SELECT 1 FROM locked) GROUP BY start, dim, final_id
   ON CONFLICT (start, dim, id) DO UPDATE SET ${ATTR_ADD},
     first_ts = least(stats_attribution_day.first_ts, excluded.first_ts), last_ts = greatest(stats_attribution_day.last_ts, excluded.last_ts))
-SELECT coalesce((SELECT array_agg(uid) FROM dup), '{}'::text[]) AS dup, (SELECT count(*) FROM ins)::int AS written,
+SELECT (SELECT count(*) FROM ins)::int AS written,
   (SELECT count(*) FROM life)::int + (SELECT count(*) FROM sess)::int AS totals`;
 
 function compile(sql: string): { text: string; names: string[] } {
@@ -177,8 +178,6 @@ const WRITE = compile(SQL);
 
 /** What the statement answers. */
 export interface BatchResult {
-  /** Keys already stored (nothing was written). */
-  dup: string[];
   /** Events inserted. */
   written: number;
   /** Totals rows updated (2 when written). */

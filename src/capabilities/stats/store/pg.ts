@@ -6,9 +6,9 @@
  * Writes are buffered exactly as in the SQLite store: `record()` never blocks and never
  * throws; batches are written off the request path within `flushMs`. One batch is one
  * autocommit statement (`pg-batch.ts`) that locks the lifetime and session rows (`FOR UPDATE`:
- * the instances' batches are serialised, so cumulative checkpoints and totals add up exactly),
- * writes nothing when an event's idempotency key (`uid`) is already stored (those are dropped
- * and the rest written by the next statement), and otherwise applies the whole batch.
+ * the instances' batches are serialised, so cumulative checkpoints and totals add up exactly)
+ * and applies the whole batch; an event whose idempotency key (`uid`) is already stored (a
+ * batch retried after a commit whose answer was lost) is dropped, never applied twice.
  *
  * When the database is down or slow (every statement has a deadline, `database.ts`), the
  * batch stays in memory (bounded: beyond {@link MAX_PENDING} the oldest events are dropped and
@@ -100,6 +100,8 @@ export class PgStatsStore implements StatsStore {
   /** The newest event id any instance committed, as of the last flush. */
   private seen = 0;
   private lastPruneAt = 0;
+  /** A write failed: some of the backlog may be stored already. */
+  private unsure = false;
   /** The last figures read, answered while the database cannot be read. */
   private readonly last = new Map<string, unknown>();
   private readonly onTimer = AsyncResource.bind(() => void this.drain());
@@ -142,6 +144,8 @@ export class PgStatsStore implements StatsStore {
           try {
             await this.applyBatch(batch);
           } catch (err) {
+            // the commit may have happened: the next attempt looks the keys up first
+            this.unsure = true;
             const message = describePgError(err);
             if (this.lastError !== message) this.log.warn({ err: message, pending: this.pending.length }, 'stats store write failed; kept in memory and retried');
             this.lastError = message;
@@ -165,28 +169,48 @@ export class PgStatsStore implements StatsStore {
   }
 
   /**
-   * Writes one batch in one statement (`pg-batch.ts`). Events already stored (a batch replayed
-   * after a lost answer) are not written again: when the statement finds some, it writes
-   * nothing and names them; they are dropped from the backlog and the rest is written by the
-   * next statement (folded without them). Either way the batch leaves the backlog.
+   * Writes one batch in one statement (`pg-batch.ts`). Events already stored are never applied
+   * twice: after a failed write (its commit may have happened, its answer lost) the batch's
+   * keys are looked up first and the stored ones dropped; an event stored meanwhile anyway
+   * (a concurrent retry) fails the statement on the unique key, and the lookup runs then.
    */
   private async applyBatch(batch: Keyed[]): Promise<void> {
-    const sorted = [...batch].sort((a, b) => a.e.ts - b.e.ts);
-    // the fold gives the batch's own figures; the statement adds them to the stored ones under its row lock
-    const fold = new BatchFold(zeroTotals(), emptySession(), this.limits.sessionRolloverMs);
-    for (const { e } of sorted) fold.add(e);
-    const r = await this.db.run(LABEL, (q) => q.query<BatchResult>(batchStatement(sorted, fold, this.instance, this.limits)));
-    const out = r.rows[0];
-    if (out && out.dup.length > 0) {
-      const stored = new Set(out.dup);
-      this.pending = this.pending.filter((k) => !stored.has(k.uid));
-      return;
-    }
-    if (!out || out.written !== sorted.length || out.totals !== 2) {
-      throw new Error(`stats batch not written: ${out?.written ?? 0} of ${sorted.length} events, ${out?.totals ?? 0} of 2 totals rows (are the stats_totals rows missing?)`);
-    }
-    // events recorded meanwhile were appended; the batch is the head
-    this.pending.splice(0, batch.length);
+    await this.db.run(LABEL, async (q) => {
+      let todo = batch;
+      if (this.unsure) {
+        todo = await this.dropStored(q, batch);
+        this.unsure = false;
+        if (todo.length === 0) return;
+      }
+      const sorted = [...todo].sort((a, b) => a.e.ts - b.e.ts);
+      // the fold gives the batch's own figures; the statement adds them to the stored ones under its row lock
+      const fold = new BatchFold(zeroTotals(), emptySession(), this.limits.sessionRolloverMs);
+      for (const { e } of sorted) fold.add(e);
+      let out: BatchResult | undefined;
+      try {
+        out = (await q.query<BatchResult>(batchStatement(sorted, fold, this.instance, this.limits))).rows[0];
+      } catch (err) {
+        const e = err as { code?: string; constraint?: string };
+        if (e.code !== '23505' || e.constraint !== 'stats_events_uid_key') throw err;
+        // nothing of the batch was applied: drop what is stored, the rest is written next
+        if ((await this.dropStored(q, todo)).length === todo.length) throw err;
+        return;
+      }
+      if (!out || out.written !== sorted.length || out.totals !== 2) {
+        throw new Error(`stats batch not written: ${out?.written ?? 0} of ${sorted.length} events, ${out?.totals ?? 0} of 2 totals rows (are the stats_totals rows missing?)`);
+      }
+      // events recorded meanwhile were appended; the batch (without what was dropped) is the head
+      this.pending.splice(0, todo.length);
+    });
+  }
+
+  /** Drops the events of `batch` already stored from the backlog; returns the others. */
+  private async dropStored(q: Queryable, batch: Keyed[]): Promise<Keyed[]> {
+    const r = await q.query<{ uid: string }>('SELECT uid FROM stats_events WHERE uid = ANY($1::text[])', [batch.map((k) => k.uid)]);
+    if (r.rows.length === 0) return batch;
+    const stored = new Set(r.rows.map((x) => x.uid));
+    this.pending = this.pending.filter((k) => !stored.has(k.uid));
+    return batch.filter((k) => !stored.has(k.uid));
   }
 
   private async maybePrune(now = Date.now()): Promise<void> {
