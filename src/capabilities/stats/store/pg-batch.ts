@@ -34,7 +34,13 @@
  * Caps read the database as of the statement's start: with several instances writing at the
  * same moment, a day can receive a few more than MAX_IDS_PER_DAY ids (at most the new ids of
  * the batches committed while this one waited for the lock) and the project cap can be
- * exceeded by as many until the next batch; every sum stays exact.
+ * exceeded by as many until the next batch; every sum stays exact. The ids of one batch sent
+ * to `(other)` are summed in one row before they are added (the SQLite store adds them one by
+ * one), so that row's dollar figures can differ from SQLite's in the last bits.
+ *
+ * The statement is prepared once per connection and runs on a cached plan: it reads no table
+ * that grows without bound except `stats_attribution_day` (by its key, for the batch's days),
+ * whose plan autovacuum's ANALYZE keeps current like any other.
  */
 import { MAX_IDS_PER_DAY, OTHER } from './attribution-table.js';
 import type { BatchFold } from './batch-fold.js';
