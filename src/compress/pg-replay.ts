@@ -25,21 +25,24 @@ export class PgReplayBackend implements SharedReplayBackend {
 
   async fetch(keys: readonly string[], since: number): Promise<SharedDecision[]> {
     const r = await this.db.run(LABEL, (q) =>
-      q.query<{ key: string; compressed: string | null; last_used: number }>(
-        'SELECT key, compressed, last_used FROM replay_decisions WHERE key = ANY($1::text[]) AND last_used >= $2', [keys, since],
-      ));
+      q.query<{ key: string; compressed: string | null; last_used: number }>({
+        name: 'replay-fetch',
+        text: 'SELECT key, compressed, last_used FROM replay_decisions WHERE key = ANY($1::text[]) AND last_used >= $2',
+        values: [keys, since],
+      }));
     return r.rows.map((x) => ({ key: x.key, compressed: x.compressed, lastUsed: Number(x.last_used) }));
   }
 
   async write(entries: readonly SharedDecision[]): Promise<void> {
     if (entries.length === 0) return;
     await this.db.run(LABEL, (q) =>
-      q.query(
-        `INSERT INTO replay_decisions (key, compressed, last_used)
+      q.query({
+        name: 'replay-write',
+        text: `INSERT INTO replay_decisions (key, compressed, last_used)
          SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
          ON CONFLICT (key) DO UPDATE SET last_used = greatest(replay_decisions.last_used, excluded.last_used)`,
-        [entries.map((e) => e.key), entries.map((e) => e.compressed), entries.map((e) => e.lastUsed)],
-      ));
+        values: [entries.map((e) => e.key), entries.map((e) => e.compressed), entries.map((e) => e.lastUsed)],
+      }));
   }
 
   async purge(before: number): Promise<void> {

@@ -23,6 +23,17 @@ const LABEL = 'CCR store';
 const CHUNK = 200;
 const PURGE_EVERY_MS = 60_000;
 
+/** New originals (kept when another instance stored the hash first, refreshing it) and refreshes, as one autocommit statement. */
+const WRITE = `WITH stored AS (
+    INSERT INTO ccr_originals (hash, original, tool_name, original_items, kept_items, unit, transforms, original_tokens, compressed_tokens, created_at, last_used, retrievals)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::text[], $7::text[], $8::int[], $9::int[], $10::bigint[], $11::bigint[], $12::int[])
+    ON CONFLICT (hash) DO UPDATE SET last_used = greatest(ccr_originals.last_used, excluded.last_used),
+      retrievals = greatest(ccr_originals.retrievals, excluded.retrievals)),
+  refreshed AS (
+    UPDATE ccr_originals c SET last_used = greatest(c.last_used, u.last_used), retrievals = greatest(c.retrievals, u.retrievals)
+    FROM unnest($13::text[], $14::bigint[], $15::int[]) AS u(hash, last_used, retrievals) WHERE c.hash = u.hash)
+  SELECT 1`;
+
 interface Row {
   hash: string; original: string; tool_name: string | null; original_items: number; kept_items: number; unit: string; transforms: string;
   original_tokens: number; compressed_tokens: number; created_at: number; last_used: number; retrievals: number;
@@ -69,7 +80,7 @@ export class PgCcrStore extends MemoryCcrStore {
       delayMs: popts.flushDelayMs ?? 250,
       vital: (p) => p.full,
       merge: (old, p) => ({ full: p.full || old.full, entry: p.entry }),
-      write: (batch) => this.db.tx(LABEL, (q) => this.writeRows(q, batch)),
+      write: (batch) => this.db.run(LABEL, (q) => this.writeRows(q, batch)),
       afterWrite: () => this.maybePurge(),
       describeError: describePgError,
     });
@@ -88,20 +99,21 @@ export class PgCcrStore extends MemoryCcrStore {
     return this.rows.durable();
   }
 
+  /** New originals and refreshes of a batch in one statement (hashes sorted, so concurrent writers lock rows in one order). */
   private async writeRows(q: Queryable, rows: { full: boolean; entry: StoredOriginal }[]): Promise<void> {
-    for (const { full, entry: e } of rows) {
-      if (full) {
-        await q.query(
-          `INSERT INTO ccr_originals (hash, original, tool_name, original_items, kept_items, unit, transforms, original_tokens, compressed_tokens, created_at, last_used, retrievals)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-           ON CONFLICT (hash) DO UPDATE SET last_used = greatest(ccr_originals.last_used, excluded.last_used),
-             retrievals = greatest(ccr_originals.retrievals, excluded.retrievals)`,
-          [e.hash, e.original, e.toolName, e.originalItems, e.keptItems, e.unit, JSON.stringify(e.transforms), e.originalTokens, e.compressedTokens, e.createdAt, e.lastUsed, e.retrievals],
-        );
-      } else {
-        await q.query('UPDATE ccr_originals SET last_used = greatest(last_used, $2), retrievals = greatest(retrievals, $3) WHERE hash = $1', [e.hash, e.lastUsed, e.retrievals]);
-      }
-    }
+    const sorted = [...rows].sort((a, b) => (a.entry.hash < b.entry.hash ? -1 : a.entry.hash > b.entry.hash ? 1 : 0));
+    const full = sorted.filter((r) => r.full).map((r) => r.entry);
+    const touch = sorted.filter((r) => !r.full).map((r) => r.entry);
+    await q.query({
+      name: 'ccr-write',
+      text: WRITE,
+      values: [
+        full.map((e) => e.hash), full.map((e) => e.original), full.map((e) => e.toolName), full.map((e) => e.originalItems), full.map((e) => e.keptItems),
+        full.map((e) => e.unit), full.map((e) => JSON.stringify(e.transforms)), full.map((e) => e.originalTokens), full.map((e) => e.compressedTokens),
+        full.map((e) => e.createdAt), full.map((e) => e.lastUsed), full.map((e) => e.retrievals),
+        touch.map((e) => e.hash), touch.map((e) => e.lastUsed), touch.map((e) => e.retrievals),
+      ],
+    });
   }
 
   private async maybePurge(): Promise<void> {

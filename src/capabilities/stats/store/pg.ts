@@ -5,9 +5,10 @@
  *
  * Writes are buffered exactly as in the SQLite store: `record()` never blocks and never
  * throws; batches are written off the request path within `flushMs`. One batch is one
- * transaction that first locks the lifetime and session rows (`FOR UPDATE`: the instances'
- * batches are serialised, so cumulative checkpoints and totals add up exactly), skips the
- * events whose idempotency key (`uid`) is already stored, then applies the rest.
+ * autocommit statement (`pg-batch.ts`) that locks the lifetime and session rows (`FOR UPDATE`:
+ * the instances' batches are serialised, so cumulative checkpoints and totals add up exactly)
+ * and applies the whole batch; an event whose idempotency key (`uid`) is already stored (a
+ * batch retried after a commit whose answer was lost) is dropped, never applied twice.
  *
  * When the database is down or slow (every statement has a deadline, `database.ts`), the
  * batch stays in memory (bounded: beyond {@link MAX_PENDING} the oldest events are dropped and
@@ -19,8 +20,9 @@ import { AsyncResource } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../../core/logger.js';
 import { describePgError, type PgDatabase, type Queryable } from '../../../storage/postgres/database.js';
-import { type AttributionDrafts, MAX_IDS_PER_DAY, OTHER, type StoredAttribution } from './attribution-table.js';
-import { BatchFold, type RollupDraft } from './batch-fold.js';
+import type { StoredAttribution } from './attribution-table.js';
+import { BatchFold } from './batch-fold.js';
+import { type BatchResult, batchStatement, type Keyed } from './pg-batch.js';
 import {
   emptySession,
   type Granularity,
@@ -46,11 +48,6 @@ const PRUNE_EVERY_MS = 60 * 60_000;
 const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 5_000;
 
-interface Keyed {
-  uid: string;
-  e: SavingsEvent;
-}
-
 type Row = Record<string, number | string | null>;
 
 const totalsOf = (r: Row | undefined): Totals =>
@@ -63,35 +60,13 @@ const totalsOf = (r: Row | undefined): Totals =>
 
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
-/** `($1, $2, ...), (...)` for `rows` rows of `cols` parameters. */
-function placeholders(rows: number, cols: number): string {
-  const out: string[] = [];
-  for (let r = 0; r < rows; r++) {
-    const p: string[] = [];
-    for (let c = 1; c <= cols; c++) p.push(`$${r * cols + c}`);
-    out.push(`(${p.join(', ')})`);
-  }
-  return out.join(', ');
-}
+const TOTALS_COLUMNS = 'requests, tokens_saved, savings_usd, input_tokens, input_cost_usd, output_tokens, output_cost_usd';
 
-const rollupUpsert = (table: string, rows: number) => `INSERT INTO ${table} (start, provider, model, requests, tokens_saved, savings_usd,
-  input_tokens, input_cost_usd, output_tokens, output_cost_usd, cum_tokens_saved, cum_savings_usd, cum_input_tokens, cum_input_cost_usd)
-  VALUES ${placeholders(rows, 14)}
-  ON CONFLICT (start, provider, model) DO UPDATE SET requests = ${table}.requests + excluded.requests,
-  tokens_saved = ${table}.tokens_saved + excluded.tokens_saved, savings_usd = ${table}.savings_usd + excluded.savings_usd,
-  input_tokens = ${table}.input_tokens + excluded.input_tokens, input_cost_usd = ${table}.input_cost_usd + excluded.input_cost_usd,
-  output_tokens = ${table}.output_tokens + excluded.output_tokens, output_cost_usd = ${table}.output_cost_usd + excluded.output_cost_usd,
-  cum_tokens_saved = greatest(${table}.cum_tokens_saved, excluded.cum_tokens_saved), cum_savings_usd = greatest(${table}.cum_savings_usd, excluded.cum_savings_usd),
-  cum_input_tokens = greatest(${table}.cum_input_tokens, excluded.cum_input_tokens), cum_input_cost_usd = greatest(${table}.cum_input_cost_usd, excluded.cum_input_cost_usd)`;
-
-const rollupParams = (d: RollupDraft) => [
-  d.start, d.provider, d.model, d.requests, d.tokensSaved, d.savingsUsd, d.inputTokens, d.inputCostUsd, d.outputTokens, d.outputCostUsd,
-  d.cumTokensSaved, d.cumSavingsUsd, d.cumInputTokens, d.cumInputCostUsd,
-];
-
-const ATTR_ADD = (t: string) => `requests = ${t}.requests + $4, input_tokens = ${t}.input_tokens + $5, output_tokens = ${t}.output_tokens + $6,
-  tokens_saved = ${t}.tokens_saved + $7, input_cost_usd = ${t}.input_cost_usd + $8, output_cost_usd = ${t}.output_cost_usd + $9,
-  savings_usd = ${t}.savings_usd + $10, first_ts = least(${t}.first_ts, $11), last_ts = greatest(${t}.last_ts, $12)`;
+const PRUNE = `WITH events AS (DELETE FROM stats_events WHERE ts < $1),
+  hours AS (DELETE FROM stats_rollup_hour WHERE start < $2),
+  days AS (DELETE FROM stats_rollup_day WHERE start < $3),
+  attribution AS (DELETE FROM stats_attribution_day WHERE start < $3)
+  SELECT 1`;
 
 export interface PgStatsStoreOptions {
   db: PgDatabase;
@@ -125,6 +100,8 @@ export class PgStatsStore implements StatsStore {
   /** The newest event id any instance committed, as of the last flush. */
   private seen = 0;
   private lastPruneAt = 0;
+  /** A write failed: some of the backlog may be stored already. */
+  private unsure = false;
   /** The last figures read, answered while the database cannot be read. */
   private readonly last = new Map<string, unknown>();
   private readonly onTimer = AsyncResource.bind(() => void this.drain());
@@ -165,8 +142,10 @@ export class PgStatsStore implements StatsStore {
         while (this.pending.length > 0) {
           const batch = this.pending.slice(0, CHUNK);
           try {
-            await this.db.tx(LABEL, (q) => this.applyBatch(q, batch));
+            await this.applyBatch(batch);
           } catch (err) {
+            // the commit may have happened: the next attempt looks the keys up first
+            this.unsure = true;
             const message = describePgError(err);
             if (this.lastError !== message) this.log.warn({ err: message, pending: this.pending.length }, 'stats store write failed; kept in memory and retried');
             this.lastError = message;
@@ -174,8 +153,6 @@ export class PgStatsStore implements StatsStore {
             this.retryDelay = Math.min(this.retryDelay * 2, RETRY_MAX_MS);
             return;
           }
-          // events recorded meanwhile were appended; the batch is the head
-          this.pending.splice(0, batch.length);
           this.commits++;
           this.lastFlushAt = Date.now();
           if (this.lastError !== null) this.log.info({ pending: this.pending.length }, 'stats store written again; the events kept in memory were saved');
@@ -191,97 +168,49 @@ export class PgStatsStore implements StatsStore {
     return this.writing;
   }
 
-  private async applyBatch(q: Queryable, batch: Keyed[]): Promise<void> {
-    const tot = await q.query<Row>("SELECT * FROM stats_totals WHERE scope IN ('lifetime', 'session') FOR UPDATE");
-    const byScope = new Map(tot.rows.map((r) => [r.scope as string, r]));
-    const seen = await q.query<{ uid: string }>('SELECT uid FROM stats_events WHERE uid = ANY($1::text[])', [batch.map((k) => k.uid)]);
-    const already = new Set(seen.rows.map((r) => r.uid));
-    const fresh = batch.filter((k) => !already.has(k.uid)).sort((a, b) => a.e.ts - b.e.ts);
-    if (fresh.length === 0) return;
-
-    const sessRow = byScope.get('session');
-    const fold = new BatchFold(
-      totalsOf(byScope.get('lifetime')),
-      { ...totalsOf(sessRow), startedAt: numOrNull(sessRow?.started_at), lastActivityAt: numOrNull(sessRow?.last_activity_at) },
-      this.limits.sessionRolloverMs,
-    );
-    const eventParams: unknown[] = [];
-    for (const { uid, e } of fresh) {
-      const cum = fold.add(e);
-      eventParams.push(
-        uid, e.ts, e.kind, e.provider, e.model, e.project, 1, e.inputTokens, e.outputTokens, e.tokensSaved, e.newInputTokens,
-        e.cacheReadTokens, e.cacheWriteTokens, e.savingsUsd, e.inputCostUsd, e.outputCostUsd, e.tokensSaved > 0,
-        cum.cumTokensSaved, cum.cumSavingsUsd, cum.cumInputTokens, cum.cumInputCostUsd, this.instance,
-      );
-    }
-    await q.query(
-      `INSERT INTO stats_events (uid, ts, kind, provider, model, project, requests, input_tokens, output_tokens, tokens_saved,
-        new_input_tokens, cache_read_tokens, cache_write_tokens, savings_usd, input_cost_usd, output_cost_usd, checkpoint,
-        cum_tokens_saved, cum_savings_usd, cum_input_tokens, cum_input_cost_usd, instance) VALUES ${placeholders(fresh.length, 22)}`,
-      eventParams,
-    );
-    for (const [table, drafts] of [['stats_rollup_hour', fold.hours], ['stats_rollup_day', fold.days]] as const) {
-      const rows = [...drafts.values()];
-      if (rows.length) await q.query(rollupUpsert(table, rows.length), rows.flatMap(rollupParams));
-    }
-    for (const [name, p] of fold.projects) {
-      await q.query(
-        `INSERT INTO stats_projects (name, requests, tokens_saved, savings_usd, input_tokens, input_cost_usd, output_tokens, output_cost_usd, last_activity_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-         ON CONFLICT (name) DO UPDATE SET requests = stats_projects.requests + excluded.requests,
-         tokens_saved = stats_projects.tokens_saved + excluded.tokens_saved, savings_usd = stats_projects.savings_usd + excluded.savings_usd,
-         input_tokens = stats_projects.input_tokens + excluded.input_tokens, input_cost_usd = stats_projects.input_cost_usd + excluded.input_cost_usd,
-         output_tokens = stats_projects.output_tokens + excluded.output_tokens, output_cost_usd = stats_projects.output_cost_usd + excluded.output_cost_usd,
-         last_activity_at = greatest(coalesce(stats_projects.last_activity_at, 0), coalesce(excluded.last_activity_at, 0))`,
-        [name, p.requests, p.tokensSaved, p.savingsUsd, p.inputTokens, p.inputCostUsd, p.outputTokens, p.outputCostUsd, p.lastActivityAt],
-      );
-    }
-    await this.writeAttribution(q, fold.attribution);
-    const setTotals = `UPDATE stats_totals SET requests = $2, tokens_saved = $3, savings_usd = $4, input_tokens = $5, input_cost_usd = $6,
-      output_tokens = $7, output_cost_usd = $8, started_at = $9, last_activity_at = $10 WHERE scope = $1`;
-    const t = (scope: string, x: Totals, startedAt: number | null, lastActivityAt: number | null) =>
-      [scope, x.requests, x.tokensSaved, x.savingsUsd, x.inputTokens, x.inputCostUsd, x.outputTokens, x.outputCostUsd, startedAt, lastActivityAt];
-    await q.query(setTotals, t('lifetime', fold.life, null, null));
-    const session = fold.session;
-    await q.query(setTotals, t('session', session, session.startedAt, session.lastActivityAt));
-    if (fold.current !== null) await this.capProjects(q, fold.current);
-  }
-
-  /** As the SQLite store: a known id is added to; a new one while the day has fewer than MAX_IDS_PER_DAY ids, else `(other)`. */
-  private async writeAttribution(q: Queryable, drafts: AttributionDrafts): Promise<void> {
-    const counts = new Map<string, number>();
-    const T = 'stats_attribution_day';
-    const insert = `INSERT INTO ${T} (start, dim, id, requests, input_tokens, output_tokens, tokens_saved, input_cost_usd, output_cost_usd,
-      savings_usd, first_ts, last_ts) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`;
-    for (const d of drafts.values()) {
-      const params = (id: string) => [d.start, d.dim, id, d.requests, d.inputTokens, d.outputTokens, d.tokensSaved, d.inputCostUsd, d.outputCostUsd, d.savingsUsd, d.firstTs, d.lastTs];
-      const upd = await q.query(`UPDATE ${T} SET ${ATTR_ADD(T)} WHERE start = $1 AND dim = $2 AND id = $3`, params(d.id));
-      if ((upd.rowCount ?? 0) > 0) continue;
-      let id = d.id;
-      if (id !== '' && id !== OTHER) {
-        const key = `${d.start}\u0000${d.dim}`;
-        let n = counts.get(key);
-        if (n === undefined) {
-          const r = await q.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${T} WHERE start = $1 AND dim = $2 AND id NOT IN ('', '(other)')`, [d.start, d.dim]);
-          n = r.rows[0]?.n ?? 0;
-        }
-        if (n < MAX_IDS_PER_DAY) counts.set(key, n + 1);
-        else {
-          counts.set(key, n);
-          id = OTHER;
-        }
+  /**
+   * Writes one batch in one statement (`pg-batch.ts`). Events already stored are never applied
+   * twice: after a failed write (its commit may have happened, its answer lost) the batch's
+   * keys are looked up first and the stored ones dropped; an event stored meanwhile anyway
+   * (a concurrent retry) fails the statement on the unique key, and the lookup runs then.
+   */
+  private async applyBatch(batch: Keyed[]): Promise<void> {
+    await this.db.run(LABEL, async (q) => {
+      let todo = batch;
+      if (this.unsure) {
+        todo = await this.dropStored(q, batch);
+        this.unsure = false;
+        if (todo.length === 0) return;
       }
-      await q.query(`${insert} ON CONFLICT (start, dim, id) DO UPDATE SET ${ATTR_ADD(T)}`, params(id));
-    }
+      const sorted = [...todo].sort((a, b) => a.e.ts - b.e.ts);
+      // the fold gives the batch's own figures; the statement adds them to the stored ones under its row lock
+      const fold = new BatchFold(zeroTotals(), emptySession(), this.limits.sessionRolloverMs);
+      for (const { e } of sorted) fold.add(e);
+      let out: BatchResult | undefined;
+      try {
+        out = (await q.query<BatchResult>(batchStatement(sorted, fold, this.instance, this.limits))).rows[0];
+      } catch (err) {
+        const e = err as { code?: string; constraint?: string };
+        if (e.code !== '23505' || e.constraint !== 'stats_events_uid_key') throw err;
+        // nothing of the batch was applied: drop what is stored, the rest is written next
+        if ((await this.dropStored(q, todo)).length === todo.length) throw err;
+        return;
+      }
+      if (!out || out.written !== sorted.length || out.totals !== 2) {
+        throw new Error(`stats batch not written: ${out?.written ?? 0} of ${sorted.length} events, ${out?.totals ?? 0} of 2 totals rows (are the stats_totals rows missing?)`);
+      }
+      // events recorded meanwhile were appended; the batch (without what was dropped) is the head
+      this.pending.splice(0, todo.length);
+    });
   }
 
-  private async capProjects(q: Queryable, keep: string): Promise<void> {
-    await q.query(
-      `DELETE FROM stats_projects WHERE name IN (
-         SELECT name FROM stats_projects WHERE name <> $1 ORDER BY tokens_saved ASC, coalesce(last_activity_at, 0) ASC
-         LIMIT greatest((SELECT count(*) FROM stats_projects) - $2, 0))`,
-      [keep, this.limits.maxProjects],
-    );
+  /** Drops the events of `batch` already stored from the backlog; returns the others. */
+  private async dropStored(q: Queryable, batch: Keyed[]): Promise<Keyed[]> {
+    const r = await q.query<{ uid: string }>('SELECT uid FROM stats_events WHERE uid = ANY($1::text[])', [batch.map((k) => k.uid)]);
+    if (r.rows.length === 0) return batch;
+    const stored = new Set(r.rows.map((x) => x.uid));
+    this.pending = this.pending.filter((k) => !stored.has(k.uid));
+    return batch.filter((k) => !stored.has(k.uid));
   }
 
   private async maybePrune(now = Date.now()): Promise<void> {
@@ -289,12 +218,8 @@ export class PgStatsStore implements StatsStore {
     this.lastPruneAt = now;
     const cutoff = now - this.limits.retentionMs;
     try {
-      await this.db.tx(LABEL, async (q) => {
-        await q.query('DELETE FROM stats_events WHERE ts < $1', [cutoff]);
-        await q.query('DELETE FROM stats_rollup_hour WHERE start < $1', [Math.ceil(cutoff / HOUR_MS) * HOUR_MS]);
-        await q.query('DELETE FROM stats_rollup_day WHERE start < $1', [Math.ceil(cutoff / DAY_MS) * DAY_MS]);
-        await q.query('DELETE FROM stats_attribution_day WHERE start < $1', [Math.ceil(cutoff / DAY_MS) * DAY_MS]);
-      });
+      const day = Math.ceil(cutoff / DAY_MS) * DAY_MS;
+      await this.db.run(LABEL, (q) => q.query({ name: 'stats-prune', text: PRUNE, values: [cutoff, Math.ceil(cutoff / HOUR_MS) * HOUR_MS, day] }));
     } catch (err) {
       this.log.warn({ err: describePgError(err) }, 'stats store retention prune failed');
     }
@@ -305,7 +230,7 @@ export class PgStatsStore implements StatsStore {
     if (this.lastError !== null && Date.now() - this.failedAt < this.retryDelay) return;
     if (this.pending.length > 0 || this.writing) await this.drain();
     // what every instance committed so far (readers flush first, then derive views keyed by `version()`)
-    this.seen = await this.read('seen', this.seen, async (q) => (await q.query<{ n: number | null }>('SELECT max(id) AS n FROM stats_events')).rows[0]?.n ?? 0);
+    this.seen = await this.read('seen', this.seen, async (q) => (await q.query<{ n: number | null }>({ name: 'stats-seen', text: 'SELECT max(id) AS n FROM stats_events' })).rows[0]?.n ?? 0);
   }
 
   /** Runs a read; while the database fails (or just failed), the last answer. */
@@ -324,11 +249,11 @@ export class PgStatsStore implements StatsStore {
   }
 
   lifetime(): Promise<Totals> {
-    return this.read('lifetime', zeroTotals(), async (q) => totalsOf((await q.query<Row>("SELECT * FROM stats_totals WHERE scope = 'lifetime'")).rows[0]));
+    return this.read('lifetime', zeroTotals(), async (q) => totalsOf((await q.query<Row>({ name: 'stats-lifetime', text: `SELECT ${TOTALS_COLUMNS} FROM stats_totals WHERE scope = 'lifetime'` })).rows[0]));
   }
 
   async session(now = Date.now()): Promise<SessionTotals> {
-    const r = await this.read<Row | null>('session', null, async (q) => (await q.query<Row>("SELECT * FROM stats_totals WHERE scope = 'session'")).rows[0] ?? null);
+    const r = await this.read<Row | null>('session', null, async (q) => (await q.query<Row>({ name: 'stats-session', text: `SELECT ${TOTALS_COLUMNS}, started_at, last_activity_at FROM stats_totals WHERE scope = 'session'` })).rows[0] ?? null);
     const last = numOrNull(r?.last_activity_at);
     if (!r || last === null || now - last > this.limits.sessionRolloverMs) return emptySession();
     return { ...totalsOf(r), startedAt: numOrNull(r.started_at), lastActivityAt: last };
@@ -336,7 +261,7 @@ export class PgStatsStore implements StatsStore {
 
   projects(): Promise<Record<string, ProjectTotals>> {
     return this.read('projects', {}, async (q) => {
-      const rows = (await q.query<Row>('SELECT * FROM stats_projects ORDER BY tokens_saved DESC, name')).rows;
+      const rows = (await q.query<Row>({ name: 'stats-projects', text: `SELECT name, ${TOTALS_COLUMNS}, last_activity_at FROM stats_projects ORDER BY tokens_saved DESC, name` })).rows;
       const out: Record<string, ProjectTotals> = {};
       for (const r of rows) out[r.name as string] = { ...totalsOf(r), lastActivityAt: numOrNull(r.last_activity_at) };
       return out;
@@ -346,10 +271,10 @@ export class PgStatsStore implements StatsStore {
   history(limit: number): Promise<{ points: HistoryPoint[]; stored: number }> {
     const cap = Math.min(limit, this.limits.maxHistoryPoints);
     return this.read(`history:${cap}`, { points: [], stored: 0 }, async (q) => {
-      const rows = (await q.query<HistoryPoint>(`SELECT ts, provider, model, cum_tokens_saved AS "cumTokensSaved", cum_savings_usd AS "cumSavingsUsd",
+      const rows = (await q.query<HistoryPoint>({ name: 'stats-history', text: `SELECT ts, provider, model, cum_tokens_saved AS "cumTokensSaved", cum_savings_usd AS "cumSavingsUsd",
         cum_input_tokens AS "cumInputTokens", cum_input_cost_usd AS "cumInputCostUsd"
-        FROM stats_events WHERE checkpoint ORDER BY id DESC LIMIT $1`, [cap])).rows;
-      const total = (await q.query<{ n: number }>('SELECT count(*)::int AS n FROM stats_events WHERE checkpoint')).rows[0]?.n ?? 0;
+        FROM stats_events WHERE checkpoint ORDER BY id DESC LIMIT $1`, values: [cap] })).rows;
+      const total = (await q.query<{ n: number }>({ name: 'stats-history-count', text: 'SELECT count(*)::int AS n FROM stats_events WHERE checkpoint' })).rows[0]?.n ?? 0;
       return { points: rows.reverse(), stored: Math.min(total, this.limits.maxHistoryPoints) };
     });
   }
@@ -359,18 +284,18 @@ export class PgStatsStore implements StatsStore {
     const step = granularity === 'hour' ? HOUR_MS : DAY_MS;
     const start = Math.floor(since / step) * step;
     return this.read(`rollups:${granularity}:${start}`, [], async (q) =>
-      (await q.query<RollupRow>(`SELECT start, provider, model, requests, tokens_saved AS "tokensSaved", savings_usd AS "savingsUsd",
+      (await q.query<RollupRow>({ name: `stats-rollups-${granularity}`, text: `SELECT start, provider, model, requests, tokens_saved AS "tokensSaved", savings_usd AS "savingsUsd",
         input_tokens AS "inputTokens", input_cost_usd AS "inputCostUsd", output_tokens AS "outputTokens", output_cost_usd AS "outputCostUsd",
         cum_tokens_saved AS "cumTokensSaved", cum_savings_usd AS "cumSavingsUsd", cum_input_tokens AS "cumInputTokens", cum_input_cost_usd AS "cumInputCostUsd"
-        FROM ${table} WHERE start >= $1 ORDER BY start, provider COLLATE "C", model COLLATE "C"`, [start])).rows);
+        FROM ${table} WHERE start >= $1 ORDER BY start, provider COLLATE "C", model COLLATE "C"`, values: [start] })).rows);
   }
 
   attribution(since = 0): Promise<StoredAttribution[]> {
     return this.read(`attribution:${since}`, [], async (q) => {
-      const rows = (await q.query<Row>(`SELECT dim, id, sum(requests) AS requests, sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+      const rows = (await q.query<Row>({ name: 'stats-attribution', text: `SELECT dim, id, sum(requests) AS requests, sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
         sum(tokens_saved) AS tokens_saved, sum(input_cost_usd) AS input_cost_usd, sum(output_cost_usd) AS output_cost_usd,
         sum(savings_usd) AS savings_usd, min(first_ts) AS first_ts, max(last_ts) AS last_ts
-        FROM stats_attribution_day WHERE start >= $1 GROUP BY dim, id`, [Math.floor(since / DAY_MS) * DAY_MS])).rows;
+        FROM stats_attribution_day WHERE start >= $1 GROUP BY dim, id`, values: [Math.floor(since / DAY_MS) * DAY_MS] })).rows;
       return rows.map((r) => ({
         dim: r.dim as 'session' | 'user', id: r.id === '' ? null : (r.id as string), requests: Number(r.requests), inputTokens: Number(r.input_tokens),
         outputTokens: Number(r.output_tokens), tokensSaved: Number(r.tokens_saved), inputCostUsd: Number(r.input_cost_usd),
