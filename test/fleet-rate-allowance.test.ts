@@ -150,8 +150,8 @@ describe.skipIf(serversSkipReason)(`rate-limit allowances on a shared Redis${ser
     for (let i = 0; i < 10; i++) expect(admitted(await b.take('key:tpm', 100, Date.now()))).toBe(true);
     const before = scripts();
     // each response used 40 of the 100 estimated, one used 300
-    for (let i = 0; i < 9; i++) b.adjust('key:tpm', 100 - 40, Date.now());
-    b.adjust('key:tpm', 100 - 300, Date.now());
+    for (let i = 0; i < 9; i++) b.adjust('key:tpm', 100 - 40);
+    b.adjust('key:tpm', 100 - 300);
     await sleep(20);
     expect(scripts() - before).toBe(0);
     await sleep(ALLOWANCE_MS * 2 + 100);
