@@ -18,6 +18,12 @@ export interface LiveMonitor {
   readonly fleet: FleetLiveView | null;
   /** What `/metrics/active-requests` and the stream show: this instance, or the fleet. */
   snapshot(): ActiveSnapshot;
+  /**
+   * Someone looks at the view: with a fleet, the other instances are read (at once when the
+   * last read is older than one interval, the promise) and kept being read for a while; null
+   * when there is nothing to wait for.
+   */
+  watch(): Promise<void> | null;
   close(): void;
 }
 
@@ -40,7 +46,7 @@ export function createLiveMonitor(config: Config, log: Logger, fleetLink: Fleet 
     },
   );
   tracker.onChange(() => hub.notify());
-  if (fleetLink) fleet = new FleetLiveView(tracker, fleetLink, () => hub.notify());
+  if (fleetLink) fleet = new FleetLiveView(tracker, fleetLink, () => hub.notify(), { watchers: () => hub.size });
   const summary = new SummaryLog(tracker, log, {
     everyRequests: config.liveSummaryEveryRequests,
     everySeconds: config.liveSummaryIntervalSeconds,
@@ -51,6 +57,7 @@ export function createLiveMonitor(config: Config, log: Logger, fleetLink: Fleet 
     summary,
     fleet,
     snapshot,
+    watch: () => fleet?.watch() ?? null,
     close() {
       fleet?.close();
       hub.closeAll();

@@ -40,14 +40,21 @@ function stamp(ms: number): string {
 }
 
 export function registerLiveRoutes(app: App, mon: LiveMonitor | null, sessions: StreamSessions): void {
-  app.router.add('GET', '/metrics/active-requests', ({ res }) => {
+  app.router.add('GET', '/metrics/active-requests', async ({ res }) => {
     if (!mon) return sendJson(res, 200, { ...disabledBody(), active_requests: [] } satisfies ActiveDisabled, NO_CACHE);
+    // with a fleet: the other instances as read at most one interval ago
+    const reading = mon.watch();
+    if (reading) await reading;
     sendRedactedJson(res, mon.snapshot());
   }, 'gated');
 
-  app.router.add('GET', STREAM_PATH, ({ req, res }) => {
+  app.router.add('GET', STREAM_PATH, async ({ req, res }) => {
     if (!sessions.verifyRequest(req) && !checkAccess('gated', req, res, app.config)) return;
     if (!mon) return sendDisabledStream(res, disabledBody());
+    // the first frame shows the fleet as just read; while the stream is open the others are read on every tick
+    const reading = mon.watch();
+    if (reading) await reading;
+    if (res.destroyed) return;
     const last = req.headers['last-event-id'];
     if (!mon.hub.open(res, typeof last === 'string' ? last.trim() : null)) {
       sendJson(res, 503, { error: { type: 'too_many_streams', message: `At most ${app.config.liveSseMaxClients} live streams at once.` } }, { 'retry-after': '5' });
