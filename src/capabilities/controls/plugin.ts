@@ -97,11 +97,21 @@ export function createControlsPlugin(opts: ControlsOptions = {}): Plugin {
       }
       const statusHeaders = controls.budget ? controls.budget.statusHeaders.bind(controls.budget) : undefined;
 
+      // the fleet's buckets sweep what they owe Redis on a timer: stopped with the app
+      const redisBuckets: RedisBuckets[] = [];
+      const bucketsIn = (prefix: string, brpm: number | null, btpm: number | null): RedisBuckets => {
+        const b = new RedisBuckets(fleet!.redis, prefix, brpm, btpm);
+        redisBuckets.push(b);
+        return b;
+      };
+      app.onClose(() => {
+        for (const b of redisBuckets) b.close();
+      });
       const { rpm, tpm } = limiterRates(c);
       if (rpm !== null || tpm !== null) {
         controls.limiter = new RateLimiter({
           rpm, tpm, by: c.rateLimitBy, defaultMaxTokens: c.budgetDefaultMaxTokens, now, ...(statusHeaders ? { extraHeaders: statusHeaders } : {}),
-          ...(fleet ? { backend: new RedisBuckets(fleet.redis, fleet.prefix, rpm, tpm) } : {}),
+          ...(fleet ? { backend: bucketsIn(fleet.prefix, rpm, tpm) } : {}),
         });
       }
       if (c.cache) {
@@ -122,7 +132,7 @@ export function createControlsPlugin(opts: ControlsOptions = {}): Plugin {
         const serverKeys = defaultServerKeys(opts.env ?? process.env);
         proxy.addLink(credentialsLink(c, serverKeys));
         const sharedBuckets = fleet
-          ? (name: string, krpm: number | null, ktpm: number | null) => new RedisBuckets(fleet.redis, `${fleet.prefix}vk:${Buffer.from(name).toString('hex')}:`, krpm, ktpm)
+          ? (name: string, krpm: number | null, ktpm: number | null) => bucketsIn(`${fleet.prefix}vk:${Buffer.from(name).toString('hex')}:`, krpm, ktpm)
           : undefined;
         keyLimits = new VirtualKeyLimits(keys, c.budgetDefaultMaxTokens, now, sharedBuckets);
         if (keyLimits.size > 0) proxy.addStage(keyLimits);
