@@ -72,6 +72,8 @@ interface Entry {
   compressed: string | null;
   lastUsed: number;
   bytes: number;
+  /** The last_used a shared backend was last sent (or holds) for it: refreshes closer than a tenth of the TTL are not sent. */
+  shared?: number;
 }
 
 const ENTRY_OVERHEAD = 96;

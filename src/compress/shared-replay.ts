@@ -41,6 +41,7 @@ type Pending = SharedDecision & { changed: boolean };
 export class SharedReplayStore extends MemoryReplayStore {
   private readonly rows: WriteBehind<Pending>;
   private lastPurge = 0;
+  private readonly refreshSlackMs: number;
 
   constructor(
     opts: ReplayOptions,
@@ -48,6 +49,7 @@ export class SharedReplayStore extends MemoryReplayStore {
     flushDelayMs = 250,
   ) {
     super(opts);
+    this.refreshSlackMs = Math.floor(opts.ttlMs / 10);
     this.rows = new WriteBehind<Pending>({
       label: 'replay map',
       chunk: 500,
@@ -79,6 +81,8 @@ export class SharedReplayStore extends MemoryReplayStore {
       for (const d of found) {
         if (this.map.peek(d.key)) continue;
         this.set(d.key, d.compressed, d.lastUsed);
+        const e = this.map.peek(d.key);
+        if (e) e.shared = d.lastUsed;
       }
       this.evict();
     } catch (err) {
@@ -87,12 +91,17 @@ export class SharedReplayStore extends MemoryReplayStore {
   }
 
   protected override written(key: string, compressed: string | null, now: number): void {
+    const e = this.map.peek(key);
+    if (e) e.shared = now;
     this.rows.put(key, { key, compressed, lastUsed: now, changed: compressed !== null });
   }
 
+  /** A use refreshes the shared row's last_used (what its expiry is counted from) only when that moves it by more than a tenth of the TTL. */
   protected override touched(key: string, now: number): void {
     const e = this.map.peek(key);
-    if (e) this.rows.put(key, { key, compressed: e.compressed, lastUsed: now, changed: false });
+    if (!e || (e.shared !== undefined && now - e.shared < this.refreshSlackMs)) return;
+    e.shared = now;
+    this.rows.put(key, { key, compressed: e.compressed, lastUsed: now, changed: false });
   }
 
   durable(): Promise<void> {
