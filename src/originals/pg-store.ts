@@ -17,7 +17,8 @@
 import type { Logger } from '../storage/logger.js';
 import { describePgError, type PgDatabase, type Queryable } from '../storage/postgres/database.js';
 import { WriteBehind } from '../storage/write-behind.js';
-import { type CcrStoreOptions, type CcrStoreStats, entryBytes, MemoryCcrStore, normaliseLookupHash, type StoredOriginal } from './store.js';
+import { type CcrStoreOptions, type CcrStoreStats, MemoryCcrStore, normaliseLookupHash, type StoredOriginal } from './store.js';
+import { type OriginalRow, originalFromRow } from './row.js';
 
 const LABEL = 'CCR store';
 const CHUNK = 200;
@@ -34,25 +35,7 @@ const WRITE = `WITH stored AS (
     FROM unnest($13::text[], $14::bigint[], $15::int[]) AS u(hash, last_used, retrievals) WHERE c.hash = u.hash)
   SELECT 1`;
 
-interface Row {
-  hash: string; original: string; tool_name: string | null; original_items: number; kept_items: number; unit: string; transforms: string;
-  original_tokens: number; compressed_tokens: number; created_at: number; last_used: number; retrievals: number;
-}
 
-function fromRow(r: Row): StoredOriginal {
-  let transforms: string[] = [];
-  try {
-    const t = JSON.parse(r.transforms) as unknown;
-    if (Array.isArray(t)) transforms = t.filter((x): x is string => typeof x === 'string');
-  } catch {
-    transforms = [];
-  }
-  return {
-    hash: r.hash, original: r.original, toolName: r.tool_name, originalItems: Number(r.original_items), keptItems: Number(r.kept_items), unit: r.unit,
-    transforms, originalTokens: Number(r.original_tokens), compressedTokens: Number(r.compressed_tokens), createdAt: Number(r.created_at),
-    lastUsed: Number(r.last_used), retrievals: Number(r.retrievals), bytes: entryBytes(r.original),
-  };
-}
 
 export interface PgCcrStoreOptions extends CcrStoreOptions {
   db: PgDatabase;
@@ -134,7 +117,7 @@ export class PgCcrStore extends MemoryCcrStore {
     try {
       const since = this.now() - this.popts.ttlMs;
       const r = await this.db.run(LABEL, (q) =>
-        q.query<Row>(
+        q.query<OriginalRow>(
           `SELECT * FROM ccr_originals WHERE last_used >= $2 AND (hash = ANY($1::text[]) OR EXISTS (
              SELECT 1 FROM unnest($1::text[]) AS p WHERE length(p) < 24 AND ccr_originals.hash LIKE p || '%'))`,
           [want, since],
@@ -145,7 +128,7 @@ export class PgCcrStore extends MemoryCcrStore {
       for (const row of r.rows) {
         // an ambiguous prefix is not resolved (as in memory)
         if (!want.includes(row.hash) && want.some((w) => row.hash.startsWith(w) && (byPrefix.get(w) ?? 0) > 1)) continue;
-        if (!this.map.peek(row.hash)) this.insert(fromRow(row));
+        if (!this.map.peek(row.hash)) this.insert(originalFromRow(row));
       }
     } catch (err) {
       this.rows.noteFailure(describePgError(err));

@@ -25,7 +25,8 @@ import { GroupCommit } from '../storage/group-commit.js';
 import { describeError } from '../storage/sqlite-errors.js';
 import { readSnapshot, SqliteFile, type StoreFileHealth } from '../storage/sqlite-file.js';
 import { type Logger, silentLogger } from '../storage/logger.js';
-import { type CcrStoreOptions, type CcrStoreStats, entryBytes, MemoryCcrStore, type StoredOriginal } from './store.js';
+import { type CcrStoreOptions, type CcrStoreStats, MemoryCcrStore, type StoredOriginal } from './store.js';
+import { type OriginalRow, originalFromRow } from './row.js';
 
 export interface SqliteCcrStoreOptions extends CcrStoreOptions {
   path: string;
@@ -38,20 +39,6 @@ export interface SqliteCcrStoreOptions extends CcrStoreOptions {
 /** Pending rows kept while the file cannot be written; beyond it the oldest refreshes are dropped first. */
 const MAX_PENDING = 200_000;
 
-interface Row {
-  hash: string;
-  original: string;
-  tool_name: string | null;
-  original_items: number;
-  kept_items: number;
-  unit: string;
-  transforms: string;
-  original_tokens: number;
-  compressed_tokens: number;
-  created_at: number;
-  last_used: number;
-  retrievals: number;
-}
 
 type Pending = { kind: 'full'; entry: StoredOriginal } | { kind: 'touch'; entry: StoredOriginal } | { kind: 'delete' };
 
@@ -73,30 +60,6 @@ CREATE TABLE IF NOT EXISTS ccr_originals (
 CREATE INDEX IF NOT EXISTS ccr_originals_last_used ON ccr_originals(last_used);
 `;
 
-function fromRow(r: Row): StoredOriginal {
-  let transforms: string[] = [];
-  try {
-    const t = JSON.parse(r.transforms) as unknown;
-    if (Array.isArray(t)) transforms = t.filter((x): x is string => typeof x === 'string');
-  } catch {
-    transforms = [];
-  }
-  return {
-    hash: r.hash,
-    original: r.original,
-    toolName: r.tool_name,
-    originalItems: r.original_items,
-    keptItems: r.kept_items,
-    unit: r.unit,
-    transforms,
-    originalTokens: r.original_tokens,
-    compressedTokens: r.compressed_tokens,
-    createdAt: r.created_at,
-    lastUsed: r.last_used,
-    retrievals: r.retrievals,
-    bytes: entryBytes(r.original),
-  };
-}
 
 export class SqliteCcrStore extends MemoryCcrStore {
   private db: Database.Database | null = null;
@@ -169,9 +132,9 @@ export class SqliteCcrStore extends MemoryCcrStore {
     const now = this.now();
     const rows: StoredOriginal[] = [];
     let bytes = 0;
-    for (const row of db.prepare('SELECT * FROM ccr_originals WHERE last_used >= ? ORDER BY last_used DESC').iterate(now - this.opts.ttlMs) as Iterable<Row>) {
+    for (const row of db.prepare('SELECT * FROM ccr_originals WHERE last_used >= ? ORDER BY last_used DESC').iterate(now - this.opts.ttlMs) as Iterable<OriginalRow>) {
       if (onlyMissing && (this.map.has(row.hash) || this.pending.get(row.hash)?.kind === 'delete')) continue;
-      const e = fromRow(row);
+      const e = originalFromRow(row);
       bytes += e.bytes;
       if (bytes > this.opts.maxBytes || rows.length >= this.opts.maxEntries) break;
       rows.push(e);
@@ -225,14 +188,14 @@ export class SqliteCcrStore extends MemoryCcrStore {
   protected override loadMissing(hash: string, now: number): StoredOriginal | null {
     if (this.closed || !this.st) return null;
     try {
-      let row: Row | undefined;
-      if (hash.length === 24) row = this.st.selectOne.get(hash) as Row | undefined;
+      let row: OriginalRow | undefined;
+      if (hash.length === 24) row = this.st.selectOne.get(hash) as OriginalRow | undefined;
       else {
-        const rows = this.st.selectPrefix.all(hash, `${hash}g`) as Row[];
+        const rows = this.st.selectPrefix.all(hash, `${hash}g`) as OriginalRow[];
         row = rows.length === 1 ? rows[0] : undefined;
       }
       if (!row || this.pending.get(row.hash)?.kind === 'delete') return null;
-      const e = fromRow(row);
+      const e = originalFromRow(row);
       this.insert(e);
       // an expired row is returned as is: the caller reports it expired and deletes it
       if (now - e.lastUsed > this.opts.ttlMs) return e;
