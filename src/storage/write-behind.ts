@@ -80,6 +80,11 @@ export class WriteBehind<V> {
     return n;
   }
 
+  private hasVital(): boolean {
+    for (const v of this.pending.values()) if (this.opts.vital(v)) return true;
+    return false;
+  }
+
   put(key: string, row: V): void {
     const old = this.pending.get(key);
     this.pending.set(key, old !== undefined && this.opts.merge ? this.opts.merge(old, row) : row);
@@ -108,7 +113,7 @@ export class WriteBehind<V> {
 
   /** Resolves once the vital rows pending now are written; rejects at once while the database is failing. */
   durable(): Promise<void> {
-    if (this.unsaved === 0 && !this.writing) return Promise.resolve();
+    if (!this.writing && !this.hasVital()) return Promise.resolve();
     if (this.failing) return Promise.reject(new Error(`${this.opts.label} unavailable: ${this.lastError}`));
     const p = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
     if (this.timer) {

@@ -216,7 +216,8 @@ export class PgBudgetLedger implements BudgetBook {
     if (set.live.length === 0) return null;
     const now = this.now();
     let found: Lease | null = null;
-    for (const l of [...set.live]) {
+    // (retire() replaces set.live with a new array, so the one iterated here is not changed under it)
+    for (const l of set.live) {
       if (!this.usable(l, now)) this.retire(l);
       else if (!found && free(l) + EPS >= amount) found = l;
     }
@@ -260,7 +261,7 @@ export class PgBudgetLedger implements BudgetBook {
         // the room held the grant back: near the limit, requests ask on their own rather than wait
         set.tight = granted + EPS < want;
         // replaced: the older leases' unused dollars are given back
-        for (const old of [...set.live]) this.retire(old);
+        for (const old of set.live) this.retire(old);
         set.live.push(lease);
         return this.admit(states, amount, lease);
       },
